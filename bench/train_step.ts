@@ -1,0 +1,57 @@
+/**
+ * npm run bench — seconds per training step of the reconstruction model (T=10, K=10, 32×32,
+ * batch 32 by default) for each encoder on each available Node backend, plus the mask MLP alone.
+ * Compare with the PyTorch reference: /usr/bin/python3 ../shared/reference/torch_ref.py --bench
+ *
+ *   npm run bench -- --encoders small,resnet18 --backends native,cpu --reps 3 --batch 32
+ */
+import { Command } from 'commander';
+import { modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../src/config.js';
+import { useBackend, type BackendName } from '../src/backend/index.js';
+import * as tf from '../src/core/tf.js';
+import { Decomposer } from '../src/model/decomposer.js';
+import { Adam } from '../src/train/adam.js';
+import { trainStep } from '../src/train/step.js';
+
+const opts = new Command()
+  .option('--encoders <list>', 'encoders', 'small,resnet18')
+  .option('--backends <list>', 'backends (native, cpu, wasm)', 'native')
+  .option('--batch <n>', 'batch size', '32')
+  .option('--T <n>', 'steps', '10')
+  .option('--K <n>', 'mask parameters', '10')
+  .option('--size <n>', 'image size', '32')
+  .option('--norm <mode>', 'GroupNorm mode image|pixel', 'image')
+  .option('--reps <n>', 'timed steps', '3')
+  .option('--warmup <n>', 'untimed steps', '1')
+  .parse()
+  .opts();
+
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+const rows: string[][] = [];
+for (const backend of String(opts.backends).split(',')) {
+  const got = await useBackend(backend as BackendName);
+  for (const enc of String(opts.encoders).split(',')) {
+    const cfg = modelConfig({ encoder: enc as EncoderKind, T: Number(opts.T), size: Number(opts.size), mask: { K: Number(opts.K), norm: opts.norm as MaskNorm } });
+    const model = new Decomposer(cfg);
+    const opt = new Adam(TRAIN_DEFAULTS);
+    const B = Number(opts.batch);
+    const x = tf.randomUniform([B, cfg.size, cfg.size, 3]) as tf.Tensor4D;
+    for (let i = 0; i < Number(opts.warmup); i++) trainStep(model, opt, x);
+    const ts: number[] = [];
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < Number(opts.reps); i++) {
+      const t0 = performance.now();
+      trainStep(model, opt, x);
+      ts.push((performance.now() - t0) / 1000);
+    }
+    const leaked = tf.memory().numTensors - before;
+    rows.push([got, enc, `${B}`, `${cfg.T}`, `${cfg.mask.K}`, `${cfg.size}`, median(ts).toFixed(3), ts.map((t) => t.toFixed(2)).join(' '), `${leaked}`]);
+    console.error(`${got} ${enc}: ${median(ts).toFixed(3)} s/step`);
+    x.dispose();
+    opt.dispose();
+    model.dispose();
+  }
+}
+const head = ['backend', 'encoder', 'batch', 'T', 'K', 'size', 's/step (median)', 'all', 'tensors leaked'];
+console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
+for (const r of rows) console.log(`| ${r.join(' | ')} |`);

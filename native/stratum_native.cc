@@ -1,0 +1,851 @@
+// Native CPU kernels for Stratum's tfjs backend (src/backend/native.ts).
+// Matrix products go to OpenBLAS (cblas_sgemm); convolutions are im2col/col2im + sgemm in NHWC;
+// broadcasting binary ops and reductions are tight loops. All buffers are Float32Arrays owned by
+// JavaScript; every function writes into an output array the caller allocated.
+#include <napi.h>
+#include <cblas.h>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+// tanh as a 13/6 rational approximation (the one Eigen uses), |error| < 2e-7 on floats, and
+// vectorisable, unlike std::tanh which dominated the mask MLP's time.
+inline float fastTanh(float x) {
+  const float lim = 7.90531110763549805f;
+  x = x > lim ? lim : (x < -lim ? -lim : x);
+  const float x2 = x * x;
+  float p = x2 * -2.76076847742355e-16f + 2.00018790482477e-13f;
+  p = x2 * p + -8.60467152213735e-11f;
+  p = x2 * p + 5.12229709037114e-08f;
+  p = x2 * p + 1.48572235717979e-05f;
+  p = x2 * p + 6.37261928875436e-04f;
+  p = x2 * p + 4.89352455891786e-03f;
+  p = x * p;
+  float q = x2 * 1.19825839466702e-06f + 1.18534705686654e-04f;
+  q = x2 * q + 2.26843463243900e-03f;
+  q = x2 * q + 4.89352518554385e-03f;
+  return p / q;
+}
+
+float* F32(const Napi::Value& v) {
+  auto a = v.As<Napi::Float32Array>();
+  return a.Data();
+}
+int I(const Napi::Value& v) { return v.As<Napi::Number>().Int32Value(); }
+double D(const Napi::Value& v) { return v.As<Napi::Number>().DoubleValue(); }
+std::vector<int> Ints(const Napi::Value& v) {
+  auto a = v.As<Napi::Array>();
+  std::vector<int> out(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) out[i] = a.Get(i).As<Napi::Number>().Int32Value();
+  return out;
+}
+
+// sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, [aOff, bOff, cOff])
+Napi::Value Sgemm(const Napi::CallbackInfo& info) {
+  bool ta = info[0].As<Napi::Boolean>();
+  bool tb = info[1].As<Napi::Boolean>();
+  int M = I(info[2]), N = I(info[3]), K = I(info[4]);
+  float alpha = (float)D(info[5]);
+  float* A = F32(info[6]);
+  int lda = I(info[7]);
+  float* B = F32(info[8]);
+  int ldb = I(info[9]);
+  float beta = (float)D(info[10]);
+  float* C = F32(info[11]);
+  int ldc = I(info[12]);
+  size_t ao = info.Length() > 13 ? (size_t)D(info[13]) : 0;
+  size_t bo = info.Length() > 14 ? (size_t)D(info[14]) : 0;
+  size_t co = info.Length() > 15 ? (size_t)D(info[15]) : 0;
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A + ao, lda,
+              B + bo, ldb, beta, C + co, ldc);
+  return info.Env().Undefined();
+}
+
+// batched matmul: a [batchA, ...], b [batchB, ...]; batch broadcast when a batch count is 1
+Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
+  bool ta = info[0].As<Napi::Boolean>();
+  bool tb = info[1].As<Napi::Boolean>();
+  int batch = I(info[2]), batchA = I(info[3]), batchB = I(info[4]);
+  int M = I(info[5]), N = I(info[6]), K = I(info[7]);
+  float* A = F32(info[8]);
+  float* B = F32(info[9]);
+  float* C = F32(info[10]);
+  int lda = ta ? M : K, ldb = tb ? K : N;
+  size_t sa = (size_t)M * K, sb = (size_t)K * N, sc = (size_t)M * N;
+  if (batchB == 1 && !ta && batchA == batch) {
+    // one big GEMM: stack the batch into rows
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, tb ? CblasTrans : CblasNoTrans, batch * M, N, K, 1.f, A, K, B, ldb, 0.f, C, N);
+    return info.Env().Undefined();
+  }
+  for (int i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, 1.f,
+                A + (batchA == 1 ? 0 : i * sa), lda, B + (batchB == 1 ? 0 : i * sb), ldb, 0.f, C + i * sc, N);
+  }
+  return info.Env().Undefined();
+}
+
+// im2col NHWC: x [N,H,W,C] -> cols [N*OH*OW, KH*KW*C]
+void im2col(const float* x, int N, int H, int W, int C, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW, int OH,
+            int OW, float* cols) {
+  const size_t rowLen = (size_t)KH * KW * C;
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        float* row = cols + (((size_t)n * OH + oh) * OW + ow) * rowLen;
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * SH - PT + kh * DH;
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * SW - PL + kw * DW;
+            float* dst = row + ((size_t)kh * KW + kw) * C;
+            if (ih < 0 || ih >= H || iw < 0 || iw >= W) {
+              std::memset(dst, 0, sizeof(float) * C);
+            } else {
+              std::memcpy(dst, x + (((size_t)n * H + ih) * W + iw) * C, sizeof(float) * C);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// col2im NHWC (accumulate): cols [N*OH*OW, KH*KW*C] -> dx [N,H,W,C] (dx zeroed here)
+void col2im(const float* cols, int N, int H, int W, int C, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW,
+            int OH, int OW, float* dx) {
+  const size_t rowLen = (size_t)KH * KW * C;
+  std::memset(dx, 0, sizeof(float) * (size_t)N * H * W * C);
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++) {
+    for (int oh = 0; oh < OH; oh++) {
+      for (int ow = 0; ow < OW; ow++) {
+        const float* row = cols + (((size_t)n * OH + oh) * OW + ow) * rowLen;
+        for (int kh = 0; kh < KH; kh++) {
+          int ih = oh * SH - PT + kh * DH;
+          if (ih < 0 || ih >= H) continue;
+          for (int kw = 0; kw < KW; kw++) {
+            int iw = ow * SW - PL + kw * DW;
+            if (iw < 0 || iw >= W) continue;
+            const float* src = row + ((size_t)kh * KW + kw) * C;
+            float* dst = dx + (((size_t)n * H + ih) * W + iw) * C;
+            for (int c = 0; c < C; c++) dst[c] += src[c];
+          }
+        }
+      }
+    }
+  }
+}
+
+struct ConvGeom {
+  int N, H, W, C, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, CO;
+  bool pointwise() const { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0; }
+};
+ConvGeom Geom(const Napi::Value& v) {
+  auto g = Ints(v);
+  return ConvGeom{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14]};
+}
+
+// conv2d(geom, x, w [KH,KW,C,CO], y [N,OH,OW,CO])
+Napi::Value Conv2D(const Napi::CallbackInfo& info) {
+  ConvGeom g = Geom(info[0]);
+  float* x = F32(info[1]);
+  float* w = F32(info[2]);
+  float* y = F32(info[3]);
+  int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
+  if (g.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, x, depth, w, g.CO, 0.f, y, g.CO);
+  } else {
+    std::vector<float> cols((size_t)rows * depth);
+    im2col(x, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, cols.data());
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, cols.data(), depth, w, g.CO, 0.f, y, g.CO);
+  }
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropInput(geom, dy [N,OH,OW,CO], w, dx [N,H,W,C])
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
+  ConvGeom g = Geom(info[0]);
+  float* dy = F32(info[1]);
+  float* w = F32(info[2]);
+  float* dx = F32(info[3]);
+  int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
+  if (g.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, dy, g.CO, w, g.CO, 0.f, dx, depth);
+  } else {
+    std::vector<float> cols((size_t)rows * depth);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, dy, g.CO, w, g.CO, 0.f, cols.data(), depth);
+    col2im(cols.data(), g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, dx);
+  }
+  return info.Env().Undefined();
+}
+
+// conv2dBackpropFilter(geom, x, dy, dw [KH,KW,C,CO])
+Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
+  ConvGeom g = Geom(info[0]);
+  float* x = F32(info[1]);
+  float* dy = F32(info[2]);
+  float* dw = F32(info[3]);
+  int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
+  if (g.pointwise()) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, depth, g.CO, rows, 1.f, x, depth, dy, g.CO, 0.f, dw, g.CO);
+  } else {
+    std::vector<float> cols((size_t)rows * depth);
+    im2col(x, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, cols.data());
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, depth, g.CO, rows, 1.f, cols.data(), depth, dy, g.CO, 0.f, dw, g.CO);
+  }
+  return info.Env().Undefined();
+}
+
+enum BinOp { ADD = 0, SUB = 1, MUL = 2, DIV = 3, SQDIFF = 4, MAX = 5, MIN = 6 };
+
+template <int OP>
+inline float bop(float a, float b) {
+  if (OP == ADD) return a + b;
+  if (OP == SUB) return a - b;
+  if (OP == MUL) return a * b;
+  if (OP == DIV) return a / b;
+  if (OP == SQDIFF) return (a - b) * (a - b);
+  if (OP == MAX) return a > b ? a : b;
+  return a < b ? a : b;
+}
+
+// out[outShape] = a[aStrides] op b[bStrides]; strides are 0 on broadcast dims. Dims are already
+// collapsed by the caller to rank <= 6.
+template <int OP>
+void binaryStrided(const float* a, const float* b, float* out, const std::vector<int>& shape, const std::vector<long>& sa,
+                   const std::vector<long>& sb) {
+  int r = shape.size();
+  long n = 1;
+  for (int s : shape) n *= s;
+  if (r == 0) {
+    out[0] = bop<OP>(a[0], b[0]);
+    return;
+  }
+  int inner = shape[r - 1];
+  long ia = sa[r - 1], ib = sb[r - 1];
+  long outer = n / inner;
+  std::vector<int> idx(r, 0);
+  long offA = 0, offB = 0;
+  for (long o = 0; o < outer; o++) {
+    float* dst = out + o * inner;
+    const float* pa = a + offA;
+    const float* pb = b + offB;
+    if (ia == 1 && ib == 1) {
+      for (int i = 0; i < inner; i++) dst[i] = bop<OP>(pa[i], pb[i]);
+    } else if (ia == 1 && ib == 0) {
+      float bv = pb[0];
+      for (int i = 0; i < inner; i++) dst[i] = bop<OP>(pa[i], bv);
+    } else if (ia == 0 && ib == 1) {
+      float av = pa[0];
+      for (int i = 0; i < inner; i++) dst[i] = bop<OP>(av, pb[i]);
+    } else {
+      for (int i = 0; i < inner; i++) dst[i] = bop<OP>(pa[i * ia], pb[i * ib]);
+    }
+    // advance the outer index (dims 0..r-2)
+    for (int d = r - 2; d >= 0; d--) {
+      idx[d]++;
+      offA += sa[d];
+      offB += sb[d];
+      if (idx[d] < shape[d]) break;
+      offA -= sa[d] * shape[d];
+      offB -= sb[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// binary(op, a, b, out, shape, stridesA, stridesB)
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  int op = I(info[0]);
+  float* a = F32(info[1]);
+  float* b = F32(info[2]);
+  float* out = F32(info[3]);
+  auto shape = Ints(info[4]);
+  auto sai = Ints(info[5]);
+  auto sbi = Ints(info[6]);
+  std::vector<long> sa(sai.begin(), sai.end()), sb(sbi.begin(), sbi.end());
+  switch (op) {
+    case ADD: binaryStrided<ADD>(a, b, out, shape, sa, sb); break;
+    case SUB: binaryStrided<SUB>(a, b, out, shape, sa, sb); break;
+    case MUL: binaryStrided<MUL>(a, b, out, shape, sa, sb); break;
+    case DIV: binaryStrided<DIV>(a, b, out, shape, sa, sb); break;
+    case SQDIFF: binaryStrided<SQDIFF>(a, b, out, shape, sa, sb); break;
+    case MAX: binaryStrided<MAX>(a, b, out, shape, sa, sb); break;
+    default: binaryStrided<MIN>(a, b, out, shape, sa, sb); break;
+  }
+  return info.Env().Undefined();
+}
+
+// reduceSum(x, shape, keepMask(1 = kept dim), out, scale): out = scale * sum over non-kept dims.
+// Iterates x in memory order and accumulates into a double buffer indexed by the kept dims.
+Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
+  float* x = F32(info[0]);
+  auto shape = Ints(info[1]);
+  auto keep = Ints(info[2]);
+  float* out = F32(info[3]);
+  double scale = D(info[4]);
+  int r = shape.size();
+  // collapse consecutive dims with the same keep flag
+  std::vector<long> cs;
+  std::vector<int> ck;
+  for (int d = 0; d < r; d++) {
+    if (!cs.empty() && ck.back() == keep[d]) cs.back() *= shape[d];
+    else {
+      cs.push_back(shape[d]);
+      ck.push_back(keep[d]);
+    }
+  }
+  long nOut = 1;
+  for (size_t d = 0; d < cs.size(); d++)
+    if (ck[d]) nOut *= cs[d];
+  std::vector<double> acc(nOut, 0.0);
+  int R = cs.size();
+  // out strides
+  std::vector<long> os(R, 0);
+  long s = 1;
+  for (int d = R - 1; d >= 0; d--)
+    if (ck[d]) {
+      os[d] = s;
+      s *= cs[d];
+    }
+  long inner = R ? cs[R - 1] : 1;
+  long total = 1;
+  for (long c : cs) total *= c;
+  long outer = total / inner;
+  std::vector<long> idx(R, 0);
+  long off = 0;
+  bool innerKept = R && ck[R - 1];
+  for (long o = 0; o < outer; o++) {
+    const float* src = x + o * inner;
+    if (innerKept) {
+      double* dst = acc.data() + off;
+      for (long i = 0; i < inner; i++) dst[i] += src[i];
+    } else {
+      double sum = 0;
+      for (long i = 0; i < inner; i++) sum += src[i];
+      acc[off] += sum;
+    }
+    for (int d = R - 2; d >= 0; d--) {
+      idx[d]++;
+      off += os[d];
+      if (idx[d] < cs[d]) break;
+      off -= os[d] * cs[d];
+      idx[d] = 0;
+    }
+  }
+  for (long i = 0; i < nOut; i++) out[i] = (float)(acc[i] * scale);
+  return info.Env().Undefined();
+}
+
+enum UnOp { TANH = 0, SIGMOID = 1, RELU = 2, EXP = 3, RSQRT = 4, SQRT = 5, SQUARE = 6, ABS = 7 };
+
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  int op = I(info[0]);
+  auto xa = info[1].As<Napi::Float32Array>();
+  float* x = xa.Data();
+  float* y = F32(info[2]);
+  long n = xa.ElementLength();
+  switch (op) {
+    case TANH:
+      for (long i = 0; i < n; i++) y[i] = fastTanh(x[i]);
+      break;
+    case SIGMOID:
+      for (long i = 0; i < n; i++) y[i] = 1.f / (1.f + std::exp(-x[i]));
+      break;
+    case RELU:
+      for (long i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
+      break;
+    case EXP:
+      for (long i = 0; i < n; i++) y[i] = std::exp(x[i]);
+      break;
+    case RSQRT:
+      for (long i = 0; i < n; i++) y[i] = 1.f / std::sqrt(x[i]);
+      break;
+    case SQRT:
+      for (long i = 0; i < n; i++) y[i] = std::sqrt(x[i]);
+      break;
+    case SQUARE:
+      for (long i = 0; i < n; i++) y[i] = x[i] * x[i];
+      break;
+    default:
+      for (long i = 0; i < n; i++) y[i] = std::fabs(x[i]);
+  }
+  return info.Env().Undefined();
+}
+
+
+// ---------------------------------------------------------------- fused mask MLP (src/core/maskNet.ts)
+// Forward and backward of f(x, y, p) for B images × P pixels in one call each, so the [B, P, 128]
+// activations never become separate tfjs tensors. Same math as maskNet() + groupNorm():
+//   pre_0 = [x,y]·W_xy + p·W_p + b_0,  pre_i = a_{i-1}·W_i + b_i
+//   xhat_i = (pre_i − μ)·rstd  (group stats per image: 'image', per pixel: 'pixel')
+//   a_i = tanh(γ_i·xhat_i + β_i),  m = sigmoid(a_{L-1}·w_o + b_o)
+struct MaskDims {
+  int B, P, K, H, G, L;
+  bool pixel;
+};
+
+// per-channel copies of per-group values: out[h] = v[h / C]
+static inline void expandGroups(const float* v, int G, int C, float* out) {
+  for (int g = 0; g < G; g++)
+    for (int c = 0; c < C; c++) out[g * C + c] = v[g];
+}
+
+// normalise pre with per-channel mean/rstd, then a = tanh(γ·xhat + β); vectorisable inner loop
+static inline void normTanhRow(const float* src, const float* muH, const float* rsH, const float* gamma, const float* beta,
+                               float* xh, float* ao, int H) {
+  if (xh) {
+    for (int h = 0; h < H; h++) {
+      float xv = (src[h] - muH[h]) * rsH[h];
+      xh[h] = xv;
+      ao[h] = fastTanh(gamma[h] * xv + beta[h]);
+    }
+  } else {
+    for (int h = 0; h < H; h++) ao[h] = fastTanh(gamma[h] * ((src[h] - muH[h]) * rsH[h]) + beta[h]);
+  }
+}
+
+static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, const float* beta, float* xhat, float* a,
+                          float* rstdOut, const float* meanIn, const float* rstdIn) {
+  const int B = d.B, P = d.P, H = d.H, G = d.G, C = H / G;
+  if (!d.pixel) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; b++) {
+      const float* src = pre + (size_t)b * P * H;
+      float mu[256], rs[256], muH[1024], rsH[1024];
+      if (meanIn) {
+        for (int g = 0; g < G; g++) {
+          mu[g] = meanIn[b * G + g];
+          rs[g] = rstdIn[b * G + g];
+        }
+      } else {
+        // per-channel sums over pixels (vectorised), combined per group in double
+        std::vector<float> s(H, 0.f), s2(H, 0.f);
+        for (int p = 0; p < P; p++) {
+          const float* row = src + (size_t)p * H;
+          for (int h = 0; h < H; h++) {
+            s[h] += row[h];
+            s2[h] += row[h] * row[h];
+          }
+        }
+        const double n = (double)P * C;
+        for (int g = 0; g < G; g++) {
+          double m = 0, m2 = 0;
+          for (int c = 0; c < C; c++) {
+            m += s[g * C + c];
+            m2 += s2[g * C + c];
+          }
+          m /= n;
+          double var = m2 / n - m * m;
+          if (var < 0) var = 0;
+          mu[g] = (float)m;
+          rs[g] = (float)(1.0 / std::sqrt(var + 1e-5));
+        }
+      }
+      if (rstdOut)
+        for (int g = 0; g < G; g++) rstdOut[b * G + g] = rs[g];
+      expandGroups(mu, G, C, muH);
+      expandGroups(rs, G, C, rsH);
+      for (int p = 0; p < P; p++) {
+        size_t o = ((size_t)b * P + p) * H;
+        normTanhRow(pre + o, muH, rsH, gamma, beta, xhat ? xhat + o : nullptr, a + o, H);
+      }
+    }
+  } else {
+    const long rows = (long)B * P;
+#pragma omp parallel for schedule(static)
+    for (long r = 0; r < rows; r++) {
+      const float* row = pre + r * H;
+      float muH[1024], rsH[1024];
+      for (int g = 0; g < G; g++) {
+        float m = 0, m2 = 0;
+        for (int c = 0; c < C; c++) m += row[g * C + c];
+        m /= C;
+        for (int c = 0; c < C; c++) {
+          float t = row[g * C + c] - m;
+          m2 += t * t;
+        }
+        float rs = 1.f / std::sqrt(m2 / C + 1e-5f);
+        if (rstdOut) rstdOut[r * G + g] = rs;
+        for (int c = 0; c < C; c++) {
+          muH[g * C + c] = m;
+          rsH[g * C + c] = rs;
+        }
+      }
+      normTanhRow(row, muH, rsH, gamma, beta, xhat ? xhat + r * H : nullptr, a + r * H, H);
+    }
+  }
+}
+
+static MaskDims Dims(const Napi::Value& v) {
+  auto x = Ints(v);
+  return MaskDims{x[0], x[1], x[2], x[3], x[4], x[5], x[6] != 0};
+}
+
+static std::vector<float*> F32List(const Napi::Value& v) {
+  auto a = v.As<Napi::Array>();
+  std::vector<float*> out(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    out[i] = e.IsTypedArray() ? e.As<Napi::Float32Array>().Data() : nullptr;
+  }
+  return out;
+}
+
+// maskForward(dims, coords, p, weights[4L+2], masks, xhat[L] | null, act[L] | null, rstd[L] | null,
+//             statsMean[L] | null, statsRstd[L] | null, statsOutMean[L] | null)
+// weights: w0 [(K+2),H], b0, gamma0, beta0, w1 [H,H], b1, gamma1, beta1, ..., wo [H], bo [1]
+Napi::Value MaskForward(const Napi::CallbackInfo& info) {
+  MaskDims d = Dims(info[0]);
+  const float* coords = F32(info[1]);
+  const float* p = F32(info[2]);
+  auto w = F32List(info[3]);
+  float* masks = F32(info[4]);
+  auto xhat = F32List(info[5]);
+  auto act = F32List(info[6]);
+  auto rstd = F32List(info[7]);
+  auto sMean = F32List(info[8]);
+  auto sRstd = F32List(info[9]);
+  const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L;
+  const size_t n = (size_t)B * P * H;
+  std::vector<float> pre(n), tmpA;
+  std::vector<float> cw((size_t)P * H), pw((size_t)B * H);
+  // layer 0: coords·W_xy [P,H] + (p·W_p + b0) [B,H]
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, H, 2, 1.f, coords, 2, w[0], H, 0.f, cw.data(), H);
+  for (int b = 0; b < B; b++) std::memcpy(pw.data() + (size_t)b * H, w[1], sizeof(float) * H);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, K, 1.f, p, K, w[0] + 2 * H, H, 1.f, pw.data(), H);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int q = 0; q < P; q++) {
+      float* dst = pre.data() + ((size_t)b * P + q) * H;
+      const float* c = cw.data() + (size_t)q * H;
+      const float* pb = pw.data() + (size_t)b * H;
+      for (int h = 0; h < H; h++) dst[h] = c[h] + pb[h];
+    }
+  const float* prevA = nullptr;
+  std::vector<float> scratchA;
+  for (int i = 0; i < L; i++) {
+    if (i > 0) {
+      const float* bi = w[4 * i + 1];
+      for (size_t r = 0; r < (size_t)B * P; r++) std::memcpy(pre.data() + r * H, bi, sizeof(float) * H);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * P, H, H, 1.f, prevA, H, w[4 * i], H, 1.f, pre.data(), H);
+    }
+    float* aOut = act.size() > (size_t)i && act[i] ? act[i] : nullptr;
+    if (!aOut) {
+      // inference: ping-pong scratch buffers
+      if (scratchA.size() != 2 * n) scratchA.assign(2 * n, 0.f);
+      aOut = scratchA.data() + (i % 2) * n;
+    }
+    groupNormTanh(d, pre.data(), w[4 * i + 2], w[4 * i + 3], xhat.size() > (size_t)i ? xhat[i] : nullptr, aOut,
+                  rstd.size() > (size_t)i ? rstd[i] : nullptr, sMean.size() > (size_t)i ? sMean[i] : nullptr,
+                  sRstd.size() > (size_t)i ? sRstd[i] : nullptr);
+    prevA = aOut;
+  }
+  const float* wo = w[4 * L];
+  const float bo = w[4 * L + 1][0];
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, B * P, H, 1.f, prevA, H, wo, 1, 0.f, masks, 1);
+  for (size_t r = 0; r < (size_t)B * P; r++) masks[r] = 1.f / (1.f + std::exp(-(masks[r] + bo)));
+  return info.Env().Undefined();
+}
+
+// maskStats(dims, coords, p, weights, meanOut[L], rstdOut[L]): per-image GroupNorm statistics of
+// every hidden layer on these pixels (the reference grid), for tiled rendering.
+Napi::Value MaskStats(const Napi::CallbackInfo& info) {
+  MaskDims d = Dims(info[0]);
+  const float* coords = F32(info[1]);
+  const float* p = F32(info[2]);
+  auto w = F32List(info[3]);
+  auto meanOut = F32List(info[4]);
+  auto rstdOut = F32List(info[5]);
+  const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L, G = d.G, C = H / G;
+  const size_t n = (size_t)B * P * H;
+  std::vector<float> pre(n), a(n), cw((size_t)P * H), pw((size_t)B * H);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, H, 2, 1.f, coords, 2, w[0], H, 0.f, cw.data(), H);
+  for (int b = 0; b < B; b++) std::memcpy(pw.data() + (size_t)b * H, w[1], sizeof(float) * H);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, K, 1.f, p, K, w[0] + 2 * H, H, 1.f, pw.data(), H);
+  for (int b = 0; b < B; b++)
+    for (int q = 0; q < P; q++)
+      for (int h = 0; h < H; h++) pre[((size_t)b * P + q) * H + h] = cw[(size_t)q * H + h] + pw[(size_t)b * H + h];
+  for (int i = 0; i < L; i++) {
+    if (i > 0) {
+      for (size_t r = 0; r < (size_t)B * P; r++) std::memcpy(pre.data() + r * H, w[4 * i + 1], sizeof(float) * H);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * P, H, H, 1.f, a.data(), H, w[4 * i], H, 1.f, pre.data(), H);
+    }
+    for (int b = 0; b < B; b++)
+      for (int g = 0; g < G; g++) {
+        double s = 0, s2 = 0;
+        for (int q = 0; q < P; q++)
+          for (int c = 0; c < C; c++) {
+            double v = pre[((size_t)b * P + q) * H + g * C + c];
+            s += v;
+            s2 += v * v;
+          }
+        double m = s / ((double)P * C), var = s2 / ((double)P * C) - m * m;
+        meanOut[i][b * G + g] = (float)m;
+        rstdOut[i][b * G + g] = (float)(1.0 / std::sqrt((var < 0 ? 0 : var) + 1e-5));
+      }
+    groupNormTanh(d, pre.data(), w[4 * i + 2], w[4 * i + 3], nullptr, a.data(), nullptr, meanOut[i], rstdOut[i]);
+  }
+  return info.Env().Undefined();
+}
+
+// out[h] = Σ_r x[r, h], blocked float partial sums combined in double
+static void columnSums(const float* x, size_t rows, int H, float* out) {
+  std::vector<double> tot(H, 0.0);
+  std::vector<float> acc(H, 0.f);
+  for (size_t r0 = 0; r0 < rows; r0 += 256) {
+    size_t r1 = r0 + 256 < rows ? r0 + 256 : rows;
+    std::fill(acc.begin(), acc.end(), 0.f);
+    for (size_t r = r0; r < r1; r++)
+      for (int h = 0; h < H; h++) acc[h] += x[r * H + h];
+    for (int h = 0; h < H; h++) tot[h] += acc[h];
+  }
+  for (int h = 0; h < H; h++) out[h] = (float)tot[h];
+}
+
+// maskBackward(dims, coords, p, weights, masks, xhat[L], act[L], rstd[L], dmasks, grads[4L+2], dp)
+Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
+  MaskDims d = Dims(info[0]);
+  const float* coords = F32(info[1]);
+  const float* p = F32(info[2]);
+  auto w = F32List(info[3]);
+  const float* masks = F32(info[4]);
+  auto xhat = F32List(info[5]);
+  auto act = F32List(info[6]);
+  auto rstd = F32List(info[7]);
+  const float* dm = F32(info[8]);
+  auto gr = F32List(info[9]);
+  float* dp = F32(info[10]);
+  const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L, G = d.G, C = H / G;
+  const size_t rows = (size_t)B * P, n = rows * H;
+  std::vector<float> dl(rows), da(n), dh(n);
+  for (size_t r = 0; r < rows; r++) dl[r] = dm[r] * masks[r] * (1.f - masks[r]);
+  // output layer
+  const float* aLast = act[L - 1];
+  cblas_sgemv(CblasRowMajor, CblasTrans, rows, H, 1.f, aLast, H, dl.data(), 1, 0.f, gr[4 * L], 1);
+  double sbo = 0;
+  for (size_t r = 0; r < rows; r++) sbo += dl[r];
+  gr[4 * L + 1][0] = (float)sbo;
+  const float* wo = w[4 * L];
+#pragma omp parallel for schedule(static)
+  for (long r = 0; r < (long)rows; r++)
+    for (int h = 0; h < H; h++) da[(size_t)r * H + h] = dl[r] * wo[h];
+  for (int i = L - 1; i >= 0; i--) {
+    const float* a = act[i];
+    const float* xh = xhat[i];
+    const float* gamma = w[4 * i + 2];
+    float* dgamma = gr[4 * i + 2];
+    float* dbeta = gr[4 * i + 3];
+    // dz = da·(1 − a²); dγ = Σ dz·xhat; dβ = Σ dz; dxhat = dz·γ (in place in da)
+    const int nt = 2;
+    std::vector<float> dgT((size_t)nt * H, 0.f), dbT((size_t)nt * H, 0.f);
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int t = 0; t < nt; t++) {
+      float* dgl = dgT.data() + (size_t)t * H;
+      float* dbl = dbT.data() + (size_t)t * H;
+      size_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+      std::vector<float> accG(H, 0.f), accB(H, 0.f);
+      for (size_t r = r0; r < r1; r++) {
+        const size_t o = r * H;
+        for (int h = 0; h < H; h++) {
+          float dz = da[o + h] * (1.f - a[o + h] * a[o + h]);
+          accG[h] += dz * xh[o + h];
+          accB[h] += dz;
+          da[o + h] = dz * gamma[h];
+        }
+        if (((r - r0) & 255) == 255) {  // flush to limit float drift
+          for (int h = 0; h < H; h++) {
+            dgl[h] += accG[h];
+            dbl[h] += accB[h];
+            accG[h] = accB[h] = 0.f;
+          }
+        }
+      }
+      for (int h = 0; h < H; h++) {
+        dgl[h] += accG[h];
+        dbl[h] += accB[h];
+      }
+    }
+    for (int h = 0; h < H; h++) {
+      dgamma[h] = dgT[h] + dgT[H + h];
+      dbeta[h] = dbT[h] + dbT[H + h];
+    }
+    // dh = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) over each group
+    if (!d.pixel) {
+#pragma omp parallel for schedule(static)
+      for (int b = 0; b < B; b++) {
+        std::vector<float> c1(H, 0.f), c2(H, 0.f);
+        for (int q = 0; q < P; q++) {
+          const size_t o = ((size_t)b * P + q) * H;
+          for (int h = 0; h < H; h++) {
+            c1[h] += da[o + h];
+            c2[h] += da[o + h] * xh[o + h];
+          }
+        }
+        float m1[256], m2[256], rs[256], m1H[1024], m2H[1024], rsH[1024];
+        for (int g = 0; g < G; g++) {
+          double a1 = 0, a2 = 0;
+          for (int c = 0; c < C; c++) {
+            a1 += c1[g * C + c];
+            a2 += c2[g * C + c];
+          }
+          m1[g] = (float)(a1 / ((double)P * C));
+          m2[g] = (float)(a2 / ((double)P * C));
+          rs[g] = rstd[i][b * G + g];
+        }
+        expandGroups(m1, G, C, m1H);
+        expandGroups(m2, G, C, m2H);
+        expandGroups(rs, G, C, rsH);
+        for (int q = 0; q < P; q++) {
+          const size_t o = ((size_t)b * P + q) * H;
+          for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * (da[o + h] - m1H[h] - xh[o + h] * m2H[h]);
+        }
+      }
+    } else {
+#pragma omp parallel for schedule(static)
+      for (long r = 0; r < (long)rows; r++) {
+        const size_t o = (size_t)r * H;
+        for (int g = 0; g < G; g++) {
+          float s1 = 0, s2 = 0;
+          for (int c = 0; c < C; c++) {
+            s1 += da[o + g * C + c];
+            s2 += da[o + g * C + c] * xh[o + g * C + c];
+          }
+          s1 /= C;
+          s2 /= C;
+          float rs = rstd[i][(size_t)r * G + g];
+          for (int c = 0; c < C; c++) {
+            int h = g * C + c;
+            dh[o + h] = rs * (da[o + h] - s1 - xh[o + h] * s2);
+          }
+        }
+      }
+    }
+    if (i > 0) {
+      // dW_i = a_{i-1}ᵀ·dh, db_i = Σ dh, da_{i-1} = dh·W_iᵀ
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, H, H, rows, 1.f, act[i - 1], H, dh.data(), H, 0.f, gr[4 * i], H);
+      columnSums(dh.data(), rows, H, gr[4 * i + 1]);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, H, 1.f, dh.data(), H, w[4 * i], H, 0.f, da.data(), H);
+    } else {
+      // layer 0: pre = coords·W_xy + p·W_p + b0
+      std::vector<float> S((size_t)P * H, 0.f), R((size_t)B * H, 0.f);
+      for (int b = 0; b < B; b++)
+        for (int q = 0; q < P; q++) {
+          const float* src = dh.data() + ((size_t)b * P + q) * H;
+          float* s = S.data() + (size_t)q * H;
+          float* rr = R.data() + (size_t)b * H;
+          for (int h = 0; h < H; h++) {
+            s[h] += src[h];
+            rr[h] += src[h];
+          }
+        }
+      float* dw0 = gr[0];
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 2, H, P, 1.f, coords, 2, S.data(), H, 0.f, dw0, H);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, H, B, 1.f, p, K, R.data(), H, 0.f, dw0 + 2 * H, H);
+      for (int h = 0; h < H; h++) {
+        double s = 0;
+        for (int b = 0; b < B; b++) s += R[(size_t)b * H + h];
+        gr[1][h] = (float)s;
+      }
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, H, 1.f, R.data(), H, w[0] + 2 * H, H, 0.f, dp, K);
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// maxTanhError(): largest |fastTanh − tanh| over a fine grid (checked by the tests)
+Napi::Value MaxTanhError(const Napi::CallbackInfo& info) {
+  double worst = 0;
+  for (int i = -200000; i <= 200000; i++) {
+    float x = i * 1e-4f;
+    double e = std::fabs((double)fastTanh(x) - std::tanh((double)x));
+    if (e > worst) worst = e;
+  }
+  return Napi::Number::New(info.Env(), worst);
+}
+
+// maxPoolGrad(geom [N,H,W,C,KH,KW,SH,SW,PT,PL,OH,OW], x, dy, dx): dy goes to the first max of each window
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  auto g = Ints(info[0]);
+  int N = g[0], H = g[1], W = g[2], C = g[3], KH = g[4], KW = g[5], SH = g[6], SW = g[7], PT = g[8], PL = g[9], OH = g[10],
+      OW = g[11];
+  const float* x = F32(info[1]);
+  const float* dy = F32(info[2]);
+  float* dx = F32(info[3]);
+  std::memset(dx, 0, sizeof(float) * (size_t)N * H * W * C);
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; n++)
+    for (int oh = 0; oh < OH; oh++)
+      for (int ow = 0; ow < OW; ow++)
+        for (int c = 0; c < C; c++) {
+          float best = -INFINITY;
+          long arg = -1;
+          for (int kh = 0; kh < KH; kh++) {
+            int ih = oh * SH - PT + kh;
+            if (ih < 0 || ih >= H) continue;
+            for (int kw = 0; kw < KW; kw++) {
+              int iw = ow * SW - PL + kw;
+              if (iw < 0 || iw >= W) continue;
+              long idx = (((long)n * H + ih) * W + iw) * C + c;
+              if (x[idx] > best || arg < 0) {
+                best = x[idx];
+                arg = idx;
+              }
+            }
+          }
+          if (arg >= 0) dx[arg] += dy[(((long)n * OH + oh) * OW + ow) * C + c];
+        }
+  return info.Env().Undefined();
+}
+
+// adam(p, g, m, v, lr/bc1, beta1, beta2, eps, bc2): one fused in-place Adam update (torch.optim.Adam)
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  auto pa = info[0].As<Napi::Float32Array>();
+  float* p = pa.Data();
+  const float* g = F32(info[1]);
+  float* m = F32(info[2]);
+  float* v = F32(info[3]);
+  float step = (float)D(info[4]), b1 = (float)D(info[5]), b2 = (float)D(info[6]), eps = (float)D(info[7]);
+  float bc2 = (float)D(info[8]);
+  float isq = 1.f / std::sqrt(bc2);
+  long n = pa.ElementLength();
+#pragma omp parallel for schedule(static)
+  for (long i = 0; i < n; i++) {
+    float mi = b1 * m[i] + (1 - b1) * g[i];
+    float vi = b2 * v[i] + (1 - b2) * g[i] * g[i];
+    m[i] = mi;
+    v[i] = vi;
+    p[i] -= step * mi / (std::sqrt(vi) * isq + eps);
+  }
+  return info.Env().Undefined();
+}
+
+Napi::Value Threads(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0) openblas_set_num_threads(I(info[0]));
+  return Napi::Number::New(info.Env(), openblas_get_num_threads());
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
+  exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2D));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2DBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2DBackpropFilter));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("maskForward", Napi::Function::New(env, MaskForward));
+  exports.Set("maskStats", Napi::Function::New(env, MaskStats));
+  exports.Set("maskBackward", Napi::Function::New(env, MaskBackward));
+  exports.Set("maxTanhError", Napi::Function::New(env, MaxTanhError));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
+  exports.Set("adam", Napi::Function::New(env, AdamUpdate));
+  exports.Set("threads", Napi::Function::New(env, Threads));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(stratum_native, Init)

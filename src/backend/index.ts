@@ -1,0 +1,38 @@
+/**
+ * Backend selection for Node. 'native' (OpenBLAS addon) when built, else tfjs 'cpu'.
+ * 'wasm' is available on request (--backend wasm) for comparison.
+ */
+import * as tf from '../core/tf.js';
+import { Adam } from '../train/adam.js';
+import { nativeAdam, nativeLoadError, NATIVE_BACKEND, registerNativeBackend } from './native.js';
+
+export type BackendName = 'auto' | 'native' | 'cpu' | 'wasm';
+
+let warned = false;
+
+export async function useBackend(name: BackendName = 'auto'): Promise<string> {
+  silenceTfjsNodeBanner();
+  if (name === 'auto' || name === 'native') {
+    if (registerNativeBackend()) {
+      await tf.setBackend(NATIVE_BACKEND);
+      Adam.fusedUpdate = nativeAdam;
+      return NATIVE_BACKEND;
+    }
+    if (name === 'native') throw new Error(`native backend not built (${nativeLoadError()}); run: npm run build:native`);
+    if (!warned) {
+      warned = true;
+      process.stderr.write(`stratum: native kernels not built (run npm run build:native); using the slow tfjs cpu backend\n`);
+    }
+    name = 'cpu';
+  }
+  if (name === 'wasm') {
+    await import('@tensorflow/tfjs-backend-wasm');
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`could not start tfjs backend ${name}`);
+  return name;
+}
+
+/** tfjs prints an advert for tfjs-node on first use in Node; Stratum has its own native kernels. */
+function silenceTfjsNodeBanner(): void {
+  tf.env().set('IS_TEST', true);
+}

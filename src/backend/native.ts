@@ -1,0 +1,298 @@
+/**
+ * The 'native' tfjs backend for Node: tfjs's own CPU backend (same tensor storage, every kernel)
+ * with the hot kernels replaced by the C++ addon in native/ — OpenBLAS sgemm for matrix products
+ * and im2col convolutions (forward, input and filter gradients), tight loops for broadcasting
+ * binary ops, reductions and activations. The model code is unchanged tfjs, so the same
+ * definition runs in the browser on WebGL. See docs/training-speed.md for why and how fast.
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import * as tf from '../core/tf.js';
+import { registerNativeMaskNet } from './nativeMaskNet.js';
+
+export interface NativeAddon {
+  sgemm(...args: unknown[]): void;
+  batchMatMul(ta: boolean, tb: boolean, batch: number, batchA: number, batchB: number, M: number, N: number, K: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
+  conv2d(geom: number[], x: Float32Array, w: Float32Array, y: Float32Array): void;
+  conv2dBackpropInput(geom: number[], dy: Float32Array, w: Float32Array, dx: Float32Array): void;
+  conv2dBackpropFilter(geom: number[], x: Float32Array, dy: Float32Array, dw: Float32Array): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], sa: number[], sb: number[]): void;
+  reduceSum(x: Float32Array, shape: number[], keep: number[], out: Float32Array, scale: number): void;
+  unary(op: number, x: Float32Array, y: Float32Array): void;
+  maskForward(dims: number[], coords: Float32Array, p: Float32Array, w: Float32Array[], masks: Float32Array, xhat: Float32Array[], act: Float32Array[], rstd: Float32Array[], statsMean: Float32Array[], statsRstd: Float32Array[]): void;
+  maskStats(dims: number[], coords: Float32Array, p: Float32Array, w: Float32Array[], mean: Float32Array[], rstd: Float32Array[]): void;
+  maskBackward(dims: number[], coords: Float32Array, p: Float32Array, w: Float32Array[], masks: Float32Array, xhat: Float32Array[], act: Float32Array[], rstd: Float32Array[], dmasks: Float32Array, grads: Float32Array[], dp: Float32Array): void;
+  maxPoolGrad(geom: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number): void;
+  threads(n?: number): number;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    dir = dirname(dir);
+  }
+  return dir;
+}
+
+let addon: NativeAddon | null | undefined;
+let loadError = '';
+
+export function loadAddon(): NativeAddon | null {
+  if (addon !== undefined) return addon;
+  const path = join(packageRoot(), 'native', 'build', 'Release', 'stratum_native.node');
+  try {
+    addon = createRequire(import.meta.url)(path) as NativeAddon;
+  } catch (e) {
+    addon = null;
+    loadError = `${path}: ${(e as Error).message.split('\n')[0]}`;
+  }
+  return addon;
+}
+
+export function nativeLoadError(): string {
+  return loadError;
+}
+
+type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: MathBackendCPU; attrs?: Record<string, unknown> };
+type KernelFn = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+const f32 = (b: MathBackendCPU, t: tf.TensorInfo): Float32Array => b.data.get(t.dataId).values as Float32Array;
+const isF32 = (...ts: (tf.TensorInfo | undefined)[]): boolean => ts.every((t) => t !== undefined && t.dtype === 'float32');
+const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+
+function stridesOf(shape: number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    s[d] = acc;
+    acc *= shape[d]!;
+  }
+  return s;
+}
+
+/** broadcast strides of `shape` inside `out` (0 on broadcast dims), then collapse mergeable dims */
+function broadcastPlan(aShape: number[], bShape: number[], out: number[]): { shape: number[]; sa: number[]; sb: number[] } {
+  const r = out.length;
+  const pad = (s: number[]) => [...new Array<number>(r - s.length).fill(1), ...s];
+  const pa = pad(aShape);
+  const pb = pad(bShape);
+  const ca = stridesOf(pa).map((s, d) => (pa[d] === 1 ? 0 : s));
+  const cb = stridesOf(pb).map((s, d) => (pb[d] === 1 ? 0 : s));
+  const shape: number[] = [];
+  const sa: number[] = [];
+  const sb: number[] = [];
+  for (let d = 0; d < r; d++) {
+    if (out[d] === 1) continue;
+    const n = shape.length;
+    if (n > 0 && sa[n - 1] === ca[d]! * out[d]! && sb[n - 1] === cb[d]! * out[d]!) {
+      shape[n - 1]! *= out[d]!;
+      sa[n - 1] = ca[d]!;
+      sb[n - 1] = cb[d]!;
+    } else {
+      shape.push(out[d]!);
+      sa.push(ca[d]!);
+      sb.push(cb[d]!);
+    }
+  }
+  return { shape, sa, sb };
+}
+
+const BINARY: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 };
+const UNARY: Record<string, number> = { Tanh: 0, Sigmoid: 1, Relu: 2, Exp: 3, Rsqrt: 4, Sqrt: 5, Square: 6, Abs: 7 };
+
+function nativeKernels(n: NativeAddon, cpu: (name: string) => KernelFn): Record<string, KernelFn> {
+  const k: Record<string, KernelFn> = {};
+  for (const [name, op] of Object.entries(BINARY)) {
+    k[name] = (args) => {
+      const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      if (!isF32(a, b)) return cpu(name)(args);
+      const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      const out = new Float32Array(size(outShape));
+      const plan = broadcastPlan(a.shape, b.shape, outShape);
+      n.binary(op, f32(args.backend, a), f32(args.backend, b), out, plan.shape, plan.sa, plan.sb);
+      return args.backend.makeTensorInfo(outShape, 'float32', out);
+    };
+  }
+  for (const [name, op] of Object.entries(UNARY)) {
+    k[name] = (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (!isF32(x)) return cpu(name)(args);
+      const out = new Float32Array(size(x.shape));
+      n.unary(op, f32(args.backend, x), out);
+      return args.backend.makeTensorInfo(x.shape, 'float32', out);
+    };
+  }
+  for (const name of ['Sum', 'Mean']) {
+    k[name] = (args) => {
+      const { x } = args.inputs as { x: tf.TensorInfo };
+      if (!isF32(x)) return cpu(name)(args);
+      const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+      const axes = tf.util.parseAxisParam(axis, x.shape);
+      const keep = x.shape.map((_, d) => (axes.includes(d) ? 0 : 1));
+      const reduced = size(x.shape.filter((_, d) => axes.includes(d)));
+      const outShape = keepDims ? x.shape.map((s, d) => (keep[d] ? s : 1)) : x.shape.filter((_, d) => keep[d]);
+      const out = new Float32Array(size(outShape));
+      n.reduceSum(f32(args.backend, x), x.shape, keep, out, name === 'Mean' ? 1 / Math.max(reduced, 1) : 1);
+      return args.backend.makeTensorInfo(outShape, 'float32', out);
+    };
+  }
+  // Tile = broadcast of x reshaped to [1, s0, 1, s1, ...] into [r0, s0, r1, s1, ...]
+  const zero = new Float32Array(1);
+  k.Tile = (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { reps } = args.attrs as { reps: number[] };
+    if (!isF32(x)) return cpu('Tile')(args);
+    const inter: number[] = [];
+    const xs: number[] = [];
+    x.shape.forEach((s, d) => {
+      inter.push(reps[d]!, s);
+      xs.push(1, s);
+    });
+    const outShape = x.shape.map((s, d) => s * reps[d]!);
+    const out = new Float32Array(size(outShape));
+    const plan = broadcastPlan(xs, [1], inter);
+    n.binary(BINARY.Add!, f32(args.backend, x), zero, out, plan.shape, plan.sa, plan.sb);
+    return args.backend.makeTensorInfo(outShape, 'float32', out);
+  };
+  // SplitV: view x as [outer, axisLen, inner] and copy contiguous runs
+  k.SplitV = (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { numOrSizeSplits, axis } = args.attrs as { numOrSizeSplits: number | number[]; axis: number };
+    if (!isF32(x)) return cpu('SplitV')(args);
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax);
+    const outer = size(x.shape.slice(0, ax));
+    const inner = size(x.shape.slice(ax + 1));
+    const len = x.shape[ax]!;
+    const src = f32(args.backend, x);
+    let start = 0;
+    return sizes.map((sz) => {
+      const out = new Float32Array(outer * sz * inner);
+      const run = sz * inner;
+      for (let o = 0; o < outer; o++) out.set(src.subarray((o * len + start) * inner, (o * len + start) * inner + run), o * run);
+      start += sz;
+      const shape = x.shape.slice();
+      shape[ax] = sz;
+      return args.backend.makeTensorInfo(shape, 'float32', out);
+    });
+  };
+  k.MaxPoolGrad = (args) => {
+    const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+    const at = args.attrs as { filterSize: number | [number, number]; strides: number | [number, number]; pad: unknown; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+    if (!isF32(dy, input)) return cpu('MaxPoolGrad')(args);
+    const ci = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], at.filterSize, at.strides, 1, at.pad as 'same', at.dimRoundingMode);
+    const g = [ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth, ci.padInfo.top, ci.padInfo.left, ci.outHeight, ci.outWidth];
+    const out = new Float32Array(size(input.shape));
+    n.maxPoolGrad(g, f32(args.backend, input), f32(args.backend, dy), out);
+    return args.backend.makeTensorInfo(input.shape, 'float32', out);
+  };
+  k.BatchMatMul = (args) => {
+    const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
+    if (!isF32(a, b)) return cpu('BatchMatMul')(args);
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const M = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+    const K = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+    const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+    const outerA = a.shape.slice(0, -2);
+    const outerB = b.shape.slice(0, -2);
+    const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
+    const batch = size(outer);
+    const batchA = size(outerA);
+    const batchB = size(outerB);
+    if ((batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1)) return cpu('BatchMatMul')(args);
+    const out = new Float32Array(batch * M * N);
+    n.batchMatMul(transposeA, transposeB, batch, batchA, batchB, M, N, K, f32(args.backend, a), f32(args.backend, b), out);
+    return args.backend.makeTensorInfo([...outer, M, N], 'float32', out);
+  };
+  type ConvAttrs = { strides: number | [number, number]; pad: unknown; dataFormat: 'NHWC' | 'NCHW'; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  const geom = (ci: tf.backend_util.Conv2DInfo): number[] => [
+    ci.batchSize, ci.inHeight, ci.inWidth, ci.inChannels, ci.filterHeight, ci.filterWidth, ci.strideHeight, ci.strideWidth,
+    ci.padInfo.top, ci.padInfo.left, ci.dilationHeight, ci.dilationWidth, ci.outHeight, ci.outWidth, ci.outChannels,
+  ];
+  const info = (xShape: number[], fShape: number[], at: ConvAttrs) =>
+    tf.backend_util.computeConv2DInfo(
+      xShape as [number, number, number, number],
+      fShape as [number, number, number, number],
+      at.strides,
+      at.dilations ?? 1,
+      at.pad as 'same',
+      at.dimRoundingMode,
+      false,
+      tf.backend_util.convertConv2DDataFormat(at.dataFormat),
+    );
+  k.Conv2D = (args) => {
+    const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
+    const at = args.attrs as ConvAttrs;
+    if (!isF32(x, filter) || at.dataFormat === 'NCHW') return cpu('Conv2D')(args);
+    const ci = info(x.shape, filter.shape, at);
+    const out = new Float32Array(size(ci.outShape));
+    n.conv2d(geom(ci), f32(args.backend, x), f32(args.backend, filter), out);
+    return args.backend.makeTensorInfo(ci.outShape, 'float32', out);
+  };
+  k.Conv2DBackpropInput = (args) => {
+    const { dy, filter } = args.inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const at = args.attrs as ConvAttrs & { inputShape: number[] };
+    if (!isF32(dy, filter) || at.dataFormat === 'NCHW') return cpu('Conv2DBackpropInput')(args);
+    const ci = info(at.inputShape, filter.shape, at);
+    const out = new Float32Array(size(at.inputShape));
+    n.conv2dBackpropInput(geom(ci), f32(args.backend, dy), f32(args.backend, filter), out);
+    return args.backend.makeTensorInfo(at.inputShape, 'float32', out);
+  };
+  k.Conv2DBackpropFilter = (args) => {
+    const { x, dy } = args.inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const at = args.attrs as ConvAttrs & { filterShape: number[] };
+    if (!isF32(x, dy) || at.dataFormat === 'NCHW') return cpu('Conv2DBackpropFilter')(args);
+    const ci = info(x.shape, at.filterShape, at);
+    const out = new Float32Array(size(at.filterShape));
+    n.conv2dBackpropFilter(geom(ci), f32(args.backend, x), f32(args.backend, dy), out);
+    return args.backend.makeTensorInfo(at.filterShape, 'float32', out);
+  };
+  return k;
+}
+
+export const NATIVE_BACKEND = 'native';
+
+/**
+ * Fused in-place Adam update on the native backend (one pass instead of ~10 tensor ops over
+ * every parameter). Returns false when not on the native backend.
+ */
+export function nativeAdam(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number): boolean {
+  if (!addon || tf.getBackend() !== NATIVE_BACKEND || p.dtype !== 'float32') return false;
+  const b = tf.backend() as MathBackendCPU;
+  const val = (t: tf.Tensor) => b.data.get(t.dataId).values as Float32Array;
+  // the variable must own its buffer alone before we write into it
+  for (const t of [p, m, v]) if (b.refCount(t.dataId) > 1) tf.tidy(() => t.assign(tf.add(t, 0)));
+  addon.adam(val(p), val(g), val(m), val(v), stepSize, beta1, beta2, eps, bc2);
+  return true;
+}
+
+/** Register the 'native' backend (once). Returns false when the addon is not built. */
+export function registerNativeBackend(): boolean {
+  const n = loadAddon();
+  if (!n) return false;
+  if (tf.findBackendFactory(NATIVE_BACKEND)) return true;
+  tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 3);
+  const cpuKernels = new Map<string, KernelFn>();
+  for (const cfg of tf.getKernelsForBackend('cpu')) {
+    cpuKernels.set(cfg.kernelName, cfg.kernelFunc as unknown as KernelFn);
+  }
+  const cpu = (name: string): KernelFn => {
+    const f = cpuKernels.get(name);
+    if (!f) throw new Error(`no cpu kernel ${name}`);
+    return f;
+  };
+  const overrides = nativeKernels(n, cpu);
+  for (const cfg of tf.getKernelsForBackend('cpu')) {
+    const kernelFunc = (overrides[cfg.kernelName] ?? cfg.kernelFunc) as unknown as tf.KernelFunc;
+    tf.registerKernel({ ...cfg, backendName: NATIVE_BACKEND, kernelFunc });
+  }
+  registerNativeMaskNet(n, NATIVE_BACKEND);
+  return true;
+}

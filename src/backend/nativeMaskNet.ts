@@ -1,0 +1,78 @@
+/**
+ * The mask MLP (src/core/maskNet.ts) as two native calls: forward and backward, wrapped in
+ * tf.customGrad. Registered for the 'native' backend only; the tfjs-ops version stays the
+ * definition (browser, tests) and test/maskNet.test.ts checks both agree in value and gradient.
+ * Fusing matters because the [B, P, 128] activations would otherwise be ~20 separate tfjs tensors
+ * per layer and step, each a fresh 16 MB allocation at B=32, 32².
+ */
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { MaskNetConfig } from '../config.js';
+import type { GroupStats } from '../core/groupNorm.js';
+import { setFusedMaskNet } from '../core/maskNet.js';
+import type { ParamStore } from '../core/params.js';
+import * as tf from '../core/tf.js';
+import type { NativeAddon } from './native.js';
+
+function weightNames(cfg: MaskNetConfig): string[] {
+  const names: string[] = [];
+  for (let i = 0; i < cfg.depth; i++) names.push(`mask.l${i}.w`, `mask.l${i}.b`, `mask.gn${i}.gamma`, `mask.gn${i}.beta`);
+  names.push('mask.out.w', 'mask.out.b');
+  return names;
+}
+
+function values(t: tf.Tensor): Float32Array {
+  const b = tf.backend() as MathBackendCPU;
+  return b.data.get(t.dataId).values as Float32Array;
+}
+
+export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
+  const dims = (cfg: MaskNetConfig, B: number, P: number): number[] => [B, P, cfg.K, cfg.hidden, cfg.groups, cfg.depth, cfg.norm === 'pixel' ? 1 : 0];
+
+  function run(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D, stats?: GroupStats[]): tf.Tensor2D {
+    const B = p.shape[0];
+    const P = coords.shape[0];
+    const ws = weightNames(cfg).map((k) => store.get(k));
+    if (stats && stats.length) {
+      // inference with given statistics (tiled rendering): forward only
+      const out = new Float32Array(B * P);
+      n.maskForward(dims(cfg, B, P), values(coords), values(p), ws.map(values), out, [], [], [], stats.map((s) => values(s.mean)), stats.map((s) => values(s.rstd)));
+      return tf.tensor2d(out, [B, P]);
+    }
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const ts = args.slice(0, 2 + ws.length) as tf.Tensor[];
+      const [c, pp, ...w] = ts;
+      const H = cfg.hidden;
+      const L = cfg.depth;
+      const xhat = Array.from({ length: L }, () => new Float32Array(B * P * H));
+      const act = Array.from({ length: L }, () => new Float32Array(B * P * H));
+      const statRows = cfg.norm === 'pixel' ? B * P : B;
+      const rstd = Array.from({ length: L }, () => new Float32Array(statRows * cfg.groups));
+      const masks = new Float32Array(B * P);
+      const wv = w.map(values);
+      const cv = values(c!);
+      const pv = values(pp!);
+      n.maskForward(dims(cfg, B, P), cv, pv, wv, masks, xhat, act, rstd, [], []);
+      const value = tf.tensor2d(masks, [B, P]);
+      const gradFunc = (dy: tf.Tensor | tf.Tensor[]): tf.Tensor[] => {
+        const grads = w.map((t) => new Float32Array(t.size));
+        const dp = new Float32Array(B * cfg.K);
+        n.maskBackward(dims(cfg, B, P), cv, pv, wv, masks, xhat, act, rstd, values(dy as tf.Tensor), grads, dp);
+        return [tf.zerosLike(c!), tf.tensor2d(dp, [B, cfg.K]), ...grads.map((g, i) => tf.tensor(g, w[i]!.shape))];
+      };
+      return { value, gradFunc };
+    });
+    return op(coords, p, ...ws) as tf.Tensor2D;
+  }
+
+  function stats(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D): GroupStats[] {
+    if (cfg.norm !== 'image') return [];
+    const B = p.shape[0];
+    const ws = weightNames(cfg).map((k) => values(store.get(k)));
+    const mean = Array.from({ length: cfg.depth }, () => new Float32Array(B * cfg.groups));
+    const rstd = Array.from({ length: cfg.depth }, () => new Float32Array(B * cfg.groups));
+    n.maskStats(dims(cfg, B, coords.shape[0]), values(coords), values(p), ws, mean, rstd);
+    return mean.map((m, i) => ({ mean: tf.tensor4d(m, [B, 1, cfg.groups, 1]), rstd: tf.tensor4d(rstd[i]!, [B, 1, cfg.groups, 1]) }));
+  }
+
+  setFusedMaskNet({ backends: [backend], run, stats });
+}

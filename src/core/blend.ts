@@ -1,0 +1,25 @@
+/**
+ * Layer blending (paper eq. 3). The canvas starts black and each layer paints its colour c_t
+ * through its mask M_t:
+ *
+ *   I_0 = 0,    I_t = I_{t-1} · (1 − M_t) + c_t · M_t
+ */
+import * as tf from './tf.js';
+
+/** canvas [B, H, W, 3], mask [B, H, W, 1], colour [B, 3] -> new canvas */
+export function blendLayer(canvas: tf.Tensor4D, mask: tf.Tensor4D, colour: tf.Tensor2D): tf.Tensor4D {
+  const c = colour.reshape([colour.shape[0], 1, 1, 3]);
+  return canvas.mul(tf.sub(1, mask)).add(c.mul(mask));
+}
+
+/** the same on plain arrays (used by tiled rendering): rgb [P*3], mask [P], colour [3] */
+export function blendLayerInto(rgb: Float32Array, mask: Float32Array, colour: ArrayLike<number>): void {
+  const r = colour[0]!, g = colour[1]!, b = colour[2]!;
+  for (let i = 0, j = 0; i < mask.length; i++, j += 3) {
+    const m = mask[i]!;
+    const k = 1 - m;
+    rgb[j] = rgb[j]! * k + r * m;
+    rgb[j + 1] = rgb[j + 1]! * k + g * m;
+    rgb[j + 2] = rgb[j + 2]! * k + b * m;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The iterative reconstruction model (the paper's auto-encoder, Fig. 2).
+ *
+ * For t = 1..T:
+ *   feat_t = Encoder([target ‖ canvas_{t−1}])        (6 channels; canvas optionally gradient-stopped)
+ *   p_t    = Linear(feat_t)                          K mask parameters
+ *   c_t    = sigmoid(Linear(feat_t))                 RGB colour
+ *   M_t    = f(x, y, p_t)                            src/core/maskNet.ts
+ *   canvas_t = blendLayer(canvas_{t−1}, M_t, c_t)    src/core/blend.ts
+ */
+import * as tf from '../core/tf.js';
+import type { ModelConfig } from '../config.js';
+import { blendLayer } from '../core/blend.js';
+import { pixelGrid } from '../core/grid.js';
+import { initMaskNet, maskNet } from '../core/maskNet.js';
+import { ParamStore } from '../core/params.js';
+import { mulberry32 } from '../core/random.js';
+import { addLinear, linear, stopGradient, type Ctx } from './nn.js';
+import { initResNet18, RESNET18_FEATURES, resNet18 } from './resnet18.js';
+import { initSmallEncoder, smallEncoder } from './smallEncoder.js';
+
+export class Decomposer {
+  readonly store = new ParamStore();
+  private gridCache: tf.Tensor2D | null = null;
+
+  constructor(readonly cfg: ModelConfig, seed = 0) {
+    const rng = mulberry32(seed);
+    const inCh = 6;
+    if (cfg.encoder === 'resnet18') initResNet18(this.store, 'enc', inCh, rng);
+    else initSmallEncoder(this.store, 'enc', inCh, cfg.smallChannels, rng);
+    const d = this.featureDim;
+    addLinear(this.store, 'head.p', d, cfg.mask.K, rng);
+    addLinear(this.store, 'head.c', d, 3, rng);
+    initMaskNet(this.store, cfg.mask, rng);
+  }
+
+  get featureDim(): number {
+    return this.cfg.encoder === 'resnet18' ? RESNET18_FEATURES : this.cfg.smallChannels[this.cfg.smallChannels.length - 1]!;
+  }
+
+  private grid(): tf.Tensor2D {
+    if (!this.gridCache) this.gridCache = tf.keep(pixelGrid(this.cfg.size, this.cfg.size));
+    return this.gridCache;
+  }
+
+  encode(x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
+    return this.cfg.encoder === 'resnet18' ? resNet18(this.store, 'enc', x, ctx) : smallEncoder(this.store, 'enc', x, this.cfg.smallChannels, ctx);
+  }
+
+  /** one step: predict (p_t, c_t) from target and current canvas */
+  predictLayer(target: tf.Tensor4D, canvas: tf.Tensor4D, ctx: Ctx): { p: tf.Tensor2D; c: tf.Tensor2D } {
+    const cin = this.cfg.stopCanvasGrad ? stopGradient(canvas) : canvas;
+    const feat = this.encode(tf.concat([target, cin], 3), ctx);
+    return { p: linear(this.store, 'head.p', feat), c: tf.sigmoid(linear(this.store, 'head.c', feat)) };
+  }
+
+  /** masks [B, S, S, 1] for parameters p [B, K] on the training grid */
+  masks(p: tf.Tensor2D): tf.Tensor4D {
+    const S = this.cfg.size;
+    return maskNet(this.store, this.cfg.mask, this.grid(), p).masks.reshape([p.shape[0], S, S, 1]);
+  }
+
+  /**
+   * Run T steps on target [B, S, S, 3]. Returns the final canvas and, if `keep`, every step's
+   * (p, c, mask, canvas) — the caller owns them.
+   */
+  forward(
+    target: tf.Tensor4D,
+    ctx: Ctx,
+    keep = false,
+    T = this.cfg.T,
+  ): { canvas: tf.Tensor4D; steps: { p: tf.Tensor2D; c: tf.Tensor2D; mask: tf.Tensor4D; canvas: tf.Tensor4D }[] } {
+    const S = this.cfg.size;
+    if (target.shape[1] !== S || target.shape[2] !== S || target.shape[3] !== 3) {
+      throw new Error(`input must be [B, ${S}, ${S}, 3], got [${target.shape.join(', ')}]`);
+    }
+    let canvas = tf.zeros(target.shape) as tf.Tensor4D;
+    const steps: { p: tf.Tensor2D; c: tf.Tensor2D; mask: tf.Tensor4D; canvas: tf.Tensor4D }[] = [];
+    for (let t = 0; t < T; t++) {
+      const { p, c } = this.predictLayer(target, canvas, ctx);
+      const mask = this.masks(p);
+      canvas = blendLayer(canvas, mask, c);
+      if (keep) steps.push({ p, c, mask, canvas });
+    }
+    return { canvas, steps };
+  }
+
+  dispose(): void {
+    this.store.dispose();
+    this.gridCache?.dispose();
+    this.gridCache = null;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Building blocks in NHWC layout on top of a ParamStore: conv, BatchNorm (batch statistics in
+ * training with PyTorch-style running averages for inference), linear, stopGradient.
+ */
+import * as tf from '../core/tf.js';
+import { NORM_EPS } from '../config.js';
+import { linearInit, normal, ParamStore } from '../core/params.js';
+
+/** Per-forward context: training mode and the BatchNorm running-stat updates it produced. */
+export interface Ctx {
+  training: boolean;
+  bnMomentum: number;
+  /** kept batch statistics, applied by applyBnUpdates after the optimiser step */
+  bnUpdates: { name: string; mean: tf.Tensor; variance: tf.Tensor; count: number }[];
+}
+
+export function newCtx(training: boolean, bnMomentum = 0.1): Ctx {
+  return { training, bnMomentum, bnUpdates: [] };
+}
+
+/** conv weight [kh, kw, cin, cout], Kaiming-normal fan_out init (torchvision ResNet). */
+export function addConv(store: ParamStore, name: string, k: number, cin: number, cout: number, rng: () => number): void {
+  store.add(`${name}.w`, normal([k, k, cin, cout], Math.sqrt(2 / (k * k * cout)), rng));
+}
+
+export function conv(store: ParamStore, name: string, x: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
+  return tf.conv2d(x, store.get(`${name}.w`) as tf.Tensor4D, stride, pad);
+}
+
+export function addBn(store: ParamStore, name: string, c: number): void {
+  store.add(`${name}.gamma`, tf.ones([c]));
+  store.add(`${name}.beta`, tf.zeros([c]));
+  store.add(`${name}.runMean`, tf.zeros([c]), false);
+  store.add(`${name}.runVar`, tf.ones([c]), false);
+}
+
+export function bn(store: ParamStore, name: string, x: tf.Tensor4D, ctx: Ctx): tf.Tensor4D {
+  const gamma = store.get(`${name}.gamma`) as tf.Tensor1D;
+  const beta = store.get(`${name}.beta`) as tf.Tensor1D;
+  if (!ctx.training) {
+    return tf.batchNorm4d(x, store.get(`${name}.runMean`) as tf.Tensor1D, store.get(`${name}.runVar`) as tf.Tensor1D, beta, gamma, NORM_EPS);
+  }
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
+  const [n, h, w] = x.shape;
+  ctx.bnUpdates.push({ name, mean: tf.keep(mean.clone()), variance: tf.keep(variance.clone()), count: n * h * w });
+  return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, NORM_EPS);
+}
+
+/** running = (1 − m)·running + m·batch (unbiased variance), in forward order, as PyTorch does */
+export function applyBnUpdates(store: ParamStore, ctx: Ctx): void {
+  const m = ctx.bnMomentum;
+  for (const u of ctx.bnUpdates) {
+    const rm = store.get(`${u.name}.runMean`);
+    const rv = store.get(`${u.name}.runVar`);
+    const unbias = u.count > 1 ? u.count / (u.count - 1) : 1;
+    tf.tidy(() => {
+      rm.assign(rm.mul(1 - m).add(u.mean.mul(m)));
+      rv.assign(rv.mul(1 - m).add(u.variance.mul(m * unbias)));
+    });
+    u.mean.dispose();
+    u.variance.dispose();
+  }
+  ctx.bnUpdates.length = 0;
+}
+
+export function discardBnUpdates(ctx: Ctx): void {
+  for (const u of ctx.bnUpdates) {
+    u.mean.dispose();
+    u.variance.dispose();
+  }
+  ctx.bnUpdates.length = 0;
+}
+
+export function addLinear(store: ParamStore, name: string, cin: number, cout: number, rng: () => number): void {
+  store.add(`${name}.w`, linearInit(cin, [cin, cout], rng));
+  store.add(`${name}.b`, linearInit(cin, [cout], rng));
+}
+
+export function linear(store: ParamStore, name: string, x: tf.Tensor2D): tf.Tensor2D {
+  return tf.matMul(x, store.get(`${name}.w`) as tf.Tensor2D).add(store.get(`${name}.b`));
+}
+
+/** identity forward, zero gradient (tfjs-core has no stop_gradient op) */
+const stopGradientOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const x = args[0] as tf.Tensor;
+  return { value: x.clone(), gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.zerosLike(dy as tf.Tensor) };
+});
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  return stopGradientOp(x) as T;
+}
