@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+/**
+ * stratum — learn, decompose, render and evaluate layered images.
+ *   stratum train     train the reconstruction model on a data set
+ *   stratum decompose decompose an image into layers with a trained model
+ *   stratum render    render a layered document at any size
+ *   stratum eval      held-out PSNR of a model on a data set
+ * Every failure is one line on stderr and a non-zero exit code.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../config.js';
+import { useBackend, type BackendName } from '../backend/index.js';
+import { renderDocument } from '../core/document.js';
+import { loadDataset, split } from '../data/datasets.js';
+import { readImageSquare, writePng } from '../data/images.js';
+import { colouredMaskTile, writeGrid, type Tile } from '../eval/grid.js';
+import { evaluate } from '../eval/reconstruct.js';
+import { loadDocument, saveDocument } from '../export/documentFile.js';
+import { decomposeImage } from '../model/decomposeImage.js';
+import { loadModel } from '../train/checkpoint.js';
+import { train } from '../train/trainer.js';
+
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), existsSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../package.json')) ? '../..' : '../../..');
+export const DEFAULT_MODEL = join(PACKAGE_ROOT, 'models', 'default.stratum');
+
+function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    return n;
+  };
+}
+function num(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
+    return n;
+  };
+}
+
+const backendOption = () => new Option('--backend <name>', 'compute backend').choices(['auto', 'native', 'cpu', 'wasm']).default('auto');
+
+export function buildCli(): Command {
+  const program = new Command('stratum')
+    .description('Learn to build images out of a few single-colour layers with smooth, resolution-free masks')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('train')
+    .description('train the iterative reconstruction model (L1, Adam) with checkpoints, plots and grids in --out')
+    .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N]', 'fashion-mnist')
+    .option('--out <dir>', 'run folder (checkpoint.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train')
+    .option('--resume', 'continue the checkpoint in --out', false)
+    .option('--steps <n>', 'training steps', int('--steps'), TRAIN_DEFAULTS.steps)
+    .option('--batch <n>', 'batch size', int('--batch'), TRAIN_DEFAULTS.batch)
+    .option('--lr <x>', 'Adam learning rate', num('--lr'), TRAIN_DEFAULTS.lr)
+    .option('--T <n>', 'layers (steps) per image', int('--T'), 10)
+    .option('--K <n>', 'mask parameters per layer', int('--K'), 10)
+    .option('--size <n>', 'training image size', int('--size', 4), 32)
+    .addOption(new Option('--encoder <kind>', 'encoder').choices(['resnet18', 'small']).default('resnet18'))
+    .addOption(new Option('--norm <mode>', "mask-MLP GroupNorm: 'image' (authors' code) or 'pixel' (paper's table)").choices(['image', 'pixel']).default('image'))
+    .option('--stop-canvas-grad', 'feed the canvas to the encoder with gradients stopped (authors\' code)', false)
+    .option('--holdout <n>', 'held-out images', int('--holdout'), TRAIN_DEFAULTS.holdout)
+    .option('--limit <n>', 'use at most this many images', int('--limit'))
+    .option('--eval-every <n>', 'held-out PSNR every n steps', int('--eval-every'), TRAIN_DEFAULTS.evalEvery)
+    .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), TRAIN_DEFAULTS.saveEvery)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 0)
+    .option('--export <file>', 'also write a small weights-only model file at the end')
+    .addOption(backendOption())
+    .action(async (o) => {
+      await useBackend(o.backend as BackendName);
+      const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
+      const data = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
+      const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
+      const { final } = await train(
+        { out: o.out, data: o.data, model, resume: o.resume, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed } },
+        data,
+      );
+      console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out}`);
+    });
+
+  program
+    .command('decompose')
+    .description('decompose an image into layers: writes the render (PNG, any size), a layers/masks grid and the layered document')
+    .argument('<image>', 'input image (jpg, png, webp...)')
+    .option('--model <file>', 'model checkpoint', DEFAULT_MODEL)
+    .option('--out <dir>', 'output folder', 'out')
+    .option('--size <n>', 'size of the rendered PNG', int('--size'), 512)
+    .option('--T <n>', 'use only the first T layers', int('--T'))
+    .addOption(backendOption())
+    .action(async (image: string, o) => {
+      await useBackend(o.backend as BackendName);
+      const { model, ckpt } = loadModel(o.model);
+      if (o.T && o.T > model.cfg.T * 4) throw new Error(`--T ${o.T} is far beyond the model's T=${model.cfg.T}`);
+      const S = model.cfg.size;
+      const rgb = await readImageSquare(image, S);
+      const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, o.T ?? model.cfg.T);
+      mkdirSync(o.out, { recursive: true });
+      const stem = basename(image, extname(image));
+      const docPath = join(o.out, `${stem}.stratum.json`);
+      saveDocument(docPath, res.doc);
+      const big = renderDocument(res.doc, o.size, o.size, { keepMasks: true });
+      await writePng(join(o.out, `${stem}.png`), o.size, o.size, big.rgb);
+      const tile = (a: Float32Array): Tile => ({ pixels: a, width: S, height: S });
+      const inputTile = tile(Float32Array.from(rgb, (v) => v / 255));
+      await writeGrid(join(o.out, `${stem}.layers.png`), [
+        [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
+        [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
+      ], Math.max(1, Math.floor(96 / S)));
+      const mse = rgb.reduce((a, v, i) => a + (v / 255 - res.canvas[i]!) ** 2, 0) / rgb.length;
+      console.log(`${res.doc.layers.length} layers, PSNR ${(10 * Math.log10(1 / mse)).toFixed(2)} dB at ${S}²; wrote ${join(o.out, `${stem}.png`)} (${o.size}²), ${join(o.out, `${stem}.layers.png`)}, ${docPath}`);
+    });
+
+  program
+    .command('render')
+    .description('render a layered document at any resolution')
+    .argument('<doc>', 'layered document (.stratum.json)')
+    .option('--size <n>', 'width and height', int('--size'), 1024)
+    .option('--width <n>', 'width (overrides --size)', int('--width'))
+    .option('--height <n>', 'height (overrides --size)', int('--height'))
+    .option('-o, --output <file>', 'output PNG (default: next to the document)')
+    .addOption(backendOption())
+    .action(async (docPath: string, o) => {
+      await useBackend(o.backend as BackendName);
+      const doc = loadDocument(docPath);
+      const w = o.width ?? o.size;
+      const h = o.height ?? o.size;
+      const out = o.output ?? docPath.replace(/(\.stratum)?\.json$/, '') + `.${w}x${h}.png`;
+      const r = renderDocument(doc, w, h);
+      await writePng(out, w, h, r.rgb);
+      console.log(`wrote ${out} (${w}×${h}, ${doc.layers.filter((l) => l.visible !== false).length} visible layers)`);
+    });
+
+  program
+    .command('eval')
+    .description('held-out PSNR of a model on a data set')
+    .option('--model <file>', 'model checkpoint', DEFAULT_MODEL)
+    .option('--data <spec>', 'data set (see train --data)', 'fashion-mnist')
+    .option('--holdout <n>', 'evaluate on the held-out split of this size (same split as training)', int('--holdout'), TRAIN_DEFAULTS.holdout)
+    .option('--all', 'evaluate on every image instead of the held-out split', false)
+    .option('--limit <n>', 'use at most this many images', int('--limit'))
+    .option('--T <n>', 'layers to use (default: the model\'s T)', int('--T'))
+    .option('--seed <n>', 'split seed (as in training)', int('--seed', 0), 0)
+    .addOption(backendOption())
+    .action(async (o) => {
+      await useBackend(o.backend as BackendName);
+      const { model } = loadModel(o.model);
+      const set = await loadDataset(o.data, { size: model.cfg.size, limit: o.limit, seed: o.seed });
+      const test = o.all ? set : split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed).test;
+      const r = evaluate(model, test, 64, o.T);
+      console.log(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<number> {
+  const program = buildCli();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    const err = e as { code?: string; exitCode?: number; message?: string };
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (err.code?.startsWith('commander.')) return err.exitCode || 2;
+    process.stderr.write(`stratum: ${(err.message ?? String(e)).split('\n')[0]}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,17 @@
+/** Image quality metrics. PSNR is averaged per image, as in the paper and the PyTorch reference. */
+import * as tf from '../core/tf.js';
+
+/** mean over images of 10·log10(1 / MSE) for images in [0, 1], [B, H, W, C] */
+export function psnr(a: tf.Tensor4D, b: tf.Tensor4D): number {
+  return tf.tidy(() => {
+    const mse = tf.mean(tf.squaredDifference(a, b), [1, 2, 3]).maximum(1e-10);
+    return tf.mean(tf.log(tf.div(1, mse)).div(Math.log(10)).mul(10)).dataSync()[0]!;
+  });
+}
+
+/** PSNR of uint8 arrays of the same shape */
+export function psnrBytes(a: Uint8Array, b: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += ((a[i]! - b[i]!) / 255) ** 2;
+  return 10 * Math.log10(1 / Math.max(s / a.length, 1e-10));
+}

@@ -1,0 +1,19 @@
+/** Reading and writing layered documents on disk (atomic writes, one-line errors). */
+import { existsSync, readFileSync } from 'node:fs';
+import { validateDocument, type LayeredDocument } from '../core/document.js';
+import { writeFileAtomic } from '../train/checkpoint.js';
+
+export function saveDocument(path: string, doc: LayeredDocument): void {
+  writeFileAtomic(path, [new TextEncoder().encode(JSON.stringify(doc, null, 1))]);
+}
+
+export function loadDocument(path: string): LayeredDocument {
+  if (!existsSync(path)) throw new Error(`${path}: no such document`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new Error(`${path}: not valid JSON (truncated or corrupt document?)`);
+  }
+  return validateDocument(parsed, path);
+}
