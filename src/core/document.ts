@@ -33,6 +33,7 @@ export function encodeF32(a: Float32Array): string {
 
 export function decodeF32(s: string): Float32Array {
   const b = Buffer.from(s, 'base64');
+  if (b.length % 4 !== 0) throw new Error(`float32 data of ${b.length} bytes is not a whole number of values`);
   const out = new Float32Array(b.length / 4);
   new Uint8Array(out.buffer).set(b);
   return out;
@@ -78,7 +79,12 @@ export function documentStore(doc: LayeredDocument): ParamStore {
   for (const [k, shape] of Object.entries(expect)) {
     const w = doc.weights[k];
     if (!w) throw new Error(`document: missing weight ${k}`);
-    const v = decodeF32(w.data);
+    let v: Float32Array;
+    try {
+      v = decodeF32(w.data);
+    } catch (e) {
+      throw new Error(`document: weight ${k}: ${(e as Error).message}`);
+    }
     if (w.shape.join(',') !== shape.join(',') || v.length !== shape.reduce((a, b) => a * b, 1)) {
       throw new Error(`document: weight ${k} has shape [${w.shape}] / ${v.length} values, expected [${shape}]`);
     }

@@ -79,6 +79,11 @@ export function setFusedMaskNet(impl: FusedMaskNet | null): void {
   fused = impl;
 }
 
+/** whether maskNet() currently runs the fused implementation */
+export function fusedMaskNetActive(): boolean {
+  return !!fused && fused.backends.includes(tf.getBackend());
+}
+
 /** maskNet written with plain tfjs ops: runs on every backend (WebGL in the browser). */
 export function maskNetOps(
   store: ParamStore,

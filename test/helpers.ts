@@ -1,0 +1,49 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useBackend } from '../src/backend/index.js';
+import * as tf from '../src/core/tf.js';
+import { ParamStore } from '../src/core/params.js';
+
+export function tmp(prefix = 'stratum-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export async function onBackend(name: 'cpu' | 'native'): Promise<void> {
+  await useBackend(name);
+}
+
+/**
+ * Central finite differences of scalar f with respect to every entry of the named parameters,
+ * compared with autodiff. Returns the largest relative error max|a-n| / max(1, max|n|).
+ */
+export function gradCheck(store: ParamStore, names: string[], f: () => tf.Scalar, eps = 1e-2, sample = 12): number {
+  const vars = names.map((n) => store.get(n));
+  const { grads } = tf.variableGrads(f, vars);
+  let worst = 0;
+  for (const v of vars) {
+    const g = grads[v.name]!.dataSync();
+    const base = (v.dataSync() as Float32Array).slice();
+    const idx = Array.from({ length: Math.min(sample, base.length) }, (_, i) => Math.floor((i * base.length) / Math.min(sample, base.length)));
+    let scale = 1;
+    const num: number[] = [];
+    for (const i of idx) {
+      const plus = base.slice();
+      plus[i]! += eps;
+      v.assign(tf.tensor(plus, v.shape));
+      const fp = tf.tidy(() => f().dataSync()[0]!);
+      const minus = base.slice();
+      minus[i]! -= eps;
+      v.assign(tf.tensor(minus, v.shape));
+      const fm = tf.tidy(() => f().dataSync()[0]!);
+      num.push((fp - fm) / (2 * eps));
+    }
+    v.assign(tf.tensor(base, v.shape));
+    for (const n of num) scale = Math.max(scale, Math.abs(n));
+    idx.forEach((i, k) => {
+      worst = Math.max(worst, Math.abs(g[i]! - num[k]!) / scale);
+    });
+  }
+  tf.dispose(grads);
+  return worst;
+}

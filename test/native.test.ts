@@ -1,0 +1,84 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadAddon } from '../src/backend/native.js';
+import * as tf from '../src/core/tf.js';
+import { onBackend } from './helpers.js';
+
+/** run f on both backends with the same inputs and return the largest relative difference */
+async function compare(make: () => tf.Tensor[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<number> {
+  const outs: Float32Array[][] = [];
+  for (const b of ['cpu', 'native'] as const) {
+    await onBackend(b);
+    const xs = make();
+    const r = f(...xs);
+    outs.push((Array.isArray(r) ? r : [r]).map((t) => t.dataSync() as Float32Array));
+    tf.dispose(xs);
+    tf.dispose(r);
+  }
+  let worst = 0;
+  outs[0]!.forEach((a, k) => {
+    const b = outs[1]![k]!;
+    assert.equal(a.length, b.length);
+    let scale = 1e-6;
+    for (const v of a) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / scale);
+  });
+  return worst;
+}
+
+const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+
+test('native conv2d forward, input gradient and filter gradient equal tfjs cpu', async () => {
+  for (const [k, stride, pad, cin, cout, hw] of [
+    [3, 1, 1, 5, 7, 9],
+    [3, 2, 1, 4, 6, 10],
+    [7, 2, 3, 6, 8, 16],
+    [1, 2, 0, 5, 3, 8],
+    [1, 1, 0, 4, 4, 5],
+  ] as const) {
+    const make = () => [rnd([2, hw, hw, cin], 1), rnd([k, k, cin, cout], 2)];
+    const fwd = await compare(make, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad));
+    const bwd = await compare(make, (x, w) => {
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad))));
+      return g([x!, w!]);
+    });
+    assert.ok(fwd < 1e-5 && bwd < 1e-4, `k${k} s${stride} p${pad}: fwd ${fwd} bwd ${bwd}`);
+  }
+});
+
+test('native matMul (all transposes, batched, broadcast batch) equals tfjs cpu', async () => {
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    const d = await compare(() => [rnd(ta ? [3, 5, 4] : [3, 4, 5], 1), rnd(tb ? [3, 6, 5] : [3, 5, 6], 2)], (a, b) => tf.matMul(a!, b!, ta, tb));
+    assert.ok(d < 1e-5, `transpose ${ta} ${tb}: ${d}`);
+  }
+  const d = await compare(() => [rnd([3, 4, 5], 1), rnd([1, 5, 6], 2)], (a, b) => tf.matMul(a!, b!));
+  assert.ok(d < 1e-5, `broadcast batch: ${d}`);
+});
+
+test('native broadcasting binary ops, reductions, activations, tile, split and maxPool gradient equal tfjs cpu', async () => {
+  const shapes: [number[], number[]][] = [
+    [[2, 3, 4, 5], [2, 3, 4, 5]],
+    [[2, 3, 4, 5], [5]],
+    [[2, 3, 4, 5], [2, 1, 4, 1]],
+    [[2, 1, 4, 1], [1, 3, 1, 5]],
+    [[2, 3, 4, 5], []],
+  ];
+  for (const [sa, sb] of shapes) {
+    const d = await compare(() => [rnd(sa, 3), tf.add(rnd(sb, 4).abs(), 0.5)], (a, b) => [tf.add(a!, b!), tf.sub(a!, b!), tf.mul(a!, b!), tf.div(a!, b!), tf.squaredDifference(a!, b!), tf.maximum(a!, b!)]);
+    assert.ok(d < 1e-5, `binary ${sa} ${sb}: ${d}`);
+  }
+  const red = await compare(() => [rnd([3, 4, 5, 6], 5)], (x) => [tf.sum(x!, [1, 3]), tf.mean(x!, [0, 1, 2]), tf.mean(x!, 2, true), tf.sum(x!)]);
+  assert.ok(red < 1e-5, `reductions ${red}`);
+  const act = await compare(() => [rnd([1000], 6).mul(4)], (x) => [tf.tanh(x!), tf.sigmoid(x!), tf.relu(x!), tf.exp(x!.div(4)), tf.abs(x!), tf.square(x!)]);
+  assert.ok(act < 1e-6, `activations ${act}`);
+  const tile = await compare(() => [rnd([2, 3, 4], 7)], (x) => [tf.tile(x!, [2, 1, 3]), ...tf.split(x!, [1, 3], 2)]);
+  assert.ok(tile === 0, `tile/split ${tile}`);
+  const pool = await compare(() => [rnd([2, 9, 9, 3], 8)], (x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, 3, 2, 1))))(x!));
+  assert.ok(pool < 1e-6, `maxPool grad ${pool}`);
+});
+
+test('fast tanh of the native kernels is accurate to 1e-6', () => {
+  const n = loadAddon() as unknown as { maxTanhError(): number };
+  assert.ok(n, 'native addon must be built (npm run build:native)');
+  assert.ok(n.maxTanhError() < 1e-6);
+});

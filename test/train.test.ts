@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { modelConfig, TRAIN_DEFAULTS, type TrainConfig } from '../src/config.js';
+import * as tf from '../src/core/tf.js';
+import { split } from '../src/data/datasets.js';
+import { deadLeaves } from '../src/data/deadLeaves.js';
+import { evaluate } from '../src/eval/reconstruct.js';
+import { Decomposer } from '../src/model/decomposer.js';
+import { Adam } from '../src/train/adam.js';
+import { loadModel, readCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { trainStep } from '../src/train/step.js';
+import { CHECKPOINT_FILE, train } from '../src/train/trainer.js';
+import { onBackend, tmp } from './helpers.js';
+
+const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16, ...over });
+const tinyTrain = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...TRAIN_DEFAULTS, batch: 16, steps: 60, evalEvery: 30, saveEvery: 30, holdout: 32, ...over });
+
+test('a short training run on dead-leaves images improves held-out PSNR', async () => {
+  await onBackend('native');
+  const data = split(deadLeaves({ n: 400, size: 16, seed: 1 }), 32, 0);
+  const out = tmp();
+  const { model, final } = await train({ out, data: 'deadleaves:400', model: tinyModel(), train: tinyTrain(), resume: false, quiet: true }, data);
+  const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; psnr?: number });
+  const first = rows.find((r) => r.psnr !== undefined)!;
+  assert.equal(first.step, 0);
+  assert.ok(final.psnr! > first.psnr! + 2, `PSNR ${first.psnr} -> ${final.psnr}`);
+  for (const f of [CHECKPOINT_FILE, 'curves.png', 'grid.png']) assert.ok(existsSync(join(out, f)), `${f} written`);
+  model.dispose();
+});
+
+test('more layers reconstruct better: T=1 < T=4 on the same trained model', async () => {
+  await onBackend('native');
+  const data = split(deadLeaves({ n: 300, size: 16, seed: 2, minLeaves: 2, maxLeaves: 3 }), 32, 0);
+  const { model } = await train({ out: tmp(), data: 'deadleaves', model: tinyModel({ T: 4 }), train: tinyTrain({ steps: 80, evalEvery: 80, saveEvery: 80 }), resume: false, quiet: true }, data);
+  const one = evaluate(model, data.test, 32, 1).psnr;
+  const four = evaluate(model, data.test, 32, 4).psnr;
+  assert.ok(four > one, `T=1 ${one} dB vs T=4 ${four} dB`);
+  model.dispose();
+});
+
+test('training killed and resumed gives the same weights as an uninterrupted run', async () => {
+  await onBackend('native');
+  const data = split(deadLeaves({ n: 120, size: 16, seed: 3 }), 16, 0);
+  const straight = tmp();
+  const resumed = tmp();
+  const cfg = tinyTrain({ steps: 6, evalEvery: 100, saveEvery: 3 });
+  const a = await train({ out: straight, data: 'x', model: tinyModel(), train: cfg, resume: false, quiet: true }, data);
+  // "kill" after step 3: run to 3, then resume to 6
+  const b1 = await train({ out: resumed, data: 'x', model: tinyModel(), train: { ...cfg, steps: 3 }, resume: false, quiet: true }, data);
+  b1.model.dispose();
+  await assert.rejects(train({ out: resumed, data: 'x', model: tinyModel(), train: cfg, resume: false, quiet: true }, data), /exists: pass --resume/);
+  const b = await train({ out: resumed, data: 'x', model: tinyModel(), train: cfg, resume: true, quiet: true }, data);
+  for (const [name, e] of a.model.store.entries) {
+    const x = e.variable.dataSync();
+    const y = b.model.store.get(name).dataSync();
+    let d = 0;
+    for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i]! - y[i]!));
+    assert.ok(d < 1e-5, `${name} differs by ${d}`);
+  }
+  a.model.dispose();
+  b.model.dispose();
+});
+
+test('checkpoints round-trip; truncated or corrupt checkpoints are one-line errors', async () => {
+  await onBackend('native');
+  const dir = tmp();
+  const model = new Decomposer(tinyModel(), 5);
+  const opt = new Adam(TRAIN_DEFAULTS);
+  const x = tf.randomUniform([4, 16, 16, 3]) as tf.Tensor4D;
+  trainStep(model, opt, x);
+  const path = join(dir, 'm.stratum');
+  saveCheckpoint(path, model, { opt, step: 1 });
+  const opt2 = new Adam(TRAIN_DEFAULTS);
+  const { model: back, ckpt } = loadModel(path, opt2);
+  assert.equal(ckpt.header.step, 1);
+  assert.equal(opt2.step, 1);
+  for (const [name, e] of model.store.entries) assert.deepEqual(back.store.get(name).dataSync(), e.variable.dataSync(), name);
+  const bytes = readFileSync(path);
+  writeFileSync(join(dir, 'cut.stratum'), bytes.subarray(0, bytes.length - 100));
+  assert.throws(() => readCheckpoint(join(dir, 'cut.stratum')), /cut\.stratum: truncated or padded checkpoint/);
+  writeFileSync(join(dir, 'junk.stratum'), 'hello world, not a checkpoint');
+  assert.throws(() => readCheckpoint(join(dir, 'junk.stratum')), /not a Stratum checkpoint/);
+  assert.throws(() => readCheckpoint(join(dir, 'none.stratum')), /no such checkpoint/);
+  x.dispose();
+  model.dispose();
+  back.dispose();
+});
+
+test('a NaN loss stops training with a clear error instead of corrupting the weights', async () => {
+  await onBackend('native');
+  const model = new Decomposer(tinyModel(), 1);
+  const opt = new Adam(TRAIN_DEFAULTS);
+  const before = model.store.get('head.p.w').dataSync().slice();
+  const bad = tf.fill([2, 16, 16, 3], NaN) as tf.Tensor4D;
+  assert.throws(() => trainStep(model, opt, bad), /loss is NaN \(not finite\)/);
+  assert.deepEqual(model.store.get('head.p.w').dataSync(), before);
+  bad.dispose();
+  model.dispose();
+});
+
+test('stop-gradient on the canvas input changes the gradient but not the forward pass', async () => {
+  await onBackend('native');
+  const x = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const results = [false, true].map((stop) => {
+    const m = new Decomposer(tinyModel({ stopCanvasGrad: stop }), 9);
+    const { newCtx } = { newCtx: (t: boolean) => ({ training: t, bnMomentum: 0.1, bnUpdates: [] as never[] }) };
+    const vars = [...m.store.trainable().values()];
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(m.forward(x, newCtx(false)).canvas, x))) as tf.Scalar, vars);
+    const g = grads[m.store.get('enc.conv0.w').name]!.dataSync().slice();
+    const v = value.dataSync()[0]!;
+    tf.dispose(grads);
+    m.dispose();
+    return { v, g };
+  });
+  assert.ok(Math.abs(results[0]!.v - results[1]!.v) < 1e-6);
+  let d = 0;
+  for (let i = 0; i < results[0]!.g.length; i++) d = Math.max(d, Math.abs(results[0]!.g[i]! - results[1]!.g[i]!));
+  assert.ok(d > 1e-7, 'stopping the canvas gradient must change encoder gradients');
+  x.dispose();
+});
