@@ -23,7 +23,9 @@ test('IDX loader reads raw and gzip files (MNIST layout), pads 28 -> 32 into RGB
   writeFileSync(join(dir, 'train-images-idx3-ubyte'), encodeIdx([3, 28, 28], pixels));
   writeFileSync(join(dir, 't10k-images-idx3-ubyte.gz'), gzipSync(encodeIdx([2, 28, 28], idxImages(2, 28))));
   const set = await loadDataset(`mnist:${dir}`, { size: 32 });
-  assert.equal(set.n, 5);
+  assert.equal(set.n, 3, 'the training file only');
+  const testSet = await loadDataset(`mnist-test:${dir}`, { size: 32 });
+  assert.equal(testSet.n, 2, 'the t10k file only');
   assert.equal(set.size, 32);
   // pixel (y=0, x=0) of image 0 lands at (2, 2) in all three channels; the border is zero
   const at = (i: number, y: number, x: number, c: number) => set.data[((i * 32 + y) * 32 + x) * 3 + c];
@@ -31,6 +33,7 @@ test('IDX loader reads raw and gzip files (MNIST layout), pads 28 -> 32 into RGB
   assert.equal(at(0, 2, 3, 2), pixels[1]);
   assert.equal(at(0, 0, 0, 1), 0);
   assert.equal(at(1, 2 + 27, 2 + 27, 1), pixels[28 * 28 + 27 * 28 + 27]);
+  assert.equal(testSet.data[(2 * 32 + 2) * 3], idxImages(2, 28)[0]);
   // resize path for a size that does not pad evenly
   const small = await loadDataset(`idx:${join(dir, 'train-images-idx3-ubyte')}`, { size: 16 });
   assert.equal(small.n, 3);

@@ -20,7 +20,7 @@ import { colouredMaskTile, writeGrid, type Tile } from '../eval/grid.js';
 import { evaluate } from '../eval/reconstruct.js';
 import { loadDocument, saveDocument } from '../export/documentFile.js';
 import { decomposeImage } from '../model/decomposeImage.js';
-import { loadModel } from '../train/checkpoint.js';
+import { loadModel, saveCheckpoint } from '../train/checkpoint.js';
 import { train } from '../train/trainer.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), existsSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../package.json')) ? '../..' : '../../..');
@@ -153,6 +153,18 @@ export function buildCli(): Command {
       const test = o.all ? set : split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed).test;
       const r = evaluate(model, test, 64, o.T);
       console.log(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
+    });
+
+  program
+    .command('export-model')
+    .description('write a small weights-only model file (no optimiser state) from a training checkpoint')
+    .argument('<checkpoint>', 'training checkpoint (runs/NAME/checkpoint.stratum)')
+    .argument('<out>', 'model file to write')
+    .action((from: string, to: string) => {
+      const { model, ckpt } = loadModel(from);
+      const psnr = ckpt.header.info?.lastPsnr;
+      saveCheckpoint(to, model, { step: ckpt.header.step, data: ckpt.header.data, weightsOnly: true, info: { ...ckpt.header.info, heldOutPsnr: psnr, trainConfig: ckpt.header.train } });
+      console.log(`wrote ${to} (step ${ckpt.header.step}, ${model.store.count()} parameters${typeof psnr === 'number' ? `, held-out PSNR ${psnr.toFixed(2)} dB` : ''})`);
     });
 
   return program;

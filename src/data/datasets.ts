@@ -1,7 +1,9 @@
 /**
  * Data sets by name. A spec is one of
- *   fashion-mnist[:DIR]      IDX files (Debian's dataset-fashion-mnist by default)
- *   mnist:DIR | idx:FILE     any IDX ubyte image file or a folder with *-images-idx3-ubyte[.gz]
+ *   fashion-mnist[:DIR]      the training IDX file (train-images-idx3-ubyte[.gz]; Debian's
+ *                            dataset-fashion-mnist by default)
+ *   fashion-mnist-test[:DIR] the official test file (t10k-images-idx3-ubyte[.gz]), never trained on
+ *   mnist:DIR | mnist-test:DIR | idx:FILE   the same for MNIST, or any IDX ubyte image file
  *   cifar10:PATH             a CIFAR-10 binary batch file or a folder of *.bin batches
  *   folder:DIR               jpg/png images, any depth (CelebA / ImageNet layout), centre-cropped
  *   patches:DIR[:PER_IMAGE]  random patches of large photos (wallpapers), default 64 per photo
@@ -51,11 +53,13 @@ export async function toRgbSize(n: number, src: number, channels: 1 | 3, data: U
   return { n, size, data: out };
 }
 
-function idxFilesIn(dir: string): string[] {
-  return readdirSync(dir)
+/** the folder's training (or test: t10k) image files; all image files when it has no such split */
+function idxFilesIn(dir: string, test: boolean): string[] {
+  const all = readdirSync(dir)
     .filter((f) => /images?[-.]idx3-ubyte(\.gz)?$/.test(f))
-    .sort((a, b) => (a.startsWith('train') ? -1 : b.startsWith('train') ? 1 : a.localeCompare(b)))
-    .map((f) => join(dir, f));
+    .sort();
+  const part = all.filter((f) => (test ? f.startsWith('t10k') : f.startsWith('train')));
+  return (part.length ? part : all).map((f) => join(dir, f));
 }
 
 async function loadIdxImages(paths: string[], o: LoadOptions): Promise<ImageSet> {
@@ -91,12 +95,15 @@ export async function loadDataset(spec: string, o: LoadOptions): Promise<ImageSe
   let set: ImageSet;
   switch (kind) {
     case 'fashion-mnist':
-    case 'mnist': {
-      const dir = arg || (kind === 'fashion-mnist' ? FASHION_MNIST_DIR : '');
+    case 'fashion-mnist-test':
+    case 'mnist':
+    case 'mnist-test': {
+      const fashion = kind.startsWith('fashion');
+      const dir = arg || (fashion ? FASHION_MNIST_DIR : '');
       if (!dir || !existsSync(dir)) {
-        throw new Error(`${dir || 'mnist'}: no such folder${kind === 'fashion-mnist' ? ' (install it: apt-get install dataset-fashion-mnist)' : ''}`);
+        throw new Error(`${dir || 'mnist'}: no such folder${fashion ? ' (install it: apt-get install dataset-fashion-mnist)' : ''}`);
       }
-      const files = idxFilesIn(dir);
+      const files = idxFilesIn(dir, kind.endsWith('-test'));
       if (files.length === 0) throw new Error(`${dir}: no *-images-idx3-ubyte[.gz] files`);
       set = await loadIdxImages(files, o);
       break;
@@ -138,7 +145,7 @@ export async function loadDataset(spec: string, o: LoadOptions): Promise<ImageSe
       break;
     }
     default:
-      throw new Error(`unknown data spec '${spec}' (fashion-mnist[:DIR], mnist:DIR, idx:FILE, cifar10:PATH, folder:DIR, patches:DIR[:N], deadleaves[:N])`);
+      throw new Error(`unknown data spec '${spec}' (fashion-mnist[:DIR], fashion-mnist-test[:DIR], mnist:DIR, mnist-test:DIR, idx:FILE, cifar10:PATH, folder:DIR, patches:DIR[:N], deadleaves[:N])`);
   }
   if (o.limit && set.n > o.limit) set = subset(set, Array.from({ length: o.limit }, (_, i) => i));
   return set;
