@@ -86,6 +86,14 @@ Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// grow-only scratch buffers, reused across calls (all calls come from the JS main thread), so a
+// training step does not allocate and page-fault ~100 MB of temporaries per mask-MLP call
+static float* scratch(int slot, size_t n) {
+  static std::vector<float> bufs[8];
+  if (bufs[slot].size() < n) bufs[slot].resize(n);
+  return bufs[slot].data();
+}
+
 // im2col NHWC: x [N,H,W,C] -> cols [N*OH*OW, KH*KW*C]
 void im2col(const float* x, int N, int H, int W, int C, int KH, int KW, int SH, int SW, int PT, int PL, int DH, int DW, int OH,
             int OW, float* cols) {
@@ -140,60 +148,133 @@ void col2im(const float* cols, int N, int H, int W, int C, int KH, int KW, int S
 
 struct ConvGeom {
   int N, H, W, C, KH, KW, SH, SW, PT, PL, DH, DW, OH, OW, CO;
-  bool pointwise() const { return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PT == 0 && PL == 0; }
 };
 ConvGeom Geom(const Napi::Value& v) {
   auto g = Ints(v);
   return ConvGeom{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14]};
 }
 
+// Taps of the filter that touch the input for at least one output position. On tiny feature maps
+// (ResNet-18's last stage is 1×1 at 32² input) most taps only ever see zero padding; dropping them
+// turns a 3×3 convolution into a 1×1 one.
+static void tapRange(int K, int S, int P, int Dl, int In, int Out, int& k0, int& k1) {
+  k0 = K;
+  k1 = -1;
+  for (int k = 0; k < K; k++) {
+    bool ok = false;
+    for (int o = 0; o < Out && !ok; o++) {
+      int i = o * S - P + k * Dl;
+      ok = i >= 0 && i < In;
+    }
+    if (ok) {
+      if (k < k0) k0 = k;
+      k1 = k;
+    }
+  }
+  if (k1 < 0) k0 = k1 = 0;
+}
+
+struct Reduced {
+  ConvGeom g;
+  int kh0, kw0;
+  bool full;
+};
+
+static Reduced reduceTaps(const ConvGeom& g) {
+  int kh0, kh1, kw0, kw1;
+  tapRange(g.KH, g.SH, g.PT, g.DH, g.H, g.OH, kh0, kh1);
+  tapRange(g.KW, g.SW, g.PL, g.DW, g.W, g.OW, kw0, kw1);
+  Reduced r{g, kh0, kw0, kh0 == 0 && kw0 == 0 && kh1 == g.KH - 1 && kw1 == g.KW - 1};
+  r.g.KH = kh1 - kh0 + 1;
+  r.g.KW = kw1 - kw0 + 1;
+  r.g.PT = g.PT - kh0 * g.DH;
+  r.g.PL = g.PL - kw0 * g.DW;
+  return r;
+}
+
+// W [KH,KW,C,CO] -> the sub-block of used taps
+static const float* gatherW(const ConvGeom& full, const Reduced& r, const float* w, std::vector<float>& buf) {
+  if (r.full) return w;
+  const size_t blk = (size_t)full.C * full.CO;
+  buf.resize((size_t)r.g.KH * r.g.KW * blk);
+  for (int a = 0; a < r.g.KH; a++)
+    for (int b = 0; b < r.g.KW; b++)
+      std::memcpy(buf.data() + ((size_t)a * r.g.KW + b) * blk, w + ((size_t)(r.kh0 + a) * full.KW + (r.kw0 + b)) * blk, sizeof(float) * blk);
+  return buf.data();
+}
+
+static inline bool pointwise(const ConvGeom& g) { return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0; }
+
 // conv2d(geom, x, w [KH,KW,C,CO], y [N,OH,OW,CO])
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
-  ConvGeom g = Geom(info[0]);
+  ConvGeom full = Geom(info[0]);
   float* x = F32(info[1]);
-  float* w = F32(info[2]);
+  float* w0 = F32(info[2]);
   float* y = F32(info[3]);
+  Reduced r = reduceTaps(full);
+  const ConvGeom& g = r.g;
+  std::vector<float> wbuf;
+  const float* w = gatherW(full, r, w0, wbuf);
   int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
-  if (g.pointwise()) {
+  if (pointwise(g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, x, depth, w, g.CO, 0.f, y, g.CO);
   } else {
-    std::vector<float> cols((size_t)rows * depth);
-    im2col(x, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, cols.data());
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, cols.data(), depth, w, g.CO, 0.f, y, g.CO);
+    float* cols = scratch(0, (size_t)rows * depth);
+    im2col(x, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, cols, depth, w, g.CO, 0.f, y, g.CO);
   }
   return info.Env().Undefined();
 }
 
 // conv2dBackpropInput(geom, dy [N,OH,OW,CO], w, dx [N,H,W,C])
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
-  ConvGeom g = Geom(info[0]);
+  ConvGeom full = Geom(info[0]);
   float* dy = F32(info[1]);
-  float* w = F32(info[2]);
+  float* w0 = F32(info[2]);
   float* dx = F32(info[3]);
+  Reduced r = reduceTaps(full);
+  const ConvGeom& g = r.g;
+  std::vector<float> wbuf;
+  const float* w = gatherW(full, r, w0, wbuf);
   int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
-  if (g.pointwise()) {
+  if (pointwise(g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, dy, g.CO, w, g.CO, 0.f, dx, depth);
   } else {
-    std::vector<float> cols((size_t)rows * depth);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, dy, g.CO, w, g.CO, 0.f, cols.data(), depth);
-    col2im(cols.data(), g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, dx);
+    float* cols = scratch(0, (size_t)rows * depth);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, dy, g.CO, w, g.CO, 0.f, cols, depth);
+    col2im(cols, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, dx);
   }
   return info.Env().Undefined();
 }
 
 // conv2dBackpropFilter(geom, x, dy, dw [KH,KW,C,CO])
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
-  ConvGeom g = Geom(info[0]);
+  ConvGeom full = Geom(info[0]);
   float* x = F32(info[1]);
   float* dy = F32(info[2]);
   float* dw = F32(info[3]);
+  Reduced r = reduceTaps(full);
+  const ConvGeom& g = r.g;
   int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
-  if (g.pointwise()) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, depth, g.CO, rows, 1.f, x, depth, dy, g.CO, 0.f, dw, g.CO);
+  std::vector<float> sub;
+  float* out = dw;
+  if (!r.full) {
+    sub.resize((size_t)depth * g.CO);
+    out = sub.data();
+  }
+  if (pointwise(g)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, depth, g.CO, rows, 1.f, x, depth, dy, g.CO, 0.f, out, g.CO);
   } else {
-    std::vector<float> cols((size_t)rows * depth);
-    im2col(x, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, cols.data());
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, depth, g.CO, rows, 1.f, cols.data(), depth, dy, g.CO, 0.f, dw, g.CO);
+    float* cols = scratch(0, (size_t)rows * depth);
+    im2col(x, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, cols);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, depth, g.CO, rows, 1.f, cols, depth, dy, g.CO, 0.f, out, g.CO);
+  }
+  if (!r.full) {
+    const size_t blk = (size_t)full.C * full.CO;
+    std::memset(dw, 0, sizeof(float) * (size_t)full.KH * full.KW * blk);
+    for (int a = 0; a < g.KH; a++)
+      for (int b = 0; b < g.KW; b++)
+        std::memcpy(dw + ((size_t)(r.kh0 + a) * full.KW + (r.kw0 + b)) * blk, out + ((size_t)a * g.KW + b) * blk, sizeof(float) * blk);
   }
   return info.Env().Undefined();
 }
@@ -510,35 +591,31 @@ Napi::Value MaskForward(const Napi::CallbackInfo& info) {
   auto sRstd = F32List(info[9]);
   const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L;
   const size_t n = (size_t)B * P * H;
-  std::vector<float> pre(n), tmpA;
-  std::vector<float> cw((size_t)P * H), pw((size_t)B * H);
+  float* pre = scratch(0, n);
+  float* cw = scratch(1, (size_t)P * H);
+  float* pw = scratch(2, (size_t)B * H);
   // layer 0: coords·W_xy [P,H] + (p·W_p + b0) [B,H]
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, H, 2, 1.f, coords, 2, w[0], H, 0.f, cw.data(), H);
-  for (int b = 0; b < B; b++) std::memcpy(pw.data() + (size_t)b * H, w[1], sizeof(float) * H);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, K, 1.f, p, K, w[0] + 2 * H, H, 1.f, pw.data(), H);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, H, 2, 1.f, coords, 2, w[0], H, 0.f, cw, H);
+  for (int b = 0; b < B; b++) std::memcpy(pw + (size_t)b * H, w[1], sizeof(float) * H);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, K, 1.f, p, K, w[0] + 2 * H, H, 1.f, pw, H);
 #pragma omp parallel for schedule(static)
   for (int b = 0; b < B; b++)
     for (int q = 0; q < P; q++) {
-      float* dst = pre.data() + ((size_t)b * P + q) * H;
-      const float* c = cw.data() + (size_t)q * H;
-      const float* pb = pw.data() + (size_t)b * H;
+      float* dst = pre + ((size_t)b * P + q) * H;
+      const float* c = cw + (size_t)q * H;
+      const float* pb = pw + (size_t)b * H;
       for (int h = 0; h < H; h++) dst[h] = c[h] + pb[h];
     }
   const float* prevA = nullptr;
-  std::vector<float> scratchA;
   for (int i = 0; i < L; i++) {
     if (i > 0) {
       const float* bi = w[4 * i + 1];
-      for (size_t r = 0; r < (size_t)B * P; r++) std::memcpy(pre.data() + r * H, bi, sizeof(float) * H);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * P, H, H, 1.f, prevA, H, w[4 * i], H, 1.f, pre.data(), H);
+      for (size_t r = 0; r < (size_t)B * P; r++) std::memcpy(pre + r * H, bi, sizeof(float) * H);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * P, H, H, 1.f, prevA, H, w[4 * i], H, 1.f, pre, H);
     }
     float* aOut = act.size() > (size_t)i && act[i] ? act[i] : nullptr;
-    if (!aOut) {
-      // inference: ping-pong scratch buffers
-      if (scratchA.size() != 2 * n) scratchA.assign(2 * n, 0.f);
-      aOut = scratchA.data() + (i % 2) * n;
-    }
-    groupNormTanh(d, pre.data(), w[4 * i + 2], w[4 * i + 3], xhat.size() > (size_t)i ? xhat[i] : nullptr, aOut,
+    if (!aOut) aOut = scratch(3 + (i % 2), n);  // inference: ping-pong scratch buffers
+    groupNormTanh(d, pre, w[4 * i + 2], w[4 * i + 3], xhat.size() > (size_t)i ? xhat[i] : nullptr, aOut,
                   rstd.size() > (size_t)i ? rstd[i] : nullptr, sMean.size() > (size_t)i ? sMean[i] : nullptr,
                   sRstd.size() > (size_t)i ? sRstd[i] : nullptr);
     prevA = aOut;
@@ -620,7 +697,14 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
   float* dp = F32(info[10]);
   const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L, G = d.G, C = H / G;
   const size_t rows = (size_t)B * P, n = rows * H;
-  std::vector<float> dl(rows), da(n), dh(n);
+  float* dlp = scratch(5, rows);
+  float* dap = scratch(6, n);
+  float* dhp = scratch(7, n);
+  struct View {
+    float* p;
+    float& operator[](size_t i) { return p[i]; }
+    float* data() { return p; }
+  } dl{dlp}, da{dap}, dh{dhp};
   for (size_t r = 0; r < rows; r++) dl[r] = dm[r] * masks[r] * (1.f - masks[r]);
   // output layer
   const float* aLast = act[L - 1];
@@ -766,6 +850,114 @@ Napi::Value MaxTanhError(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), worst);
 }
 
+// ---------------------------------------------------------------- BatchNorm with batch statistics (NHWC rows × C)
+// per-channel Σx and Σx² over rows, blocked float partial sums combined in double
+static void channelMoments(const float* x, size_t rows, int C, double* s1, double* s2) {
+  std::vector<float> a(C), b(C);
+  for (int c = 0; c < C; c++) s1[c] = s2[c] = 0;
+  for (size_t r0 = 0; r0 < rows; r0 += 64) {
+    size_t r1 = r0 + 64 < rows ? r0 + 64 : rows;
+    std::fill(a.begin(), a.end(), 0.f);
+    std::fill(b.begin(), b.end(), 0.f);
+    for (size_t r = r0; r < r1; r++) {
+      const float* row = x + r * C;
+      for (int c = 0; c < C; c++) {
+        a[c] += row[c];
+        b[c] += row[c] * row[c];
+      }
+    }
+    for (int c = 0; c < C; c++) {
+      s1[c] += a[c];
+      s2[c] += b[c];
+    }
+  }
+}
+
+// bnForward(x, rows, C, gamma, beta, eps, y, mean, variance)
+Napi::Value BnForward(const Napi::CallbackInfo& info) {
+  const float* x = F32(info[0]);
+  size_t rows = (size_t)D(info[1]);
+  int C = I(info[2]);
+  const float* gamma = F32(info[3]);
+  const float* beta = F32(info[4]);
+  double eps = D(info[5]);
+  float* y = F32(info[6]);
+  float* mean = F32(info[7]);
+  float* var = F32(info[8]);
+  std::vector<double> s1(C), s2(C);
+  channelMoments(x, rows, C, s1.data(), s2.data());
+  std::vector<float> scale(C), shift(C);
+  for (int c = 0; c < C; c++) {
+    double m = s1[c] / rows, v = s2[c] / rows - m * m;
+    if (v < 0) v = 0;
+    mean[c] = (float)m;
+    var[c] = (float)v;
+    double rs = 1.0 / std::sqrt(v + eps);
+    scale[c] = (float)(gamma[c] * rs);
+    shift[c] = (float)(beta[c] - m * gamma[c] * rs);
+  }
+#pragma omp parallel for schedule(static) if (rows * C > 65536)
+  for (long r = 0; r < (long)rows; r++) {
+    const float* row = x + (size_t)r * C;
+    float* out = y + (size_t)r * C;
+    for (int c = 0; c < C; c++) out[c] = row[c] * scale[c] + shift[c];
+  }
+  return info.Env().Undefined();
+}
+
+// bnBackward(x, dy, rows, C, gamma, mean, variance, eps, dx, dgamma, dbeta)
+Napi::Value BnBackward(const Napi::CallbackInfo& info) {
+  const float* x = F32(info[0]);
+  const float* dy = F32(info[1]);
+  size_t rows = (size_t)D(info[2]);
+  int C = I(info[3]);
+  const float* gamma = F32(info[4]);
+  const float* mean = F32(info[5]);
+  const float* var = F32(info[6]);
+  double eps = D(info[7]);
+  float* dx = F32(info[8]);
+  float* dgamma = F32(info[9]);
+  float* dbeta = F32(info[10]);
+  std::vector<float> rs(C), a(C), b(C);
+  std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
+  for (int c = 0; c < C; c++) rs[c] = (float)(1.0 / std::sqrt((double)var[c] + eps));
+  // Σ dy and Σ dy·xhat per channel
+  for (size_t r0 = 0; r0 < rows; r0 += 64) {
+    size_t r1 = r0 + 64 < rows ? r0 + 64 : rows;
+    std::fill(a.begin(), a.end(), 0.f);
+    std::fill(b.begin(), b.end(), 0.f);
+    for (size_t r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      const float* gr = dy + r * C;
+      for (int c = 0; c < C; c++) {
+        a[c] += gr[c];
+        b[c] += gr[c] * (xr[c] - mean[c]) * rs[c];
+      }
+    }
+    for (int c = 0; c < C; c++) {
+      sdy[c] += a[c];
+      sdyx[c] += b[c];
+    }
+  }
+  std::vector<float> k1(C), k2(C), k3(C);
+  for (int c = 0; c < C; c++) {
+    dgamma[c] = (float)sdyx[c];
+    dbeta[c] = (float)sdy[c];
+    // dx = γ·rstd·(dy − mean(dy) − xhat·mean(dy·xhat))
+    k1[c] = gamma[c] * rs[c];
+    k2[c] = (float)(sdy[c] / rows);
+    k3[c] = (float)(sdyx[c] / rows);
+  }
+#pragma omp parallel for schedule(static) if (rows * C > 65536)
+  for (long r = 0; r < (long)rows; r++) {
+    const float* xr = x + (size_t)r * C;
+    const float* gr = dy + (size_t)r * C;
+    float* out = dx + (size_t)r * C;
+    for (int c = 0; c < C; c++) out[c] = k1[c] * (gr[c] - k2[c] - (xr[c] - mean[c]) * rs[c] * k3[c]);
+  }
+  return info.Env().Undefined();
+}
+
 // maxPoolGrad(geom [N,H,W,C,KH,KW,SH,SW,PT,PL,OH,OW], x, dy, dx): dy goes to the first max of each window
 Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
   auto g = Ints(info[0]);
@@ -842,6 +1034,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("maxTanhError", Napi::Function::New(env, MaxTanhError));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("adam", Napi::Function::New(env, AdamUpdate));
+  exports.Set("bnForward", Napi::Function::New(env, BnForward));
+  exports.Set("bnBackward", Napi::Function::New(env, BnBackward));
   exports.Set("threads", Napi::Function::New(env, Threads));
   return exports;
 }

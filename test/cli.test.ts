@@ -9,7 +9,7 @@ import { tmp } from './helpers.js';
 const BIN = join(import.meta.dirname, '..', 'bin', 'stratum.js');
 
 function stratum(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, STRATUM_SOURCE: '1' } });
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

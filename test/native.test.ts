@@ -82,3 +82,35 @@ test('fast tanh of the native kernels is accurate to 1e-6', () => {
   assert.ok(n, 'native addon must be built (npm run build:native)');
   assert.ok(n.maxTanhError() < 1e-6);
 });
+
+test('fused native BatchNorm (batch statistics) equals the tfjs-ops version in value, gradient and statistics', async () => {
+  const { addBn, bn, newCtx, setFusedBatchNorm } = await import('../src/model/nn.js');
+  const { ParamStore } = await import('../src/core/params.js');
+  await onBackend('native');
+  const results = [];
+  for (const fused of [true, false]) {
+    await onBackend('native'); // re-registers the fused op
+    if (!fused) setFusedBatchNorm(null);
+    const store = new ParamStore();
+    addBn(store, 'b', 6);
+    store.get('b.gamma').assign(tf.randomUniform([6], 0.5, 1.5, 'float32', 1));
+    store.get('b.beta').assign(tf.randomNormal([6], 0, 1, 'float32', 2));
+    const x = tf.variable(tf.randomNormal([3, 4, 5, 6], 1, 2, 'float32', 3));
+    const w = tf.randomNormal([3, 4, 5, 6], 0, 1, 'float32', 4);
+    const ctx = newCtx(true);
+    const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(bn(store, 'b', x as unknown as tf.Tensor4D, ctx), w)) as tf.Scalar, [x, store.get('b.gamma'), store.get('b.beta')]);
+    results.push({
+      v: value.dataSync()[0]!,
+      g: [x, store.get('b.gamma'), store.get('b.beta')].map((t) => Array.from(grads[t.name]!.dataSync())),
+      mean: Array.from(ctx.bnUpdates[0]!.mean.dataSync()),
+      variance: Array.from(ctx.bnUpdates[0]!.variance.dataSync()),
+    });
+    store.dispose();
+  }
+  await onBackend('native');
+  const [a, b] = results;
+  assert.ok(Math.abs(a!.v - b!.v) < 1e-3);
+  a!.g.forEach((ga, k) => ga.forEach((v, i) => assert.ok(Math.abs(v - b!.g[k]![i]!) < 1e-3, `grad ${k}[${i}] ${v} vs ${b!.g[k]![i]}`)));
+  a!.mean.forEach((v, i) => assert.ok(Math.abs(v - b!.mean[i]!) < 1e-5));
+  a!.variance.forEach((v, i) => assert.ok(Math.abs(v - b!.variance[i]!) < 1e-4));
+});

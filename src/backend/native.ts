@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '../core/tf.js';
+import { registerNativeBatchNorm } from './nativeBatchNorm.js';
 import { registerNativeMaskNet } from './nativeMaskNet.js';
 
 export interface NativeAddon {
@@ -27,6 +28,8 @@ export interface NativeAddon {
   maskBackward(dims: number[], coords: Float32Array, p: Float32Array, w: Float32Array[], masks: Float32Array, xhat: Float32Array[], act: Float32Array[], rstd: Float32Array[], dmasks: Float32Array, grads: Float32Array[], dp: Float32Array): void;
   maxPoolGrad(geom: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number): void;
+  bnForward(x: Float32Array, rows: number, C: number, gamma: Float32Array, beta: Float32Array, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  bnBackward(x: Float32Array, dy: Float32Array, rows: number, C: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   threads(n?: number): number;
 }
 
@@ -44,6 +47,10 @@ let loadError = '';
 
 export function loadAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
+  // The addon's OpenMP loops and OpenBLAS's own threads share 2 cores; OpenMP threads that
+  // spin-wait between loops starve OpenBLAS (measured: 2.4 s -> 1.0 s per small-encoder step).
+  // libgomp reads this when the addon is loaded, so it must be set before.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   const path = join(packageRoot(), 'native', 'build', 'Release', 'stratum_native.node');
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
@@ -277,6 +284,8 @@ export function nativeAdam(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.V
 export function registerNativeBackend(): boolean {
   const n = loadAddon();
   if (!n) return false;
+  registerNativeMaskNet(n, NATIVE_BACKEND);
+  registerNativeBatchNorm(n, NATIVE_BACKEND);
   if (tf.findBackendFactory(NATIVE_BACKEND)) return true;
   tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 3);
   const cpuKernels = new Map<string, KernelFn>();
@@ -293,6 +302,5 @@ export function registerNativeBackend(): boolean {
     const kernelFunc = (overrides[cfg.kernelName] ?? cfg.kernelFunc) as unknown as tf.KernelFunc;
     tf.registerKernel({ ...cfg, backendName: NATIVE_BACKEND, kernelFunc });
   }
-  registerNativeMaskNet(n, NATIVE_BACKEND);
   return true;
 }

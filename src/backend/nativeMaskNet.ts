@@ -25,6 +25,25 @@ function values(t: tf.Tensor): Float32Array {
   return b.data.get(t.dataId).values as Float32Array;
 }
 
+/**
+ * Reused Float32Arrays for the activations the backward pass needs: a fresh 16 MB typed array
+ * is zero-filled and page-faulted by V8 on every allocation, which cost as much as the math.
+ */
+const pool = new Map<number, Float32Array[]>();
+function take(n: number): Float32Array {
+  return pool.get(n)?.pop() ?? new Float32Array(n);
+}
+function give(a: Float32Array): void {
+  const list = pool.get(a.length) ?? [];
+  if (list.length < 96) list.push(a);
+  pool.set(a.length, list);
+}
+
+/** true while tf.grad / tf.variableGrads is recording */
+function recording(): boolean {
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+}
+
 export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
   const dims = (cfg: MaskNetConfig, B: number, P: number): number[] => [B, P, cfg.K, cfg.hidden, cfg.groups, cfg.depth, cfg.norm === 'pixel' ? 1 : 0];
 
@@ -32,10 +51,11 @@ export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
     const B = p.shape[0];
     const P = coords.shape[0];
     const ws = weightNames(cfg).map((k) => store.get(k));
-    if (stats && stats.length) {
-      // inference with given statistics (tiled rendering): forward only
+    if ((stats && stats.length) || !recording()) {
+      // inference (no gradient tape), possibly with given statistics (tiled rendering): forward only
       const out = new Float32Array(B * P);
-      n.maskForward(dims(cfg, B, P), values(coords), values(p), ws.map(values), out, [], [], [], stats.map((s) => values(s.mean)), stats.map((s) => values(s.rstd)));
+      const given = stats ?? [];
+      n.maskForward(dims(cfg, B, P), values(coords), values(p), ws.map(values), out, [], [], [], given.map((s) => values(s.mean)), given.map((s) => values(s.rstd)));
       return tf.tensor2d(out, [B, P]);
     }
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -43,8 +63,8 @@ export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
       const [c, pp, ...w] = ts;
       const H = cfg.hidden;
       const L = cfg.depth;
-      const xhat = Array.from({ length: L }, () => new Float32Array(B * P * H));
-      const act = Array.from({ length: L }, () => new Float32Array(B * P * H));
+      const xhat = Array.from({ length: L }, () => take(B * P * H));
+      const act = Array.from({ length: L }, () => take(B * P * H));
       const statRows = cfg.norm === 'pixel' ? B * P : B;
       const rstd = Array.from({ length: L }, () => new Float32Array(statRows * cfg.groups));
       const masks = new Float32Array(B * P);
@@ -57,6 +77,9 @@ export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
         const grads = w.map((t) => new Float32Array(t.size));
         const dp = new Float32Array(B * cfg.K);
         n.maskBackward(dims(cfg, B, P), cv, pv, wv, masks, xhat, act, rstd, values(dy as tf.Tensor), grads, dp);
+        for (const a of [...xhat, ...act]) give(a);
+        xhat.length = 0;
+        act.length = 0;
         return [tf.zerosLike(c!), tf.tensor2d(dp, [B, cfg.K]), ...grads.map((g, i) => tf.tensor(g, w[i]!.shape))];
       };
       return { value, gradFunc };

@@ -40,10 +40,27 @@ export function bn(store: ParamStore, name: string, x: tf.Tensor4D, ctx: Ctx): t
   if (!ctx.training) {
     return tf.batchNorm4d(x, store.get(`${name}.runMean`) as tf.Tensor1D, store.get(`${name}.runVar`) as tf.Tensor1D, beta, gamma, NORM_EPS);
   }
-  const { mean, variance } = tf.moments(x, [0, 1, 2]);
   const [n, h, w] = x.shape;
+  if (fusedBn && fusedBn.backends.includes(tf.getBackend())) {
+    const r = fusedBn.run(x, gamma, beta);
+    ctx.bnUpdates.push({ name, mean: tf.keep(r.mean), variance: tf.keep(r.variance), count: n * h * w });
+    return r.y;
+  }
+  const { mean, variance } = tf.moments(x, [0, 1, 2]);
   ctx.bnUpdates.push({ name, mean: tf.keep(mean.clone()), variance: tf.keep(variance.clone()), count: n * h * w });
   return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, NORM_EPS);
+}
+
+/** An optional fused training-mode BatchNorm for one backend (src/backend/nativeBatchNorm.ts). */
+export interface FusedBatchNorm {
+  backends: string[];
+  run: (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D };
+}
+
+let fusedBn: FusedBatchNorm | null = null;
+
+export function setFusedBatchNorm(impl: FusedBatchNorm | null): void {
+  fusedBn = impl;
 }
 
 /** running = (1 − m)·running + m·batch (unbiased variance), in forward order, as PyTorch does */
