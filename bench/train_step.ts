@@ -27,15 +27,14 @@ const opts = new Command()
   .opts();
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
-const rows: string[][] = [];
-for (const backend of String(opts.backends).split(',')) {
-  const got = await useBackend(backend as BackendName);
-  for (const enc of String(opts.encoders).split(',')) {
-    const cfg = modelConfig({ encoder: enc as EncoderKind, T: Number(opts.T), size: Number(opts.size), mask: { K: Number(opts.K), norm: opts.norm as MaskNorm } });
-    const model = new Decomposer(cfg);
-    const opt = new Adam(TRAIN_DEFAULTS);
-    const B = Number(opts.batch);
-    const x = tf.randomUniform([B, cfg.size, cfg.size, 3]) as tf.Tensor4D;
+
+function benchOne(backend: string, enc: string): string[] {
+  const cfg = modelConfig({ encoder: enc as EncoderKind, T: Number(opts.T), size: Number(opts.size), mask: { K: Number(opts.K), norm: opts.norm as MaskNorm } });
+  const head = [backend, enc, `${opts.batch}`, `${cfg.T}`, `${cfg.mask.K}`, `${cfg.size}`];
+  const model = new Decomposer(cfg);
+  const opt = new Adam(TRAIN_DEFAULTS);
+  const x = tf.randomUniform([Number(opts.batch), cfg.size, cfg.size, 3]) as tf.Tensor4D;
+  try {
     for (let i = 0; i < Number(opts.warmup); i++) trainStep(model, opt, x);
     const ts: number[] = [];
     const before = tf.memory().numTensors;
@@ -45,12 +44,23 @@ for (const backend of String(opts.backends).split(',')) {
       ts.push((performance.now() - t0) / 1000);
     }
     const leaked = tf.memory().numTensors - before;
-    rows.push([got, enc, `${B}`, `${cfg.T}`, `${cfg.mask.K}`, `${cfg.size}`, median(ts).toFixed(3), ts.map((t) => t.toFixed(2)).join(' '), `${leaked}`]);
-    console.error(`${got} ${enc}: ${median(ts).toFixed(3)} s/step`);
+    console.error(`${backend} ${enc}: ${median(ts).toFixed(3)} s/step`);
+    return [...head, median(ts).toFixed(3), ts.map((t) => t.toFixed(2)).join(' '), `${leaked}`];
+  } catch (e) {
+    const why = (e as Error).message.split('\n').at(-1)!.slice(0, 120);
+    console.error(`${backend} ${enc}: ${why}`);
+    return [...head, 'fails', why, '-'];
+  } finally {
     x.dispose();
     opt.dispose();
     model.dispose();
   }
+}
+
+const rows: string[][] = [];
+for (const backend of String(opts.backends).split(',')) {
+  const got = await useBackend(backend as BackendName);
+  for (const enc of String(opts.encoders).split(',')) rows.push(benchOne(got, enc));
 }
 const head = ['backend', 'encoder', 'batch', 'T', 'K', 'size', 's/step (median)', 'all', 'tensors leaked'];
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
