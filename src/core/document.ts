@@ -27,12 +27,22 @@ export interface LayeredDocument {
   source?: Record<string, unknown>;
 }
 
+/** base64 of the float32 bytes (little-endian); works in Node and browsers */
 export function encodeF32(a: Float32Array): string {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
 }
 
 export function decodeF32(s: string): Float32Array {
-  const b = Buffer.from(s, 'base64');
+  let bin: string;
+  try {
+    bin = atob(s);
+  } catch {
+    throw new Error('float32 data is not valid base64');
+  }
+  const b = Uint8Array.from(bin, (c) => c.charCodeAt(0));
   if (b.length % 4 !== 0) throw new Error(`float32 data of ${b.length} bytes is not a whole number of values`);
   const out = new Float32Array(b.length / 4);
   new Uint8Array(out.buffer).set(b);

@@ -6,6 +6,7 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
 import { mulberry32 } from '../core/random.js';
+import { writeFileAtomic } from '../io/atomicFile.js';
 import type { ImageSet } from './imageSet.js';
 
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.bmp'];
@@ -108,7 +109,8 @@ export async function readPhotoPatches(dir: string, o: PatchOptions): Promise<Im
 /** write RGB (float in [0,1] or uint8) as PNG */
 export async function writePng(path: string, width: number, height: number, rgb: Float32Array | Uint8Array, channels: 1 | 3 | 4 = 3): Promise<void> {
   const bytes = rgb instanceof Uint8Array ? rgb : floatToBytes(rgb);
-  await sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), { raw: { width, height, channels } }).png().toFile(path);
+  const png = await sharp(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length), { raw: { width, height, channels } }).png().toBuffer();
+  writeFileAtomic(path, [png]);
 }
 
 export function floatToBytes(a: Float32Array): Uint8Array {

@@ -1,7 +1,7 @@
 /** Reading and writing layered documents on disk (atomic writes, one-line errors). */
 import { existsSync, readFileSync } from 'node:fs';
 import { validateDocument, type LayeredDocument } from '../core/document.js';
-import { writeFileAtomic } from '../train/checkpoint.js';
+import { writeFileAtomic } from '../io/atomicFile.js';
 
 export function saveDocument(path: string, doc: LayeredDocument): void {
   writeFileAtomic(path, [new TextEncoder().encode(JSON.stringify(doc, null, 1))]);

@@ -4,7 +4,8 @@
  * kill never leaves a half-written checkpoint behind; loading checks every size and says what is
  * wrong in one line.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomicFile.js';
 import type { ModelConfig, TrainConfig } from '../config.js';
 import { modelConfig } from '../config.js';
 import * as tf from '../core/tf.js';
@@ -29,23 +30,6 @@ export interface CheckpointHeader {
 export interface Checkpoint {
   header: CheckpointHeader;
   tensors: Map<string, { shape: number[]; values: Float32Array }>;
-}
-
-export function writeFileAtomic(path: string, chunks: Uint8Array[]): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w');
-  try {
-    for (const c of chunks) writeSync(fd, c);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    if (existsSync(tmp)) unlinkSync(tmp);
-    throw e;
-  }
 }
 
 export interface SaveOptions {

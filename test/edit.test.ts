@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { renderDocument } from '../src/core/document.js';
+import { brightenInMask, jitterLayer, moveLayer, parseColour, recolour, removeLayers, setVisible, tintInMask } from '../src/edit/edits.js';
+import { saveDocument } from '../src/export/documentFile.js';
+import { onBackend, testDocument, tmp } from './helpers.js';
+
+test('recolouring layer i changes the image by exactly w_i·Δc, w_i = M_i·Π_{j>i}(1 − M_j)', async () => {
+  await onBackend('native');
+  const doc = { ...testDocument(), layers: testDocument().layers.map((l) => ({ ...l, visible: true })) };
+  const newColour: [number, number, number] = [0.9, 0.1, 0.3];
+  const before = renderDocument(doc, 40, 40, { keepMasks: true });
+  const weight = (i: number, p: number) => {
+    let w = before.masks![i]![p]!;
+    for (let j = i + 1; j < doc.layers.length; j++) w *= 1 - before.masks![j]![p]!;
+    return w;
+  };
+  // the layer that shows most
+  const shows = doc.layers.map((_, i) => Math.max(...Array.from({ length: 1600 }, (_, p) => weight(i, p))));
+  const i = shows.indexOf(Math.max(...shows));
+  const after = renderDocument(recolour(doc, i, newColour), 40);
+  const dc = newColour.map((c, k) => c - doc.layers[i]!.colour[k]!);
+  let changedWhereMask = 0;
+  for (let p = 0; p < 40 * 40; p++) {
+    const w = weight(i, p);
+    for (let k = 0; k < 3; k++) assert.ok(Math.abs(after.rgb[3 * p + k]! - before.rgb[3 * p + k]! - w * dc[k]!) < 1e-5);
+    if (w > 0.5) changedWhereMask++;
+  }
+  assert.ok(changedWhereMask > 0, 'the test layer must be visible somewhere');
+});
+
+test('hide equals remove, move there and back is the identity, bad indices are clear errors', async () => {
+  await onBackend('native');
+  const doc = testDocument();
+  const hidden = renderDocument(setVisible(doc, 3, false), 24).rgb;
+  const removed = renderDocument(removeLayers(doc, [3]), 24).rgb;
+  assert.deepEqual(Array.from(hidden), Array.from(removed));
+  assert.deepEqual(moveLayer(moveLayer(doc, 0, 4), 4, 0).layers, doc.layers);
+  assert.notDeepEqual(renderDocument(moveLayer(doc, 0, 4), 24).rgb, renderDocument(doc, 24).rgb);
+  assert.throws(() => recolour(doc, 7, [0, 0, 0]), /no layer 7: the document has layers 0-4/);
+  assert.throws(() => removeLayers(doc, [-1]), /no layer -1/);
+  assert.throws(() => parseColour('#12345'), /bad colour/);
+  assert.deepEqual(parseColour('#ff8000'), [1, 128 / 255, 0]);
+  assert.deepEqual(doc.layers, testDocument().layers, 'edits never modify their input');
+});
+
+test('jitter moves p along one random unit direction: k = 0 is the original, renders change with k', async () => {
+  await onBackend('native');
+  const doc = testDocument();
+  const { q, docs } = jitterLayer(doc, 2, [-2, 0, 2], 5);
+  assert.ok(Math.abs(Math.hypot(...q) - 1) < 1e-9);
+  assert.deepEqual(docs[1]!.layers, doc.layers);
+  const d = docs[2]!.layers[2]!.p.map((v, j) => v - doc.layers[2]!.p[j]!);
+  d.forEach((v, j) => assert.ok(Math.abs(v - 2 * q[j]!) < 1e-9));
+  assert.deepEqual(jitterLayer(doc, 2, [1], 5).q, q, 'seeded');
+});
+
+test('brighten/darken/tint act only inside the mask', () => {
+  const rgb = Float32Array.from([0.5, 0.4, 0.2, 0.5, 0.4, 0.2]);
+  const mask = Float32Array.from([0, 1]);
+  const b = brightenInMask(rgb, mask, 0.5);
+  assert.deepEqual(Array.from(b.subarray(0, 3)), Array.from(rgb.subarray(0, 3)));
+  assert.ok(Math.abs(b[3]! - 0.75) < 1e-6 && Math.abs(b[5]! - 0.3) < 1e-6);
+  const t = tintInMask(rgb, mask, [1, 0, 0], 1);
+  assert.deepEqual(Array.from(t.subarray(3)), [1, 0, 0]);
+  assert.deepEqual(Array.from(t.subarray(0, 3)), Array.from(rgb.subarray(0, 3)));
+});
+
+test('stratum edit and stratum export through the CLI; bad input leaves no files behind', async () => {
+  await onBackend('native');
+  const dir = tmp();
+  const docPath = join(dir, 'd.stratum.json');
+  saveDocument(docPath, testDocument());
+  const run = (...args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'stratum.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
+  let r = run('edit', docPath, '--recolour', '1=#ff0000', '--hide', '0', '--move', '4:0', '-o', join(dir, 'e.stratum.json'), '--png', join(dir, 'e.png'), '--size', '64');
+  assert.equal(r.status, 0, r.stderr);
+  r = run('edit', docPath, '--jitter', '2', '--k', '-1,0,1', '--strip', join(dir, 'strip.png'), '--size', '32');
+  assert.equal(r.status, 0, r.stderr);
+  const strip = await sharp(join(dir, 'strip.png')).metadata();
+  assert.ok(strip.width! > 3 * 32);
+  const img = join(dir, 'photo.png');
+  await sharp(Buffer.alloc(50 * 30 * 3, 120), { raw: { width: 50, height: 30, channels: 3 } }).png().toFile(img);
+  r = run('edit', docPath, '--brighten', '1:0.8', '--image', img, '--png', join(dir, 'bright.png'));
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual([(await sharp(join(dir, 'bright.png')).metadata()).width, (await sharp(join(dir, 'bright.png')).metadata()).height], [50, 30]);
+  for (const ext of ['png', 'psd', 'ora', 'svg']) {
+    r = run('export', docPath, '-o', join(dir, `x.${ext}`), '--size', '48');
+    assert.equal(r.status, 0, `${ext}: ${r.stderr}`);
+  }
+  const before = readdirSync(dir).sort();
+  for (const [args, re] of [
+    [['export', docPath, '-o', join(dir, 'x.gif')], /unsupported export format 'gif'/],
+    [['edit', docPath, '--recolour', '9=#000000', '-o', join(dir, 'bad.json')], /no layer 9/],
+    [['edit', docPath, '--remove', 'x', '-o', join(dir, 'bad.json')], /bad layer index 'x'/],
+    [['edit', docPath, '--brighten', '1:0.5', '--png', join(dir, 'bad.png')], /need --image/],
+  ] as [string[], RegExp][]) {
+    r = run(...args);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, re);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  assert.deepEqual(readdirSync(dir).sort(), before, 'failed commands leave no partial files');
+  assert.ok(!existsSync(join(dir, 'bad.json')));
+});
