@@ -120,3 +120,22 @@ test('stop-gradient on the canvas input changes the gradient but not the forward
   assert.ok(d > 1e-7, 'stopping the canvas gradient must change encoder gradients');
   x.dispose();
 });
+
+test('per-step BatchNorm calibration: one set of statistics per step, saved and restored, and used at inference', async () => {
+  await onBackend('native');
+  const { calibrateBatchNorm } = await import('../src/train/calibrate.js');
+  const data = split(deadLeaves({ n: 200, size: 16, seed: 6 }), 32, 0);
+  const { model } = await train({ out: tmp(), data: 'x', model: tinyModel(), train: tinyTrain({ steps: 30, evalEvery: 1000, saveEvery: 1000 }), resume: false, quiet: true }, data);
+  const plain = evaluate(model, data.test);
+  calibrateBatchNorm(model, data.train, 4, 16);
+  assert.deepEqual(model.store.get('enc.bn0.stepMean').shape, [3, 16]);
+  const calibrated = evaluate(model, data.test);
+  assert.notEqual(calibrated.psnr, plain.psnr, 'inference must use the per-step statistics');
+  const path = join(tmp(), 'c.stratum');
+  saveCheckpoint(path, model);
+  const back = loadModel(path).model;
+  assert.deepEqual(back.store.get('enc.bn2.stepVar').dataSync(), model.store.get('enc.bn2.stepVar').dataSync());
+  assert.equal(evaluate(back, data.test).psnr, calibrated.psnr);
+  model.dispose();
+  back.dispose();
+});

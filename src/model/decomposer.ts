@@ -77,6 +77,7 @@ export class Decomposer {
     let canvas = tf.zeros(target.shape) as tf.Tensor4D;
     const steps: { p: tf.Tensor2D; c: tf.Tensor2D; mask: tf.Tensor4D; canvas: tf.Tensor4D }[] = [];
     for (let t = 0; t < T; t++) {
+      ctx.step = t;
       const { p, c } = this.predictLayer(target, canvas, ctx);
       const mask = this.masks(p);
       canvas = blendLayer(canvas, mask, c);

@@ -11,7 +11,9 @@ export interface Ctx {
   training: boolean;
   bnMomentum: number;
   /** kept batch statistics, applied by applyBnUpdates after the optimiser step */
-  bnUpdates: { name: string; mean: tf.Tensor; variance: tf.Tensor; count: number }[];
+  bnUpdates: { name: string; mean: tf.Tensor; variance: tf.Tensor; count: number; step?: number }[];
+  /** which of the T steps is running (the encoder sees a different canvas at each) */
+  step?: number;
 }
 
 export function newCtx(training: boolean, bnMomentum = 0.1): Ctx {
@@ -38,16 +40,25 @@ export function bn(store: ParamStore, name: string, x: tf.Tensor4D, ctx: Ctx): t
   const gamma = store.get(`${name}.gamma`) as tf.Tensor1D;
   const beta = store.get(`${name}.beta`) as tf.Tensor1D;
   if (!ctx.training) {
+    // per-step statistics from calibrateBatchNorm (src/train/calibrate.ts) when present
+    if (ctx.step !== undefined && store.has(`${name}.stepMean`)) {
+      const sm = store.get(`${name}.stepMean`);
+      const t = Math.min(ctx.step, sm.shape[0]! - 1);
+      const C = sm.shape[1]!;
+      const mean = sm.slice([t, 0], [1, C]).reshape([C]) as tf.Tensor1D;
+      const variance = store.get(`${name}.stepVar`).slice([t, 0], [1, C]).reshape([C]) as tf.Tensor1D;
+      return tf.batchNorm4d(x, mean, variance, beta, gamma, NORM_EPS);
+    }
     return tf.batchNorm4d(x, store.get(`${name}.runMean`) as tf.Tensor1D, store.get(`${name}.runVar`) as tf.Tensor1D, beta, gamma, NORM_EPS);
   }
   const [n, h, w] = x.shape;
   if (fusedBn && fusedBn.backends.includes(tf.getBackend())) {
     const r = fusedBn.run(x, gamma, beta);
-    ctx.bnUpdates.push({ name, mean: tf.keep(r.mean), variance: tf.keep(r.variance), count: n * h * w });
+    ctx.bnUpdates.push({ name, mean: tf.keep(r.mean), variance: tf.keep(r.variance), count: n * h * w, step: ctx.step });
     return r.y;
   }
   const { mean, variance } = tf.moments(x, [0, 1, 2]);
-  ctx.bnUpdates.push({ name, mean: tf.keep(mean.clone()), variance: tf.keep(variance.clone()), count: n * h * w });
+  ctx.bnUpdates.push({ name, mean: tf.keep(mean.clone()), variance: tf.keep(variance.clone()), count: n * h * w, step: ctx.step });
   return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, NORM_EPS);
 }
 

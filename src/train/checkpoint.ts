@@ -118,6 +118,10 @@ export function loadModel(path: string, opt?: Adam): { model: Decomposer; ckpt: 
     }
     e.variable.assign(tf.tensor(t.values, t.shape));
   }
+  // per-step BatchNorm statistics (src/train/calibrate.ts), when the checkpoint has them
+  for (const [name, t] of ckpt.tensors) {
+    if (/\.step(Mean|Var)$/.test(name) && !model.store.has(name)) model.store.add(name, tf.tensor(t.values, t.shape), false);
+  }
   if (opt) {
     opt.step = ckpt.header.adamStep;
     for (const [name, t] of ckpt.tensors) {

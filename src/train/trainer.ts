@@ -8,7 +8,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ModelConfig, TrainConfig } from '../config.js';
-import { mixSeed, mulberry32 } from '../core/random.js';
 import * as tf from '../core/tf.js';
 import { Progress } from '../cli/progress.js';
 import { batchTensor, type ImageSet } from '../data/imageSet.js';
@@ -18,6 +17,8 @@ import { evaluate } from '../eval/reconstruct.js';
 import { Decomposer } from '../model/decomposer.js';
 import { Adam } from './adam.js';
 import { loadModel, saveCheckpoint } from './checkpoint.js';
+import { batchIndices } from './batches.js';
+import { calibrateBatchNorm } from './calibrate.js';
 import { trainStep } from './step.js';
 
 export interface TrainRun {
@@ -41,10 +42,6 @@ export interface MetricRow {
 
 export const CHECKPOINT_FILE = 'checkpoint.stratum';
 
-export function batchIndices(n: number, batch: number, seed: number, step: number): number[] {
-  const rng = mulberry32(mixSeed(seed, step));
-  return Array.from({ length: batch }, () => Math.floor(rng() * n));
-}
 
 function readMetrics(path: string, upTo: number): MetricRow[] {
   if (!existsSync(path)) return [];
@@ -106,6 +103,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     await decompositionGrid(join(run.out, 'grid.png'), model, data.test, 6);
   };
   const evalNow = (step: number) => {
+    calibrateBatchNorm(model, data.train, 8, cfg.batch);
     const r = evaluate(model, data.test);
     log({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats });
     return r;
