@@ -51,6 +51,9 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   assert.deepEqual(files, ['in.layers.png', 'in.png', 'in.stratum.json']);
   const meta = await sharp(join(dir, 'out', 'in.png')).metadata();
   assert.equal(meta.width, 64);
+  const refined = stratum('decompose', img, '--model', model, '--out', join(dir, 'refined'), '--size', '32', '--refine', '5');
+  assert.equal(refined.code, 0, refined.err);
+  assert.match(refined.out, /refinement 5 steps: [\d.]+ -> [\d.]+ dB/);
   const r = stratum('render', join(dir, 'out', 'in.stratum.json'), '--width', '100', '--height', '50', '-o', join(dir, 'big.png'));
   assert.equal(r.code, 0, r.err);
   const m2 = await sharp(join(dir, 'big.png')).metadata();

@@ -1,0 +1,69 @@
+/**
+ * Per-image refinement: starting from the network's layers, optimise the mask parameters p_t and
+ * colours c_t (or the colours only) by gradient descent (Adam) on L1(render, target), with the
+ * mask MLP fixed. Colours are optimised as logits so they stay in [0, 1].
+ */
+import type { MaskNetConfig } from '../config.js';
+import { blendLayer } from '../core/blend.js';
+import { pixelGrid } from '../core/grid.js';
+import { maskNet } from '../core/maskNet.js';
+import type { ParamStore } from '../core/params.js';
+import type { Layer } from '../core/render.js';
+import * as tf from '../core/tf.js';
+import { Adam } from '../train/adam.js';
+
+export interface RefineOptions {
+  steps: number;
+  lr?: number;
+  coloursOnly?: boolean;
+}
+
+export interface RefineResult {
+  layers: Layer[];
+  psnrBefore: number;
+  psnrAfter: number;
+  losses: number[];
+}
+
+const psnrOf = (mse: number) => 10 * Math.log10(1 / Math.max(mse, 1e-10));
+
+/** target: RGB floats [S*S*3] at the reference size S */
+export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Layer[], target: Float32Array, S: number, o: RefineOptions): RefineResult {
+  const T = layers.length;
+  const grid = pixelGrid(S, S);
+  const x = tf.tensor4d(target, [1, S, S, 3]);
+  const P = tf.variable(tf.tensor2d(layers.map((l) => l.p), [T, cfg.K]), !o.coloursOnly);
+  const logit = (c: number) => Math.log(Math.min(Math.max(c, 1e-4), 1 - 1e-4) / (1 - Math.min(Math.max(c, 1e-4), 1 - 1e-4)));
+  const Z = tf.variable(tf.tensor2d(layers.map((l) => l.colour.map(logit)), [T, 3]));
+  const render = () => {
+    const masks = maskNet(store, cfg, grid, P).masks; // [T, S*S]
+    const colours = tf.sigmoid(Z);
+    let canvas = tf.zeros([1, S, S, 3]) as tf.Tensor4D;
+    for (let t = 0; t < T; t++) {
+      if (layers[t]!.visible === false) continue;
+      const m = masks.slice([t, 0], [1, S * S]).reshape([1, S, S, 1]) as tf.Tensor4D;
+      canvas = blendLayer(canvas, m, colours.slice([t, 0], [1, 3]) as tf.Tensor2D);
+    }
+    return canvas;
+  };
+  const mseNow = () => tf.tidy(() => tf.mean(tf.squaredDifference(render(), x)).dataSync()[0]!);
+  const psnrBefore = psnrOf(mseNow());
+  const opt = new Adam({ lr: o.lr ?? 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  const vars = new Map<string, tf.Variable>([['c', Z]]);
+  if (!o.coloursOnly) vars.set('p', P);
+  const losses: number[] = [];
+  for (let i = 0; i < o.steps; i++) {
+    const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(render(), x))) as tf.Scalar, [...vars.values()]);
+    losses.push(value.dataSync()[0]!);
+    const named = new Map<string, tf.Tensor>([...vars].map(([k, v]) => [k, grads[v.name]!]));
+    opt.apply(vars, named);
+    tf.dispose([value, ...Object.values(grads)]);
+  }
+  const psnrAfter = psnrOf(mseNow());
+  const pv = P.arraySync() as number[][];
+  const cv = tf.tidy(() => tf.sigmoid(Z).arraySync()) as number[][];
+  const out = layers.map((l, t) => ({ ...l, p: pv[t]!, colour: cv[t] as [number, number, number] }));
+  opt.dispose();
+  tf.dispose([grid, x, P, Z]);
+  return { layers: out, psnrBefore, psnrAfter, losses };
+}
