@@ -30,6 +30,7 @@ import sharp from 'sharp';
 import { decomposeImage } from '../model/decomposeImage.js';
 import { loadModel, saveCheckpoint } from '../train/checkpoint.js';
 import { train } from '../train/trainer.js';
+import { serveEditor } from './serve.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), existsSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../package.json')) ? '../..' : '../../..');
 export const DEFAULT_MODEL = join(PACKAGE_ROOT, 'models', 'default.stratum');
@@ -295,11 +296,24 @@ export function buildCli(): Command {
     });
 
   program
+    .command('serve')
+    .description('serve the browser editor (build it first: npm run build:web)')
+    .option('--port <n>', 'port', int('--port'), 5173)
+    .option('--host <addr>', 'address to listen on', '127.0.0.1')
+    .action(async (o) => {
+      const server = await serveEditor(PACKAGE_ROOT, o.port, o.host);
+      console.log(`Stratum editor on http://${o.host}:${o.port}/ (Ctrl-C to stop)`);
+      await new Promise<void>((resolve) => server.on('close', resolve));
+    });
+
+  program
     .command('export-model')
     .description('write a small weights-only model file (no optimiser state) from a training checkpoint')
     .argument('<checkpoint>', 'training checkpoint (runs/NAME/checkpoint.stratum)')
     .argument('<out>', 'model file to write')
-    .action((from: string, to: string) => {
+    .addOption(backendOption())
+    .action(async (from: string, to: string, o) => {
+      await useBackend(o.backend as BackendName);
       const { model, ckpt } = loadModel(from);
       const psnr = ckpt.header.info?.lastPsnr;
       saveCheckpoint(to, model, { step: ckpt.header.step, data: ckpt.header.data, weightsOnly: true, info: { ...ckpt.header.info, heldOutPsnr: psnr, trainConfig: ckpt.header.train } });

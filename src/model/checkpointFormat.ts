@@ -1,0 +1,77 @@
+/**
+ * The checkpoint format, parsed from bytes (Node and browser): "STRATUM1", a uint32 (LE) header
+ * length, a JSON header (configs, step, tensor table) and the float32 data of every tensor.
+ */
+import type { ModelConfig, TrainConfig } from '../config.js';
+import { modelConfig } from '../config.js';
+import * as tf from '../core/tf.js';
+import { Decomposer } from './decomposer.js';
+
+export const CHECKPOINT_MAGIC = 'STRATUM1';
+
+export interface CheckpointHeader {
+  format: 'stratum-checkpoint';
+  version: 1;
+  model: ModelConfig;
+  train?: TrainConfig;
+  step: number;
+  adamStep: number;
+  data?: string;
+  /** free-form facts (held-out PSNR, training command...) */
+  info?: Record<string, unknown>;
+  tensors: { name: string; shape: number[]; offset: number }[];
+}
+
+export interface Checkpoint {
+  header: CheckpointHeader;
+  tensors: Map<string, { shape: number[]; values: Float32Array }>;
+}
+
+export function parseCheckpoint(buf: Uint8Array, path = 'checkpoint'): Checkpoint {
+  if (buf.length < 12 || String.fromCharCode(...buf.subarray(0, 8)) !== CHECKPOINT_MAGIC) throw new Error(`${path}: not a Stratum checkpoint (bad magic)`);
+  const hlen = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(8, true);
+  if (12 + hlen > buf.length) throw new Error(`${path}: truncated checkpoint (header cut off)`);
+  let header: CheckpointHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + hlen))) as CheckpointHeader;
+  } catch {
+    throw new Error(`${path}: corrupt checkpoint header (invalid JSON)`);
+  }
+  if (header.format !== 'stratum-checkpoint' || header.version !== 1) throw new Error(`${path}: unsupported checkpoint format/version`);
+  const base = 12 + hlen;
+  const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
+  let expected = 0;
+  for (const t of header.tensors) expected = Math.max(expected, t.offset + 4 * t.shape.reduce((a, b) => a * b, 1));
+  if (base + expected !== buf.length) {
+    throw new Error(`${path}: truncated or padded checkpoint (${buf.length - base} data bytes, expected ${expected})`);
+  }
+  for (const t of header.tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const copy = new Float32Array(n);
+    new Uint8Array(copy.buffer).set(buf.subarray(base + t.offset, base + t.offset + n * 4));
+    tensors.set(t.name, { shape: t.shape, values: copy });
+  }
+  return { header, tensors };
+}
+
+/** the model described by a checkpoint, with its weights */
+export function modelFromCheckpoint(ckpt: Checkpoint, path = 'checkpoint'): Decomposer {
+  const model = new Decomposer(modelConfig({ ...ckpt.header.model, mask: ckpt.header.model.mask }));
+  for (const [name, e] of model.store.entries) {
+    const t = ckpt.tensors.get(name);
+    if (!t) {
+      model.dispose();
+      throw new Error(`${path}: checkpoint lacks parameter ${name} (different model configuration?)`);
+    }
+    if (t.shape.join(',') !== e.variable.shape.join(',')) {
+      model.dispose();
+      throw new Error(`${path}: parameter ${name} has shape [${t.shape}] in the checkpoint, model expects [${e.variable.shape}]`);
+    }
+    e.variable.assign(tf.tensor(t.values, t.shape));
+  }
+  // per-step BatchNorm statistics (src/train/calibrate.ts), when the checkpoint has them
+  for (const [name, t] of ckpt.tensors) {
+    if (/\.step(Mean|Var)$/.test(name) && !model.store.has(name)) model.store.add(name, tf.tensor(t.values, t.shape), false);
+  }
+  return model;
+}

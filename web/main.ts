@@ -1,0 +1,322 @@
+/**
+ * Stratum's browser editor: load the bundled model, drop an image, watch it being decomposed step
+ * by step, then edit the layers (visibility, colour, order, deletion, mask parameters) with
+ * instant re-render, re-run the model after an edited layer, zoom at true resolution and export.
+ * All compute runs in the page with tfjs (WebGL, or the CPU backend where WebGL is missing).
+ */
+import { blendLayerInto } from '../src/core/blend.js';
+import { makeDocument, type DocLayer, type LayeredDocument } from '../src/core/document.js';
+import { renderLayers } from '../src/core/render.js';
+import * as tf from '../src/core/tf.js';
+import { colourHex } from '../src/edit/edits.js';
+import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
+import type { Decomposer } from '../src/model/decomposer.js';
+import { newCtx } from '../src/model/nn.js';
+
+const params = new URLSearchParams(location.search);
+const MODEL_URL = params.get('model') ?? '../models/default.stratum';
+const SAMPLES = ['ankle-boot', 'bag', 'sneaker', 'trouser', 'tshirt'];
+const ZOOMS = [64, 128, 256, 512, 1024];
+const TILE = 64;
+
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const view = $<HTMLCanvasElement>('view');
+
+interface State {
+  model: Decomposer | null;
+  target: Float32Array | null;
+  layers: DocLayer[];
+  selected: number;
+  viewSize: number;
+  busy: boolean;
+}
+const state: State = { model: null, target: null, layers: [], selected: -1, viewSize: Number(params.get('size') ?? 256), busy: false };
+const maskCache = new Map<string, Float32Array>();
+
+function setStatus(status: string, text: string): void {
+  document.body.dataset.status = status;
+  $('status').textContent = text;
+}
+
+function S(): number {
+  return state.model!.cfg.size;
+}
+
+/** a layer's mask at `size`², computed once per (p, size) */
+function maskAt(layer: DocLayer, size: number): Float32Array {
+  const key = `${size}|${layer.p.join(',')}`;
+  let m = maskCache.get(key);
+  if (!m) {
+    const r = renderLayers(state.model!.store, state.model!.cfg.mask, [layer], { width: size, height: size, referenceSize: S(), tile: TILE, keepMasks: true });
+    m = r.masks![0]!;
+    if (maskCache.size > 400) maskCache.clear();
+    maskCache.set(key, m);
+  }
+  return m;
+}
+
+function composite(size: number, upTo = state.layers.length): Float32Array {
+  const rgb = new Float32Array(size * size * 3);
+  state.layers.slice(0, upTo).forEach((l) => {
+    if (l.visible !== false) blendLayerInto(rgb, maskAt(l, size), l.colour);
+  });
+  return rgb;
+}
+
+function putRgb(canvas: HTMLCanvasElement, rgb: Float32Array, size: number): void {
+  canvas.width = size;
+  canvas.height = size;
+  const img = new ImageData(size, size);
+  for (let p = 0; p < size * size; p++) {
+    for (let c = 0; c < 3; c++) img.data[4 * p + c] = Math.round(Math.min(1, Math.max(0, rgb[3 * p + c]!)) * 255);
+    img.data[4 * p + 3] = 255;
+  }
+  canvas.getContext('2d')!.putImageData(img, 0, 0);
+}
+
+function draw(): void {
+  if (!state.model) return;
+  putRgb(view, composite(state.viewSize), state.viewSize);
+  $('zoom-label').textContent = `${state.viewSize}²`;
+}
+
+function document_(): LayeredDocument {
+  return makeDocument(state.model!.cfg.mask, S(), state.model!.store, state.layers, { editor: 'stratum web' });
+}
+
+// ------------------------------------------------------------------ decomposition
+async function runModel(fromStep: number): Promise<void> {
+  const model = state.model!;
+  const size = S();
+  state.busy = true;
+  setStatus('decomposing', `decomposing… step ${fromStep + 1}/${model.cfg.T}`);
+  state.layers = state.layers.slice(0, fromStep);
+  const target = tf.tensor4d(state.target!, [1, size, size, 3]);
+  let canvas = tf.tensor4d(composite(size), [1, size, size, 3]);
+  const ctx = newCtx(false);
+  for (let t = fromStep; t < model.cfg.T; t++) {
+    ctx.step = t;
+    const out = tf.tidy(() => {
+      const { p, c } = model.predictLayer(target, canvas, ctx);
+      return { p: Array.from(p.dataSync()), c: Array.from(c.dataSync()) as [number, number, number] };
+    });
+    state.layers.push({ name: `layer ${t + 1}`, p: out.p, colour: out.c, visible: true });
+    canvas.dispose();
+    canvas = tf.tensor4d(composite(size), [1, size, size, 3]);
+    setStatus('decomposing', `decomposing… step ${t + 1}/${model.cfg.T}`);
+    drawSteps();
+    await tf.nextFrame();
+  }
+  canvas.dispose();
+  target.dispose();
+  state.busy = false;
+  if (state.selected >= state.layers.length) state.selected = state.layers.length - 1;
+  buildLayerList();
+  draw();
+  setStatus('done', `${state.layers.length} layers — edit them on the right`);
+}
+
+function drawSteps(): void {
+  const box = $('steps');
+  box.replaceChildren();
+  const size = S();
+  for (let t = 1; t <= state.layers.length; t++) {
+    const c = document.createElement('canvas');
+    putRgb(c, composite(size, t), size);
+    c.title = `after step ${t}`;
+    box.append(c);
+  }
+}
+
+// ------------------------------------------------------------------ layer panel
+function buildLayerList(): void {
+  const list = $('layers');
+  list.replaceChildren();
+  state.layers.forEach((l, i) => {
+    const li = document.createElement('li');
+    li.dataset.index = String(i);
+    if (i === state.selected) li.classList.add('selected');
+    const vis = document.createElement('input');
+    vis.type = 'checkbox';
+    vis.checked = l.visible !== false;
+    vis.className = 'visible';
+    vis.title = 'visible';
+    vis.onchange = () => edit(() => (state.layers[i] = { ...l, visible: vis.checked }));
+    const sw = document.createElement('canvas');
+    const S2 = S();
+    const m = maskAt(l, S2);
+    const rgb = new Float32Array(S2 * S2 * 3).fill(0.85);
+    blendLayerInto(rgb, m, l.colour);
+    putRgb(sw, rgb, S2);
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = l.name ?? `layer ${i + 1}`;
+    name.onclick = () => select(i);
+    const tools = document.createElement('span');
+    tools.className = 'tools';
+    const colour = document.createElement('input');
+    colour.type = 'color';
+    colour.className = 'colour';
+    colour.value = colourHex(l.colour);
+    colour.oninput = () => {
+      const v = parseInt(colour.value.slice(1), 16);
+      state.layers[i] = { ...state.layers[i]!, colour: [((v >> 16) & 255) / 255, ((v >> 8) & 255) / 255, (v & 255) / 255] };
+      draw();
+    };
+    colour.onchange = () => buildLayerList();
+    const up = button('▲', 'move up', () => move(i, i + 1), i === state.layers.length - 1);
+    const down = button('▼', 'move down', () => move(i, i - 1), i === 0);
+    const del = button('✕', 'delete layer', () => edit(() => state.layers.splice(i, 1)));
+    del.className = 'delete';
+    tools.append(colour, up, down, del);
+    li.append(vis, sw, name, tools);
+    list.append(li);
+  });
+  buildSliders();
+}
+
+function button(text: string, title: string, onclick: () => void, disabled = false): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.textContent = text;
+  b.title = title;
+  b.disabled = disabled;
+  b.onclick = onclick;
+  return b;
+}
+
+function edit(f: () => void): void {
+  f();
+  if (state.selected >= state.layers.length) state.selected = state.layers.length - 1;
+  buildLayerList();
+  draw();
+}
+
+function move(from: number, to: number): void {
+  if (to < 0 || to >= state.layers.length) return;
+  edit(() => {
+    const [l] = state.layers.splice(from, 1);
+    state.layers.splice(to, 0, l!);
+    if (state.selected === from) state.selected = to;
+  });
+}
+
+function select(i: number): void {
+  state.selected = i;
+  buildLayerList();
+}
+
+function buildSliders(): void {
+  const box = $('sliders');
+  box.replaceChildren();
+  const l = state.layers[state.selected];
+  $('sel-name').textContent = l ? (l.name ?? `layer ${state.selected + 1}`) : '—';
+  $<HTMLButtonElement>('rerun').disabled = !l || state.selected === state.layers.length - 1 && state.layers.length === state.model?.cfg.T;
+  if (!l) return;
+  l.p.forEach((v, k) => {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'range';
+    input.min = String(Math.min(-5, Math.floor(v)));
+    input.max = String(Math.max(5, Math.ceil(v)));
+    input.step = '0.01';
+    input.value = String(v);
+    input.className = `p${k}`;
+    const out = document.createElement('output');
+    out.textContent = v.toFixed(2);
+    input.oninput = () => {
+      const p = state.layers[state.selected]!.p.slice();
+      p[k] = Number(input.value);
+      out.textContent = p[k]!.toFixed(2);
+      state.layers[state.selected] = { ...state.layers[state.selected]!, p };
+      draw();
+    };
+    input.onchange = () => buildLayerList();
+    label.append(`p${k + 1}`, input, out);
+    box.append(label);
+  });
+}
+
+// ------------------------------------------------------------------ input, zoom, export
+async function loadImage(src: string | Blob): Promise<void> {
+  if (!state.model || state.busy) return;
+  const url = typeof src === 'string' ? src : URL.createObjectURL(src);
+  const img = new Image();
+  img.src = url;
+  try {
+    await img.decode();
+  } catch {
+    setStatus('error', 'cannot read that image');
+    return;
+  }
+  const size = S();
+  const c = $<HTMLCanvasElement>('target');
+  c.width = size;
+  c.height = size;
+  const g = c.getContext('2d')!;
+  const side = Math.min(img.naturalWidth, img.naturalHeight);
+  g.imageSmoothingQuality = 'high';
+  g.drawImage(img, (img.naturalWidth - side) / 2, (img.naturalHeight - side) / 2, side, side, 0, 0, size, size);
+  const px = g.getImageData(0, 0, size, size).data;
+  state.target = new Float32Array(size * size * 3);
+  for (let p = 0; p < size * size; p++) for (let k = 0; k < 3; k++) state.target[3 * p + k] = px[4 * p + k]! / 255;
+  state.selected = -1;
+  await runModel(0);
+}
+
+function download(name: string, blob: Blob): void {
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+}
+
+function wire(): void {
+  const drop = $('drop');
+  drop.ondragover = (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  };
+  drop.ondragleave = () => drop.classList.remove('over');
+  drop.ondrop = (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const f = e.dataTransfer?.files[0];
+    if (f) void loadImage(f);
+  };
+  const file = $<HTMLInputElement>('file');
+  file.onchange = () => file.files?.[0] && void loadImage(file.files[0]);
+  for (const s of SAMPLES) $('samples').append(button(s, `decompose samples/${s}.png`, () => void loadImage(`../samples/${s}.png`)));
+  $('zoom-in').onclick = () => zoom(+1);
+  $('zoom-out').onclick = () => zoom(-1);
+  $('rerun').onclick = () => state.selected >= 0 && void runModel(state.selected + 1);
+  $('export-png').onclick = () => view.toBlob((b) => b && download(`stratum-${state.viewSize}.png`, b), 'image/png');
+  $('export-doc').onclick = () => download('stratum.stratum.json', new Blob([JSON.stringify(document_())], { type: 'application/json' }));
+}
+
+function zoom(dir: number): void {
+  const i = ZOOMS.indexOf(state.viewSize);
+  state.viewSize = ZOOMS[Math.min(ZOOMS.length - 1, Math.max(0, (i < 0 ? 2 : i) + dir))]!;
+  draw();
+}
+
+async function start(): Promise<void> {
+  const wanted = params.get('backend') ?? 'webgl';
+  if (!(await tf.setBackend(wanted).catch(() => false))) await tf.setBackend('cpu');
+  wire();
+  try {
+    const res = await fetch(MODEL_URL);
+    if (!res.ok) throw new Error(`${MODEL_URL}: HTTP ${res.status}`);
+    state.model = modelFromCheckpoint(parseCheckpoint(new Uint8Array(await res.arrayBuffer()), MODEL_URL), MODEL_URL);
+  } catch (e) {
+    setStatus('error', `cannot load the model (${(e as Error).message})`);
+    return;
+  }
+  const m = state.model.cfg;
+  setStatus('ready', `model: ${m.encoder} encoder, T=${m.T}, K=${m.mask.K}, ${m.size}² — tfjs ${tf.getBackend()}`);
+  draw();
+}
+
+// hooks for tests and the console
+(window as unknown as { stratum: unknown }).stratum = { state, document: document_, draw, loadImage, backend: () => tf.getBackend() };
+void start();
