@@ -205,17 +205,28 @@ static const float* gatherW(const ConvGeom& full, const Reduced& r, const float*
 
 static inline bool pointwise(const ConvGeom& g) { return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PT == 0 && g.PL == 0; }
 
+// geometry with all-padding taps dropped, and the matching filter sub-block
+struct ConvCall {
+  ConvGeom full;
+  Reduced r;
+  std::vector<float> wbuf;
+  const float* w;
+  int rows, depth;
+  ConvCall(const Napi::Value& geom, const float* w0) : full(Geom(geom)), r(reduceTaps(full)) {
+    w = w0 ? gatherW(full, r, w0, wbuf) : nullptr;
+    rows = r.g.N * r.g.OH * r.g.OW;
+    depth = r.g.KH * r.g.KW * r.g.C;
+  }
+};
+
 // conv2d(geom, x, w [KH,KW,C,CO], y [N,OH,OW,CO])
 Napi::Value Conv2D(const Napi::CallbackInfo& info) {
-  ConvGeom full = Geom(info[0]);
   float* x = F32(info[1]);
-  float* w0 = F32(info[2]);
   float* y = F32(info[3]);
-  Reduced r = reduceTaps(full);
-  const ConvGeom& g = r.g;
-  std::vector<float> wbuf;
-  const float* w = gatherW(full, r, w0, wbuf);
-  int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
+  ConvCall cc(info[0], F32(info[2]));
+  const ConvGeom& g = cc.r.g;
+  const float* w = cc.w;
+  const int rows = cc.rows, depth = cc.depth;
   if (pointwise(g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, x, depth, w, g.CO, 0.f, y, g.CO);
   } else {
@@ -228,15 +239,12 @@ Napi::Value Conv2D(const Napi::CallbackInfo& info) {
 
 // conv2dBackpropInput(geom, dy [N,OH,OW,CO], w, dx [N,H,W,C])
 Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
-  ConvGeom full = Geom(info[0]);
   float* dy = F32(info[1]);
-  float* w0 = F32(info[2]);
   float* dx = F32(info[3]);
-  Reduced r = reduceTaps(full);
-  const ConvGeom& g = r.g;
-  std::vector<float> wbuf;
-  const float* w = gatherW(full, r, w0, wbuf);
-  int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
+  ConvCall cc(info[0], F32(info[2]));
+  const ConvGeom& g = cc.r.g;
+  const float* w = cc.w;
+  const int rows = cc.rows, depth = cc.depth;
   if (pointwise(g)) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, dy, g.CO, w, g.CO, 0.f, dx, depth);
   } else {
@@ -249,13 +257,14 @@ Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
 
 // conv2dBackpropFilter(geom, x, dy, dw [KH,KW,C,CO])
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
-  ConvGeom full = Geom(info[0]);
   float* x = F32(info[1]);
   float* dy = F32(info[2]);
   float* dw = F32(info[3]);
-  Reduced r = reduceTaps(full);
+  ConvCall cc(info[0], nullptr);
+  const ConvGeom& full = cc.full;
+  const Reduced& r = cc.r;
   const ConvGeom& g = r.g;
-  int rows = g.N * g.OH * g.OW, depth = g.KH * g.KW * g.C;
+  const int rows = cc.rows, depth = cc.depth;
   std::vector<float> sub;
   float* out = dw;
   if (!r.full) {
@@ -575,6 +584,31 @@ static std::vector<float*> F32List(const Napi::Value& v) {
   return out;
 }
 
+// layer 0: pre[b, q, :] = [x_q, y_q]·W_xy + p_b·W_p + b_0 (cw: [P,H] and pw: [B,H] scratch)
+static void firstLayer(const MaskDims& d, const float* coords, const float* p, const std::vector<float*>& w, float* pre, float* cw,
+                       float* pw) {
+  const int B = d.B, P = d.P, K = d.K, H = d.H;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, H, 2, 1.f, coords, 2, w[0], H, 0.f, cw, H);
+  for (int b = 0; b < B; b++) std::memcpy(pw + (size_t)b * H, w[1], sizeof(float) * H);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, K, 1.f, p, K, w[0] + 2 * H, H, 1.f, pw, H);
+#pragma omp parallel for schedule(static)
+  for (int b = 0; b < B; b++)
+    for (int q = 0; q < P; q++) {
+      float* dst = pre + ((size_t)b * P + q) * H;
+      const float* c = cw + (size_t)q * H;
+      const float* pb = pw + (size_t)b * H;
+      for (int h = 0; h < H; h++) dst[h] = c[h] + pb[h];
+    }
+}
+
+// hidden layer i > 0: pre = a_{i-1}·W_i + b_i
+static void hiddenLinear(const MaskDims& d, int i, const std::vector<float*>& w, const float* prevA, float* pre) {
+  const size_t rows = (size_t)d.B * d.P;
+  const int H = d.H;
+  for (size_t r = 0; r < rows; r++) std::memcpy(pre + r * H, w[4 * i + 1], sizeof(float) * H);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, H, H, 1.f, prevA, H, w[4 * i], H, 1.f, pre, H);
+}
+
 // maskForward(dims, coords, p, weights[4L+2], masks, xhat[L] | null, act[L] | null, rstd[L] | null,
 //             statsMean[L] | null, statsRstd[L] | null, statsOutMean[L] | null)
 // weights: w0 [(K+2),H], b0, gamma0, beta0, w1 [H,H], b1, gamma1, beta1, ..., wo [H], bo [1]
@@ -592,27 +626,10 @@ Napi::Value MaskForward(const Napi::CallbackInfo& info) {
   const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L;
   const size_t n = (size_t)B * P * H;
   float* pre = scratch(0, n);
-  float* cw = scratch(1, (size_t)P * H);
-  float* pw = scratch(2, (size_t)B * H);
-  // layer 0: coords·W_xy [P,H] + (p·W_p + b0) [B,H]
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, H, 2, 1.f, coords, 2, w[0], H, 0.f, cw, H);
-  for (int b = 0; b < B; b++) std::memcpy(pw + (size_t)b * H, w[1], sizeof(float) * H);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, K, 1.f, p, K, w[0] + 2 * H, H, 1.f, pw, H);
-#pragma omp parallel for schedule(static)
-  for (int b = 0; b < B; b++)
-    for (int q = 0; q < P; q++) {
-      float* dst = pre + ((size_t)b * P + q) * H;
-      const float* c = cw + (size_t)q * H;
-      const float* pb = pw + (size_t)b * H;
-      for (int h = 0; h < H; h++) dst[h] = c[h] + pb[h];
-    }
+  firstLayer(d, coords, p, w, pre, scratch(1, (size_t)P * H), scratch(2, (size_t)B * H));
   const float* prevA = nullptr;
   for (int i = 0; i < L; i++) {
-    if (i > 0) {
-      const float* bi = w[4 * i + 1];
-      for (size_t r = 0; r < (size_t)B * P; r++) std::memcpy(pre + r * H, bi, sizeof(float) * H);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * P, H, H, 1.f, prevA, H, w[4 * i], H, 1.f, pre, H);
-    }
+    if (i > 0) hiddenLinear(d, i, w, prevA, pre);
     float* aOut = act.size() > (size_t)i && act[i] ? act[i] : nullptr;
     if (!aOut) aOut = scratch(3 + (i % 2), n);  // inference: ping-pong scratch buffers
     groupNormTanh(d, pre, w[4 * i + 2], w[4 * i + 3], xhat.size() > (size_t)i ? xhat[i] : nullptr, aOut,
@@ -639,17 +656,9 @@ Napi::Value MaskStats(const Napi::CallbackInfo& info) {
   const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L, G = d.G, C = H / G;
   const size_t n = (size_t)B * P * H;
   std::vector<float> pre(n), a(n), cw((size_t)P * H), pw((size_t)B * H);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, P, H, 2, 1.f, coords, 2, w[0], H, 0.f, cw.data(), H);
-  for (int b = 0; b < B; b++) std::memcpy(pw.data() + (size_t)b * H, w[1], sizeof(float) * H);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, H, K, 1.f, p, K, w[0] + 2 * H, H, 1.f, pw.data(), H);
-  for (int b = 0; b < B; b++)
-    for (int q = 0; q < P; q++)
-      for (int h = 0; h < H; h++) pre[((size_t)b * P + q) * H + h] = cw[(size_t)q * H + h] + pw[(size_t)b * H + h];
+  firstLayer(d, coords, p, w, pre.data(), cw.data(), pw.data());
   for (int i = 0; i < L; i++) {
-    if (i > 0) {
-      for (size_t r = 0; r < (size_t)B * P; r++) std::memcpy(pre.data() + r * H, w[4 * i + 1], sizeof(float) * H);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B * P, H, H, 1.f, a.data(), H, w[4 * i], H, 1.f, pre.data(), H);
-    }
+    if (i > 0) hiddenLinear(d, i, w, a.data(), pre.data());
     for (int b = 0; b < B; b++)
       for (int g = 0; g < G; g++) {
         double s = 0, s2 = 0;

@@ -51,14 +51,14 @@ export function maskNet(
   p: tf.Tensor2D,
   stats?: GroupStats[],
 ): MaskNetResult {
-  if (fused && fused.backends.includes(tf.getBackend())) return { masks: fused.run(store, cfg, coords, p, stats), stats: stats ?? [] };
+  if (fused && fusedMaskNetActive()) return { masks: fused.run(store, cfg, coords, p, stats), stats: stats ?? [] };
   return maskNetOps(store, cfg, coords, p, stats);
 }
 
 /** per-image GroupNorm statistics of every hidden layer over these pixels ('image' mode) */
 export function maskNetStats(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D): GroupStats[] {
   if (cfg.norm !== 'image') return [];
-  if (fused && fused.backends.includes(tf.getBackend())) return fused.stats(store, cfg, coords, p);
+  if (fused && fusedMaskNetActive()) return fused.stats(store, cfg, coords, p);
   return maskNetOps(store, cfg, coords, p).stats;
 }
 
