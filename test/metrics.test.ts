@@ -1,0 +1,33 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deadLeaves } from '../src/data/deadLeaves.js';
+import { psnrBytes } from '../src/eval/metrics.js';
+import { quantizeRgb } from '../src/eval/quantize.js';
+import { ssim } from '../src/eval/ssim.js';
+import { mulberry32 } from '../src/core/random.js';
+
+test('SSIM: 1 for identical images, the closed form for flat images, lower with more noise', () => {
+  const rng = mulberry32(1);
+  const S = 24;
+  const a = Float32Array.from({ length: S * S * 3 }, () => rng());
+  assert.ok(Math.abs(ssim(a, a, S, S) - 1) < 1e-9);
+  // flat images: SSIM = (2 μx μy + C1) / (μx² + μy² + C1)
+  const x = new Float64Array(S * S * 3).fill(0.2);
+  const y = new Float64Array(S * S * 3).fill(0.6);
+  const C1 = 0.01 ** 2;
+  assert.ok(Math.abs(ssim(x, y, S, S) - (2 * 0.2 * 0.6 + C1) / (0.04 + 0.36 + C1)) < 1e-6);
+  const noisy = (s: number) => a.map((v) => Math.min(1, Math.max(0, v + s * (rng() - 0.5))));
+  assert.ok(ssim(a, noisy(0.1), S, S) > ssim(a, noisy(0.5), S, S));
+});
+
+test('PNG quantisation baseline: at most N colours, more colours reconstruct better', async () => {
+  const img = deadLeaves({ n: 1, size: 32, seed: 3, minLeaves: 6, maxLeaves: 8 }).data;
+  // add a gradient so there are many colours to begin with
+  const rgb = img.map((v, i) => Math.min(255, v + (Math.floor(i / 96) % 32)));
+  const q20 = quantizeRgb(rgb, 32, 32, 20);
+  const q4 = quantizeRgb(rgb, 32, 32, 4);
+  const colours = new Set<number>();
+  for (let p = 0; p < 32 * 32; p++) colours.add((q20[3 * p]! << 16) | (q20[3 * p + 1]! << 8) | q20[3 * p + 2]!);
+  assert.ok(colours.size <= 20 && colours.size > 4, `${colours.size} colours`);
+  assert.ok(psnrBytes(rgb, q20) > psnrBytes(rgb, q4), `20 colours ${psnrBytes(rgb, q20)} dB vs 4 colours ${psnrBytes(rgb, q4)} dB`);
+});
