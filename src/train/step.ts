@@ -1,24 +1,28 @@
-/** One training step of the reconstruction model: L1(I_T, target), gradients, Adam, BN stats. */
+/** One optimisation step: loss, gradients, Adam, BatchNorm running statistics. */
 import * as tf from '../core/tf.js';
+import type { ParamStore } from '../core/params.js';
 import type { Decomposer } from '../model/decomposer.js';
-import { applyBnUpdates, discardBnUpdates, newCtx } from '../model/nn.js';
+import { applyBnUpdates, discardBnUpdates, newCtx, type Ctx } from '../model/nn.js';
 import type { Adam } from './adam.js';
 
 export function l1(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.mean(tf.abs(tf.sub(a, b)));
 }
 
-/** returns the loss before the update */
-export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1): number {
+/**
+ * Minimise `loss` over the trainable parameters of `store` (or those named in `only`) with one
+ * Adam step. Returns the loss before the update; a non-finite loss throws and changes nothing.
+ */
+export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => tf.Scalar, bnMomentum = 0.1, only?: (name: string) => boolean): number {
   const ctx = newCtx(true, bnMomentum);
-  const params = model.store.trainable();
+  const params = new Map([...store.trainable()].filter(([k]) => !only || only(k)));
   try {
-    const { value, grads } = tf.variableGrads(() => l1(model.forward(target, ctx).canvas, target), [...params.values()]);
-    const loss = value.dataSync()[0]!;
+    const { value, grads } = tf.variableGrads(() => loss(ctx), [...params.values()]);
+    const l = value.dataSync()[0]!;
     value.dispose();
-    if (!Number.isFinite(loss)) {
+    if (!Number.isFinite(l)) {
       tf.dispose(grads);
-      throw new Error(`loss is ${loss} (not finite): training diverged; lower --lr or resume from the last checkpoint`);
+      throw new Error(`loss is ${l} (not finite): training diverged; lower --lr or resume from the last checkpoint`);
     }
     const named = new Map<string, tf.Tensor>();
     for (const [name, v] of params) {
@@ -27,9 +31,14 @@ export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnM
     }
     opt.apply(params, named);
     tf.dispose(grads);
-    applyBnUpdates(model.store, ctx);
-    return loss;
+    applyBnUpdates(store, ctx);
+    return l;
   } finally {
     discardBnUpdates(ctx);
   }
+}
+
+/** the reconstruction model's step: L1(I_T, target) */
+export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1): number {
+  return optimiseStep(model.store, opt, (ctx) => l1(model.forward(target, ctx).canvas, target), bnMomentum);
 }

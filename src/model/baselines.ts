@@ -1,0 +1,142 @@
+/**
+ * Baseline auto-encoders of the paper (Table 2): the same encoder as ours, on the target alone,
+ * gives a latent z with |z| = T·(K+3) (what our T layers of K parameters + RGB amount to), and a
+ * conventional decoder turns z into the image:
+ *   mlp    3 × (Linear 512 + BatchNorm + ReLU), Linear → S·S·3, sigmoid
+ *   mlpxy  per pixel, MLP of (x, y, z): 3 × (Linear 512 + ReLU), Linear → RGB, sigmoid
+ *   convt  DCGAN-like: Linear → 4×4×256, then stride-2 transposed 4×4 convolutions (+BN, ReLU) to S
+ *   resup  ResNet upsampling: Linear → 4×4×256, then blocks of (nearest ×2, 3×3 conv, BN, ReLU,
+ *          3×3 conv, BN, + upsampled 1×1-conv skip, ReLU), 3×3 conv to RGB, sigmoid
+ */
+import type { EncoderKind } from '../config.js';
+import { pixelGrid } from '../core/grid.js';
+import { linearInit, normal, ParamStore } from '../core/params.js';
+import { mulberry32 } from '../core/random.js';
+import * as tf from '../core/tf.js';
+import { addBn, addConv, addLinear, bn, conv, linear, type Ctx } from './nn.js';
+import { initResNet18, RESNET18_FEATURES, resNet18 } from './resnet18.js';
+import { initSmallEncoder, smallEncoder } from './smallEncoder.js';
+
+export type BaselineKind = 'mlp' | 'mlpxy' | 'convt' | 'resup';
+export const BASELINES: BaselineKind[] = ['mlp', 'mlpxy', 'convt', 'resup'];
+
+export interface BaselineConfig {
+  kind: BaselineKind;
+  size: number;
+  latent: number;
+  encoder: EncoderKind;
+  smallChannels: number[];
+  hidden: number;
+}
+
+/** |z| = T·(K+3) */
+export const latentSize = (T: number, K: number) => T * (K + 3);
+
+export class BaselineAE {
+  readonly store = new ParamStore();
+  private grid: tf.Tensor2D | null = null;
+
+  constructor(readonly cfg: BaselineConfig, seed = 0) {
+    const rng = mulberry32(seed);
+    const { kind, size, latent, hidden } = cfg;
+    if (cfg.encoder === 'resnet18') initResNet18(this.store, 'enc', 3, rng);
+    else initSmallEncoder(this.store, 'enc', 3, cfg.smallChannels, rng);
+    const feat = cfg.encoder === 'resnet18' ? RESNET18_FEATURES : cfg.smallChannels.at(-1)!;
+    addLinear(this.store, 'z', feat, latent, rng);
+    if (kind === 'mlp') {
+      let d = latent;
+      for (let i = 0; i < 3; i++) {
+        addLinear(this.store, `dec.l${i}`, d, hidden, rng);
+        addBn(this.store, `dec.bn${i}`, hidden);
+        d = hidden;
+      }
+      addLinear(this.store, 'dec.out', d, size * size * 3, rng);
+    } else if (kind === 'mlpxy') {
+      this.store.add('dec.l0.w', linearInit(latent + 2, [latent + 2, hidden], rng));
+      this.store.add('dec.l0.b', linearInit(latent + 2, [hidden], rng));
+      for (let i = 1; i < 3; i++) addLinear(this.store, `dec.l${i}`, hidden, hidden, rng);
+      addLinear(this.store, 'dec.out', hidden, 3, rng);
+    } else {
+      const ups = this.upsamplings();
+      addLinear(this.store, 'dec.fc', latent, 4 * 4 * 256, rng);
+      addBn(this.store, 'dec.fcbn', 256);
+      let c = 256;
+      for (let i = 0; i < ups; i++) {
+        const co = i === ups - 1 && kind === 'convt' ? 3 : Math.max(32, c / 2);
+        if (kind === 'convt') {
+          // transposed conv filter [kh, kw, out, in]
+          this.store.add(`dec.up${i}.w`, normal([4, 4, co, c], Math.sqrt(2 / (16 * c)), rng));
+          if (i < ups - 1) addBn(this.store, `dec.up${i}.bn`, co);
+        } else {
+          addConv(this.store, `dec.up${i}.conv1`, 3, c, co, rng);
+          addBn(this.store, `dec.up${i}.bn1`, co);
+          addConv(this.store, `dec.up${i}.conv2`, 3, co, co, rng);
+          addBn(this.store, `dec.up${i}.bn2`, co);
+          addConv(this.store, `dec.up${i}.skip`, 1, c, co, rng);
+        }
+        c = co;
+      }
+      if (kind === 'resup') addConv(this.store, 'dec.rgb', 3, c, 3, rng);
+    }
+  }
+
+  private upsamplings(): number {
+    const n = Math.log2(this.cfg.size / 4);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`${this.cfg.kind} decoder needs a power-of-two image size ≥ 8, got ${this.cfg.size}`);
+    return n;
+  }
+
+  encode(x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
+    const f = this.cfg.encoder === 'resnet18' ? resNet18(this.store, 'enc', x, ctx) : smallEncoder(this.store, 'enc', x, this.cfg.smallChannels, ctx);
+    return linear(this.store, 'z', f);
+  }
+
+  decode(z: tf.Tensor2D, ctx: Ctx): tf.Tensor4D {
+    const { kind, size: S, hidden } = this.cfg;
+    const B = z.shape[0];
+    const s = this.store;
+    if (kind === 'mlp') {
+      let h = z;
+      for (let i = 0; i < 3; i++) h = tf.relu(bn(s, `dec.bn${i}`, linear(s, `dec.l${i}`, h).reshape([B, 1, 1, hidden]), ctx)).reshape([B, hidden]);
+      return tf.sigmoid(linear(s, 'dec.out', h)).reshape([B, S, S, 3]);
+    }
+    if (kind === 'mlpxy') {
+      this.grid ??= tf.keep(pixelGrid(S, S));
+      const w0 = s.get('dec.l0.w');
+      const L = this.cfg.latent;
+      const perPixel = tf.matMul(this.grid, w0.slice([0, 0], [2, hidden]) as tf.Tensor2D);
+      const perImage = tf.matMul(z, w0.slice([2, 0], [L, hidden]) as tf.Tensor2D).add(s.get('dec.l0.b'));
+      let h = tf.relu(perPixel.expandDims(0).add(perImage.expandDims(1))).reshape([B * S * S, hidden]) as tf.Tensor2D;
+      for (let i = 1; i < 3; i++) h = tf.relu(linear(s, `dec.l${i}`, h));
+      return tf.sigmoid(linear(s, 'dec.out', h)).reshape([B, S, S, 3]);
+    }
+    let h = tf.relu(bn(s, 'dec.fcbn', linear(s, 'dec.fc', z).reshape([B, 4, 4, 256]), ctx));
+    const ups = this.upsamplings();
+    for (let i = 0; i < ups; i++) {
+      const [, hh, ww, c] = h.shape;
+      if (kind === 'convt') {
+        const w = s.get(`dec.up${i}.w`) as tf.Tensor4D;
+        const co = w.shape[2];
+        const y = tf.conv2dTranspose(h, w, [B, hh * 2, ww * 2, co], 2, 'same');
+        h = i < ups - 1 ? tf.relu(bn(s, `dec.up${i}.bn`, y, ctx)) : tf.sigmoid(y);
+      } else {
+        const up = tf.image.resizeNearestNeighbor(h, [hh * 2, ww * 2]);
+        const a = tf.relu(bn(s, `dec.up${i}.bn1`, conv(s, `dec.up${i}.conv1`, up, 1, 1), ctx));
+        const b = bn(s, `dec.up${i}.bn2`, conv(s, `dec.up${i}.conv2`, a, 1, 1), ctx);
+        h = tf.relu(b.add(conv(s, `dec.up${i}.skip`, up, 1, 0)));
+        void c;
+      }
+    }
+    return kind === 'resup' ? tf.sigmoid(conv(s, 'dec.rgb', h, 1, 1)) : h;
+  }
+
+  forward(x: tf.Tensor4D, ctx: Ctx): tf.Tensor4D {
+    return this.decode(this.encode(x, ctx), ctx);
+  }
+
+  dispose(): void {
+    this.store.dispose();
+    this.grid?.dispose();
+    this.grid = null;
+  }
+}
