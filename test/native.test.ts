@@ -77,6 +77,18 @@ test('native broadcasting binary ops, reductions, activations, tile, split and m
   assert.ok(pool < 1e-6, `maxPool grad ${pool}`);
 });
 
+test('float32 tensors stored as int/bool buffers (tfjs casts without copying) are read as numbers, not raw bytes', async () => {
+  const d = await compare(
+    () => [rnd([4, 8, 8, 8], 1)],
+    (x) => {
+      const mask = tf.cast(tf.greater(x!, 0), 'float32'); // shares a Uint8Array with the bool tensor
+      const ints = tf.cast(tf.cast(x!.mul(10), 'int32'), 'float32');
+      return [tf.mul(mask, x!), tf.add(ints, mask), tf.sum(mask, 1), tf.matMul(mask.reshape([32, 64]), x!.reshape([64, 32]))];
+    },
+  );
+  assert.ok(d < 1e-5, `${d}`);
+});
+
 test('fast tanh of the native kernels is accurate to 1e-6', () => {
   const n = loadAddon() as unknown as { maxTanhError(): number };
   assert.ok(n, 'native addon must be built (npm run build:native)');

@@ -68,7 +68,15 @@ export function nativeLoadError(): string {
 type KernelArgs = { inputs: Record<string, tf.TensorInfo>; backend: MathBackendCPU; attrs?: Record<string, unknown> };
 type KernelFn = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 
-const f32 = (b: MathBackendCPU, t: tf.TensorInfo): Float32Array => b.data.get(t.dataId).values as Float32Array;
+/**
+ * The float32 values of a tensor. tfjs's CPU backend casts int32/bool to float32 by sharing the
+ * buffer (no copy), so a 'float32' tensor may be stored as an Int32Array or Uint8Array: convert
+ * those, never hand them to C++ as floats.
+ */
+const f32 = (b: MathBackendCPU, t: tf.TensorInfo): Float32Array => {
+  const v = b.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+};
 const isF32 = (...ts: (tf.TensorInfo | undefined)[]): boolean => ts.every((t) => t !== undefined && t.dtype === 'float32');
 const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 
@@ -274,6 +282,7 @@ export function nativeAdam(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.V
   if (!addon || tf.getBackend() !== NATIVE_BACKEND || p.dtype !== 'float32') return false;
   const b = tf.backend() as MathBackendCPU;
   const val = (t: tf.Tensor) => b.data.get(t.dataId).values as Float32Array;
+  if (![p, g, m, v].every((t) => b.data.get(t.dataId).values instanceof Float32Array)) return false;
   // the variable must own its buffer alone before we write into it
   for (const t of [p, m, v]) if (b.refCount(t.dataId) > 1) tf.tidy(() => t.assign(tf.add(t, 0)));
   addon.adam(val(p), val(g), val(m), val(v), stepSize, beta1, beta2, eps, bc2);

@@ -10,7 +10,8 @@ import { setFusedBatchNorm } from '../model/nn.js';
 import type { NativeAddon } from './native.js';
 
 function values(t: tf.Tensor): Float32Array {
-  return (tf.backend() as MathBackendCPU).data.get(t.dataId).values as Float32Array;
+  const v = (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 export function registerNativeBatchNorm(n: NativeAddon, backend: string): void {

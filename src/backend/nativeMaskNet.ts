@@ -21,8 +21,8 @@ function weightNames(cfg: MaskNetConfig): string[] {
 }
 
 function values(t: tf.Tensor): Float32Array {
-  const b = tf.backend() as MathBackendCPU;
-  return b.data.get(t.dataId).values as Float32Array;
+  const v = (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 
 /**

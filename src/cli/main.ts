@@ -30,6 +30,10 @@ import sharp from 'sharp';
 import { decomposeImage } from '../model/decomposeImage.js';
 import { loadModel, saveCheckpoint } from '../train/checkpoint.js';
 import { train } from '../train/trainer.js';
+import { loadGan, trainGan } from '../train/ganTrainer.js';
+import { WGAN_DEFAULTS } from '../train/wgan.js';
+import { discardBnUpdates, newCtx } from '../model/nn.js';
+import { makeDocument } from '../core/document.js';
 import { serveEditor } from './serve.js';
 
 export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), existsSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../package.json')) ? '../..' : '../../..');
@@ -293,6 +297,59 @@ export function buildCli(): Command {
         else await writeSvgFile(o.output, r, o.threshold);
       }
       console.log(`wrote ${o.output} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
+    });
+
+  program
+    .command('gan')
+    .description('train the GAN (WGAN-GP, Adam lr 2e-4, β1 0): a generator builds images layer by layer from noise')
+    .option('--data <spec>', 'data set (see train --data)', 'fashion-mnist')
+    .option('--out <dir>', 'run folder (gan.stratum, gan-metrics.jsonl, gan-curves.png, samples.png)', 'runs/gan')
+    .option('--resume', 'continue the checkpoint in --out', false)
+    .option('--steps <n>', 'generator steps', int('--steps'), 2000)
+    .option('--batch <n>', 'batch size', int('--batch'), 32)
+    .option('--lr <x>', 'Adam learning rate (generator and critic)', num('--lr'), WGAN_DEFAULTS.lr)
+    .option('--gamma <x>', 'gradient-penalty weight γ', num('--gamma'), WGAN_DEFAULTS.gamma)
+    .option('--critic-steps <n>', 'critic updates per generator update', int('--critic-steps'), WGAN_DEFAULTS.criticSteps)
+    .option('--critic-width <n>', 'channels of the critic\'s first convolution', int('--critic-width'), 64)
+    .option('--T <n>', 'layers per sample', int('--T'), 10)
+    .option('--K <n>', 'mask parameters per layer', int('--K'), 10)
+    .option('--size <n>', 'training image size (power of two)', int('--size', 16), 32)
+    .option('--noise <n>', 'size of the noise η_t', int('--noise'), 32)
+    .addOption(new Option('--encoder <kind>', 'canvas encoder').choices(['resnet18', 'small']).default('small'))
+    .option('--limit <n>', 'use at most this many images', int('--limit'))
+    .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 0)
+    .addOption(backendOption())
+    .action(async (o) => {
+      await useBackend(o.backend as BackendName);
+      const data = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
+      const model = { ...modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: o.K } }), noise: o.noise };
+      await trainGan({ out: o.out, data: o.data, model, steps: o.steps, batch: o.batch, lr: o.lr, gamma: o.gamma, criticSteps: o.criticSteps, criticWidth: o.criticWidth, saveEvery: o.saveEvery, seed: o.seed, resume: o.resume }, data);
+      console.log(`GAN trained to step ${o.steps}; samples in ${join(o.out, 'samples.png')}`);
+    });
+
+  program
+    .command('sample')
+    .description('draw GAN samples and render them at any resolution (e.g. trained at 32, written at 1024)')
+    .option('--model <file>', 'GAN checkpoint', 'runs/gan/gan.stratum')
+    .option('--n <n>', 'number of samples', int('--n'), 8)
+    .option('--size <n>', 'output size in pixels', int('--size'), 1024)
+    .option('--out <dir>', 'output folder', 'out/samples')
+    .option('--seed <n>', 'noise seed', int('--seed', 0), 0)
+    .addOption(backendOption())
+    .action(async (o) => {
+      await useBackend(o.backend as BackendName);
+      const { g } = loadGan(o.model);
+      const ctx = newCtx(true);
+      const samples = g.sampleLayers(o.n, ctx, o.seed);
+      discardBnUpdates(ctx);
+      mkdirSync(o.out, { recursive: true });
+      for (let i = 0; i < samples.length; i++) {
+        const doc = makeDocument(g.cfg.mask, g.cfg.size, g.store, samples[i]!.map((l, t) => ({ ...l, name: `layer ${t + 1}` })), { gan: basename(o.model), seed: o.seed, index: i });
+        saveDocument(join(o.out, `sample-${i}.stratum.json`), doc);
+        await writePng(join(o.out, `sample-${i}.png`), o.size, o.size, renderDocument(doc, o.size).rgb);
+      }
+      console.log(`wrote ${samples.length} samples at ${o.size}² (trained at ${g.cfg.size}²) to ${o.out}`);
     });
 
   program

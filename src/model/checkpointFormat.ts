@@ -13,6 +13,8 @@ export interface CheckpointHeader {
   format: 'stratum-checkpoint';
   version: 1;
   model: ModelConfig;
+  /** undefined for the reconstruction model; 'gan' for a GAN generator + critic */
+  kind?: string;
   train?: TrainConfig;
   step: number;
   adamStep: number;
@@ -56,6 +58,7 @@ export function parseCheckpoint(buf: Uint8Array, path = 'checkpoint'): Checkpoin
 
 /** the model described by a checkpoint, with its weights */
 export function modelFromCheckpoint(ckpt: Checkpoint, path = 'checkpoint'): Decomposer {
+  if (ckpt.header.kind) throw new Error(`${path}: a ${ckpt.header.kind} checkpoint, not a reconstruction model`);
   const model = new Decomposer(modelConfig({ ...ckpt.header.model, mask: ckpt.header.model.mask }));
   for (const [name, e] of model.store.entries) {
     const t = ckpt.tensors.get(name);

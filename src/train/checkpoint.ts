@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomicFile.js';
 import type { ModelConfig, TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
+import type { ParamStore } from '../core/params.js';
 import type { Decomposer } from '../model/decomposer.js';
 import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from '../model/checkpointFormat.js';
 import { Adam } from './adam.js';
@@ -22,10 +23,15 @@ export interface SaveOptions {
   info?: Record<string, unknown>;
   /** leave out optimiser state (for a small bundled model) */
   weightsOnly?: boolean;
+  /** further named tensors (a GAN's critic and its optimiser) */
+  extra?: [string, tf.Tensor][];
+  /** what kind of model the header's `model` describes (default: the reconstruction model) */
+  kind?: string;
 }
 
-export function saveCheckpoint(path: string, model: Decomposer, o: SaveOptions = {}): void {
+export function saveCheckpoint(path: string, model: { store: ParamStore; cfg: unknown }, o: SaveOptions = {}): void {
   const entries: [string, tf.Tensor][] = [...model.store.entries].map(([k, e]) => [k, e.variable]);
+  entries.push(...(o.extra ?? []));
   if (o.opt && !o.weightsOnly) {
     for (const [k, v] of o.opt.m) entries.push([`adam.m.${k}`, v]);
     for (const [k, v] of o.opt.v) entries.push([`adam.v.${k}`, v]);
@@ -39,7 +45,8 @@ export function saveCheckpoint(path: string, model: Decomposer, o: SaveOptions =
   const header: CheckpointHeader = {
     format: 'stratum-checkpoint',
     version: 1,
-    model: model.cfg,
+    model: model.cfg as ModelConfig,
+    kind: o.kind,
     train: o.train,
     step: o.step ?? 0,
     adamStep: o.weightsOnly ? 0 : (o.opt?.step ?? 0),

@@ -1,0 +1,80 @@
+/**
+ * The GAN generator of the paper: the same layer-by-layer construction as the reconstruction
+ * model, but with no target. At each step t an encoder looks at the current canvas (3 channels),
+ * its feature is concatenated with fresh noise η_t ~ N(0, 1), and linear heads predict p_t and c_t:
+ *
+ *   h_t = [Encoder(canvas_{t−1}) ‖ η_t],  p_t = Linear(h_t),  c_t = sigmoid(Linear(h_t))
+ *   canvas_t = blendLayer(canvas_{t−1}, f(x, y, p_t), c_t)
+ *
+ * A sample is a list of layers, so it renders at any resolution (trained at 32, written at 1024).
+ */
+import type { ModelConfig } from '../config.js';
+import { blendLayer } from '../core/blend.js';
+import { pixelGrid } from '../core/grid.js';
+import { initMaskNet, maskNet } from '../core/maskNet.js';
+import { ParamStore } from '../core/params.js';
+import { mulberry32 } from '../core/random.js';
+import type { Layer } from '../core/render.js';
+import * as tf from '../core/tf.js';
+import { addLinear, linear, type Ctx } from './nn.js';
+import { initResNet18, RESNET18_FEATURES, resNet18 } from './resnet18.js';
+import { initSmallEncoder, smallEncoder } from './smallEncoder.js';
+
+export interface GanConfig extends ModelConfig {
+  /** size of the noise η_t */
+  noise: number;
+}
+
+export class GanGenerator {
+  readonly store = new ParamStore();
+  private gridCache: tf.Tensor2D | null = null;
+
+  constructor(readonly cfg: GanConfig, seed = 0) {
+    const rng = mulberry32(seed);
+    if (cfg.encoder === 'resnet18') initResNet18(this.store, 'enc', 3, rng);
+    else initSmallEncoder(this.store, 'enc', 3, cfg.smallChannels, rng);
+    const d = (cfg.encoder === 'resnet18' ? RESNET18_FEATURES : cfg.smallChannels.at(-1)!) + cfg.noise;
+    addLinear(this.store, 'head.p', d, cfg.mask.K, rng);
+    addLinear(this.store, 'head.c', d, 3, rng);
+    initMaskNet(this.store, cfg.mask, rng);
+  }
+
+  private encode(x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
+    return this.cfg.encoder === 'resnet18' ? resNet18(this.store, 'enc', x, ctx) : smallEncoder(this.store, 'enc', x, this.cfg.smallChannels, ctx);
+  }
+
+  /** B samples: final canvas [B, S, S, 3] and each step's (p, c) */
+  generate(B: number, ctx: Ctx, seed?: number): { canvas: tf.Tensor4D; steps: { p: tf.Tensor2D; c: tf.Tensor2D }[] } {
+    const S = this.cfg.size;
+    this.gridCache ??= tf.keep(pixelGrid(S, S));
+    let canvas = tf.zeros([B, S, S, 3]) as tf.Tensor4D;
+    const steps: { p: tf.Tensor2D; c: tf.Tensor2D }[] = [];
+    for (let t = 0; t < this.cfg.T; t++) {
+      ctx.step = t;
+      const eta = tf.randomNormal([B, this.cfg.noise], 0, 1, 'float32', seed === undefined ? undefined : seed * 1000 + t);
+      const h = tf.concat([this.encode(canvas, ctx), eta], 1) as tf.Tensor2D;
+      const p = linear(this.store, 'head.p', h);
+      const c = tf.sigmoid(linear(this.store, 'head.c', h)) as tf.Tensor2D;
+      const mask = maskNet(this.store, this.cfg.mask, this.gridCache, p).masks.reshape([B, S, S, 1]) as tf.Tensor4D;
+      canvas = blendLayer(canvas, mask, c);
+      steps.push({ p, c });
+    }
+    return { canvas, steps };
+  }
+
+  /** samples as layer lists (for rendering at any size) */
+  sampleLayers(B: number, ctx: Ctx, seed?: number): Layer[][] {
+    return tf.tidy(() => {
+      const { steps } = this.generate(B, ctx, seed);
+      const ps = steps.map((s) => s.p.arraySync() as number[][]);
+      const cs = steps.map((s) => s.c.arraySync() as number[][]);
+      return Array.from({ length: B }, (_, b) => steps.map((_, t) => ({ p: ps[t]![b]!, colour: cs[t]![b] as [number, number, number], visible: true })));
+    });
+  }
+
+  dispose(): void {
+    this.store.dispose();
+    this.gridCache?.dispose();
+    this.gridCache = null;
+  }
+}
