@@ -62,6 +62,12 @@ export interface TrainConfig {
   seed: number;
   /** BatchNorm running-statistics momentum (PyTorch convention) */
   bnMomentum: number;
+  /** weight λ of the adversarial (WGAN-GP) term added to L1; 0 = pure L1 */
+  advLambda: number;
+  /** gradient-penalty weight γ */
+  gamma: number;
+  /** channels of the patch critic's first convolution */
+  criticWidth: number;
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
@@ -76,6 +82,9 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   holdout: 256,
   seed: 0,
   bnMomentum: 0.1,
+  advLambda: 0,
+  gamma: 10,
+  criticWidth: 64,
 };
 
 /** GroupNorm / BatchNorm epsilon (PyTorch default). */

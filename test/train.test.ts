@@ -139,3 +139,19 @@ test('per-step BatchNorm calibration: one set of statistics per step, saved and 
   model.dispose();
   back.dispose();
 });
+
+test('adversarial reconstruction (L1 + λ·WGAN-GP): trains, keeps improving L1, and resumes with its critic', async () => {
+  await onBackend('native');
+  const data = split(deadLeaves({ n: 200, size: 16, seed: 8 }), 32, 0);
+  const out = tmp();
+  const cfg = tinyTrain({ steps: 30, evalEvery: 30, saveEvery: 15, advLambda: 0.05, criticWidth: 8 });
+  const { model, final } = await train({ out, data: 'x', model: tinyModel(), train: cfg, resume: false, quiet: true }, data);
+  const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; psnr?: number });
+  assert.ok(final.psnr! > rows[0]!.psnr! + 1, `PSNR ${rows[0]!.psnr} -> ${final.psnr}`);
+  const ck = readCheckpoint(join(out, CHECKPOINT_FILE));
+  assert.ok(ck.tensors.has('critic.c0.w') && ck.tensors.has('adamD.m.critic.c0.w'), 'critic and its optimiser are checkpointed');
+  const more = await train({ out, data: 'x', model: tinyModel(), train: { ...cfg, steps: 32 }, resume: true, quiet: true }, data);
+  assert.equal(readCheckpoint(join(out, CHECKPOINT_FILE)).header.step, 32);
+  model.dispose();
+  more.model.dispose();
+});

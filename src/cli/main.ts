@@ -83,14 +83,17 @@ export function buildCli(): Command {
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), TRAIN_DEFAULTS.saveEvery)
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
     .option('--export <file>', 'also write a small weights-only model file at the end')
+    .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', Number, 0)
+    .option('--gamma <x>', 'gradient-penalty weight γ (with --adv-lambda)', num('--gamma'), TRAIN_DEFAULTS.gamma)
     .addOption(backendOption())
     .action(async (o) => {
+      if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
       await useBackend(o.backend as BackendName);
       const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
       const data = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
       const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
       const { final } = await train(
-        { out: o.out, data: o.data, model, resume: o.resume, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed } },
+        { out: o.out, data: o.data, model, resume: o.resume, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
         data,
       );
       console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out}`);

@@ -19,7 +19,10 @@ import { Adam } from './adam.js';
 import { loadModel, saveCheckpoint } from './checkpoint.js';
 import { batchIndices } from './batches.js';
 import { calibrateBatchNorm } from './calibrate.js';
-import { trainStep } from './step.js';
+import { l1, optimiseStep, trainStep } from './step.js';
+import { PatchCritic } from '../model/critic.js';
+import { newCtx, discardBnUpdates } from '../model/nn.js';
+import { criticLoss, generatorLoss, WGAN_DEFAULTS } from './wgan.js';
 
 export interface TrainRun {
   out: string;
@@ -74,10 +77,12 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   const ckptPath = join(run.out, CHECKPOINT_FILE);
   const metricsPath = join(run.out, 'metrics.jsonl');
   const opt = new Adam(run.train);
+  let adv: Adversary | null = null;
   let model: Decomposer;
   let start = 0;
   if (run.resume && existsSync(ckptPath)) {
     const loaded = loadModel(ckptPath, opt);
+    adv = restoreCritic(loaded.ckpt.tensors, run.train, run.model.size, loaded.ckpt.header.info);
     model = loaded.model;
     start = loaded.ckpt.header.step;
   } else {
@@ -87,6 +92,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     model = new Decomposer(run.model, run.train.seed);
   }
   const cfg = run.train;
+  if (cfg.advLambda > 0 && !adv) adv = newAdversary(cfg, run.model.size);
   let metrics = readMetrics(metricsPath, start);
   writeFileSync(metricsPath, metrics.map((m) => JSON.stringify(m) + '\n').join(''));
   const log = (row: MetricRow) => {
@@ -98,7 +104,14 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
   const save = async (step: number) => {
-    saveCheckpoint(ckptPath, model, { train: cfg, step, opt, data: run.data, info: { lastPsnr: metrics.filter((m) => m.psnr !== undefined).at(-1)?.psnr } });
+    saveCheckpoint(ckptPath, model, {
+      train: cfg,
+      step,
+      opt,
+      data: run.data,
+      info: { lastPsnr: metrics.filter((m) => m.psnr !== undefined).at(-1)?.psnr, criticAdamStep: adv?.opt.step },
+      extra: adv ? adversaryTensors(adv) : [],
+    });
     await plotMetrics(join(run.out, 'curves.png'), metrics);
     await decompositionGrid(join(run.out, 'grid.png'), model, data.test, 6);
   };
@@ -117,7 +130,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     const x = batchTensor(data.train, idx);
     let loss: number;
     try {
-      loss = trainStep(model, opt, x, cfg.bnMomentum);
+      loss = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum);
     } finally {
       x.dispose();
     }
@@ -134,5 +147,65 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     saveCheckpoint(run.exportTo, model, { step: cfg.steps, data: run.data, weightsOnly: true, info: { heldOutPsnr: final.psnr, heldOutImages: data.test.n, trainConfig: cfg } });
   }
   opt.dispose();
+  adv?.opt.dispose();
+  adv?.critic.dispose();
   return { model, final };
+}
+
+// ------------------------------------------------------------------ adversarial reconstruction
+/** the patch critic and its optimiser for L1 + λ·adversarial training */
+interface Adversary {
+  critic: PatchCritic;
+  opt: Adam;
+}
+
+function newAdversary(cfg: TrainConfig, size: number): Adversary {
+  return { critic: new PatchCritic({ size, width: cfg.criticWidth }, cfg.seed + 7), opt: new Adam({ lr: WGAN_DEFAULTS.lr, beta1: WGAN_DEFAULTS.beta1, beta2: WGAN_DEFAULTS.beta2, eps: 1e-8 }) };
+}
+
+function adversaryTensors(a: Adversary): [string, tf.Tensor][] {
+  return [
+    ...[...a.critic.store.entries].map(([k, e]) => [k, e.variable] as [string, tf.Tensor]),
+    ...[...a.opt.m].map(([k, v]) => [`adamD.m.${k}`, v] as [string, tf.Tensor]),
+    ...[...a.opt.v].map(([k, v]) => [`adamD.v.${k}`, v] as [string, tf.Tensor]),
+  ];
+}
+
+function restoreCritic(tensors: Map<string, { shape: number[]; values: Float32Array }>, cfg: TrainConfig, size: number, info?: Record<string, unknown>): Adversary | null {
+  if (cfg.advLambda <= 0) return null;
+  const a = newAdversary(cfg, size);
+  if (!tensors.has('critic.c0.w')) return a; // resuming an L1-only run with λ > 0: fresh critic
+  for (const [name, e] of a.critic.store.entries) {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`checkpoint lacks critic parameter ${name}`);
+    e.variable.assign(tf.tensor(t.values, t.shape));
+  }
+  for (const [name, t] of tensors) {
+    const m = /^adamD\.(m|v)\.(.*)$/.exec(name);
+    if (m) (m[1] === 'm' ? a.opt.m : a.opt.v).set(m[2]!, tf.variable(tf.tensor(t.values, t.shape), false));
+  }
+  a.opt.step = Number(info?.criticAdamStep ?? 0);
+  return a;
+}
+
+/** one critic update on (target, reconstruction), then the model on L1 + λ·(−D(reconstruction)) */
+export function adversarialStep(model: Decomposer, opt: Adam, adv: Adversary, x: tf.Tensor4D, cfg: TrainConfig): number {
+  const ctx = newCtx(true);
+  const fake = tf.tidy(() => model.forward(x, ctx).canvas);
+  discardBnUpdates(ctx);
+  optimiseStep(adv.critic.store, adv.opt, () => criticLoss(adv.critic, x, fake, cfg.gamma));
+  fake.dispose();
+  let rec = 0;
+  optimiseStep(
+    model.store,
+    opt,
+    (c) => {
+      const canvas = model.forward(x, c).canvas;
+      const r = l1(canvas, x);
+      rec = r.dataSync()[0]!;
+      return r.add(generatorLoss(adv.critic, canvas).mul(cfg.advLambda));
+    },
+    cfg.bnMomentum,
+  );
+  return rec;
 }
