@@ -4,17 +4,17 @@ export class Progress {
   private lastPrint = 0;
   private readonly tty = process.stderr.isTTY === true;
 
+  private readonly startDone: number;
+
   constructor(
     private total: number,
-    private done = 0,
+    done = 0,
     private label = '',
   ) {
     this.startDone = done;
   }
-  private startDone: number;
 
   update(done: number, info: string): void {
-    this.done = done;
     const now = Date.now();
     if (!this.tty && now - this.lastPrint < 10000 && done < this.total) return;
     if (this.tty && now - this.lastPrint < 100 && done < this.total) return;

@@ -1,0 +1,38 @@
+/** stratum sample */
+import { Command } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { useBackend, type BackendName } from '../../backend/index.js';
+import { renderDocument } from '../../core/document.js';
+import { writePng } from '../../data/images.js';
+import { saveDocument } from '../../export/documentFile.js';
+import { loadGan } from '../../train/ganTrainer.js';
+import { discardBnUpdates, newCtx } from '../../model/nn.js';
+import { makeDocument } from '../../core/document.js';
+import { int, backendOption } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('sample')
+    .description('draw GAN samples and render them at any resolution (e.g. trained at 32, written at 1024)')
+    .option('--model <file>', 'GAN checkpoint', 'runs/gan/gan.stratum')
+    .option('--n <n>', 'number of samples', int('--n'), 8)
+    .option('--size <n>', 'output size in pixels', int('--size'), 1024)
+    .option('--out <dir>', 'output folder', 'out/samples')
+    .option('--seed <n>', 'noise seed', int('--seed', 0), 0)
+    .addOption(backendOption())
+    .action(async (o) => {
+      await useBackend(o.backend as BackendName);
+      const { g } = loadGan(o.model);
+      const ctx = newCtx(true);
+      const samples = g.sampleLayers(o.n, ctx, o.seed);
+      discardBnUpdates(ctx);
+      mkdirSync(o.out, { recursive: true });
+      for (let i = 0; i < samples.length; i++) {
+        const doc = makeDocument(g.cfg.mask, g.cfg.size, g.store, samples[i]!.map((l, t) => ({ ...l, name: `layer ${t + 1}` })), { gan: basename(o.model), seed: o.seed, index: i });
+        saveDocument(join(o.out, `sample-${i}.stratum.json`), doc);
+        await writePng(join(o.out, `sample-${i}.png`), o.size, o.size, renderDocument(doc, o.size).rgb);
+      }
+      console.log(`wrote ${samples.length} samples at ${o.size}² (trained at ${g.cfg.size}²) to ${o.out}`);
+    });
+}

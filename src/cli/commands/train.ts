@@ -1,0 +1,46 @@
+/** stratum train */
+import { Command, Option } from 'commander';
+import { modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../../config.js';
+import { useBackend, type BackendName } from '../../backend/index.js';
+import { loadDataset, split } from '../../data/datasets.js';
+import { train } from '../../train/trainer.js';
+import { int, num, backendOption } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train the iterative reconstruction model (L1, Adam) with checkpoints, plots and grids in --out')
+    .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N]', 'fashion-mnist')
+    .option('--out <dir>', 'run folder (checkpoint.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train')
+    .option('--resume', 'continue the checkpoint in --out', false)
+    .option('--steps <n>', 'training steps', int('--steps'), TRAIN_DEFAULTS.steps)
+    .option('--batch <n>', 'batch size', int('--batch'), TRAIN_DEFAULTS.batch)
+    .option('--lr <x>', 'Adam learning rate', num('--lr'), TRAIN_DEFAULTS.lr)
+    .option('--T <n>', 'layers (steps) per image', int('--T'), 10)
+    .option('--K <n>', 'mask parameters per layer', int('--K'), 10)
+    .option('--size <n>', 'training image size', int('--size', 4), 32)
+    .addOption(new Option('--encoder <kind>', 'encoder').choices(['resnet18', 'small']).default('resnet18'))
+    .addOption(new Option('--norm <mode>', "mask-MLP GroupNorm: 'image' (authors' code) or 'pixel' (paper's table)").choices(['image', 'pixel']).default('image'))
+    .option('--stop-canvas-grad', 'feed the canvas to the encoder with gradients stopped (authors\' code)', false)
+    .option('--holdout <n>', 'held-out images', int('--holdout'), TRAIN_DEFAULTS.holdout)
+    .option('--limit <n>', 'use at most this many images', int('--limit'))
+    .option('--eval-every <n>', 'held-out PSNR every n steps', int('--eval-every'), TRAIN_DEFAULTS.evalEvery)
+    .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), TRAIN_DEFAULTS.saveEvery)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 0)
+    .option('--export <file>', 'also write a small weights-only model file at the end')
+    .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', Number, 0)
+    .option('--gamma <x>', 'gradient-penalty weight γ (with --adv-lambda)', num('--gamma'), TRAIN_DEFAULTS.gamma)
+    .addOption(backendOption())
+    .action(async (o) => {
+      if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
+      await useBackend(o.backend as BackendName);
+      const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
+      const data = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
+      const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
+      const { final } = await train(
+        { out: o.out, data: o.data, model, resume: o.resume, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
+        data,
+      );
+      console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out}`);
+    });
+}
