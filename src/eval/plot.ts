@@ -24,7 +24,7 @@ function fmt(v: number): string {
 function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): string {
   const pts = p.series.flatMap((s) => s.points).filter(([, y]) => Number.isFinite(y) && (!p.logY || y > 0));
   const parts: string[] = [`<text x="${x0 + w / 2}" y="${y0 + 16}" text-anchor="middle" font-size="14" font-family="sans-serif">${esc(p.title)}</text>`];
-  const L = x0 + 60, R = x0 + w - 10, T = y0 + 26, B = y0 + h - 36;
+  const L = x0 + 60, R = x0 + w - 10, T = y0 + 26 + 14 * Math.max(0, p.series.length - 1), B = y0 + h - 36;
   parts.push(`<rect x="${L}" y="${T}" width="${R - L}" height="${B - T}" fill="none" stroke="#888"/>`);
   if (pts.length === 0) return parts.join('');
   const tr = (y: number) => (p.logY ? Math.log10(y) : y);
@@ -55,7 +55,8 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
       .map(([x, y], j) => `${j ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`)
       .join('');
     parts.push(`<path d="${d}" fill="none" stroke="${s.colour}" stroke-width="1.5"/>`);
-    parts.push(`<text x="${R - 6}" y="${T + 14 + 14 * i}" text-anchor="end" font-size="11" font-family="sans-serif" fill="${s.colour}">${esc(s.name)}</text>`);
+    // legend above the frame, right-aligned, one line per series
+    parts.push(`<text x="${R}" y="${T - 4 - 14 * (p.series.length - 1 - i)}" text-anchor="end" font-size="11" font-family="sans-serif" fill="${s.colour}">${esc(s.name)}</text>`);
   });
   return parts.join('');
 }
