@@ -21,6 +21,7 @@ import { batchIndices } from '../train/batches.js';
 import { calibrateBatchNorm } from '../train/calibrate.js';
 import { l1, optimiseStep } from '../train/step.js';
 import { writeGrid, type Tile } from './grid.js';
+import { Progress } from '../cli/progress.js';
 import { quantizeRgb } from './quantize.js';
 import { ssim } from './ssim.js';
 
@@ -113,13 +114,16 @@ function runEntry(e: Entry, o: ExperimentOptions): { row: Row; rec: Float32Array
   }
   const opt = new Adam(TRAIN_DEFAULTS);
   let secPerStep = 0;
+  const bar = o.log ? new Progress(o.steps, 0, `${e.method} `) : null;
   if (e.kind) {
     const m = new BaselineAE({ kind: e.kind, size: S, latent: e.latent!, encoder: o.encoder, smallChannels: [32, 64, 64, 64], hidden: 512 }, o.seed);
     for (let step = 1; step <= o.steps; step++) {
       const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
-      optimiseStep(m.store, opt, (ctx) => l1(m.forward(x, ctx), x));
+      const loss = optimiseStep(m.store, opt, (ctx) => l1(m.forward(x, ctx), x));
       x.dispose();
+      bar?.update(step, `L1 ${loss.toFixed(4)}`);
     }
+    bar?.finish();
     secPerStep = (Date.now() - t0) / 1000 / Math.max(1, o.steps);
     rec = reconstructAll((x) => m.forward(x, newCtx(false)), o.test);
     m.dispose();
@@ -127,9 +131,11 @@ function runEntry(e: Entry, o: ExperimentOptions): { row: Row; rec: Float32Array
     const m = new Decomposer(modelConfig({ T: e.T!, size: S, encoder: o.encoder, mask: { K: e.K! } }), o.seed);
     for (let step = 1; step <= o.steps; step++) {
       const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
-      optimiseStep(m.store, opt, (ctx) => l1(m.forward(x, ctx).canvas, x));
+      const loss = optimiseStep(m.store, opt, (ctx) => l1(m.forward(x, ctx).canvas, x));
       x.dispose();
+      bar?.update(step, `L1 ${loss.toFixed(4)}`);
     }
+    bar?.finish();
     secPerStep = (Date.now() - t0) / 1000 / Math.max(1, o.steps);
     calibrateBatchNorm(m, o.train, 8, o.batch);
     rec = reconstructAll((x) => m.forward(x, newCtx(false)).canvas, o.test);
