@@ -29,7 +29,8 @@ test('table writer on a tiny run: Markdown, CSV and side-by-side images; finishe
   assert.equal(csv.length, 12);
   const md = readFileSync(join(out, 'table2.md'), 'utf8');
   assert.match(md, /\| PNG quantisation, 20 colours \|/);
-  assert.match(md, /\| mlpxy \|z\|=260 \|/);
+  assert.match(md, /\| mlpxy \\\|z\\\|=260 \|/);
+  for (const line of md.split('\n').filter((l) => l.startsWith('| '))) assert.equal(line.replace(/\\\|/g, '').split('|').length, 10, `8 columns: ${line}`);
   const meta = await sharp(join(out, 'table2.png')).metadata();
   assert.ok(meta.width! > 12 * 16 && meta.height! >= 3 * 16);
   // the 20-colour quantisation of 16×16 dead-leaves images (few colours) is near-lossless

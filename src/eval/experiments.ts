@@ -148,7 +148,8 @@ function runEntry(e: Entry, o: ExperimentOptions): { row: Row; rec: Float32Array
 
 export function markdownTable(rows: Row[], o: { data: string; steps: number; encoder: string; testN: number }): string {
   const head = '| method | T | K | size of z | training steps | PSNR (dB) | SSIM | s/step |\n|---|---|---|---|---|---|---|---|\n';
-  const body = rows.map((r) => `| ${r.method} | ${r.T} | ${r.K} | ${r.latent} | ${r.steps} | ${r.psnr.toFixed(2)} | ${r.ssim.toFixed(3)} | ${r.secPerStep ? r.secPerStep.toFixed(2) : ''} |`).join('\n');
+  const cell = (v: string) => v.replace(/\|/g, '\\|');
+  const body = rows.map((r) => `| ${cell(r.method)} | ${r.T} | ${r.K} | ${r.latent} | ${r.steps} | ${r.psnr.toFixed(2)} | ${r.ssim.toFixed(3)} | ${r.secPerStep ? r.secPerStep.toFixed(2) : ''} |`).join('\n');
   return `Data: \`${o.data}\`, ${o.testN} held-out images, ${o.encoder} encoder, ${o.steps} training steps per row.\n\n${head}${body}\n`;
 }
 
