@@ -38,7 +38,11 @@ test('hide equals remove, move there and back is the identity, bad indices are c
   const doc = testDocument();
   const hidden = renderDocument(setVisible(doc, 3, false), 24).rgb;
   const removed = renderDocument(removeLayers(doc, [3]), 24).rgb;
-  assert.deepEqual(Array.from(hidden), Array.from(removed));
+  // equal up to float rounding: the masks come from one batched GEMM, and OpenBLAS's blocking
+  // (hence its summation order) depends on the batch size and the CPU
+  let worst = 0;
+  for (let k = 0; k < hidden.length; k++) worst = Math.max(worst, Math.abs(hidden[k]! - removed[k]!));
+  assert.ok(worst < 1e-6, `hidden and removed renders differ by ${worst}`);
   assert.deepEqual(moveLayer(moveLayer(doc, 0, 4), 4, 0).layers, doc.layers);
   assert.notDeepEqual(renderDocument(moveLayer(doc, 0, 4), 24).rgb, renderDocument(doc, 24).rgb);
   assert.throws(() => recolour(doc, 7, [0, 0, 0]), /no layer 7: the document has layers 0-4/);
