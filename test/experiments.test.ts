@@ -38,4 +38,10 @@ test('table writer on a tiny run: Markdown, CSV and side-by-side images; finishe
   const trained = logs.filter((l) => l.endsWith('…')).length;
   await runExperiment(o);
   assert.equal(logs.filter((l) => l.endsWith('…')).length, trained, 'second run reuses the cached rows');
+  // table 1 in the same folder trains only the three (T, K) settings table 2 does not hold
+  const t1 = await runExperiment({ ...o, table: 'table1' });
+  const again = logs.filter((l) => l.endsWith('…')).slice(trained);
+  assert.deepEqual(again, ['table1: Ours T=5 K=10 (2 steps)…', 'table1: Ours T=10 K=5 (2 steps)…', 'table1: Ours T=10 K=20 (2 steps)…']);
+  assert.equal(t1[2]!.method, 'Ours T=10 K=10');
+  assert.equal(t1[2]!.psnr, rows[0]!.psnr, 'T=10, K=10 is the same trained row in both tables');
 });

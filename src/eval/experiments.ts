@@ -4,8 +4,8 @@
  *   table2  ours vs auto-encoder baselines with the same encoder and |z| = T(K+3) = 130 and 260,
  *           plus PNG-style quantisation to 20 colours (no learning)
  * Each row trains from scratch for `steps` steps (L1, Adam) on the training split and is measured on
- * the held-out split. Finished rows are cached in OUT/rows.json, so a killed run resumes where it
- * stopped. Results: OUT/NAME.md, OUT/NAME.csv and OUT/NAME.png (reconstructions side by side).
+ * the held-out split. Finished rows are cached in OUT/rows.json (shared by both tables), so a killed
+ * run resumes where it stopped. Results: OUT/NAME.md, OUT/NAME.csv and OUT/NAME.png (reconstructions side by side).
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -157,9 +157,18 @@ export function csvTable(rows: Row[]): string {
   return 'method,T,K,latent,steps,psnr,ssim,sec_per_step\n' + rows.map((r) => [JSON.stringify(r.method), r.T, r.K, r.latent, r.steps, r.psnr.toFixed(4), r.ssim.toFixed(4), r.secPerStep.toFixed(4)].join(',')).join('\n') + '\n';
 }
 
+/**
+ * What a row trains and measures, independent of its label, so the two tables share a result when
+ * they hold the same configuration (table 2's "Ours" rows are table 1's T=10/T=20, K=10).
+ */
+function cacheKey(e: Entry, o: ExperimentOptions): string {
+  const what = e.quantize ? `quantize:${e.quantize}` : e.kind ? `${e.kind}:z=${e.latent}` : `ours:T=${e.T}:K=${e.K}`;
+  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}`;
+}
+
 export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
   mkdirSync(o.out, { recursive: true });
-  const cachePath = join(o.out, `${o.table}.rows.json`);
+  const cachePath = join(o.out, 'rows.json');
   const cache: Record<string, { row: Row; rec: number[] }> = existsSync(cachePath) ? JSON.parse(readFileSync(cachePath, 'utf8')) : {};
   const S = o.test.size;
   const shown = Math.min(o.show, o.test.n);
@@ -167,7 +176,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
   const rows: Row[] = [];
   const columns: Float32Array[] = [];
   for (const e of plan(o.table)) {
-    const key = `${e.method}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}`;
+    const key = cacheKey(e, o);
     let hit = cache[key];
     if (!hit) {
       o.log?.(`${o.table}: ${e.method} (${o.steps} steps)…`);
@@ -177,7 +186,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
       writeFileAtomic(cachePath, [new TextEncoder().encode(JSON.stringify(cache))]);
       o.log?.(`${o.table}: ${e.method}: PSNR ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}`);
     }
-    rows.push(hit.row);
+    rows.push({ ...hit.row, method: e.method });
     columns.push(Float32Array.from(hit.rec));
   }
   const meta = { data: o.data, steps: o.steps, encoder: o.encoder, testN: o.test.n };
