@@ -8,6 +8,7 @@
 import { Command } from 'commander';
 import { modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../src/config.js';
 import { useBackend, type BackendName } from '../src/backend/index.js';
+import { loadAddon } from '../src/backend/native.js';
 import * as tf from '../src/core/tf.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { Adam } from '../src/train/adam.js';
@@ -65,3 +66,5 @@ for (const backend of String(opts.backends).split(',')) {
 const head = ['backend', 'encoder', 'batch', 'T', 'K', 'size', 's/step (median)', 'all', 'tensors leaked'];
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+const addon = loadAddon();
+if (addon) console.log(`\nnative: OpenBLAS ${addon.blasCore()} kernels, ${addon.threads()} threads (OPENBLAS_CORETYPE overrides; see src/backend/blasCore.ts)`);

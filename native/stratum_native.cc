@@ -1028,6 +1028,11 @@ Napi::Value Threads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), openblas_get_num_threads());
 }
 
+// which OpenBLAS kernel set runs (DYNAMIC_ARCH builds pick it when the library loads)
+Napi::Value BlasCore(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), openblas_get_corename());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sgemm", Napi::Function::New(env, Sgemm));
   exports.Set("batchMatMul", Napi::Function::New(env, BatchMatMul));
@@ -1046,6 +1051,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bnForward", Napi::Function::New(env, BnForward));
   exports.Set("bnBackward", Napi::Function::New(env, BnBackward));
   exports.Set("threads", Napi::Function::New(env, Threads));
+  exports.Set("blasCore", Napi::Function::New(env, BlasCore));
   return exports;
 }
 

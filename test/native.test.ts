@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { blasCoreFor } from '../src/backend/blasCore.js';
 import { loadAddon } from '../src/backend/native.js';
 import * as tf from '../src/core/tf.js';
 import { onBackend } from './helpers.js';
@@ -125,4 +126,18 @@ test('fused native BatchNorm (batch statistics) equals the tfjs-ops version in v
   a!.g.forEach((ga, k) => ga.forEach((v, i) => assert.ok(Math.abs(v - b!.g[k]![i]!) < 1e-3, `grad ${k}[${i}] ${v} vs ${b!.g[k]![i]}`)));
   a!.mean.forEach((v, i) => assert.ok(Math.abs(v - b!.mean[i]!) < 1e-5));
   a!.variance.forEach((v, i) => assert.ok(Math.abs(v - b!.variance[i]!) < 1e-4));
+});
+
+test('OpenBLAS kernel choice: named from Intel feature flags, left to OpenBLAS elsewhere, and in effect', () => {
+  const cpu = (vendor: string, flags: string) => `processor\t: 0\nvendor_id\t: ${vendor}\ncpu family\t: 6\nmodel\t\t: 207\nflags\t\t: fpu sse2 ${flags}\n`;
+  assert.equal(blasCoreFor(cpu('GenuineIntel', 'avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16')), 'SkylakeX');
+  assert.equal(blasCoreFor(cpu('GenuineIntel', 'avx avx2 fma avx512f')), 'Haswell', 'AVX-512 foundation alone is not what the SkylakeX kernels need');
+  assert.equal(blasCoreFor(cpu('GenuineIntel', 'avx avx2 fma')), 'Haswell');
+  assert.equal(blasCoreFor(cpu('GenuineIntel', 'sse4_2 avx')), undefined);
+  assert.equal(blasCoreFor(cpu('AuthenticAMD', 'avx avx2 fma avx512f avx512dq avx512bw avx512vl')), undefined);
+  assert.equal(blasCoreFor(''), undefined);
+  // the addon was loaded after the choice was made, so OpenBLAS runs the kernels asked for
+  const addon = loadAddon();
+  assert.ok(addon, 'native addon');
+  if (process.env.OPENBLAS_CORETYPE) assert.equal(addon.blasCore().toLowerCase(), process.env.OPENBLAS_CORETYPE.toLowerCase());
 });

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '../core/tf.js';
+import { chooseBlasCore } from './blasCore.js';
 import { registerNativeBatchNorm } from './nativeBatchNorm.js';
 import { registerNativeMaskNet } from './nativeMaskNet.js';
 
@@ -31,6 +32,8 @@ export interface NativeAddon {
   bnForward(x: Float32Array, rows: number, C: number, gamma: Float32Array, beta: Float32Array, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
   bnBackward(x: Float32Array, dy: Float32Array, rows: number, C: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   threads(n?: number): number;
+  /** the OpenBLAS kernel set in use, e.g. 'SkylakeX' */
+  blasCore(): string;
 }
 
 function packageRoot(): string {
@@ -51,6 +54,8 @@ export function loadAddon(): NativeAddon | null {
   // spin-wait between loops starve OpenBLAS (measured: 2.4 s -> 1.0 s per small-encoder step).
   // libgomp reads this when the addon is loaded, so it must be set before.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // OpenBLAS picks its kernels when it loads, and falls back to SSE3 ones on CPUs newer than itself
+  chooseBlasCore();
   const path = join(packageRoot(), 'native', 'build', 'Release', 'stratum_native.node');
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
