@@ -58,6 +58,15 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   assert.equal(r.code, 0, r.err);
   const m2 = await sharp(join(dir, 'big.png')).metadata();
   assert.deepEqual([m2.width, m2.height], [100, 50]);
+  // fine-tune the trained model on another data set: the architecture comes from the model file
+  const tuned = stratum('train', '--data', 'deadleaves:120', '--init', model, '--steps', '2', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--out', join(dir, 'tuned'));
+  assert.equal(tuned.code, 0, tuned.err);
+  assert.match(tuned.err, /initialised from .*model\.stratum/);
+  assert.match(tuned.err, /small encoder, T=3, K=10, 16²/);
+  const clash = stratum('train', '--data', 'deadleaves:120', '--init', model, '--T', '5', '--out', join(dir, 'clash'));
+  assert.notEqual(clash.code, 0);
+  assert.match(clash.err, /--T 5 differs from the model in .*model\.stratum \(T 3\)/);
+  assert.ok(!existsSync(join(dir, 'clash')), 'nothing written for a refused run');
   writeFileSync(join(dir, 'bad.png'), 'not a png at all');
   const bad = stratum('decompose', join(dir, 'bad.png'), '--model', model, '--out', join(dir, 'out2'));
   assert.notEqual(bad.code, 0);

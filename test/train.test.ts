@@ -40,6 +40,32 @@ test('more layers reconstruct better: T=1 < T=4 on the same trained model', asyn
   model.dispose();
 });
 
+test('--init starts a new run from a model file\'s weights; a different architecture is refused', async () => {
+  await onBackend('native');
+  const data = split(deadLeaves({ n: 200, size: 16, seed: 4 }), 32, 0);
+  const file = join(tmp(), 'a.stratum');
+  const a = await train({ out: tmp(), data: 'x', model: tinyModel(), train: tinyTrain({ steps: 40, evalEvery: 40, saveEvery: 40 }), resume: false, quiet: true, exportTo: file }, data);
+  // a vanishing learning rate: after one step the weights are still the initial model's
+  const out = tmp();
+  const b = await train({ out, data: 'x', model: tinyModel(), train: tinyTrain({ steps: 1, lr: 1e-12, seed: 9 }), resume: false, quiet: true, initFrom: file }, data);
+  for (const [name, e] of a.model.store.entries) {
+    if (!e.trainable) continue; // BatchNorm statistics move with every step and evaluation
+    const x = e.variable.dataSync();
+    const y = b.model.store.get(name).dataSync();
+    let d = 0;
+    for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i]! - y[i]!));
+    assert.ok(d < 1e-6, `${name} differs by ${d}`);
+  }
+  const fresh = await train({ out: tmp(), data: 'x', model: tinyModel(), train: tinyTrain({ steps: 1, lr: 1e-12, seed: 9 }), resume: false, quiet: true }, data);
+  const step0 = (dir: string) => (JSON.parse(readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n')[0]!) as { psnr: number }).psnr;
+  assert.ok(step0(out) > fresh.final.psnr! + 1, `initialised ${step0(out)} dB vs fresh ${fresh.final.psnr} dB at step 0`);
+  await assert.rejects(
+    train({ out: tmp(), data: 'x', model: tinyModel({ T: 4 }), train: tinyTrain({ steps: 1 }), resume: false, quiet: true, initFrom: file }, data),
+    /cannot initialise from this model: T 3 \(model file\) vs 4 \(this run\)/,
+  );
+  for (const m of [a.model, b.model, fresh.model]) m.dispose();
+});
+
 test('training killed and resumed gives the same weights as an uninterrupted run', async () => {
   await onBackend('native');
   const data = split(deadLeaves({ n: 120, size: 16, seed: 3 }), 16, 0);

@@ -30,6 +30,8 @@ export interface TrainRun {
   model: ModelConfig;
   train: TrainConfig;
   resume: boolean;
+  /** start a new run from this model file's weights (fine-tuning, or another data set); fresh optimiser */
+  initFrom?: string;
   /** write a weights-only copy here at the end (for bundling) */
   exportTo?: string;
   quiet?: boolean;
@@ -89,7 +91,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     if (!run.resume && existsSync(ckptPath)) {
       throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another --out`);
     }
-    model = new Decomposer(run.model, run.train.seed);
+    model = run.initFrom ? initialModel(run.initFrom, run.model) : new Decomposer(run.model, run.train.seed);
   }
   const cfg = run.train;
   if (cfg.advLambda > 0 && !adv) adv = newAdversary(cfg, run.model.size);
@@ -103,6 +105,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   const say = (m: string) => (run.quiet ? undefined : bar.log(m));
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
+  else if (run.initFrom) say(`initialised from ${run.initFrom}`);
   const save = async (step: number) => {
     saveCheckpoint(ckptPath, model, {
       train: cfg,
@@ -150,6 +153,37 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   adv?.opt.dispose();
   adv?.critic.dispose();
   return { model, final };
+}
+
+/** what makes two model configurations hold different weights, or '' when they can share them */
+export function architectureDifference(a: ModelConfig, b: ModelConfig): string {
+  const fields: [string, unknown, unknown][] = [
+    ['encoder', a.encoder, b.encoder],
+    ['T', a.T, b.T],
+    ['K', a.mask.K, b.mask.K],
+    ['size', a.size, b.size],
+    ['GroupNorm mode', a.mask.norm, b.mask.norm],
+    ['mask MLP', `${a.mask.depth}×${a.mask.hidden}/${a.mask.groups}`, `${b.mask.depth}×${b.mask.hidden}/${b.mask.groups}`],
+    ['small-encoder channels', a.smallChannels.join(','), b.smallChannels.join(',')],
+  ];
+  return fields
+    .filter(([, x, y]) => x !== y)
+    .map(([name, x, y]) => `${name} ${x} (model file) vs ${y} (this run)`)
+    .join(', ');
+}
+
+/** a new model of configuration `cfg` holding the weights (and BatchNorm running statistics) of a model file */
+function initialModel(path: string, cfg: ModelConfig): Decomposer {
+  const { model: src } = loadModel(path);
+  try {
+    const diff = architectureDifference(src.cfg, cfg);
+    if (diff) throw new Error(`${path}: cannot initialise from this model: ${diff}`);
+    const model = new Decomposer(cfg);
+    for (const [name, e] of model.store.entries) e.variable.assign(src.store.get(name));
+    return model;
+  } finally {
+    src.dispose();
+  }
 }
 
 // ------------------------------------------------------------------ adversarial reconstruction

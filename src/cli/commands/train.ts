@@ -1,6 +1,7 @@
 /** stratum train */
 import { Command, Option } from 'commander';
-import { modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../../config.js';
+import { MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../../config.js';
+import { readCheckpoint } from '../../train/checkpoint.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDataset, split } from '../../data/datasets.js';
 import { train } from '../../train/trainer.js';
@@ -27,20 +28,38 @@ export function register(program: Command): void {
     .option('--eval-every <n>', 'held-out PSNR every n steps', int('--eval-every'), TRAIN_DEFAULTS.evalEvery)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), TRAIN_DEFAULTS.saveEvery)
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
+    .option('--init <model>', 'start from the weights of this model file (architecture taken from it; fresh optimiser), e.g. to fine-tune on another data set')
     .option('--export <file>', 'also write a small weights-only model file at the end')
     .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', Number, 0)
     .option('--gamma <x>', 'gradient-penalty weight γ (with --adv-lambda)', num('--gamma'), TRAIN_DEFAULTS.gamma)
     .addOption(backendOption())
-    .action(async (o) => {
+    .action(async (o, cmd: Command) => {
       if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
+      if (o.init) Object.assign(o, architectureOf(o.init, cmd));
       await useBackend(o.backend as BackendName);
       const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
       const data = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
-      const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
+      const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
       const { final } = await train(
-        { out: o.out, data: o.data, model, resume: o.resume, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
+        { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
         data,
       );
       console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out}`);
     });
+}
+
+/**
+ * With --init the architecture comes from the model file; an architecture flag given on the command
+ * line that disagrees with it is an error rather than silently ignored.
+ */
+function architectureOf(path: string, cmd: Command): Record<string, unknown> {
+  const { header } = readCheckpoint(path);
+  if (header.kind) throw new Error(`${path}: a ${header.kind} checkpoint, not a reconstruction model`);
+  const m = header.model;
+  const fromFile: Record<string, unknown> = { T: m.T, K: m.mask.K, size: m.size, encoder: m.encoder, norm: m.mask.norm };
+  for (const [key, value] of Object.entries(fromFile)) {
+    const given = cmd.getOptionValue(key);
+    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`--${key} ${given} differs from the model in ${path} (${key} ${value}); leave it out with --init`);
+  }
+  return { ...fromFile, smallChannels: m.smallChannels };
 }
