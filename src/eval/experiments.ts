@@ -146,6 +146,13 @@ function runEntry(e: Entry, o: ExperimentOptions): { row: Row; rec: Float32Array
   return { row: { method: e.method, T: e.T ?? '', K: e.K ?? '', latent: e.latent ?? '', steps: o.steps, psnr: sc.psnr, ssim: sc.ssim, secPerStep }, rec };
 }
 
+/** a column caption for the side-by-side picture */
+function shortLabel(r: Row): string {
+  if (r.T !== '') return `ours T${r.T} K${r.K}`;
+  if (r.latent !== '') return r.method.replace(/ \|z\|=/, ' z');
+  return r.method.startsWith('PNG') ? 'PNG 20 col.' : r.method;
+}
+
 export function markdownTable(rows: Row[], o: { data: string; steps: number; encoder: string; testN: number }): string {
   const head = '| method | T | K | size of z | training steps | PSNR (dB) | SSIM | s/step |\n|---|---|---|---|---|---|---|---|\n';
   const cell = (v: string) => v.replace(/\|/g, '\\|');
@@ -196,6 +203,6 @@ export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
     { pixels: Float32Array.from(o.test.data.subarray(i * px, (i + 1) * px), (v) => v / 255), width: S, height: S },
     ...columns.map((c) => ({ pixels: c.slice(i * px, (i + 1) * px), width: S, height: S })),
   ]);
-  await writeGrid(join(o.out, `${o.table}.png`), grid, S <= 32 ? 3 : 1);
+  await writeGrid(join(o.out, `${o.table}.png`), grid, { scale: S <= 32 ? 3 : 1, columnLabels: ['target', ...rows.map(shortLabel)] });
   return rows;
 }

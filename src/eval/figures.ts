@@ -28,5 +28,5 @@ export async function decompositionGrid(path: string, model: Decomposer, set: Im
     rows.push([tile(res.x), tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))]);
     rows.push([null, null, ...res.steps.map((s) => colouredMaskTile(s.mask.slice(i * px, (i + 1) * px), s.c.slice(i * 3, i * 3 + 3), S, S))]);
   }
-  await writeGrid(path, rows, S <= 32 ? 3 : 1);
+  await writeGrid(path, rows, { scale: S <= 32 ? 3 : 1, columnLabels: ['target', 'result', ...res.steps.map((_, t) => `step ${t + 1}`)] });
 }

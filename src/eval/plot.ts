@@ -1,5 +1,6 @@
 /** Line plots (training loss, held-out PSNR) drawn as SVG and rasterised to PNG by sharp. */
 import sharp from 'sharp';
+import { writeFileAtomic } from '../io/atomicFile.js';
 
 export interface Series {
   name: string;
@@ -65,5 +66,5 @@ export async function plotPanels(path: string, panels: Panel[], width = 520, hei
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width * panels.length}" height="${height}"><rect width="100%" height="100%" fill="white"/>${panels
     .map((p, i) => panelSvg(p, i * width, 0, width, height))
     .join('')}</svg>`;
-  await sharp(Buffer.from(svg)).png().toFile(path);
+  writeFileAtomic(path, [await sharp(Buffer.from(svg)).png().toBuffer()]);
 }

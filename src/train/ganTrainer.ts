@@ -131,6 +131,6 @@ export async function sampleGrid(path: string, g: GanGenerator, n: number, seed:
   const cols = Math.ceil(Math.sqrt(n));
   const tiles = Array.from({ length: n }, (_, i) => ({ pixels: px.slice(i * S * S * 3, (i + 1) * S * S * 3), width: S, height: S }));
   const rowsOf = Array.from({ length: Math.ceil(n / cols) }, (_, r) => tiles.slice(r * cols, (r + 1) * cols));
-  await writeGrid(path, rowsOf, S <= 32 ? 3 : 1);
+  await writeGrid(path, rowsOf, { scale: S <= 32 ? 3 : 1 });
 }
 

@@ -56,14 +56,14 @@ export function register(program: Command): void {
       const stem = basename(image, extname(image));
       const docPath = join(o.out, `${stem}.stratum.json`);
       saveDocument(docPath, res.doc);
-      const big = renderDocument(res.doc, o.size, o.size, { keepMasks: true });
+      const big = renderDocument(res.doc, o.size, o.size);
       await writePng(join(o.out, `${stem}.png`), o.size, o.size, big.rgb);
       const tile = (a: Float32Array): Tile => ({ pixels: a, width: S, height: S });
       const inputTile = tile(Float32Array.from(rgb, (v) => v / 255));
       await writeGrid(join(o.out, `${stem}.layers.png`), [
         [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
         [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
-      ], Math.max(1, Math.floor(96 / S)));
+      ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}`)] });
       const mse = rgb.reduce((a, v, i) => a + (v / 255 - res.canvas[i]!) ** 2, 0) / rgb.length;
       console.log(`${res.doc.layers.length} layers, PSNR ${(10 * Math.log10(1 / mse)).toFixed(2)} dB at ${S}²${refineNote}; wrote ${join(o.out, `${stem}.png`)} (${o.size}²), ${join(o.out, `${stem}.layers.png`)}, ${docPath}`);
     });

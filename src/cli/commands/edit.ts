@@ -54,7 +54,7 @@ export function register(program: Command): void {
         const { docs } = jitterLayer(doc, layerIndex(o.jitter), ks, o.seed);
         const S = Math.min(o.size, 256);
         const tiles = docs.map((d) => ({ pixels: renderDocument(d, S).rgb, width: S, height: S }));
-        await writeGrid(o.strip, [tiles], 1, 4);
+        await writeGrid(o.strip, [tiles], { scale: 1, gap: 4, columnLabels: ks.map((k) => `k = ${k}`) });
         console.log(`wrote ${o.strip} (layer ${o.jitter}, k = ${ks.join(', ')})`);
       }
       if (adjust) {
