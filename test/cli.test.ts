@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { tmp } from './helpers.js';
@@ -32,6 +32,12 @@ test('bad flags, missing files and corrupt inputs: one line on stderr, non-zero 
     const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('(run with --help'));
     assert.equal(lines.length, 1, `one-line error for ${args.join(' ')}: ${r.err}`);
   }
+});
+
+test('--version prints the package version', () => {
+  const r = stratum('--version');
+  assert.equal(r.code, 0, r.err);
+  assert.equal(r.out.trim(), (JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { version: string }).version);
 });
 
 test('train -> decompose -> render end to end through the CLI', async () => {

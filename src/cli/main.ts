@@ -15,11 +15,19 @@ import { register as sampleCommand } from './commands/sample.js';
 import { register as experimentCommand } from './commands/experiment.js';
 import { register as serveCommand } from './commands/serve.js';
 import { register as exportModelCommand } from './commands/exportModel.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from './options.js';
 export { DEFAULT_MODEL, PACKAGE_ROOT } from './options.js';
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
 
 export function buildCli(): Command {
   const program = new Command('stratum')
     .description('Learn to build images out of a few single-colour layers with smooth, resolution-free masks')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   for (const register of [trainCommand, decomposeCommand, renderCommand, evalCommand, editCommand, exportCommand, ganCommand, sampleCommand, experimentCommand, serveCommand, exportModelCommand]) register(program);
