@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '../src/core/tf.js';
 import { BaselineAE, BASELINES, latentSize } from '../src/model/baselines.js';
-import { newCtx } from '../src/model/nn.js';
+import { newCtx, upsampleNearest2x } from '../src/model/nn.js';
 import { Adam } from '../src/train/adam.js';
 import { l1, optimiseStep } from '../src/train/step.js';
 import { TRAIN_DEFAULTS } from '../src/config.js';
@@ -31,6 +31,46 @@ for (const kind of BASELINES) {
     assert.ok(losses.at(-1)! < losses[0]!, `${kind}: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
     x.dispose();
     opt.dispose();
+    m.dispose();
+  });
+}
+
+test('nearest ×2 upsampling: forward copies each pixel to a 2×2 block, gradient sums it back (batch > 1)', async () => {
+  for (const backend of ['cpu', 'native'] as const) {
+    await onBackend(backend);
+    const [B, H, W, C] = [2, 3, 3, 4];
+    const x = tf.randomNormal([B, H, W, C], 0, 1, 'float32', 1) as tf.Tensor4D;
+    const w = tf.randomNormal([B, 2 * H, 2 * W, C], 0, 1, 'float32', 2);
+    const y = upsampleNearest2x(x).dataSync();
+    const g = tf.grad((v: tf.Tensor) => tf.sum(tf.mul(upsampleNearest2x(v as tf.Tensor4D), w)))(x).dataSync();
+    const xv = x.dataSync();
+    const wv = w.dataSync();
+    const at = (b: number, i: number, j: number, c: number, h: number, wd: number) => ((b * h + i) * wd + j) * C + c;
+    for (let b = 0; b < B; b++)
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < W; j++)
+          for (let c = 0; c < C; c++) {
+            let sum = 0;
+            for (const di of [0, 1])
+              for (const dj of [0, 1]) {
+                assert.equal(y[at(b, 2 * i + di, 2 * j + dj, c, 2 * H, 2 * W)], xv[at(b, i, j, c, H, W)]);
+                sum += wv[at(b, 2 * i + di, 2 * j + dj, c, 2 * H, 2 * W)]!;
+              }
+            assert.ok(Math.abs(g[at(b, i, j, c, H, W)]! - sum) < 1e-5, `${backend}: gradient at image ${b} (${i}, ${j}, ${c})`);
+          }
+    tf.dispose([x, w]);
+  }
+});
+
+for (const kind of BASELINES) {
+  test(`baseline ${kind}: at initialisation the outputs sit away from the sigmoid's flat tails (gradients can flow)`, async () => {
+    await onBackend('native');
+    const m = new BaselineAE({ kind, size: 32, latent: 130, encoder: 'small', smallChannels: [32, 64, 64, 64], hidden: 512 }, 0);
+    const x = tf.randomUniform([8, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
+    const v = tf.tidy(() => m.forward(x, newCtx(true)).dataSync());
+    const saturated = v.filter((a) => a < 0.01 || a > 0.99).length / v.length;
+    assert.ok(saturated < 0.05, `${kind}: ${(100 * saturated).toFixed(0)}% of the initial outputs are saturated`);
+    x.dispose();
     m.dispose();
   });
 }

@@ -6,14 +6,17 @@
  *   mlpxy  per pixel, MLP of (x, y, z): 3 × (Linear 512 + ReLU), Linear → RGB, sigmoid
  *   convt  DCGAN-like: Linear → 4×4×256, then stride-2 transposed 4×4 convolutions (+BN, ReLU) to S
  *   resup  ResNet upsampling: Linear → 4×4×256, then blocks of (nearest ×2, 3×3 conv, BN, ReLU,
- *          3×3 conv, BN, + upsampled 1×1-conv skip, ReLU), 3×3 conv to RGB, sigmoid
+ *          3×3 conv, BN, + 1×1-conv + BN skip of the upsampled input, ReLU), 3×3 conv to RGB, sigmoid.
+ *          The skip is normalised as in torchvision's projection shortcuts, and the RGB conv is
+ *          initialised for a linear output (fan-in, gain 1): without both, the logits start with a
+ *          standard deviation of ~12, most outputs sit in the sigmoid's flat tails and it never learns.
  */
 import type { EncoderKind } from '../config.js';
 import { pixelGrid } from '../core/grid.js';
 import { linearInit, normal, ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
 import * as tf from '../core/tf.js';
-import { addBn, addConv, addLinear, bn, conv, linear, type Ctx } from './nn.js';
+import { addBn, addConv, addLinear, bn, conv, linear, upsampleNearest2x, type Ctx } from './nn.js';
 import { initResNet18, RESNET18_FEATURES, resNet18 } from './resnet18.js';
 import { initSmallEncoder, smallEncoder } from './smallEncoder.js';
 
@@ -73,10 +76,11 @@ export class BaselineAE {
           addConv(this.store, `dec.up${i}.conv2`, 3, co, co, rng);
           addBn(this.store, `dec.up${i}.bn2`, co);
           addConv(this.store, `dec.up${i}.skip`, 1, c, co, rng);
+          addBn(this.store, `dec.up${i}.skipbn`, co);
         }
         c = co;
       }
-      if (kind === 'resup') addConv(this.store, 'dec.rgb', 3, c, 3, rng);
+      if (kind === 'resup') this.store.add('dec.rgb.w', normal([3, 3, c, 3], Math.sqrt(1 / (9 * c)), rng));
     }
   }
 
@@ -113,18 +117,16 @@ export class BaselineAE {
     let h = tf.relu(bn(s, 'dec.fcbn', linear(s, 'dec.fc', z).reshape([B, 4, 4, 256]), ctx));
     const ups = this.upsamplings();
     for (let i = 0; i < ups; i++) {
-      const [, hh, ww, c] = h.shape;
       if (kind === 'convt') {
         const w = s.get(`dec.up${i}.w`) as tf.Tensor4D;
         const co = w.shape[2];
-        const y = tf.conv2dTranspose(h, w, [B, hh * 2, ww * 2, co], 2, 'same');
+        const y = tf.conv2dTranspose(h, w, [B, h.shape[1] * 2, h.shape[2] * 2, co], 2, 'same');
         h = i < ups - 1 ? tf.relu(bn(s, `dec.up${i}.bn`, y, ctx)) : tf.sigmoid(y);
       } else {
-        const up = tf.image.resizeNearestNeighbor(h, [hh * 2, ww * 2]);
+        const up = upsampleNearest2x(h);
         const a = tf.relu(bn(s, `dec.up${i}.bn1`, conv(s, `dec.up${i}.conv1`, up, 1, 1), ctx));
         const b = bn(s, `dec.up${i}.bn2`, conv(s, `dec.up${i}.conv2`, a, 1, 1), ctx);
-        h = tf.relu(b.add(conv(s, `dec.up${i}.skip`, up, 1, 0)));
-        void c;
+        h = tf.relu(b.add(bn(s, `dec.up${i}.skipbn`, conv(s, `dec.up${i}.skip`, up, 1, 0), ctx)));
       }
     }
     return kind === 'resup' ? tf.sigmoid(conv(s, 'dec.rgb', h, 1, 1)) : h;

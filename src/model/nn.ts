@@ -116,3 +116,15 @@ const stopGradientOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) 
 export function stopGradient<T extends tf.Tensor>(x: T): T {
   return stopGradientOp(x) as T;
 }
+
+/**
+ * Nearest-neighbour ×2 upsampling, [B, H, W, C] -> [B, 2H, 2W, C], written as a broadcast so its
+ * gradient is a plain broadcast-sum on every backend. (tfjs-backend-cpu 4.22's
+ * ResizeNearestNeighborGrad offsets dy by the input's batch stride, so every image after the first
+ * in a batch gets another image's gradient, and it ignores halfPixelCenters; the native backend
+ * inherits that kernel.)
+ */
+export function upsampleNearest2x(x: tf.Tensor4D): tf.Tensor4D {
+  const [B, H, W, C] = x.shape;
+  return tf.mul(x.reshape([B, H, 1, W, 1, C]), tf.ones([1, 1, 2, 1, 2, 1])).reshape([B, 2 * H, 2 * W, C]);
+}
