@@ -186,7 +186,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
     const key = cacheKey(e, o);
     let hit = cache[key];
     if (!hit) {
-      o.log?.(`${o.table}: ${e.method} (${o.steps} steps)…`);
+      o.log?.(`${o.table}: ${e.method} (${e.quantize ? 'no training' : `${o.steps} steps`})…`);
       const { row, rec } = runEntry(e, o);
       hit = { row, rec: Array.from(rec.subarray(0, shown * px)) };
       cache[key] = hit;
