@@ -11,7 +11,7 @@ import { Decomposer } from '../src/model/decomposer.js';
 import { Adam } from '../src/train/adam.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { trainStep } from '../src/train/step.js';
-import { CHECKPOINT_FILE, train } from '../src/train/trainer.js';
+import { BEST_FILE, CHECKPOINT_FILE, train } from '../src/train/trainer.js';
 import { onBackend, tmp } from './helpers.js';
 
 const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16, ...over });
@@ -27,6 +27,14 @@ test('a short training run on dead-leaves images improves held-out PSNR', async 
   assert.equal(first.step, 0);
   assert.ok(final.psnr! > first.psnr! + 2, `PSNR ${first.psnr} -> ${final.psnr}`);
   for (const f of [CHECKPOINT_FILE, 'curves.png', 'grid.png']) assert.ok(existsSync(join(out, f)), `${f} written`);
+  // best.stratum holds the evaluation with the best held-out PSNR, and reproduces it
+  const evals = rows.filter((r) => r.psnr !== undefined);
+  const top = evals.reduce((a, b) => (b.psnr! > a.psnr! ? b : a));
+  const bestCk = loadModel(join(out, BEST_FILE));
+  assert.equal(bestCk.ckpt.header.step, top.step);
+  assert.equal(bestCk.ckpt.header.info?.heldOutPsnr, top.psnr);
+  assert.ok(Math.abs(evaluate(bestCk.model, data.test).psnr - top.psnr!) < 1e-3, 'the best model file evaluates to its recorded PSNR');
+  bestCk.model.dispose();
   model.dispose();
 });
 

@@ -2,7 +2,7 @@
  * The training loop of the reconstruction model: batches from a deterministic per-step stream,
  * L1 + Adam, held-out PSNR every evalEvery steps, atomic checkpoints every saveEvery steps, a
  * metrics log (JSONL), a loss/PSNR plot and a picture grid of targets, reconstructions, steps and
- * masks. Killed at any point, `stratum train --resume` continues from the last checkpoint with the
+ * masks; the best model by held-out PSNR is kept in best.stratum. Killed at any point, `stratum train --resume` continues from the last checkpoint with the
  * same batches it would have seen.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { plotPanels } from '../eval/plot.js';
 import { evaluate } from '../eval/reconstruct.js';
 import { Decomposer } from '../model/decomposer.js';
 import { Adam } from './adam.js';
-import { loadModel, saveCheckpoint } from './checkpoint.js';
+import { loadModel, readCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { batchIndices } from './batches.js';
 import { calibrateBatchNorm } from './calibrate.js';
 import { l1, optimiseStep, trainStep } from './step.js';
@@ -46,6 +46,8 @@ export interface MetricRow {
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.stratum';
+/** the weights (and per-step BatchNorm statistics) of the evaluation with the best held-out PSNR so far */
+export const BEST_FILE = 'best.stratum';
 
 
 function readMetrics(path: string, upTo: number): MetricRow[] {
@@ -118,10 +120,16 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     await plotMetrics(join(run.out, 'curves.png'), metrics);
     await decompositionGrid(join(run.out, 'grid.png'), model, data.test, 6);
   };
+  const bestPath = join(run.out, BEST_FILE);
+  let best = start > 0 && existsSync(bestPath) ? Number(readCheckpoint(bestPath).header.info?.heldOutPsnr ?? -Infinity) : -Infinity;
   const evalNow = (step: number) => {
     calibrateBatchNorm(model, data.train, 8, cfg.batch);
     const r = evaluate(model, data.test);
     log({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats });
+    if (r.psnr > best) {
+      best = r.psnr;
+      saveCheckpoint(bestPath, model, { step, data: run.data, weightsOnly: true, info: { heldOutPsnr: r.psnr, heldOutImages: data.test.n, trainConfig: cfg } });
+    }
     return r;
   };
   if (start === 0) evalNow(0);

@@ -4,7 +4,7 @@ import { MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type Mas
 import { readCheckpoint } from '../../train/checkpoint.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDataset, split } from '../../data/datasets.js';
-import { train } from '../../train/trainer.js';
+import { BEST_FILE, train } from '../../train/trainer.js';
 import { int, num, backendOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .command('train')
     .description('train the iterative reconstruction model (L1, Adam) with checkpoints, plots and grids in --out')
     .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N]', 'fashion-mnist')
-    .option('--out <dir>', 'run folder (checkpoint.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train')
+    .option('--out <dir>', 'run folder (checkpoint.stratum, best.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train')
     .option('--resume', 'continue the checkpoint in --out', false)
     .option('--steps <n>', 'training steps', int('--steps'), TRAIN_DEFAULTS.steps)
     .option('--batch <n>', 'batch size', int('--batch'), TRAIN_DEFAULTS.batch)
@@ -44,7 +44,7 @@ export function register(program: Command): void {
         { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
         data,
       );
-      console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out}`);
+      console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
     });
 }
 
