@@ -141,3 +141,25 @@ test('OpenBLAS kernel choice: named from Intel feature flags, left to OpenBLAS e
   assert.ok(addon, 'native addon');
   if (process.env.OPENBLAS_CORETYPE) assert.equal(addon.blasCore().toLowerCase(), process.env.OPENBLAS_CORETYPE.toLowerCase());
 });
+
+test('native kernels flush subnormal floats to zero in every thread, and leave JavaScript arithmetic alone', () => {
+  const addon = loadAddon()!;
+  if (!addon.flushesDenormals()) return; // not x86: nothing to check
+  // a product large enough for OpenBLAS to split it over its worker threads: every output row is
+  // a sum of subnormal × 1 terms, which is ~1e-36 with IEEE subnormals and exactly 0 once flushed
+  const n = 512;
+  const a = new Float32Array(n * n).fill(1e-39);
+  const b = new Float32Array(n * n).fill(1);
+  const c = new Float32Array(n * n).fill(7);
+  addon.sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
+  assert.equal(c.filter((v) => v !== 0).length, 0, 'subnormal inputs count as zero in every row');
+  // the fused and element-wise kernels too (OpenMP threads): 1e-39 · 1 flushes to 0
+  const y = new Float32Array(n * n);
+  addon.binary(2, a, b, y, [n * n], [1], [1]);
+  assert.equal(y.filter((v) => v !== 0).length, 0);
+  // Node's thread gets its floating-point mode back: subnormal doubles still work in JavaScript
+  const tiny = [1e-310, 3e-320];
+  assert.equal(tiny[0]! * 1, 1e-310);
+  assert.ok(tiny[1]! / 2 > 0);
+  assert.equal(Math.fround(1e-39) > 0, true);
+});
