@@ -5,6 +5,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { modelConfig } from '../src/config.js';
+import { renderDocument } from '../src/core/document.js';
+import { loadDocument } from '../src/export/documentFile.js';
 import { deadLeaves } from '../src/data/deadLeaves.js';
 import { GAN_CHECKPOINT, loadGan, trainGan } from '../src/train/ganTrainer.js';
 import { onBackend, tmp } from './helpers.js';
@@ -31,8 +33,29 @@ test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samp
   assert.deepEqual(back.g.store.get('head.p.w').dataSync(), g.store.get('head.p.w').dataSync());
   await trainGan({ ...run, steps: 4, resume: true }, data);
   assert.equal(loadGan(join(out, GAN_CHECKPOINT)).step, 4);
-  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'stratum.js'), 'sample', '--model', join(out, GAN_CHECKPOINT), '--n', '2', '--size', '128', '--out', join(out, 's')], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'stratum.js'), 'sample', '--model', join(out, GAN_CHECKPOINT), '--n', '2', '--size', '128', '--sheet-size', '16', '--out', join(out, 's')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal((await sharp(join(out, 's', 'sample-1.png')).metadata()).width, 128);
+  // sheet.png: one row per sample, the canvas after each of the T layers; the last is the full render
+  const sheet = await sharp(join(out, 's', 'sheet.png')).raw().toBuffer({ resolveWithObject: true });
+  const gap = 2;
+  const band = 16;
+  assert.equal(sheet.info.width, 3 * (16 + gap) + gap);
+  assert.equal(sheet.info.height, band + 2 * (16 + gap) + gap);
+  for (let i = 0; i < 2; i++) {
+    const full = renderDocument(loadDocument(join(out, 's', `sample-${i}.stratum.json`)), 16).rgb;
+    const ox = gap + 2 * (16 + gap);
+    const oy = band + gap + i * (16 + gap);
+    let worst = 0;
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 16; x++) {
+        for (let c = 0; c < 3; c++) {
+          const v = sheet.data[((oy + y) * sheet.info.width + ox + x) * sheet.info.channels + c]! / 255;
+          worst = Math.max(worst, Math.abs(v - full[(y * 16 + x) * 3 + c]!));
+        }
+      }
+    }
+    assert.ok(worst <= 1 / 255 + 1e-6, `sample ${i}: last sheet column differs from its render by ${worst}`);
+  }
   fresh.dispose();
 });

@@ -9,6 +9,8 @@ import { saveDocument } from '../../export/documentFile.js';
 import { loadGan } from '../../train/ganTrainer.js';
 import { discardBnUpdates, newCtx } from '../../model/nn.js';
 import { makeDocument } from '../../core/document.js';
+import { blendLayerInto } from '../../core/blend.js';
+import { writeGrid, type Tile } from '../../eval/grid.js';
 import { int, backendOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -20,6 +22,7 @@ export function register(program: Command): void {
     .option('--size <n>', 'output size in pixels', int('--size'), 1024)
     .option('--out <dir>', 'output folder', 'out/samples')
     .option('--seed <n>', 'noise seed', int('--seed', 0), 0)
+    .option('--sheet-size <n>', 'tile size of sheet.png (the canvas after each layer, each sample at --size)', int('--sheet-size', 8), 64)
     .addOption(backendOption())
     .action(async (o) => {
       await useBackend(o.backend as BackendName);
@@ -28,11 +31,25 @@ export function register(program: Command): void {
       const samples = g.sampleLayers(o.n, ctx, o.seed);
       discardBnUpdates(ctx);
       mkdirSync(o.out, { recursive: true });
+      const sheet: Tile[][] = [];
+      const S = o.sheetSize as number;
       for (let i = 0; i < samples.length; i++) {
         const doc = makeDocument(g.cfg.mask, g.cfg.size, g.store, samples[i]!.map((l, t) => ({ ...l, name: `layer ${t + 1}` })), { gan: basename(o.model), seed: o.seed, index: i });
         saveDocument(join(o.out, `sample-${i}.stratum.json`), doc);
         await writePng(join(o.out, `sample-${i}.png`), o.size, o.size, renderDocument(doc, o.size).rgb);
+        // the sample built layer by layer: the canvas after each layer, then each layer's mask in its colour
+        const small = renderDocument(doc, S, S, { keepMasks: true });
+        let canvas = new Float32Array(S * S * 3);
+        sheet.push(
+          doc.layers.map((l, t) => {
+            canvas = canvas.slice();
+            blendLayerInto(canvas, small.masks![t]!, l.colour);
+            return { pixels: canvas, width: S, height: S };
+          }),
+        );
       }
-      console.log(`wrote ${samples.length} samples at ${o.size}² (trained at ${g.cfg.size}²) to ${o.out}`);
+      const sheetPath = join(o.out, 'sheet.png');
+      await writeGrid(sheetPath, sheet, { scale: 1, columnLabels: samples[0]!.map((_, t) => `after ${t + 1}`) });
+      console.log(`wrote ${samples.length} samples at ${o.size}² (trained at ${g.cfg.size}²) to ${o.out}, and ${sheetPath} (each built layer by layer at ${S}²)`);
     });
 }
