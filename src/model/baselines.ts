@@ -17,8 +17,7 @@ import { linearInit, normal, ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
 import * as tf from '../core/tf.js';
 import { addBn, addConv, addLinear, bn, conv, linear, upsampleNearest2x, type Ctx } from './nn.js';
-import { initResNet18, RESNET18_FEATURES, resNet18 } from './resnet18.js';
-import { initSmallEncoder, smallEncoder } from './smallEncoder.js';
+import { encode, encoderFeatures, initEncoder } from './encoder.js';
 
 export type BaselineKind = 'mlp' | 'mlpxy' | 'convt' | 'resup';
 export const BASELINES: BaselineKind[] = ['mlp', 'mlpxy', 'convt', 'resup'];
@@ -42,9 +41,8 @@ export class BaselineAE {
   constructor(readonly cfg: BaselineConfig, seed = 0) {
     const rng = mulberry32(seed);
     const { kind, size, latent, hidden } = cfg;
-    if (cfg.encoder === 'resnet18') initResNet18(this.store, 'enc', 3, rng);
-    else initSmallEncoder(this.store, 'enc', 3, cfg.smallChannels, rng);
-    const feat = cfg.encoder === 'resnet18' ? RESNET18_FEATURES : cfg.smallChannels.at(-1)!;
+    initEncoder(this.store, cfg, 3, rng);
+    const feat = encoderFeatures(cfg);
     addLinear(this.store, 'z', feat, latent, rng);
     if (kind === 'mlp') {
       let d = latent;
@@ -91,7 +89,7 @@ export class BaselineAE {
   }
 
   encode(x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
-    const f = this.cfg.encoder === 'resnet18' ? resNet18(this.store, 'enc', x, ctx) : smallEncoder(this.store, 'enc', x, this.cfg.smallChannels, ctx);
+    const f = encode(this.store, this.cfg, x, ctx);
     return linear(this.store, 'z', f);
   }
 

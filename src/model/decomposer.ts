@@ -2,7 +2,9 @@
  * The iterative reconstruction model (the paper's auto-encoder, Fig. 2).
  *
  * For t = 1..T:
- *   feat_t = Encoder([target ‖ canvas_{t−1}])        (6 channels; canvas optionally gradient-stopped)
+ *   feat_t = Encoder([target ‖ canvas_{t−1}])        (6 channels; canvas optionally gradient-stopped;
+ *                                                     the target's half of the first convolution is
+ *                                                     computed once per image: src/model/encoder.ts)
  *   p_t    = Linear(feat_t)                          K mask parameters
  *   c_t    = sigmoid(Linear(feat_t))                 RGB colour
  *   M_t    = f(x, y, p_t)                            src/core/maskNet.ts
@@ -15,9 +17,14 @@ import { pixelGrid } from '../core/grid.js';
 import { initMaskNet, maskNet } from '../core/maskNet.js';
 import { ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
+import { encodeFromStem, encoderFeatures, initEncoder, splitStem, stemConv } from './encoder.js';
 import { addLinear, linear, stopGradient, type Ctx } from './nn.js';
-import { initResNet18, RESNET18_FEATURES, resNet18 } from './resnet18.js';
-import { initSmallEncoder, smallEncoder } from './smallEncoder.js';
+
+/** the target's half of the encoder's first convolution, and the canvas's half of its weight */
+export interface TargetStem {
+  stem: tf.Tensor4D;
+  canvasWeight: tf.Tensor4D;
+}
 
 export class Decomposer {
   readonly store = new ParamStore();
@@ -25,9 +32,7 @@ export class Decomposer {
 
   constructor(readonly cfg: ModelConfig, seed = 0) {
     const rng = mulberry32(seed);
-    const inCh = 6;
-    if (cfg.encoder === 'resnet18') initResNet18(this.store, 'enc', inCh, rng);
-    else initSmallEncoder(this.store, 'enc', inCh, cfg.smallChannels, rng);
+    initEncoder(this.store, cfg, 6, rng);
     const d = this.featureDim;
     addLinear(this.store, 'head.p', d, cfg.mask.K, rng);
     addLinear(this.store, 'head.c', d, 3, rng);
@@ -35,7 +40,7 @@ export class Decomposer {
   }
 
   get featureDim(): number {
-    return this.cfg.encoder === 'resnet18' ? RESNET18_FEATURES : this.cfg.smallChannels[this.cfg.smallChannels.length - 1]!;
+    return encoderFeatures(this.cfg);
   }
 
   private grid(): tf.Tensor2D {
@@ -43,14 +48,17 @@ export class Decomposer {
     return this.gridCache;
   }
 
-  encode(x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
-    return this.cfg.encoder === 'resnet18' ? resNet18(this.store, 'enc', x, ctx) : smallEncoder(this.store, 'enc', x, this.cfg.smallChannels, ctx);
+  /** the target's part of the first convolution: the same at every step, so computed once per image */
+  targetStem(target: tf.Tensor4D): TargetStem {
+    const [wTarget, canvasWeight] = splitStem(this.store, this.cfg, 3);
+    return { stem: stemConv(this.cfg, target, wTarget), canvasWeight };
   }
 
-  /** one step: predict (p_t, c_t) from target and current canvas */
-  predictLayer(target: tf.Tensor4D, canvas: tf.Tensor4D, ctx: Ctx): { p: tf.Tensor2D; c: tf.Tensor2D } {
+  /** one step: predict (p_t, c_t) from the target (or its precomputed stem) and the current canvas */
+  predictLayer(target: tf.Tensor4D | TargetStem, canvas: tf.Tensor4D, ctx: Ctx): { p: tf.Tensor2D; c: tf.Tensor2D } {
+    const ts = target instanceof tf.Tensor ? this.targetStem(target) : target;
     const cin = this.cfg.stopCanvasGrad ? stopGradient(canvas) : canvas;
-    const feat = this.encode(tf.concat([target, cin], 3), ctx);
+    const feat = encodeFromStem(this.store, this.cfg, ts.stem.add(stemConv(this.cfg, cin, ts.canvasWeight)), ctx);
     return { p: linear(this.store, 'head.p', feat), c: tf.sigmoid(linear(this.store, 'head.c', feat)) };
   }
 
@@ -76,9 +84,10 @@ export class Decomposer {
     }
     let canvas = tf.zeros(target.shape) as tf.Tensor4D;
     const steps: { p: tf.Tensor2D; c: tf.Tensor2D; mask: tf.Tensor4D; canvas: tf.Tensor4D }[] = [];
+    const ts = this.targetStem(target);
     for (let t = 0; t < T; t++) {
       ctx.step = t;
-      const { p, c } = this.predictLayer(target, canvas, ctx);
+      const { p, c } = this.predictLayer(ts, canvas, ctx);
       const mask = this.masks(p);
       canvas = blendLayer(canvas, mask, c);
       if (keep) steps.push({ p, c, mask, canvas });

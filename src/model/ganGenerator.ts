@@ -17,8 +17,7 @@ import { mulberry32 } from '../core/random.js';
 import type { Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
 import { addLinear, linear, type Ctx } from './nn.js';
-import { initResNet18, RESNET18_FEATURES, resNet18 } from './resnet18.js';
-import { initSmallEncoder, smallEncoder } from './smallEncoder.js';
+import { encode, encoderFeatures, initEncoder } from './encoder.js';
 
 export interface GanConfig extends ModelConfig {
   /** size of the noise η_t */
@@ -31,16 +30,15 @@ export class GanGenerator {
 
   constructor(readonly cfg: GanConfig, seed = 0) {
     const rng = mulberry32(seed);
-    if (cfg.encoder === 'resnet18') initResNet18(this.store, 'enc', 3, rng);
-    else initSmallEncoder(this.store, 'enc', 3, cfg.smallChannels, rng);
-    const d = (cfg.encoder === 'resnet18' ? RESNET18_FEATURES : cfg.smallChannels.at(-1)!) + cfg.noise;
+    initEncoder(this.store, cfg, 3, rng);
+    const d = encoderFeatures(cfg) + cfg.noise;
     addLinear(this.store, 'head.p', d, cfg.mask.K, rng);
     addLinear(this.store, 'head.c', d, 3, rng);
     initMaskNet(this.store, cfg.mask, rng);
   }
 
   private encode(x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
-    return this.cfg.encoder === 'resnet18' ? resNet18(this.store, 'enc', x, ctx) : smallEncoder(this.store, 'enc', x, this.cfg.smallChannels, ctx);
+    return encode(this.store, this.cfg, x, ctx);
   }
 
   /** B samples: final canvas [B, S, S, 3] and each step's (p, c) */

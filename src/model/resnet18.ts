@@ -43,9 +43,12 @@ function basicBlock(store: ParamStore, n: string, x: tf.Tensor4D, stride: number
   return tf.relu(bn(store, `${n}.bn2`, conv(store, `${n}.conv2`, out, 1, 1), ctx).add(idt));
 }
 
-/** x [B, H, W, inCh] -> features [B, 512] */
-export function resNet18(store: ParamStore, prefix: string, x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
-  let h = tf.relu(bn(store, `${prefix}.bn1`, conv(store, `${prefix}.conv1`, x, 2, 3), ctx));
+/** the 7×7 stride-2 first convolution (applied by the caller: see src/model/encoder.ts) */
+export const RESNET18_STEM = { name: 'conv1', stride: 2, pad: 3 };
+
+/** output of the first convolution [B, H/2, W/2, 64] -> features [B, 512] */
+export function resNet18From(store: ParamStore, prefix: string, stem: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
+  let h = tf.relu(bn(store, `${prefix}.bn1`, stem, ctx));
   h = tf.maxPool(h, 3, 2, 1);
   STAGES.forEach(([, stride], s) => {
     h = basicBlock(store, `${prefix}.layer${s + 1}.0`, h, stride, ctx);

@@ -15,10 +15,14 @@ export function initSmallEncoder(store: ParamStore, prefix: string, inCh: number
   });
 }
 
-export function smallEncoder(store: ParamStore, prefix: string, x: tf.Tensor4D, chans: number[], ctx: Ctx): tf.Tensor2D {
-  let h = x;
-  chans.forEach((_, i) => {
+/** the first convolution (applied by the caller: see src/model/encoder.ts) */
+export const SMALL_STEM = { name: 'conv0', stride: 2, pad: 1 };
+
+/** features [B, C] from the output of the first convolution */
+export function smallEncoderFrom(store: ParamStore, prefix: string, stem: tf.Tensor4D, chans: number[], ctx: Ctx): tf.Tensor2D {
+  let h = tf.relu(bn(store, `${prefix}.bn0`, stem, ctx));
+  for (let i = 1; i < chans.length; i++) {
     h = tf.relu(bn(store, `${prefix}.bn${i}`, conv(store, `${prefix}.conv${i}`, h, 2, 1), ctx));
-  });
+  }
   return tf.mean(h, [1, 2]) as tf.Tensor2D;
 }

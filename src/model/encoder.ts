@@ -1,0 +1,62 @@
+/**
+ * The encoder choice shared by the reconstruction model, the baselines and the GAN generator:
+ * ResNet-18 (the paper's) or the small CPU encoder, picked by `cfg.encoder`.
+ *
+ * Both start with a convolution (the stem). A convolution is linear in its input channels, so for
+ * the reconstruction model's input [target ‖ canvas]
+ *
+ *   W * [target ‖ canvas] = W_target * target + W_canvas * canvas
+ *
+ * and the target half is the same at all T steps: `splitStem` lets the decomposer compute it once
+ * per image instead of once per step, and skip the gradient with respect to the target entirely.
+ */
+import type { EncoderKind } from '../config.js';
+import type { ParamStore } from '../core/params.js';
+import * as tf from '../core/tf.js';
+import type { Ctx } from './nn.js';
+import { initResNet18, RESNET18_FEATURES, RESNET18_STEM, resNet18From } from './resnet18.js';
+import { initSmallEncoder, SMALL_STEM, smallEncoderFrom } from './smallEncoder.js';
+
+export interface EncoderSpec {
+  encoder: EncoderKind;
+  smallChannels: number[];
+}
+
+export const ENCODER_PREFIX = 'enc';
+
+export function initEncoder(store: ParamStore, spec: EncoderSpec, inCh: number, rng: () => number): void {
+  if (spec.encoder === 'resnet18') initResNet18(store, ENCODER_PREFIX, inCh, rng);
+  else initSmallEncoder(store, ENCODER_PREFIX, inCh, spec.smallChannels, rng);
+}
+
+export function encoderFeatures(spec: EncoderSpec): number {
+  return spec.encoder === 'resnet18' ? RESNET18_FEATURES : spec.smallChannels[spec.smallChannels.length - 1]!;
+}
+
+function stemOf(spec: EncoderSpec): { name: string; stride: number; pad: number } {
+  const s = spec.encoder === 'resnet18' ? RESNET18_STEM : SMALL_STEM;
+  return { ...s, name: `${ENCODER_PREFIX}.${s.name}` };
+}
+
+/** the stem convolution of x with weight w (all of the stem's input channels, or a slice of them) */
+export function stemConv(spec: EncoderSpec, x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  const { stride, pad } = stemOf(spec);
+  return tf.conv2d(x, w, stride, pad);
+}
+
+/** the stem weight [k, k, inCh, C] cut along its input channels at `at`: [W_a, W_b] */
+export function splitStem(store: ParamStore, spec: EncoderSpec, at: number): [tf.Tensor4D, tf.Tensor4D] {
+  const w = store.get(`${stemOf(spec).name}.w`) as tf.Tensor4D;
+  const [k, k2, cin, cout] = w.shape;
+  return [w.slice([0, 0, 0, 0], [k, k2, at, cout]), w.slice([0, 0, at, 0], [k, k2, cin - at, cout])];
+}
+
+/** features [B, F] from the stem's output (before its normalisation) */
+export function encodeFromStem(store: ParamStore, spec: EncoderSpec, stem: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
+  return spec.encoder === 'resnet18' ? resNet18From(store, ENCODER_PREFIX, stem, ctx) : smallEncoderFrom(store, ENCODER_PREFIX, stem, spec.smallChannels, ctx);
+}
+
+/** features [B, F] of an image batch [B, H, W, inCh] */
+export function encode(store: ParamStore, spec: EncoderSpec, x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
+  return encodeFromStem(store, spec, stemConv(spec, x, store.get(`${stemOf(spec).name}.w`) as tf.Tensor4D), ctx);
+}
