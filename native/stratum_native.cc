@@ -472,7 +472,7 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-enum UnOp { TANH = 0, SIGMOID = 1, RELU = 2, EXP = 3, RSQRT = 4, SQRT = 5, SQUARE = 6, ABS = 7 };
+enum UnOp { TANH = 0, SIGMOID = 1, RELU = 2, EXP = 3, RSQRT = 4, SQRT = 5, SQUARE = 6, ABS = 7, STEP = 8 };
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   int op = I(info[0]);
@@ -501,6 +501,9 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
       break;
     case SQUARE:
       for (long i = 0; i < n; i++) y[i] = x[i] * x[i];
+      break;
+    case STEP:  // tf.step with alpha 0 (ReLU's and |x|'s gradients): NaN stays NaN
+      for (long i = 0; i < n; i++) y[i] = std::isnan(x[i]) ? x[i] : (x[i] > 0 ? 1.f : 0.f);
       break;
     default:
       for (long i = 0; i < n; i++) y[i] = std::fabs(x[i]);

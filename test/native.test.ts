@@ -21,8 +21,12 @@ async function compare(make: () => tf.Tensor[], f: (...xs: tf.Tensor[]) => tf.Te
     const b = outs[1]![k]!;
     assert.equal(a.length, b.length);
     let scale = 1e-6;
-    for (const v of a) scale = Math.max(scale, Math.abs(v));
-    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / scale);
+    for (const v of a) if (!Number.isNaN(v)) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < a.length; i++) {
+      // NaN must stay NaN: equal when both are, infinitely far when one is
+      const nan = Number(Number.isNaN(a[i]!)) + Number(Number.isNaN(b[i]!));
+      worst = Math.max(worst, nan === 2 ? 0 : nan === 1 ? Infinity : Math.abs(a[i]! - b[i]!) / scale);
+    }
   });
   return worst;
 }
@@ -70,7 +74,7 @@ test('native broadcasting binary ops, reductions, activations, tile, split and m
   }
   const red = await compare(() => [rnd([3, 4, 5, 6], 5)], (x) => [tf.sum(x!, [1, 3]), tf.mean(x!, [0, 1, 2]), tf.mean(x!, 2, true), tf.sum(x!)]);
   assert.ok(red < 1e-5, `reductions ${red}`);
-  const act = await compare(() => [rnd([1000], 6).mul(4)], (x) => [tf.tanh(x!), tf.sigmoid(x!), tf.relu(x!), tf.exp(x!.div(4)), tf.abs(x!), tf.square(x!)]);
+  const act = await compare(() => [rnd([1000], 6).mul(4)], (x) => [tf.tanh(x!), tf.sigmoid(x!), tf.relu(x!), tf.exp(x!.div(4)), tf.abs(x!), tf.square(x!), tf.step(x!), tf.step(x!, 0.3), tf.step(tf.concat([x!, tf.tensor1d([NaN, 0, -0])]))]);
   assert.ok(act < 1e-6, `activations ${act}`);
   const tile = await compare(() => [rnd([2, 3, 4], 7)], (x) => [tf.tile(x!, [2, 1, 3]), ...tf.split(x!, [1, 3], 2)]);
   assert.ok(tile === 0, `tile/split ${tile}`);

@@ -125,7 +125,7 @@ function broadcastPlan(aShape: number[], bShape: number[], out: number[]): { sha
 }
 
 const BINARY: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4, Maximum: 5, Minimum: 6 };
-const UNARY: Record<string, number> = { Tanh: 0, Sigmoid: 1, Relu: 2, Exp: 3, Rsqrt: 4, Sqrt: 5, Square: 6, Abs: 7 };
+const UNARY: Record<string, number> = { Tanh: 0, Sigmoid: 1, Relu: 2, Exp: 3, Rsqrt: 4, Sqrt: 5, Square: 6, Abs: 7, Step: 8 };
 
 function nativeKernels(n: NativeAddon, cpu: (name: string) => KernelFn): Record<string, KernelFn> {
   const k: Record<string, KernelFn> = {};
@@ -143,7 +143,8 @@ function nativeKernels(n: NativeAddon, cpu: (name: string) => KernelFn): Record<
   for (const [name, op] of Object.entries(UNARY)) {
     k[name] = (args) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
-      if (!isF32(x)) return cpu(name)(args);
+      // Step's native form is alpha = 0 (the gradients of ReLU and |x|)
+      if (!isF32(x) || (name === 'Step' && (args.attrs as { alpha?: number }).alpha !== 0)) return cpu(name)(args);
       const out = new Float32Array(size(x.shape));
       n.unary(op, f32(args.backend, x), out);
       return args.backend.makeTensorInfo(x.shape, 'float32', out);
