@@ -67,4 +67,4 @@ const head = ['backend', 'encoder', 'batch', 'T', 'K', 'size', 's/step (median)'
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 const addon = loadAddon();
-if (addon) console.log(`\nnative: OpenBLAS ${addon.blasCore()} kernels, ${addon.threads()} threads (OPENBLAS_CORETYPE overrides; see src/backend/blasCore.ts)`);
+if (addon) console.log(`\nnative: OpenBLAS ${addon.blasCore()} kernels, ${addon.blasThreading()} build, ${addon.threads()} threads (OPENBLAS_CORETYPE overrides; see src/backend/blasCore.ts)`);

@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <cblas.h>
 #include <cmath>
+#include <omp.h>
 #include <cstring>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)
@@ -760,6 +761,7 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
     float& operator[](size_t i) { return p[i]; }
     float* data() { return p; }
   } dl{dlp}, da{dap}, dh{dhp};
+  std::vector<float> layer0S, layer0R;  // image mode: Σ_b dh per pixel (per thread), Σ_q dh per image
   for (size_t r = 0; r < rows; r++) dl[r] = dm[r] * masks[r] * (1.f - masks[r]);
   // output layer
   const float* aLast = act[L - 1];
@@ -777,72 +779,124 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
     const float* gamma = w[4 * i + 2];
     float* dgamma = gr[4 * i + 2];
     float* dbeta = gr[4 * i + 3];
-    // dz = da·(1 − a²); dγ = Σ dz·xhat; dβ = Σ dz; dxhat = dz·γ (in place in da)
-    const int nt = 2;
-    std::vector<float> dgT((size_t)nt * H, 0.f), dbT((size_t)nt * H, 0.f);
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int t = 0; t < nt; t++) {
-      float* dgl = dgT.data() + (size_t)t * H;
-      float* dbl = dbT.data() + (size_t)t * H;
-      size_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
-      std::vector<float> accG(H, 0.f), accB(H, 0.f);
-      for (size_t r = r0; r < r1; r++) {
-        const size_t o = r * H;
-        for (int h = 0; h < H; h++) {
-          float dz = da[o + h] * (1.f - a[o + h] * a[o + h]);
-          accG[h] += dz * xh[o + h];
-          accB[h] += dz;
-          da[o + h] = dz * gamma[h];
-        }
-        if (((r - r0) & 255) == 255) {  // flush to limit float drift
-          for (int h = 0; h < H; h++) {
-            dgl[h] += accG[h];
-            dbl[h] += accB[h];
-            accG[h] = accB[h] = 0.f;
+    // dz = da·(1 − a²); dγ = Σ dz·xhat; dβ = Σ dz; dxhat = dz·γ (in place in da);
+    // dh = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) over each group
+    if (!d.pixel) {
+      // per-image statistics: one image at a time, all three passes while its rows (2 × 512 KB
+      // at 32², H = 128) are in cache; layer 0 also sums dh per pixel (S) and per image (R0)
+      const int nt = omp_get_max_threads();
+      std::vector<float> dgT((size_t)nt * H, 0.f), dbT((size_t)nt * H, 0.f);
+      if (i == 0) {
+        layer0S.assign((size_t)nt * P * H, 0.f);
+        layer0R.assign((size_t)B * H, 0.f);
+      }
+#pragma omp parallel num_threads(nt)
+      {
+        const int t = omp_get_thread_num();
+        float* dgl = dgT.data() + (size_t)t * H;
+        float* dbl = dbT.data() + (size_t)t * H;
+        float* St = i == 0 ? layer0S.data() + (size_t)t * P * H : nullptr;
+        std::vector<float> accG(H), accB(H), c1(H), c2(H);
+        float m1[256], m2[256], rs[256], m1H[1024], m2H[1024], rsH[1024];
+#pragma omp for schedule(static)
+        for (int b = 0; b < B; b++) {
+          std::fill(accG.begin(), accG.end(), 0.f);
+          std::fill(accB.begin(), accB.end(), 0.f);
+          std::fill(c1.begin(), c1.end(), 0.f);
+          std::fill(c2.begin(), c2.end(), 0.f);
+          for (int q = 0; q < P; q++) {
+            const size_t o = ((size_t)b * P + q) * H;
+            for (int h = 0; h < H; h++) {
+              const float x = xh[o + h];
+              const float dz = da[o + h] * (1.f - a[o + h] * a[o + h]);
+              accG[h] += dz * x;
+              accB[h] += dz;
+              const float dx = dz * gamma[h];
+              da[o + h] = dx;
+              c1[h] += dx;
+              c2[h] += dx * x;
+            }
+            if ((q & 255) == 255 || q == P - 1) {  // flush to limit float drift
+              for (int h = 0; h < H; h++) {
+                dgl[h] += accG[h];
+                dbl[h] += accB[h];
+                accG[h] = accB[h] = 0.f;
+              }
+            }
+          }
+          for (int g = 0; g < G; g++) {
+            double a1 = 0, a2 = 0;
+            for (int c = 0; c < C; c++) {
+              a1 += c1[g * C + c];
+              a2 += c2[g * C + c];
+            }
+            m1[g] = (float)(a1 / ((double)P * C));
+            m2[g] = (float)(a2 / ((double)P * C));
+            rs[g] = rstd[i][b * G + g];
+          }
+          expandGroups(m1, G, C, m1H);
+          expandGroups(m2, G, C, m2H);
+          expandGroups(rs, G, C, rsH);
+          float* Rb = i == 0 ? layer0R.data() + (size_t)b * H : nullptr;
+          for (int q = 0; q < P; q++) {
+            const size_t o = ((size_t)b * P + q) * H;
+            for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * (da[o + h] - m1H[h] - xh[o + h] * m2H[h]);
+            if (i == 0) {
+              float* sq = St + (size_t)q * H;
+              for (int h = 0; h < H; h++) {
+                sq[h] += dh[o + h];
+                Rb[h] += dh[o + h];
+              }
+            }
           }
         }
       }
       for (int h = 0; h < H; h++) {
-        dgl[h] += accG[h];
-        dbl[h] += accB[h];
+        float g = 0.f, bb = 0.f;
+        for (int t = 0; t < nt; t++) {
+          g += dgT[(size_t)t * H + h];
+          bb += dbT[(size_t)t * H + h];
+        }
+        dgamma[h] = g;
+        dbeta[h] = bb;
       }
-    }
-    for (int h = 0; h < H; h++) {
-      dgamma[h] = dgT[h] + dgT[H + h];
-      dbeta[h] = dbT[h] + dbT[H + h];
-    }
-    // dh = rstd·(dxhat − mean(dxhat) − xhat·mean(dxhat·xhat)) over each group
-    if (!d.pixel) {
-#pragma omp parallel for schedule(static)
-      for (int b = 0; b < B; b++) {
-        std::vector<float> c1(H, 0.f), c2(H, 0.f);
-        for (int q = 0; q < P; q++) {
-          const size_t o = ((size_t)b * P + q) * H;
-          for (int h = 0; h < H; h++) {
-            c1[h] += da[o + h];
-            c2[h] += da[o + h] * xh[o + h];
-          }
-        }
-        float m1[256], m2[256], rs[256], m1H[1024], m2H[1024], rsH[1024];
-        for (int g = 0; g < G; g++) {
-          double a1 = 0, a2 = 0;
-          for (int c = 0; c < C; c++) {
-            a1 += c1[g * C + c];
-            a2 += c2[g * C + c];
-          }
-          m1[g] = (float)(a1 / ((double)P * C));
-          m2[g] = (float)(a2 / ((double)P * C));
-          rs[g] = rstd[i][b * G + g];
-        }
-        expandGroups(m1, G, C, m1H);
-        expandGroups(m2, G, C, m2H);
-        expandGroups(rs, G, C, rsH);
-        for (int q = 0; q < P; q++) {
-          const size_t o = ((size_t)b * P + q) * H;
-          for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * (da[o + h] - m1H[h] - xh[o + h] * m2H[h]);
-        }
-      }
+      if (i == 0)
+        for (int t = 1; t < nt; t++)
+          for (size_t k = 0; k < (size_t)P * H; k++) layer0S[k] += layer0S[(size_t)t * P * H + k];
     } else {
+      const int nt = 2;
+      std::vector<float> dgT((size_t)nt * H, 0.f), dbT((size_t)nt * H, 0.f);
+#pragma omp parallel for schedule(static) num_threads(nt)
+      for (int t = 0; t < nt; t++) {
+        float* dgl = dgT.data() + (size_t)t * H;
+        float* dbl = dbT.data() + (size_t)t * H;
+        size_t r0 = rows * t / nt, r1 = rows * (t + 1) / nt;
+        std::vector<float> accG(H, 0.f), accB(H, 0.f);
+        for (size_t r = r0; r < r1; r++) {
+          const size_t o = r * H;
+          for (int h = 0; h < H; h++) {
+            float dz = da[o + h] * (1.f - a[o + h] * a[o + h]);
+            accG[h] += dz * xh[o + h];
+            accB[h] += dz;
+            da[o + h] = dz * gamma[h];
+          }
+          if (((r - r0) & 255) == 255) {  // flush to limit float drift
+            for (int h = 0; h < H; h++) {
+              dgl[h] += accG[h];
+              dbl[h] += accB[h];
+              accG[h] = accB[h] = 0.f;
+            }
+          }
+        }
+        for (int h = 0; h < H; h++) {
+          dgl[h] += accG[h];
+          dbl[h] += accB[h];
+        }
+      }
+      for (int h = 0; h < H; h++) {
+        dgamma[h] = dgT[h] + dgT[H + h];
+        dbeta[h] = dbT[h] + dbT[H + h];
+      }
 #pragma omp parallel for schedule(static)
       for (long r = 0; r < (long)rows; r++) {
         const size_t o = (size_t)r * H;
@@ -869,17 +923,24 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, H, 1.f, dh.data(), H, w[4 * i], H, 0.f, da.data(), H);
     } else {
       // layer 0: pre = coords·W_xy + p·W_p + b0
-      std::vector<float> S((size_t)P * H, 0.f), R((size_t)B * H, 0.f);
-      for (int b = 0; b < B; b++)
-        for (int q = 0; q < P; q++) {
-          const float* src = dh.data() + ((size_t)b * P + q) * H;
-          float* s = S.data() + (size_t)q * H;
-          float* rr = R.data() + (size_t)b * H;
-          for (int h = 0; h < H; h++) {
-            s[h] += src[h];
-            rr[h] += src[h];
+      std::vector<float> S, R;
+      if (!d.pixel) {  // summed in the fused loop above
+        S.assign(layer0S.begin(), layer0S.begin() + (size_t)P * H);
+        R.swap(layer0R);
+      } else {
+        S.assign((size_t)P * H, 0.f);
+        R.assign((size_t)B * H, 0.f);
+        for (int b = 0; b < B; b++)
+          for (int q = 0; q < P; q++) {
+            const float* src = dh.data() + ((size_t)b * P + q) * H;
+            float* s = S.data() + (size_t)q * H;
+            float* rr = R.data() + (size_t)b * H;
+            for (int h = 0; h < H; h++) {
+              s[h] += src[h];
+              rr[h] += src[h];
+            }
           }
-        }
+      }
       float* dw0 = gr[0];
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 2, H, P, 1.f, coords, 2, S.data(), H, 0.f, dw0, H);
       cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, H, B, 1.f, p, K, R.data(), H, 0.f, dw0 + 2 * H, H);
@@ -1088,6 +1149,12 @@ Napi::Value BlasCore(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), openblas_get_corename());
 }
 
+// blasThreading(): how the linked OpenBLAS runs in parallel (scripts/blas-link.mjs picks the build)
+Napi::Value BlasThreading(const Napi::CallbackInfo& info) {
+  const int p = openblas_get_parallel();
+  return Napi::String::New(info.Env(), p == 2 ? "openmp" : p == 1 ? "pthread" : "sequential");
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   flushDenormalsInWorkers();
   exports.Set("sgemm", Napi::Function::New(env, Flushed<Sgemm>));
@@ -1108,6 +1175,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bnBackward", Napi::Function::New(env, Flushed<BnBackward>));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("blasCore", Napi::Function::New(env, BlasCore));
+  exports.Set("blasThreading", Napi::Function::New(env, BlasThreading));
   exports.Set("flushesDenormals", Napi::Function::New(env, FlushesDenormals));
   return exports;
 }

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blasCoreFor } from '../src/backend/blasCore.js';
+// @ts-expect-error: a plain .mjs build script, no types
+import { openmpBlasDir } from '../scripts/blas-link.mjs';
 import { loadAddon } from '../src/backend/native.js';
 import * as tf from '../src/core/tf.js';
 import { onBackend } from './helpers.js';
@@ -166,4 +168,12 @@ test('native kernels flush subnormal floats to zero in every thread, and leave J
   assert.equal(tiny[0]! * 1, 1e-310);
   assert.ok(tiny[1]! / 2 > 0);
   assert.equal(Math.fround(1e-39) > 0, true);
+});
+
+test('OpenBLAS build: the OpenMP one (one thread pool with the native kernels) whenever it is installed', () => {
+  const addon = loadAddon();
+  assert.ok(addon, 'native addon');
+  const dir = (openmpBlasDir as () => string | null)();
+  if (process.env.STRATUM_BLAS === 'pthread' || process.env.LD_LIBRARY_PATH?.includes('openblas-pthread')) return;
+  assert.equal(addon.blasThreading(), dir ? 'openmp' : 'pthread', `OpenMP OpenBLAS ${dir ? `at ${dir}` : 'not installed'}`);
 });

@@ -34,6 +34,8 @@ export interface NativeAddon {
   threads(n?: number): number;
   /** the OpenBLAS kernel set in use, e.g. 'SkylakeX' */
   blasCore(): string;
+  /** 'openmp' | 'pthread' | 'sequential': the OpenBLAS build linked (scripts/blas-link.mjs) */
+  blasThreading(): string;
   /** whether the kernels run with subnormal floats flushed to zero (x86) */
   flushesDenormals(): boolean;
 }
