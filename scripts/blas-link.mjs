@@ -6,8 +6,9 @@
 // sched_yield while OpenMP works (~20 % of CPU samples on 2 cores). When the OpenMP build is
 // installed, link it explicitly (with an rpath, so the system's default choice does not matter):
 // one pool for everything, ~10–15 % faster training steps (docs/training-speed.md).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export function openmpBlasDir() {
   for (const lib of ['/usr/lib', '/usr/lib64']) {
@@ -18,7 +19,7 @@ export function openmpBlasDir() {
   return null;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))) {
   const dir = process.env.STRATUM_BLAS === 'pthread' ? null : openmpBlasDir();
   console.log(dir ? `-L${dir} -Wl,-rpath,${dir} -l:libopenblas.so.0` : '-lopenblas');
 }
