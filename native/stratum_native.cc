@@ -761,7 +761,7 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
     float& operator[](size_t i) { return p[i]; }
     float* data() { return p; }
   } dl{dlp}, da{dap}, dh{dhp};
-  std::vector<float> layer0S, layer0R;  // image mode: Σ_b dh per pixel (per thread), Σ_q dh per image
+  std::vector<float> layer0S, layer0R;  // layer 0: Σ_b dh per pixel (per thread in image mode), Σ_q dh per image
   for (size_t r = 0; r < rows; r++) dl[r] = dm[r] * masks[r] * (1.f - masks[r]);
   // output layer
   const float* aLast = act[L - 1];
@@ -923,33 +923,31 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, H, 1.f, dh.data(), H, w[4 * i], H, 0.f, da.data(), H);
     } else {
       // layer 0: pre = coords·W_xy + p·W_p + b0
-      std::vector<float> S, R;
-      if (!d.pixel) {  // summed in the fused loop above
-        S.assign(layer0S.begin(), layer0S.begin() + (size_t)P * H);
-        R.swap(layer0R);
-      } else {
-        S.assign((size_t)P * H, 0.f);
-        R.assign((size_t)B * H, 0.f);
+      if (d.pixel) {  // image mode summed these in its fused loop above
+        layer0S.assign((size_t)P * H, 0.f);
+        layer0R.assign((size_t)B * H, 0.f);
         for (int b = 0; b < B; b++)
           for (int q = 0; q < P; q++) {
             const float* src = dh.data() + ((size_t)b * P + q) * H;
-            float* s = S.data() + (size_t)q * H;
-            float* rr = R.data() + (size_t)b * H;
+            float* s = layer0S.data() + (size_t)q * H;
+            float* rr = layer0R.data() + (size_t)b * H;
             for (int h = 0; h < H; h++) {
               s[h] += src[h];
               rr[h] += src[h];
             }
           }
       }
+      const float* S = layer0S.data();  // Σ_b dh per pixel (the first P·H entries hold the total)
+      const float* R = layer0R.data();  // Σ_q dh per image
       float* dw0 = gr[0];
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 2, H, P, 1.f, coords, 2, S.data(), H, 0.f, dw0, H);
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, H, B, 1.f, p, K, R.data(), H, 0.f, dw0 + 2 * H, H);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 2, H, P, 1.f, coords, 2, S, H, 0.f, dw0, H);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, H, B, 1.f, p, K, R, H, 0.f, dw0 + 2 * H, H);
       for (int h = 0; h < H; h++) {
         double s = 0;
         for (int b = 0; b < B; b++) s += R[(size_t)b * H + h];
         gr[1][h] = (float)s;
       }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, H, 1.f, R.data(), H, w[0] + 2 * H, H, 0.f, dp, K);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, H, 1.f, R, H, w[0] + 2 * H, H, 0.f, dp, K);
     }
   }
   return info.Env().Undefined();
