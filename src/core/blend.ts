@@ -23,3 +23,13 @@ export function blendLayerInto(rgb: Float32Array, mask: Float32Array, colour: Ar
     rgb[j + 2] = rgb[j + 2]! * k + b * m;
   }
 }
+
+/** the canvas after each layer, from black: masks[t] [P] blended in order with colours[t] */
+export function canvasAfterEachLayer(masks: Float32Array[], colours: ArrayLike<number>[]): Float32Array[] {
+  let canvas = new Float32Array((masks[0]?.length ?? 0) * 3);
+  return masks.map((mask, t) => {
+    canvas = canvas.slice();
+    blendLayerInto(canvas, mask, colours[t]!);
+    return canvas;
+  });
+}

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { documentStore, renderDocument } from '../../core/document.js';
-import { blendLayerInto } from '../../core/blend.js';
+import { canvasAfterEachLayer } from '../../core/blend.js';
 import { refineLayers } from '../../model/refine.js';
 import { readImageSquare, writePng } from '../../data/images.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
@@ -44,13 +44,8 @@ export function register(program: Command): void {
         res.canvas = again.rgb;
         refineNote = `; refinement ${o.refine} steps: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB`;
         // per-step canvases and masks of the refined layers
-        let canvas = new Float32Array(S * S * 3);
-        res.steps = res.doc.layers.map((l, t) => {
-          const mask = again.masks![t]!;
-          canvas = canvas.slice();
-          blendLayerInto(canvas, mask, l.colour);
-          return { canvas, mask };
-        });
+        const canvases = canvasAfterEachLayer(again.masks!, res.doc.layers.map((l) => l.colour));
+        res.steps = canvases.map((canvas, t) => ({ canvas, mask: again.masks![t]! }));
       }
       mkdirSync(o.out, { recursive: true });
       const stem = basename(image, extname(image));

@@ -9,7 +9,7 @@ import { saveDocument } from '../../export/documentFile.js';
 import { loadGan } from '../../train/ganTrainer.js';
 import { discardBnUpdates, newCtx } from '../../model/nn.js';
 import { makeDocument } from '../../core/document.js';
-import { blendLayerInto } from '../../core/blend.js';
+import { canvasAfterEachLayer } from '../../core/blend.js';
 import { writeGrid, type Tile } from '../../eval/grid.js';
 import { int, backendOption } from '../options.js';
 
@@ -37,16 +37,9 @@ export function register(program: Command): void {
         const doc = makeDocument(g.cfg.mask, g.cfg.size, g.store, samples[i]!.map((l, t) => ({ ...l, name: `layer ${t + 1}` })), { gan: basename(o.model), seed: o.seed, index: i });
         saveDocument(join(o.out, `sample-${i}.stratum.json`), doc);
         await writePng(join(o.out, `sample-${i}.png`), o.size, o.size, renderDocument(doc, o.size).rgb);
-        // the sample built layer by layer: the canvas after each layer, then each layer's mask in its colour
+        // the sample built layer by layer: the canvas after each layer
         const small = renderDocument(doc, S, S, { keepMasks: true });
-        let canvas = new Float32Array(S * S * 3);
-        sheet.push(
-          doc.layers.map((l, t) => {
-            canvas = canvas.slice();
-            blendLayerInto(canvas, small.masks![t]!, l.colour);
-            return { pixels: canvas, width: S, height: S };
-          }),
-        );
+        sheet.push(canvasAfterEachLayer(small.masks!, doc.layers.map((l) => l.colour)).map((pixels) => ({ pixels, width: S, height: S })));
       }
       const sheetPath = join(o.out, 'sheet.png');
       await writeGrid(sheetPath, sheet, { scale: 1, columnLabels: samples[0]!.map((_, t) => `after ${t + 1}`) });
