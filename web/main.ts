@@ -92,12 +92,14 @@ async function runModel(fromStep: number): Promise<void> {
   setStatus('decomposing', `decomposing… step ${fromStep + 1}/${model.cfg.T}`);
   state.layers = state.layers.slice(0, fromStep);
   const target = tf.tensor4d(state.target!, [1, size, size, 3]);
+  // the target's part of the encoder's first convolution is the same at every step
+  const targetStem = tf.tidy(() => model.targetStem(target));
   let canvas = tf.tensor4d(composite(size), [1, size, size, 3]);
   const ctx = newCtx(false);
   for (let t = fromStep; t < model.cfg.T; t++) {
     ctx.step = t;
     const out = tf.tidy(() => {
-      const { p, c } = model.predictLayer(target, canvas, ctx);
+      const { p, c } = model.predictLayer(targetStem, canvas, ctx);
       return { p: Array.from(p.dataSync()), c: Array.from(c.dataSync()) as [number, number, number] };
     });
     state.layers.push({ name: `layer ${t + 1}`, p: out.p, colour: out.c, visible: true });
@@ -109,6 +111,7 @@ async function runModel(fromStep: number): Promise<void> {
   }
   canvas.dispose();
   target.dispose();
+  tf.dispose([targetStem.stem, targetStem.canvasWeight]);
   state.busy = false;
   if (state.selected >= state.layers.length) state.selected = state.layers.length - 1;
   buildLayerList();

@@ -20,11 +20,14 @@ import { mulberry32 } from '../core/random.js';
 import { encodeFromStem, encoderFeatures, initEncoder, splitStem, stemConv } from './encoder.js';
 import { addLinear, linear, stopGradient, type Ctx } from './nn.js';
 
-/** the target's half of the encoder's first convolution, and the canvas's half of its weight */
-export interface TargetStem {
+/**
+ * the target's half of the encoder's first convolution, and the canvas's half of its weight
+ * (a type alias, not an interface, so that tf.tidy can return it)
+ */
+export type TargetStem = {
   stem: tf.Tensor4D;
   canvasWeight: tf.Tensor4D;
-}
+};
 
 export class Decomposer {
   readonly store = new ParamStore();
