@@ -5,32 +5,23 @@
  *   npm run bench:profile -- --encoder small --batch 32
  */
 import { Command } from 'commander';
-import { modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../src/config.js';
+import type { EncoderKind } from '../src/config.js';
 import { useBackend, type BackendName } from '../src/backend/index.js';
 import * as tf from '../src/core/tf.js';
-import { Decomposer } from '../src/model/decomposer.js';
-import { Adam } from '../src/train/adam.js';
-import { trainStep } from '../src/train/step.js';
+import { stepBench, withStepOptions, type StepOptions } from './stepSetup.js';
 
-const opts = new Command()
-  .option('--encoder <kind>', 'encoder', 'small')
-  .option('--backend <name>', 'backend', 'native')
-  .option('--batch <n>', 'batch size', '32')
-  .option('--T <n>', 'steps', '10')
-  .option('--K <n>', 'mask parameters', '10')
-  .option('--size <n>', 'image size', '32')
+const opts = withStepOptions(new Command().option('--encoder <kind>', 'encoder', 'small').option('--backend <name>', 'backend', 'native'))
   .option('--top <n>', 'rows to print', '25')
   .parse()
-  .opts();
+  .opts<StepOptions & { encoder: string; backend: string; top: string }>();
 
 await useBackend(opts.backend as BackendName);
-const cfg = modelConfig({ encoder: opts.encoder as EncoderKind, T: Number(opts.T), size: Number(opts.size), mask: { K: Number(opts.K) } });
-const model = new Decomposer(cfg);
-const opt = new Adam(TRAIN_DEFAULTS);
-const x = tf.randomUniform([Number(opts.batch), cfg.size, cfg.size, 3]) as tf.Tensor4D;
-trainStep(model, opt, x); // warm-up
+const bench = stepBench(opts, opts.encoder as EncoderKind);
+const { cfg } = bench;
+bench.step(); // warm-up
 const t0 = performance.now();
-const info = await tf.profile(() => { trainStep(model, opt, x); });
+const info = await tf.profile(() => bench.step());
+bench.dispose();
 const wall = (performance.now() - t0) / 1000;
 const byKernel = new Map<string, { ms: number; calls: number }>();
 for (const k of info.kernels) {

@@ -1,47 +1,38 @@
 /**
  * npm run bench — seconds per training step of the reconstruction model (T=10, K=10, 32×32,
- * batch 32 by default) for each encoder on each available Node backend, plus the mask MLP alone.
+ * batch 32 by default) for each encoder on each available Node backend.
  * Compare with the PyTorch reference: /usr/bin/python3 ../shared/reference/torch_ref.py --bench
  *
  *   npm run bench -- --encoders small,resnet18 --backends native,cpu --reps 3 --batch 32
  */
 import { Command } from 'commander';
-import { modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../src/config.js';
+import type { EncoderKind } from '../src/config.js';
 import { useBackend, type BackendName } from '../src/backend/index.js';
 import { loadAddon } from '../src/backend/native.js';
 import * as tf from '../src/core/tf.js';
-import { Decomposer } from '../src/model/decomposer.js';
-import { Adam } from '../src/train/adam.js';
-import { trainStep } from '../src/train/step.js';
+import { stepBench, withStepOptions, type StepOptions } from './stepSetup.js';
 
-const opts = new Command()
-  .option('--encoders <list>', 'encoders', 'small,resnet18')
-  .option('--backends <list>', 'backends (native, cpu, wasm)', 'native')
-  .option('--batch <n>', 'batch size', '32')
-  .option('--T <n>', 'steps', '10')
-  .option('--K <n>', 'mask parameters', '10')
-  .option('--size <n>', 'image size', '32')
-  .option('--norm <mode>', 'GroupNorm mode image|pixel', 'image')
+const opts = withStepOptions(
+  new Command().option('--encoders <list>', 'encoders', 'small,resnet18').option('--backends <list>', 'backends (native, cpu, wasm)', 'native'),
+)
   .option('--reps <n>', 'timed steps', '3')
   .option('--warmup <n>', 'untimed steps', '1')
   .parse()
-  .opts();
+  .opts<StepOptions & { encoders: string; backends: string; reps: string; warmup: string }>();
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
 
 function benchOne(backend: string, enc: string): string[] {
-  const cfg = modelConfig({ encoder: enc as EncoderKind, T: Number(opts.T), size: Number(opts.size), mask: { K: Number(opts.K), norm: opts.norm as MaskNorm } });
+  const bench = stepBench(opts, enc as EncoderKind);
+  const { cfg } = bench;
   const head = [backend, enc, `${opts.batch}`, `${cfg.T}`, `${cfg.mask.K}`, `${cfg.size}`];
-  const model = new Decomposer(cfg);
-  const opt = new Adam(TRAIN_DEFAULTS);
-  const x = tf.randomUniform([Number(opts.batch), cfg.size, cfg.size, 3]) as tf.Tensor4D;
   try {
-    for (let i = 0; i < Number(opts.warmup); i++) trainStep(model, opt, x);
+    for (let i = 0; i < Number(opts.warmup); i++) bench.step();
     const ts: number[] = [];
     const before = tf.memory().numTensors;
     for (let i = 0; i < Number(opts.reps); i++) {
       const t0 = performance.now();
-      trainStep(model, opt, x);
+      bench.step();
       ts.push((performance.now() - t0) / 1000);
     }
     const leaked = tf.memory().numTensors - before;
@@ -52,9 +43,7 @@ function benchOne(backend: string, enc: string): string[] {
     console.error(`${backend} ${enc}: ${why}`);
     return [...head, 'fails', why, '-'];
   } finally {
-    x.dispose();
-    opt.dispose();
-    model.dispose();
+    bench.dispose();
   }
 }
 
