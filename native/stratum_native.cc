@@ -480,6 +480,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   auto xa = info[1].As<Napi::Float32Array>();
   float* x = xa.Data();
   float* y = F32(info[2]);
+  const float alpha = info.Length() > 3 ? info[3].As<Napi::Number>().FloatValue() : 0.f;  // Step's value for x ≤ 0
   long n = xa.ElementLength();
   switch (op) {
     case TANH:
@@ -503,8 +504,8 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
     case SQUARE:
       for (long i = 0; i < n; i++) y[i] = x[i] * x[i];
       break;
-    case STEP:  // tf.step with alpha 0 (ReLU's and |x|'s gradients): NaN stays NaN
-      for (long i = 0; i < n; i++) y[i] = std::isnan(x[i]) ? x[i] : (x[i] > 0 ? 1.f : 0.f);
+    case STEP:  // tf.step (alpha 0: ReLU's and |x|'s gradients); NaN stays NaN
+      for (long i = 0; i < n; i++) y[i] = std::isnan(x[i]) ? x[i] : (x[i] > 0 ? 1.f : alpha);
       break;
     default:
       for (long i = 0; i < n; i++) y[i] = std::fabs(x[i]);

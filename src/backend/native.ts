@@ -23,7 +23,8 @@ export interface NativeAddon {
   conv2dBackpropFilter(geom: number[], x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], sa: number[], sb: number[]): void;
   reduceSum(x: Float32Array, shape: number[], keep: number[], out: Float32Array, scale: number): void;
-  unary(op: number, x: Float32Array, y: Float32Array): void;
+  /** alpha: Step's value for x ≤ 0 (ignored by the other ops) */
+  unary(op: number, x: Float32Array, y: Float32Array, alpha?: number): void;
   maskForward(dims: number[], coords: Float32Array, p: Float32Array, w: Float32Array[], masks: Float32Array, xhat: Float32Array[], act: Float32Array[], rstd: Float32Array[], statsMean: Float32Array[], statsRstd: Float32Array[]): void;
   maskStats(dims: number[], coords: Float32Array, p: Float32Array, w: Float32Array[], mean: Float32Array[], rstd: Float32Array[]): void;
   maskBackward(dims: number[], coords: Float32Array, p: Float32Array, w: Float32Array[], masks: Float32Array, xhat: Float32Array[], act: Float32Array[], rstd: Float32Array[], dmasks: Float32Array, grads: Float32Array[], dp: Float32Array): void;
@@ -145,10 +146,9 @@ function nativeKernels(n: NativeAddon, cpu: (name: string) => KernelFn): Record<
   for (const [name, op] of Object.entries(UNARY)) {
     k[name] = (args) => {
       const { x } = args.inputs as { x: tf.TensorInfo };
-      // Step's native form is alpha = 0 (the gradients of ReLU and |x|)
-      if (!isF32(x) || (name === 'Step' && (args.attrs as { alpha?: number }).alpha !== 0)) return cpu(name)(args);
+      if (!isF32(x)) return cpu(name)(args);
       const out = new Float32Array(size(x.shape));
-      n.unary(op, f32(args.backend, x), out);
+      n.unary(op, f32(args.backend, x), out, (args.attrs as { alpha?: number } | undefined)?.alpha ?? 0);
       return args.backend.makeTensorInfo(x.shape, 'float32', out);
     };
   }
