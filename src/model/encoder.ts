@@ -38,6 +38,10 @@ function stemOf(spec: EncoderSpec): { name: string; stride: number; pad: number 
   return { ...s, name: `${ENCODER_PREFIX}.${s.name}` };
 }
 
+function stemWeight(store: ParamStore, spec: EncoderSpec): tf.Tensor4D {
+  return store.get(`${stemOf(spec).name}.w`) as tf.Tensor4D;
+}
+
 /** the stem convolution of x with weight w (all of the stem's input channels, or a slice of them) */
 export function stemConv(spec: EncoderSpec, x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
   const { stride, pad } = stemOf(spec);
@@ -46,7 +50,7 @@ export function stemConv(spec: EncoderSpec, x: tf.Tensor4D, w: tf.Tensor4D): tf.
 
 /** the stem weight [k, k, inCh, C] cut along its input channels at `at`: [W_a, W_b] */
 export function splitStem(store: ParamStore, spec: EncoderSpec, at: number): [tf.Tensor4D, tf.Tensor4D] {
-  const w = store.get(`${stemOf(spec).name}.w`) as tf.Tensor4D;
+  const w = stemWeight(store, spec);
   const [k, k2, cin, cout] = w.shape;
   return [w.slice([0, 0, 0, 0], [k, k2, at, cout]), w.slice([0, 0, at, 0], [k, k2, cin - at, cout])];
 }
@@ -58,5 +62,5 @@ export function encodeFromStem(store: ParamStore, spec: EncoderSpec, stem: tf.Te
 
 /** features [B, F] of an image batch [B, H, W, inCh] */
 export function encode(store: ParamStore, spec: EncoderSpec, x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
-  return encodeFromStem(store, spec, stemConv(spec, x, store.get(`${stemOf(spec).name}.w`) as tf.Tensor4D), ctx);
+  return encodeFromStem(store, spec, stemConv(spec, x, stemWeight(store, spec)), ctx);
 }
