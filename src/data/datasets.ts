@@ -8,6 +8,12 @@
  *   folder:DIR               jpg/png images, any depth (CelebA / ImageNet layout), centre-cropped
  *   patches:DIR[:PER_IMAGE]  random patches of large photos (wallpapers), default 64 per photo
  *   deadleaves[:N]           synthetic dead-leaves images (default 4000)
+ *   photos[:N]               N images (default 50000) from the training side of the photo corpus
+ *                            (src/data/photos.ts): multi-scale crops of photographs, cut-out objects
+ *                            composited on them, flips
+ *   photos-test[:N]          the same from the held-out photos (default 512); training on `photos`
+ *                            evaluates on these, never on crops of its own photos
+ *   photos-whole             the held-out photos whole (centre-cropped), for benchmarks
  * Images are returned at the requested square size. The train/test split is deterministic.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -18,6 +24,7 @@ import { readCifar } from './cifar.js';
 import { deadLeaves } from './deadLeaves.js';
 import { readIdx } from './idx.js';
 import { readImageFolder, readPhotoPatches } from './images.js';
+import { loadPhotoSources, photoImages, wholePhotos } from './photos.js';
 import { subset, type ImageSet } from './imageSet.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -138,6 +145,19 @@ export async function loadDataset(spec: string, o: LoadOptions): Promise<ImageSe
       set = await readPhotoPatches(dir, { size: o.size, perImage: per ? Number(per) : 64, scale: Math.max(4 * o.size, 128), seed: o.seed, onSkip: (f, why) => o.log?.(`skipped ${f}: ${why}`) });
       break;
     }
+    case 'photos':
+    case 'photos-test': {
+      const test = kind === 'photos-test';
+      const n = arg ? Number(arg) : test ? 512 : 50000;
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`data spec '${spec}': image count must be a positive integer`);
+      const src = await loadPhotoSources(test ? 'test' : 'train', o.size, o.log);
+      // the held-out crops use their own fixed stream, whatever the run's seed
+      set = photoImages(src, { n: o.limit ? Math.min(n, o.limit) : n, size: o.size, seed: test ? 0x7e57 : (o.seed ?? 0) });
+      break;
+    }
+    case 'photos-whole':
+      set = wholePhotos(await loadPhotoSources('test', o.size, o.log), o.size);
+      break;
     case 'deadleaves': {
       const n = arg ? Number(arg) : 4000;
       if (!Number.isInteger(n) || n <= 0) throw new Error(`data spec '${spec}': image count must be a positive integer`);
@@ -145,7 +165,7 @@ export async function loadDataset(spec: string, o: LoadOptions): Promise<ImageSe
       break;
     }
     default:
-      throw new Error(`unknown data spec '${spec}' (fashion-mnist[:DIR], fashion-mnist-test[:DIR], mnist:DIR, mnist-test:DIR, idx:FILE, cifar10:PATH, folder:DIR, patches:DIR[:N], deadleaves[:N])`);
+      throw new Error(`unknown data spec '${spec}' (fashion-mnist[:DIR], fashion-mnist-test[:DIR], mnist:DIR, mnist-test:DIR, idx:FILE, cifar10:PATH, folder:DIR, patches:DIR[:N], deadleaves[:N], photos[:N], photos-test[:N], photos-whole)`);
   }
   if (o.limit && set.n > o.limit) set = subset(set, Array.from({ length: o.limit }, (_, i) => i));
   return set;
@@ -157,4 +177,20 @@ export function split(set: ImageSet, holdout: number, seed = 0): { train: ImageS
   const idx = Array.from({ length: set.n }, (_, i) => i);
   shuffleInPlace(idx, mulberry32(seed ^ 0x5eed));
   return { train: subset(set, idx.slice(0, set.n - holdout)), test: subset(set, idx.slice(set.n - holdout)) };
+}
+
+/**
+ * Training and held-out images for a data spec: the photo corpus is split by source photo (its
+ * held-out side is `photos-test`); every other set by a seeded shuffle, holding out
+ * min(holdout, n/5) images.
+ */
+export async function loadSplit(spec: string, holdout: number, o: LoadOptions): Promise<{ train: ImageSet; test: ImageSet }> {
+  const kind = spec.split(':')[0];
+  if (kind === 'photos') {
+    const train = await loadDataset(spec, o);
+    const test = await loadDataset(`photos-test:${Math.max(1, holdout)}`, { ...o, limit: undefined });
+    return { train, test };
+  }
+  const set = await loadDataset(spec, o);
+  return split(set, Math.min(holdout, Math.floor(set.n / 5)), o.seed);
 }

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { TRAIN_DEFAULTS } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadDataset, split } from '../../data/datasets.js';
+import { loadDataset, loadSplit } from '../../data/datasets.js';
 import { evaluate } from '../../eval/reconstruct.js';
 import { loadModel } from '../../train/checkpoint.js';
 import { DEFAULT_MODEL, int, backendOption } from '../options.js';
@@ -22,8 +22,8 @@ export function register(program: Command): void {
     .action(async (o) => {
       await useBackend(o.backend as BackendName);
       const { model } = loadModel(o.model);
-      const set = await loadDataset(o.data, { size: model.cfg.size, limit: o.limit, seed: o.seed });
-      const test = o.all ? set : split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed).test;
+      const lo = { size: model.cfg.size, limit: o.limit, seed: o.seed };
+      const test = o.all ? await loadDataset(o.data, lo) : (await loadSplit(o.data, o.holdout, lo)).test;
       const r = evaluate(model, test, 64, o.T);
       console.log(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
     });

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadDataset, split } from '../../data/datasets.js';
+import { loadSplit } from '../../data/datasets.js';
 import { markdownTable, runExperiment } from '../../eval/experiments.js';
 import { int, backendOption } from '../options.js';
 
@@ -26,8 +26,7 @@ export function register(program: Command): void {
     .action(async (table: string, o) => {
       if (table !== 'table1' && table !== 'table2') throw new Error(`unknown table '${table}' (table1, table2)`);
       await useBackend(o.backend as BackendName);
-      const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
-      const { train: tr, test } = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
+      const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
       const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, log: (m) => process.stderr.write(`${m}\n`) });
       console.log(markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }));
       console.log(`wrote ${join(o.out, `${table}.md`)}, ${table}.csv, ${table}.png`);

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../../config.js';
 import { readCheckpoint } from '../../train/checkpoint.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadDataset, split } from '../../data/datasets.js';
+import { loadSplit } from '../../data/datasets.js';
 import { BEST_FILE, train } from '../../train/trainer.js';
 import { int, num, backendOption } from '../options.js';
 
@@ -11,7 +11,7 @@ export function register(program: Command): void {
   program
     .command('train')
     .description('train the iterative reconstruction model (L1, Adam) with checkpoints, plots and grids in --out')
-    .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N]', 'fashion-mnist')
+    .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N] | photos[:N]', 'fashion-mnist')
     .option('--out <dir>', 'run folder (checkpoint.stratum, best.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train')
     .option('--resume', 'continue the checkpoint in --out', false)
     .option('--steps <n>', 'training steps', int('--steps'), TRAIN_DEFAULTS.steps)
@@ -37,8 +37,7 @@ export function register(program: Command): void {
       if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
       if (o.init) Object.assign(o, architectureOf(o.init, cmd));
       await useBackend(o.backend as BackendName);
-      const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
-      const data = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
+      const data = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
       const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
       const { final } = await train(
         { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
