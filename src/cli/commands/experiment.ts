@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDataset, split } from '../../data/datasets.js';
-import { markdownTable, runExperiment } from '../../eval/experiments.js';
+import { markdownTable, runExperiment } from '../../experiments/tables.js';
 import { int, backendOption } from '../options.js';
 
 export function register(program: Command): void {
