@@ -8,7 +8,7 @@ import { split } from '../src/data/datasets.js';
 import { deadLeaves } from '../src/data/deadLeaves.js';
 import { evaluate } from '../src/eval/reconstruct.js';
 import { Decomposer } from '../src/model/decomposer.js';
-import { Adam } from '../src/train/adam.js';
+import { Adam } from '../src/core/adam.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
 import { trainStep } from '../src/train/step.js';
 import { BEST_FILE, CHECKPOINT_FILE, train } from '../src/train/trainer.js';

@@ -16,7 +16,7 @@ import { writeFileAtomic } from '../io/atomicFile.js';
 import { BaselineAE, BASELINES, latentSize, type BaselineKind } from '../model/baselines.js';
 import { Decomposer } from '../model/decomposer.js';
 import { newCtx } from '../model/nn.js';
-import { Adam } from '../train/adam.js';
+import { Adam } from '../core/adam.js';
 import { batchIndices } from '../train/batches.js';
 import { calibrateBatchNorm } from '../train/calibrate.js';
 import { l1, optimiseStep } from '../train/step.js';

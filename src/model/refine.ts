@@ -10,7 +10,7 @@ import { maskNet } from '../core/maskNet.js';
 import type { ParamStore } from '../core/params.js';
 import type { Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
-import { Adam } from '../train/adam.js';
+import { Adam } from '../core/adam.js';
 
 export interface RefineOptions {
   steps: number;

@@ -7,7 +7,7 @@
 import type { Checkpoint } from '../model/checkpointFormat.js';
 import { PatchCritic } from '../model/critic.js';
 import type * as tf from '../core/tf.js';
-import { Adam } from './adam.js';
+import { Adam } from '../core/adam.js';
 import { optimiserTensors, restoreOptimiser, restoreStore, storeTensors } from './checkpoint.js';
 import { WGAN_DEFAULTS } from './wgan.js';
 

@@ -11,7 +11,7 @@ import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
 import type { Decomposer } from '../model/decomposer.js';
 import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from '../model/checkpointFormat.js';
-import { Adam } from './adam.js';
+import { Adam } from '../core/adam.js';
 
 export { type Checkpoint, type CheckpointHeader } from '../model/checkpointFormat.js';
 

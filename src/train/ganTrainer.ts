@@ -12,7 +12,7 @@ import { writeGrid } from '../eval/grid.js';
 import { PatchCritic } from '../model/critic.js';
 import { GanGenerator, type GanConfig } from '../model/ganGenerator.js';
 import { discardBnUpdates, newCtx } from '../model/nn.js';
-import { Adam } from './adam.js';
+import { Adam } from '../core/adam.js';
 import { adversaryState, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
 import { batchIndices } from './batches.js';
 import { OPTIMISER_PREFIX, readCheckpoint, restoreOptimiser, restoreStore, saveCheckpoint } from './checkpoint.js';

@@ -14,7 +14,7 @@ import { decompositionGrid } from '../eval/figures.js';
 import { plotPanels } from '../eval/plot.js';
 import { evaluate } from '../eval/reconstruct.js';
 import { Decomposer } from '../model/decomposer.js';
-import { Adam } from './adam.js';
+import { Adam } from '../core/adam.js';
 import { adversaryState, disposeAdversary, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { batchIndices } from './batches.js';
