@@ -9,7 +9,7 @@ import { deadLeaves } from '../src/data/deadLeaves.js';
 import { evaluate } from '../src/eval/reconstruct.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { Adam } from '../src/core/adam.js';
-import { loadModel, readCheckpoint, saveCheckpoint } from '../src/train/checkpoint.js';
+import { loadModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { trainStep } from '../src/train/step.js';
 import { BEST_FILE, CHECKPOINT_FILE, train } from '../src/train/trainer.js';
 import { onBackend, tmp } from './helpers.js';

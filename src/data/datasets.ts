@@ -13,6 +13,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { HOLDOUT_MAX_SHARE } from '../config.js';
 import { mulberry32, shuffleInPlace } from '../core/random.js';
 import { readCifar } from './cifar.js';
 import { deadLeaves } from './deadLeaves.js';
@@ -157,4 +158,12 @@ export function split(set: ImageSet, holdout: number, seed = 0): { train: ImageS
   const idx = Array.from({ length: set.n }, (_, i) => i);
   shuffleInPlace(idx, mulberry32(seed ^ 0x5eed));
   return { train: subset(set, idx.slice(0, set.n - holdout)), test: subset(set, idx.slice(set.n - holdout)) };
+}
+
+/**
+ * The held-out split every command uses (train, eval, experiment): `holdout` images, at most a
+ * fifth of the data (HOLDOUT_MAX_SHARE) so a small set still trains, chosen by split().
+ */
+export function heldOutSplit(set: ImageSet, holdout: number, seed = 0): { train: ImageSet; test: ImageSet } {
+  return split(set, Math.min(holdout, Math.floor(set.n * HOLDOUT_MAX_SHARE)), seed);
 }

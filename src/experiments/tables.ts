@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../config.js';
+import { CALIBRATION_BATCHES, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../config.js';
 import * as tf from '../core/tf.js';
 import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
@@ -139,7 +139,7 @@ async function runEntry(e: Entry, o: ExperimentOptions): Promise<{ row: Row; rec
   } else {
     const m = new Decomposer(modelConfig({ T: e.T!, size: S, encoder: o.encoder, mask: { K: e.K! } }), o.seed);
     secPerStep = await fit(m.store, (x, ctx) => m.forward(x, ctx).canvas);
-    calibrateBatchNorm(m, o.train, 8, o.batch);
+    calibrateBatchNorm(m, o.train, CALIBRATION_BATCHES, o.batch);
     rec = reconstructAll((x) => m.forward(x, newCtx(false)).canvas, o.test);
     m.dispose();
   }

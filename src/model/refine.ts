@@ -3,7 +3,7 @@
  * colours c_t (or the colours only) by gradient descent (Adam) on L1(render, target), with the
  * mask MLP fixed. Colours are optimised as logits so they stay in [0, 1].
  */
-import type { MaskNetConfig } from '../config.js';
+import { REFINE_DEFAULTS, type MaskNetConfig } from '../config.js';
 import { pixelGrid } from '../core/grid.js';
 import { layerLoop } from '../core/layerLoop.js';
 import { maskNet } from '../core/maskNet.js';
@@ -45,7 +45,7 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Laye
   };
   const mseNow = () => tf.tidy(() => tf.mean(tf.squaredDifference(render(), x)).dataSync()[0]!);
   const psnrBefore = psnrOf(mseNow());
-  const opt = new Adam({ lr: o.lr ?? 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  const opt = new Adam({ ...REFINE_DEFAULTS, lr: o.lr ?? REFINE_DEFAULTS.lr });
   const vars = new Map<string, tf.Variable>([['c', Z]]);
   if (!o.coloursOnly) vars.set('p', P);
   const losses: number[] = [];

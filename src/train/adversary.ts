@@ -8,8 +8,8 @@ import type { Checkpoint } from '../model/checkpointFormat.js';
 import { PatchCritic } from '../model/critic.js';
 import type * as tf from '../core/tf.js';
 import { Adam } from '../core/adam.js';
-import { optimiserTensors, restoreOptimiser, restoreStore, storeTensors } from './checkpoint.js';
-import { WGAN_DEFAULTS } from './wgan.js';
+import { optimiserTensors, restoreOptimiser, restoreStore, storeTensors } from '../model/checkpoint.js';
+import { WGAN_DEFAULTS } from '../config.js';
 
 export const CRITIC_OPTIMISER_PREFIX = 'adamD.';
 

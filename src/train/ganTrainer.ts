@@ -15,10 +15,11 @@ import { discardBnUpdates, newCtx } from '../model/nn.js';
 import { Adam } from '../core/adam.js';
 import { adversaryState, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
 import { batchIndices } from './batches.js';
-import { OPTIMISER_PREFIX, readCheckpoint, restoreOptimiser, restoreStore, saveCheckpoint } from './checkpoint.js';
+import { OPTIMISER_PREFIX, readCheckpoint, restoreOptimiser, restoreStore, saveCheckpoint } from '../model/checkpoint.js';
 import { MetricsLog, trainingLoop } from './loop.js';
 import { optimiseStep } from './step.js';
-import { criticLoss, generatorLoss, WGAN_DEFAULTS } from './wgan.js';
+import { criticLoss, generatorLoss } from './wgan.js';
+import { GAN_DEFAULTS, WGAN_DEFAULTS } from '../config.js';
 
 export interface GanRun {
   out: string;
@@ -55,7 +56,7 @@ export function loadGan(path: string, optG?: Adam): { g: GanGenerator; critic: P
   if (ck.header.kind !== 'gan') throw new Error(`${path}: not a GAN checkpoint`);
   const g = new GanGenerator(ck.header.model as GanConfig);
   restoreStore(g.store, ck.tensors, path);
-  const adv = restoreAdversary(ck, path, 0, 64, optG?.cfg.lr);
+  const adv = restoreAdversary(ck, path, 0, GAN_DEFAULTS.criticWidth, optG?.cfg.lr);
   if (!adv) throw new Error(`${path}: GAN checkpoint lacks its critic`);
   if (optG) restoreOptimiser(optG, ck.tensors, OPTIMISER_PREFIX, ck.header.adamStep);
   return { g, critic: adv.critic, adv, step: ck.header.step };

@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelConfig, TrainConfig } from '../config.js';
+import { CALIBRATION_BATCHES, type ModelConfig, type TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
 import { batchTensor, type ImageSet } from '../data/imageSet.js';
 import { decompositionGrid } from '../eval/figures.js';
@@ -16,7 +16,7 @@ import { evaluate } from '../eval/reconstruct.js';
 import { Decomposer } from '../model/decomposer.js';
 import { Adam } from '../core/adam.js';
 import { adversaryState, disposeAdversary, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
-import { loadModel, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { loadModel, readCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { batchIndices } from './batches.js';
 import { calibrateBatchNorm } from './calibrate.js';
 import { MetricsLog, trainingLoop } from './loop.js';
@@ -99,7 +99,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   const bestPath = join(run.out, BEST_FILE);
   let best = start > 0 && existsSync(bestPath) ? Number(readCheckpoint(bestPath).header.info?.heldOutPsnr ?? -Infinity) : -Infinity;
   const evalNow = (step: number) => {
-    calibrateBatchNorm(model, data.train, 8, cfg.batch);
+    calibrateBatchNorm(model, data.train, CALIBRATION_BATCHES, cfg.batch);
     const r = evaluate(model, data.test);
     metrics.add({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats });
     if (r.psnr > best) {

@@ -2,9 +2,9 @@
 import { Command } from 'commander';
 import { TRAIN_DEFAULTS } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadDataset, split } from '../../data/datasets.js';
+import { heldOutSplit, loadDataset } from '../../data/datasets.js';
 import { evaluate } from '../../eval/reconstruct.js';
-import { loadModel } from '../../train/checkpoint.js';
+import { loadModel } from '../../model/checkpoint.js';
 import { DEFAULT_MODEL, int, backendOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -17,13 +17,13 @@ export function register(program: Command): void {
     .option('--all', 'evaluate on every image instead of the held-out split', false)
     .option('--limit <n>', 'use at most this many images', int('--limit'))
     .option('--T <n>', 'layers to use (default: the model\'s T)', int('--T'))
-    .option('--seed <n>', 'split seed (as in training)', int('--seed', 0), 0)
+    .option('--seed <n>', 'split seed (as in training)', int('--seed', 0), TRAIN_DEFAULTS.seed)
     .addOption(backendOption())
     .action(async (o) => {
       await useBackend(o.backend as BackendName);
       const { model } = loadModel(o.model);
       const set = await loadDataset(o.data, { size: model.cfg.size, limit: o.limit, seed: o.seed });
-      const test = o.all ? set : split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed).test;
+      const test = o.all ? set : heldOutSplit(set, o.holdout, o.seed).test;
       const r = evaluate(model, test, 64, o.T);
       console.log(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
     });

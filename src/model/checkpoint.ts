@@ -9,11 +9,11 @@ import { writeFileAtomic } from '../io/atomicFile.js';
 import type { ModelConfig, TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from '../model/checkpointFormat.js';
+import type { Decomposer } from './decomposer.js';
+import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from './checkpointFormat.js';
 import { Adam } from '../core/adam.js';
 
-export { type Checkpoint, type CheckpointHeader } from '../model/checkpointFormat.js';
+export { type Checkpoint, type CheckpointHeader } from './checkpointFormat.js';
 
 export interface SaveOptions {
   train?: TrainConfig;
