@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm, type ModelConfig } from '../src/config.js';
 import * as tf from '../src/core/tf.js';
 import { Decomposer } from '../src/model/decomposer.js';
-import { Adam } from '../src/train/adam.js';
+import { Adam } from '../src/core/adam.js';
 import { trainStep } from '../src/train/step.js';
 
 export interface StepOptions {

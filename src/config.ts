@@ -87,6 +87,24 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   criticWidth: 64,
 };
 
+/** held-out images at most: this share of a data set (the rest trains), see heldOutSplit */
+export const HOLDOUT_MAX_SHARE = 1 / 5;
+
+/** BatchNorm calibration (src/train/calibrate.ts): training batches measured per evaluation */
+export const CALIBRATION_BATCHES = 8;
+
+/** WGAN-GP (src/train/wgan.ts): the paper's GAN optimiser and the penalty of Gulrajani et al. */
+export const WGAN_DEFAULTS = { gamma: 10, criticSteps: 5, lr: 2e-4, beta1: 0, beta2: 0.9, eps: 1e-8 };
+
+/** the GAN run (stratum gan); generator T, K, size from MODEL_DEFAULTS */
+export const GAN_DEFAULTS = { steps: 2000, batch: 32, noise: 32, criticWidth: 64, saveEvery: 100, encoder: 'small' as EncoderKind };
+
+/** per-image refinement of (p_t, c_t) by Adam on L1 (src/model/refine.ts) */
+export const REFINE_DEFAULTS = { lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+/** the paper's tables (src/experiments): training steps per row, held-out images shown side by side */
+export const EXPERIMENT_DEFAULTS = { steps: 1000, show: 8, encoder: 'small' as EncoderKind };
+
 /** GroupNorm / BatchNorm epsilon (PyTorch default). */
 export const NORM_EPS = 1e-5;
 

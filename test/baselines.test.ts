@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '../src/core/tf.js';
 import { BaselineAE, BASELINES, latentSize } from '../src/model/baselines.js';
 import { newCtx, upsampleNearest2x } from '../src/model/nn.js';
-import { Adam } from '../src/train/adam.js';
+import { Adam } from '../src/core/adam.js';
 import { l1, optimiseStep } from '../src/train/step.js';
 import { TRAIN_DEFAULTS } from '../src/config.js';
 import { onBackend } from './helpers.js';

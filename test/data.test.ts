@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { loadDataset, split } from '../src/data/datasets.js';
+import { heldOutSplit, loadDataset, split } from '../src/data/datasets.js';
 import { deadLeaves } from '../src/data/deadLeaves.js';
 import { encodeIdx, parseIdx } from '../src/data/idx.js';
 import { parseCifar } from '../src/data/cifar.js';
@@ -113,6 +113,14 @@ test('dead leaves are deterministic; the split is deterministic and disjoint', (
   const trainKeys = new Set(Array.from({ length: 15 }, (_, i) => key(s1.train, i)));
   for (let i = 0; i < 5; i++) assert.ok(!trainKeys.has(key(s1.test, i)), 'held-out image also in training set');
   assert.throws(() => split(a, 20), /leaves no training images/);
+});
+
+test('held-out split: the asked-for count, at most a fifth of the data, the same images as split()', () => {
+  const a = deadLeaves({ n: 40, size: 8, seed: 4 });
+  assert.equal(heldOutSplit(a, 5, 2).test.n, 5);
+  assert.equal(heldOutSplit(a, 256, 2).test.n, 8, 'a fifth of 40');
+  assert.deepEqual(heldOutSplit(a, 256, 2).test.data, split(a, 8, 2).test.data);
+  assert.equal(heldOutSplit(deadLeaves({ n: 4, size: 8, seed: 1 }), 256).test.n, 0, 'too few images: all train');
 });
 
 test('unknown data specs and missing paths are one-line errors', async () => {

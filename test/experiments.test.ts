@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { split } from '../src/data/datasets.js';
 import { deadLeaves } from '../src/data/deadLeaves.js';
-import { plan, runExperiment } from '../src/eval/experiments.js';
+import { plan, runExperiment } from '../src/experiments/tables.js';
 import { onBackend, tmp } from './helpers.js';
 
 test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus 20-colour quantisation', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { MASK_NET_DEFAULTS, type MaskNetConfig } from '../src/config.js';
 import { blendLayer } from '../src/core/blend.js';
 import { pixelGrid } from '../src/core/grid.js';
-import { fusedMaskNetActive, initMaskNet, maskNet, maskNetOps, MASK_PREFIX } from '../src/core/maskNet.js';
+import { fusedMaskNet, initMaskNet, maskNet, maskNetOps, MASK_PREFIX } from '../src/core/maskNet.js';
 import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
 import * as tf from '../src/core/tf.js';
@@ -35,7 +35,7 @@ for (const norm of ['image', 'pixel'] as const) {
 
   test(`fused native mask MLP (${norm}) equals the tfjs-ops definition in value and gradient`, async () => {
     await onBackend('native');
-    assert.ok(fusedMaskNetActive(), 'the native backend must run the fused mask MLP');
+    assert.ok(fusedMaskNet.active(), 'the native backend must run the fused mask MLP');
     const cfg: MaskNetConfig = { ...MASK_NET_DEFAULTS, K: 5, norm };
     const { store, coords, target } = setup(cfg, 3, 9);
     const names = [...store.names(MASK_PREFIX), 'p'];

@@ -103,13 +103,13 @@ test('fast tanh of the native kernels is accurate to 1e-6', () => {
 });
 
 test('fused native BatchNorm (batch statistics) equals the tfjs-ops version in value, gradient and statistics', async () => {
-  const { addBn, bn, newCtx, setFusedBatchNorm } = await import('../src/model/nn.js');
+  const { addBn, bn, newCtx, fusedBatchNorm } = await import('../src/model/nn.js');
   const { ParamStore } = await import('../src/core/params.js');
   await onBackend('native');
   const results = [];
   for (const fused of [true, false]) {
     await onBackend('native'); // re-registers the fused op
-    if (!fused) setFusedBatchNorm(null);
+    if (!fused) fusedBatchNorm.register([], null);
     const store = new ParamStore();
     addBn(store, 'b', 6);
     store.get('b.gamma').assign(tf.randomUniform([6], 0.5, 1.5, 'float32', 1));
@@ -176,4 +176,28 @@ test('OpenBLAS build: the OpenMP one (one thread pool with the native kernels) w
   const dir = (openmpBlasDir as () => string | null)();
   if (process.env.STRATUM_BLAS === 'pthread' || process.env.LD_LIBRARY_PATH?.includes('openblas-pthread')) return;
   assert.equal(addon.blasThreading(), dir ? 'openmp' : 'pthread', `OpenMP OpenBLAS ${dir ? `at ${dir}` : 'not installed'}`);
+});
+
+test('fused native Adam equals the plain tfjs update over several steps, and is the one the native backend registers', async () => {
+  const { Adam, fusedAdam } = await import('../src/core/adam.js');
+  await onBackend('native');
+  assert.ok(fusedAdam.active(), 'the native backend registers the fused Adam');
+  const run = (fused: boolean) => {
+    if (!fused) fusedAdam.register([], null);
+    const p = tf.variable(tf.randomNormal([7, 5], 0, 1, 'float32', 1));
+    const opt = new Adam({ lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+    for (let k = 0; k < 4; k++) {
+      const g = tf.randomNormal([7, 5], 0, 1, 'float32', 10 + k);
+      opt.apply(new Map([['p', p]]), new Map([['p', g]]));
+      g.dispose();
+    }
+    const out = { p: Array.from(p.dataSync()), m: Array.from(opt.m.get('p')!.dataSync()), v: Array.from(opt.v.get('p')!.dataSync()) };
+    p.dispose();
+    opt.dispose();
+    return out;
+  };
+  const a = run(true);
+  const b = run(false);
+  await onBackend('native');
+  for (const k of ['p', 'm', 'v'] as const) a[k].forEach((x, i) => assert.ok(Math.abs(x - b[k][i]!) < 1e-6, `${k}[${i}] ${x} vs ${b[k][i]}`));
 });

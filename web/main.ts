@@ -4,11 +4,12 @@
  * instant re-render, re-run the model after an edited layer, zoom at true resolution and export.
  * All compute runs in the page with tfjs (WebGL, or the CPU backend where WebGL is missing).
  */
-import { blendLayerInto } from '../src/core/blend.js';
-import { makeDocument, type DocLayer, type LayeredDocument } from '../src/core/document.js';
+import { blendLayerInto, compositeLayers } from '../src/core/blend.js';
+import { DOCUMENT_FORMAT, DOCUMENT_VERSION, makeDocument, type DocLayer, type LayeredDocument } from '../src/core/document.js';
+import { layerStep } from '../src/core/layerLoop.js';
 import { renderLayers } from '../src/core/render.js';
 import * as tf from '../src/core/tf.js';
-import { colourHex } from '../src/edit/edits.js';
+import { colourHex, moveLayer, parseColour, recolour, removeLayers, setParams, setVisible } from '../src/edit/edits.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
 import type { Decomposer } from '../src/model/decomposer.js';
 import { newCtx } from '../src/model/nn.js';
@@ -56,11 +57,7 @@ function maskAt(layer: DocLayer, size: number): Float32Array {
 }
 
 function composite(size: number, upTo = state.layers.length): Float32Array {
-  const rgb = new Float32Array(size * size * 3);
-  state.layers.slice(0, upTo).forEach((l) => {
-    if (l.visible !== false) blendLayerInto(rgb, maskAt(l, size), l.colour);
-  });
-  return rgb;
+  return compositeLayers(size * size, state.layers.slice(0, upTo), (l) => maskAt(l, size));
 }
 
 function putRgb(canvas: HTMLCanvasElement, rgb: Float32Array, size: number): void {
@@ -84,6 +81,16 @@ function document_(): LayeredDocument {
   return makeDocument(state.model!.cfg.mask, S(), state.model!.store, state.layers, { editor: 'stratum web' });
 }
 
+/** the layers as a document without weights: what src/edit's functions read and return */
+function layersDoc(): LayeredDocument {
+  return { format: DOCUMENT_FORMAT, version: DOCUMENT_VERSION, mask: state.model!.cfg.mask, referenceSize: S(), weights: {}, layers: state.layers };
+}
+
+/** apply one of src/edit's edits to the layers */
+function editLayers(f: (doc: LayeredDocument) => LayeredDocument): void {
+  state.layers = f(layersDoc()).layers;
+}
+
 // ------------------------------------------------------------------ decomposition
 async function runModel(fromStep: number): Promise<void> {
   const model = state.model!;
@@ -94,17 +101,17 @@ async function runModel(fromStep: number): Promise<void> {
   const target = tf.tensor4d(state.target!, [1, size, size, 3]);
   // the target's part of the encoder's first convolution is the same at every step
   const targetStem = tf.tidy(() => model.targetStem(target));
+  const predict = model.predictor(targetStem, newCtx(false));
+  // from the layers kept (edits included), one step of the layer loop per frame
   let canvas = tf.tensor4d(composite(size), [1, size, size, 3]);
-  const ctx = newCtx(false);
   for (let t = fromStep; t < model.cfg.T; t++) {
-    ctx.step = t;
-    const out = tf.tidy(() => {
-      const { p, c } = model.predictLayer(targetStem, canvas, ctx);
-      return { p: Array.from(p.dataSync()), c: Array.from(c.dataSync()) as [number, number, number] };
+    const next = tf.tidy(() => {
+      const s = layerStep(canvas, t, predict, (p) => model.masks(p));
+      return { p: Array.from(s.p.dataSync()), c: Array.from(s.c.dataSync()) as [number, number, number], canvas: s.canvas };
     });
-    state.layers.push({ name: `layer ${t + 1}`, p: out.p, colour: out.c, visible: true });
+    state.layers.push({ name: `layer ${t + 1}`, p: next.p, colour: next.c, visible: true });
     canvas.dispose();
-    canvas = tf.tensor4d(composite(size), [1, size, size, 3]);
+    canvas = next.canvas;
     setStatus('decomposing', `decomposing… step ${t + 1}/${model.cfg.T}`);
     drawSteps();
     await tf.nextFrame();
@@ -144,7 +151,7 @@ function buildLayerList(): void {
     vis.checked = l.visible !== false;
     vis.className = 'visible';
     vis.title = 'visible';
-    vis.onchange = () => edit(() => (state.layers[i] = { ...l, visible: vis.checked }));
+    vis.onchange = () => edit(() => editLayers((d) => setVisible(d, i, vis.checked)));
     const sw = document.createElement('canvas');
     const S2 = S();
     const m = maskAt(l, S2);
@@ -162,14 +169,13 @@ function buildLayerList(): void {
     colour.className = 'colour';
     colour.value = colourHex(l.colour);
     colour.oninput = () => {
-      const v = parseInt(colour.value.slice(1), 16);
-      state.layers[i] = { ...state.layers[i]!, colour: [((v >> 16) & 255) / 255, ((v >> 8) & 255) / 255, (v & 255) / 255] };
+      editLayers((d) => recolour(d, i, parseColour(colour.value)));
       draw();
     };
     colour.onchange = () => buildLayerList();
     const up = button('▲', 'move up', () => move(i, i + 1), i === state.layers.length - 1);
     const down = button('▼', 'move down', () => move(i, i - 1), i === 0);
-    const del = button('✕', 'delete layer', () => edit(() => state.layers.splice(i, 1)));
+    const del = button('✕', 'delete layer', () => edit(() => editLayers((d) => removeLayers(d, [i]))));
     del.className = 'delete';
     tools.append(colour, up, down, del);
     li.append(vis, sw, name, tools);
@@ -197,8 +203,7 @@ function edit(f: () => void): void {
 function move(from: number, to: number): void {
   if (to < 0 || to >= state.layers.length) return;
   edit(() => {
-    const [l] = state.layers.splice(from, 1);
-    state.layers.splice(to, 0, l!);
+    editLayers((d) => moveLayer(d, from, to));
     if (state.selected === from) state.selected = to;
   });
 }
@@ -230,7 +235,7 @@ function buildSliders(): void {
       const p = state.layers[state.selected]!.p.slice();
       p[k] = Number(input.value);
       out.textContent = p[k]!.toFixed(2);
-      state.layers[state.selected] = { ...state.layers[state.selected]!, p };
+      editLayers((d) => setParams(d, state.selected, p));
       draw();
     };
     input.onchange = () => buildLayerList();

@@ -3,8 +3,7 @@
  * 'wasm' is available on request (--backend wasm) for comparison.
  */
 import * as tf from '../core/tf.js';
-import { Adam } from '../train/adam.js';
-import { nativeAdam, nativeLoadError, NATIVE_BACKEND, registerNativeBackend } from './native.js';
+import { nativeLoadError, NATIVE_BACKEND, registerNativeBackend } from './native.js';
 
 export type BackendName = 'auto' | 'native' | 'cpu' | 'wasm';
 
@@ -15,7 +14,6 @@ export async function useBackend(name: BackendName = 'auto'): Promise<string> {
   if (name === 'auto' || name === 'native') {
     if (registerNativeBackend()) {
       await tf.setBackend(NATIVE_BACKEND);
-      Adam.fusedUpdate = nativeAdam;
       return NATIVE_BACKEND;
     }
     if (name === 'native') throw new Error(`native backend not built (${nativeLoadError()}); run: npm run build:native`);

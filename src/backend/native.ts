@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { fusedAdam } from '../core/adam.js';
 import * as tf from '../core/tf.js';
 import { chooseBlasCore } from './blasCore.js';
 import { registerNativeBatchNorm } from './nativeBatchNorm.js';
@@ -289,7 +290,7 @@ export const NATIVE_BACKEND = 'native';
  * every parameter). Returns false when not on the native backend.
  */
 export function nativeAdam(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number): boolean {
-  if (!addon || tf.getBackend() !== NATIVE_BACKEND || p.dtype !== 'float32') return false;
+  if (!addon || p.dtype !== 'float32') return false;
   const b = tf.backend() as MathBackendCPU;
   const val = (t: tf.Tensor) => b.data.get(t.dataId).values as Float32Array;
   if (![p, g, m, v].every((t) => b.data.get(t.dataId).values instanceof Float32Array)) return false;
@@ -299,12 +300,17 @@ export function nativeAdam(p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.V
   return true;
 }
 
-/** Register the 'native' backend (once). Returns false when the addon is not built. */
+/**
+ * Register the 'native' backend (once) and the fused kernels it runs in place of plain tfjs
+ * definitions (again at every call: a test may have unregistered one). Returns false when the
+ * addon is not built.
+ */
 export function registerNativeBackend(): boolean {
   const n = loadAddon();
   if (!n) return false;
   registerNativeMaskNet(n, NATIVE_BACKEND);
   registerNativeBatchNorm(n, NATIVE_BACKEND);
+  fusedAdam.register([NATIVE_BACKEND], nativeAdam);
   if (tf.findBackendFactory(NATIVE_BACKEND)) return true;
   tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 3);
   const cpuKernels = new Map<string, KernelFn>();

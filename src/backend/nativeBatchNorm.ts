@@ -6,7 +6,7 @@
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { NORM_EPS } from '../config.js';
 import * as tf from '../core/tf.js';
-import { setFusedBatchNorm } from '../model/nn.js';
+import { fusedBatchNorm } from '../model/nn.js';
 import type { NativeAddon } from './native.js';
 
 function values(t: tf.Tensor): Float32Array {
@@ -41,5 +41,5 @@ export function registerNativeBatchNorm(n: NativeAddon, backend: string): void {
     const y = op(x, gamma, beta) as tf.Tensor4D;
     return { y, mean: tf.tensor1d(mean), variance: tf.tensor1d(variance) };
   }
-  setFusedBatchNorm({ backends: [backend], run });
+  fusedBatchNorm.register([backend], run);
 }

@@ -8,7 +8,7 @@
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { MaskNetConfig } from '../config.js';
 import type { GroupStats } from '../core/groupNorm.js';
-import { setFusedMaskNet } from '../core/maskNet.js';
+import { fusedMaskNet } from '../core/maskNet.js';
 import type { ParamStore } from '../core/params.js';
 import * as tf from '../core/tf.js';
 import type { NativeAddon } from './native.js';
@@ -97,5 +97,5 @@ export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
     return mean.map((m, i) => ({ mean: tf.tensor4d(m, [B, 1, cfg.groups, 1]), rstd: tf.tensor4d(rstd[i]!, [B, 1, cfg.groups, 1]) }));
   }
 
-  setFusedMaskNet({ backends: [backend], run, stats });
+  fusedMaskNet.register([backend], { run, stats });
 }

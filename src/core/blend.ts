@@ -24,6 +24,15 @@ export function blendLayerInto(rgb: Float32Array, mask: Float32Array, colour: Ar
   }
 }
 
+/** the canvas after the visible layers, blended in order over black; maskOf(layer, t): its mask [P] */
+export function compositeLayers<L extends { colour: ArrayLike<number>; visible?: boolean }>(pixels: number, layers: L[], maskOf: (layer: L, t: number) => Float32Array): Float32Array {
+  const rgb = new Float32Array(pixels * 3);
+  layers.forEach((l, t) => {
+    if (l.visible !== false) blendLayerInto(rgb, maskOf(l, t), l.colour);
+  });
+  return rgb;
+}
+
 /** the canvas after each layer, from black: masks[t] [P] blended in order with colours[t] */
 export function canvasAfterEachLayer(masks: Float32Array[], colours: ArrayLike<number>[]): Float32Array[] {
   let canvas = new Float32Array((masks[0]?.length ?? 0) * 3);

@@ -13,6 +13,7 @@
  */
 import * as tf from './tf.js';
 import type { MaskNetConfig } from '../config.js';
+import { FusedKernel } from './fused.js';
 import { groupNorm, groupStats, type GroupStats } from './groupNorm.js';
 import { linearInit, ParamStore } from './params.js';
 
@@ -51,14 +52,16 @@ export function maskNet(
   p: tf.Tensor2D,
   stats?: GroupStats[],
 ): MaskNetResult {
-  if (fused && fusedMaskNetActive()) return { masks: fused.run(store, cfg, coords, p, stats), stats: stats ?? [] };
+  const fused = fusedMaskNet.active();
+  if (fused) return { masks: fused.run(store, cfg, coords, p, stats), stats: stats ?? [] };
   return maskNetOps(store, cfg, coords, p, stats);
 }
 
 /** per-image GroupNorm statistics of every hidden layer over these pixels ('image' mode) */
 export function maskNetStats(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D): GroupStats[] {
   if (cfg.norm !== 'image') return [];
-  if (fused && fusedMaskNetActive()) return fused.stats(store, cfg, coords, p);
+  const fused = fusedMaskNet.active();
+  if (fused) return fused.stats(store, cfg, coords, p);
   return maskNetOps(store, cfg, coords, p).stats;
 }
 
@@ -68,21 +71,11 @@ export function maskNetStats(store: ParamStore, cfg: MaskNetConfig, coords: tf.T
  * test/maskNet.test.ts checks that.
  */
 export interface FusedMaskNet {
-  backends: string[];
   run: (store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D, stats?: GroupStats[]) => tf.Tensor2D;
   stats: typeof maskNetStats;
 }
 
-let fused: FusedMaskNet | null = null;
-
-export function setFusedMaskNet(impl: FusedMaskNet | null): void {
-  fused = impl;
-}
-
-/** whether maskNet() currently runs the fused implementation */
-export function fusedMaskNetActive(): boolean {
-  return !!fused && fused.backends.includes(tf.getBackend());
-}
+export const fusedMaskNet = new FusedKernel<FusedMaskNet>('maskNet');
 
 /** maskNet written with plain tfjs ops: runs on every backend (WebGL in the browser). */
 export function maskNetOps(

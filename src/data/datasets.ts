@@ -19,6 +19,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { HOLDOUT_MAX_SHARE } from '../config.js';
 import { mulberry32, shuffleInPlace } from '../core/random.js';
 import { readCifar } from './cifar.js';
 import { deadLeaves } from './deadLeaves.js';
@@ -180,9 +181,16 @@ export function split(set: ImageSet, holdout: number, seed = 0): { train: ImageS
 }
 
 /**
+ * The held-out split every command uses (train, eval, experiment): `holdout` images, at most a
+ * fifth of the data (HOLDOUT_MAX_SHARE) so a small set still trains, chosen by split().
+ */
+export function heldOutSplit(set: ImageSet, holdout: number, seed = 0): { train: ImageSet; test: ImageSet } {
+  return split(set, Math.min(holdout, Math.floor(set.n * HOLDOUT_MAX_SHARE)), seed);
+}
+
+/**
  * Training and held-out images for a data spec: the photo corpus is split by source photo (its
- * held-out side is `photos-test`); every other set by a seeded shuffle, holding out
- * min(holdout, n/5) images.
+ * held-out side is `photos-test`); every other set by heldOutSplit.
  */
 export async function loadSplit(spec: string, holdout: number, o: LoadOptions): Promise<{ train: ImageSet; test: ImageSet }> {
   const kind = spec.split(':')[0];
@@ -192,5 +200,5 @@ export async function loadSplit(spec: string, holdout: number, o: LoadOptions): 
     return { train, test };
   }
   const set = await loadDataset(spec, o);
-  return split(set, Math.min(holdout, Math.floor(set.n / 5)), o.seed);
+  return heldOutSplit(set, holdout, o.seed);
 }

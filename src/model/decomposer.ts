@@ -9,11 +9,12 @@
  *   c_t    = sigmoid(Linear(feat_t))                 RGB colour
  *   M_t    = f(x, y, p_t)                            src/core/maskNet.ts
  *   canvas_t = blendLayer(canvas_{t−1}, M_t, c_t)    src/core/blend.ts
+ * The loop itself is src/core/layerLoop.ts; this file supplies its `predict` (the first three lines).
  */
 import * as tf from '../core/tf.js';
 import type { ModelConfig } from '../config.js';
-import { blendLayer } from '../core/blend.js';
 import { pixelGrid } from '../core/grid.js';
+import { layerLoop, type LayerStep, type Predict } from '../core/layerLoop.js';
 import { initMaskNet, maskNet } from '../core/maskNet.js';
 import { ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
@@ -65,6 +66,15 @@ export class Decomposer {
     return { p: linear(this.store, 'head.p', feat), c: tf.sigmoid(linear(this.store, 'head.c', feat)) };
   }
 
+  /** the loop's `predict` for one target: step t runs the encoder with step t's BatchNorm statistics */
+  predictor(target: tf.Tensor4D | TargetStem, ctx: Ctx): Predict {
+    const ts = target instanceof tf.Tensor ? this.targetStem(target) : target;
+    return (canvas, t) => {
+      ctx.step = t;
+      return this.predictLayer(ts, canvas, ctx);
+    };
+  }
+
   /** masks [B, S, S, 1] for parameters p [B, K] on the training grid */
   masks(p: tf.Tensor2D): tf.Tensor4D {
     const S = this.cfg.size;
@@ -72,30 +82,15 @@ export class Decomposer {
   }
 
   /**
-   * Run T steps on target [B, S, S, 3]. Returns the final canvas and, if `keep`, every step's
-   * (p, c, mask, canvas) — the caller owns them.
+   * Run T steps on target [B, S, S, 3] from a black canvas. Returns the final canvas and, if
+   * `keep`, every step's (p, c, mask, canvas) — the caller owns them.
    */
-  forward(
-    target: tf.Tensor4D,
-    ctx: Ctx,
-    keep = false,
-    T = this.cfg.T,
-  ): { canvas: tf.Tensor4D; steps: { p: tf.Tensor2D; c: tf.Tensor2D; mask: tf.Tensor4D; canvas: tf.Tensor4D }[] } {
+  forward(target: tf.Tensor4D, ctx: Ctx, keep = false, T = this.cfg.T): { canvas: tf.Tensor4D; steps: LayerStep[] } {
     const S = this.cfg.size;
     if (target.shape[1] !== S || target.shape[2] !== S || target.shape[3] !== 3) {
       throw new Error(`input must be [B, ${S}, ${S}, 3], got [${target.shape.join(', ')}]`);
     }
-    let canvas = tf.zeros(target.shape) as tf.Tensor4D;
-    const steps: { p: tf.Tensor2D; c: tf.Tensor2D; mask: tf.Tensor4D; canvas: tf.Tensor4D }[] = [];
-    const ts = this.targetStem(target);
-    for (let t = 0; t < T; t++) {
-      ctx.step = t;
-      const { p, c } = this.predictLayer(ts, canvas, ctx);
-      const mask = this.masks(p);
-      canvas = blendLayer(canvas, mask, c);
-      if (keep) steps.push({ p, c, mask, canvas });
-    }
-    return { canvas, steps };
+    return layerLoop(tf.zeros(target.shape) as tf.Tensor4D, T, this.predictor(target, ctx), (p) => this.masks(p), keep);
   }
 
   dispose(): void {

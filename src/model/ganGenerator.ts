@@ -6,11 +6,13 @@
  *   h_t = [Encoder(canvas_{t−1}) ‖ η_t],  p_t = Linear(h_t),  c_t = sigmoid(Linear(h_t))
  *   canvas_t = blendLayer(canvas_{t−1}, f(x, y, p_t), c_t)
  *
+ * The loop is src/core/layerLoop.ts; this file supplies its `predict` (the first line).
+ *
  * A sample is a list of layers, so it renders at any resolution (trained at 32, written at 1024).
  */
 import type { ModelConfig } from '../config.js';
-import { blendLayer } from '../core/blend.js';
 import { pixelGrid } from '../core/grid.js';
+import { layerLoop, type LayerStep } from '../core/layerLoop.js';
 import { initMaskNet, maskNet } from '../core/maskNet.js';
 import { ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
@@ -41,23 +43,18 @@ export class GanGenerator {
     return encode(this.store, this.cfg, x, ctx);
   }
 
-  /** B samples: final canvas [B, S, S, 3] and each step's (p, c) */
-  generate(B: number, ctx: Ctx, seed?: number): { canvas: tf.Tensor4D; steps: { p: tf.Tensor2D; c: tf.Tensor2D }[] } {
+  /** B samples: final canvas [B, S, S, 3] and each step's (p, c, mask, canvas) */
+  generate(B: number, ctx: Ctx, seed?: number): { canvas: tf.Tensor4D; steps: LayerStep[] } {
     const S = this.cfg.size;
-    this.gridCache ??= tf.keep(pixelGrid(S, S));
-    let canvas = tf.zeros([B, S, S, 3]) as tf.Tensor4D;
-    const steps: { p: tf.Tensor2D; c: tf.Tensor2D }[] = [];
-    for (let t = 0; t < this.cfg.T; t++) {
+    const grid = (this.gridCache ??= tf.keep(pixelGrid(S, S)));
+    const predict = (canvas: tf.Tensor4D, t: number) => {
       ctx.step = t;
       const eta = tf.randomNormal([B, this.cfg.noise], 0, 1, 'float32', seed === undefined ? undefined : seed * 1000 + t);
       const h = tf.concat([this.encode(canvas, ctx), eta], 1) as tf.Tensor2D;
-      const p = linear(this.store, 'head.p', h);
-      const c = tf.sigmoid(linear(this.store, 'head.c', h)) as tf.Tensor2D;
-      const mask = maskNet(this.store, this.cfg.mask, this.gridCache, p).masks.reshape([B, S, S, 1]) as tf.Tensor4D;
-      canvas = blendLayer(canvas, mask, c);
-      steps.push({ p, c });
-    }
-    return { canvas, steps };
+      return { p: linear(this.store, 'head.p', h), c: tf.sigmoid(linear(this.store, 'head.c', h)) as tf.Tensor2D };
+    };
+    const maskOf = (p: tf.Tensor2D) => maskNet(this.store, this.cfg.mask, grid, p).masks.reshape([B, S, S, 1]) as tf.Tensor4D;
+    return layerLoop(tf.zeros([B, S, S, 3]) as tf.Tensor4D, this.cfg.T, predict, maskOf, true);
   }
 
   /** samples as layer lists (for rendering at any size) */

@@ -4,6 +4,7 @@
  */
 import * as tf from '../core/tf.js';
 import { NORM_EPS } from '../config.js';
+import { FusedKernel } from '../core/fused.js';
 import { linearInit, normal, ParamStore } from '../core/params.js';
 
 /** Per-forward context: training mode and the BatchNorm running-stat updates it produced. */
@@ -52,8 +53,9 @@ export function bn(store: ParamStore, name: string, x: tf.Tensor4D, ctx: Ctx): t
     return tf.batchNorm4d(x, store.get(`${name}.runMean`) as tf.Tensor1D, store.get(`${name}.runVar`) as tf.Tensor1D, beta, gamma, NORM_EPS);
   }
   const [n, h, w] = x.shape;
-  if (fusedBn && fusedBn.backends.includes(tf.getBackend())) {
-    const r = fusedBn.run(x, gamma, beta);
+  const fused = fusedBatchNorm.active();
+  if (fused) {
+    const r = fused(x, gamma, beta);
     ctx.bnUpdates.push({ name, mean: tf.keep(r.mean), variance: tf.keep(r.variance), count: n * h * w, step: ctx.step });
     return r.y;
   }
@@ -62,17 +64,11 @@ export function bn(store: ParamStore, name: string, x: tf.Tensor4D, ctx: Ctx): t
   return tf.batchNorm4d(x, mean as tf.Tensor1D, variance as tf.Tensor1D, beta, gamma, NORM_EPS);
 }
 
-/** An optional fused training-mode BatchNorm for one backend (src/backend/nativeBatchNorm.ts). */
-export interface FusedBatchNorm {
-  backends: string[];
-  run: (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D };
-}
+/** training-mode BatchNorm: normalised x and the batch statistics */
+export type BatchNormTraining = (x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D) => { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D };
 
-let fusedBn: FusedBatchNorm | null = null;
-
-export function setFusedBatchNorm(impl: FusedBatchNorm | null): void {
-  fusedBn = impl;
-}
+/** An optional fused training-mode BatchNorm (src/backend/nativeBatchNorm.ts). */
+export const fusedBatchNorm = new FusedKernel<BatchNormTraining>('batchNorm');
 
 /** running = (1 − m)·running + m·batch (unbiased variance), in forward order, as PyTorch does */
 export function applyBnUpdates(store: ParamStore, ctx: Ctx): void {

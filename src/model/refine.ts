@@ -3,14 +3,14 @@
  * colours c_t (or the colours only) by gradient descent (Adam) on L1(render, target), with the
  * mask MLP fixed. Colours are optimised as logits so they stay in [0, 1].
  */
-import type { MaskNetConfig } from '../config.js';
-import { blendLayer } from '../core/blend.js';
+import { REFINE_DEFAULTS, type MaskNetConfig } from '../config.js';
 import { pixelGrid } from '../core/grid.js';
+import { layerLoop } from '../core/layerLoop.js';
 import { maskNet } from '../core/maskNet.js';
 import type { ParamStore } from '../core/params.js';
 import type { Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
-import { Adam } from '../train/adam.js';
+import { Adam } from '../core/adam.js';
 
 export interface RefineOptions {
   steps: number;
@@ -35,20 +35,17 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Laye
   const P = tf.variable(tf.tensor2d(layers.map((l) => l.p), [T, cfg.K]), !o.coloursOnly);
   const logit = (c: number) => Math.log(Math.min(Math.max(c, 1e-4), 1 - 1e-4) / (1 - Math.min(Math.max(c, 1e-4), 1 - 1e-4)));
   const Z = tf.variable(tf.tensor2d(layers.map((l) => l.colour.map(logit)), [T, 3]));
+  // the layer loop over the visible layers, each step's (p_t, c_t) read from the variables
+  const visible = layers.flatMap((l, t) => (l.visible === false ? [] : [t]));
   const render = () => {
-    const masks = maskNet(store, cfg, grid, P).masks; // [T, S*S]
     const colours = tf.sigmoid(Z);
-    let canvas = tf.zeros([1, S, S, 3]) as tf.Tensor4D;
-    for (let t = 0; t < T; t++) {
-      if (layers[t]!.visible === false) continue;
-      const m = masks.slice([t, 0], [1, S * S]).reshape([1, S, S, 1]) as tf.Tensor4D;
-      canvas = blendLayer(canvas, m, colours.slice([t, 0], [1, 3]) as tf.Tensor2D);
-    }
-    return canvas;
+    const predict = (_: tf.Tensor4D, i: number) => ({ p: P.slice([visible[i]!, 0], [1, cfg.K]) as tf.Tensor2D, c: colours.slice([visible[i]!, 0], [1, 3]) as tf.Tensor2D });
+    const maskOf = (p: tf.Tensor2D) => maskNet(store, cfg, grid, p).masks.reshape([1, S, S, 1]) as tf.Tensor4D;
+    return layerLoop(tf.zeros([1, S, S, 3]) as tf.Tensor4D, visible.length, predict, maskOf).canvas;
   };
   const mseNow = () => tf.tidy(() => tf.mean(tf.squaredDifference(render(), x)).dataSync()[0]!);
   const psnrBefore = psnrOf(mseNow());
-  const opt = new Adam({ lr: o.lr ?? 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  const opt = new Adam({ ...REFINE_DEFAULTS, lr: o.lr ?? REFINE_DEFAULTS.lr });
   const vars = new Map<string, tf.Variable>([['c', Z]]);
   if (!o.coloursOnly) vars.set('p', P);
   const losses: number[] = [];

@@ -3,9 +3,8 @@
  * generated ones, then one generator update. Checkpoints hold generator, critic and both optimisers,
  * written atomically; a killed run resumes.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Progress } from '../cli/progress.js';
 import * as tf from '../core/tf.js';
 import { batchTensor, type ImageSet } from '../data/imageSet.js';
 import { plotPanels } from '../eval/plot.js';
@@ -13,11 +12,14 @@ import { writeGrid } from '../eval/grid.js';
 import { PatchCritic } from '../model/critic.js';
 import { GanGenerator, type GanConfig } from '../model/ganGenerator.js';
 import { discardBnUpdates, newCtx } from '../model/nn.js';
-import { Adam } from './adam.js';
+import { Adam } from '../core/adam.js';
+import { adversaryState, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
 import { batchIndices } from './batches.js';
-import { readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { OPTIMISER_PREFIX, readCheckpoint, restoreOptimiser, restoreStore, saveCheckpoint } from '../model/checkpoint.js';
+import { MetricsLog, trainingLoop } from './loop.js';
 import { optimiseStep } from './step.js';
-import { criticLoss, generatorLoss, WGAN_DEFAULTS } from './wgan.js';
+import { criticLoss, generatorLoss } from './wgan.js';
+import { GAN_DEFAULTS, WGAN_DEFAULTS } from '../config.js';
 
 export interface GanRun {
   out: string;
@@ -36,89 +38,74 @@ export interface GanRun {
 }
 
 export const GAN_CHECKPOINT = 'gan.stratum';
+export const GAN_METRICS_FILE = 'gan-metrics.jsonl';
 
-function prefixed(prefix: string, m: Map<string, tf.Variable>): [string, tf.Tensor][] {
-  return [...m].map(([k, v]) => [`${prefix}${k}`, v]);
+interface GanRow {
+  step: number;
+  critic: number;
+  gen: number;
 }
 
-export function saveGan(path: string, g: GanGenerator, critic: PatchCritic, optG: Adam, optD: Adam, step: number, data: string): void {
-  saveCheckpoint(path, g, {
-    kind: 'gan',
-    step,
-    opt: optG,
-    data,
-    info: { criticWidth: critic.cfg.width, optDStep: optD.step },
-    extra: [...prefixed('', new Map([...critic.store.entries].map(([k, e]) => [k, e.variable]))), ...prefixed('adamD.m.', optD.m), ...prefixed('adamD.v.', optD.v)],
-  });
+export function saveGan(path: string, g: GanGenerator, adv: Adversary, optG: Adam, step: number, data: string): void {
+  const { extra, info } = adversaryState(adv);
+  saveCheckpoint(path, g, { kind: 'gan', step, opt: optG, data, info, extra });
 }
 
-export function loadGan(path: string, optG?: Adam, optD?: Adam): { g: GanGenerator; critic: PatchCritic; step: number } {
+export function loadGan(path: string, optG?: Adam): { g: GanGenerator; critic: PatchCritic; adv: Adversary; step: number } {
   const ck = readCheckpoint(path);
   if (ck.header.kind !== 'gan') throw new Error(`${path}: not a GAN checkpoint`);
   const g = new GanGenerator(ck.header.model as GanConfig);
-  const critic = new PatchCritic({ size: ck.header.model.size, width: Number(ck.header.info?.criticWidth ?? 64) });
-  for (const store of [g.store, critic.store]) {
-    for (const [name, e] of store.entries) {
-      const t = ck.tensors.get(name);
-      if (!t) throw new Error(`${path}: checkpoint lacks ${name}`);
-      e.variable.assign(tf.tensor(t.values, t.shape));
-    }
-  }
-  for (const [name, t] of ck.tensors) {
-    const m = /^adam(D?)\.(m|v)\.(.*)$/.exec(name);
-    if (!m) continue;
-    const opt = m[1] ? optD : optG;
-    if (opt) (m[2] === 'm' ? opt.m : opt.v).set(m[3]!, tf.variable(tf.tensor(t.values, t.shape), false));
-  }
-  if (optG) optG.step = ck.header.adamStep;
-  if (optD) optD.step = Number(ck.header.info?.optDStep ?? 0);
-  return { g, critic, step: ck.header.step };
+  restoreStore(g.store, ck.tensors, path);
+  const adv = restoreAdversary(ck, path, 0, GAN_DEFAULTS.criticWidth, optG?.cfg.lr);
+  if (!adv) throw new Error(`${path}: GAN checkpoint lacks its critic`);
+  if (optG) restoreOptimiser(optG, ck.tensors, OPTIMISER_PREFIX, ck.header.adamStep);
+  return { g, critic: adv.critic, adv, step: ck.header.step };
 }
 
 export async function trainGan(run: GanRun, data: ImageSet): Promise<{ g: GanGenerator; critic: PatchCritic }> {
   mkdirSync(run.out, { recursive: true });
   const path = join(run.out, GAN_CHECKPOINT);
-  const adam = { lr: run.lr, beta1: WGAN_DEFAULTS.beta1, beta2: WGAN_DEFAULTS.beta2, eps: 1e-8 };
-  const optG = new Adam(adam);
-  const optD = new Adam(adam);
+  const optG = new Adam({ lr: run.lr, beta1: WGAN_DEFAULTS.beta1, beta2: WGAN_DEFAULTS.beta2, eps: WGAN_DEFAULTS.eps });
   let g: GanGenerator;
-  let critic: PatchCritic;
+  let adv: Adversary;
   let start = 0;
-  if (run.resume && existsSync(path)) ({ g, critic, step: start } = loadGan(path, optG, optD));
+  if (run.resume && existsSync(path)) ({ g, adv, step: start } = loadGan(path, optG));
   else {
     if (existsSync(path) && !run.resume) throw new Error(`${path} exists: pass --resume to continue it or choose another --out`);
     g = new GanGenerator(run.model, run.seed);
-    critic = new PatchCritic({ size: run.model.size, width: run.criticWidth }, run.seed + 1);
+    adv = newAdversary(run.model.size, run.criticWidth, run.seed + 1, run.lr);
   }
-  const logPath = join(run.out, 'gan-metrics.jsonl');
-  const rows = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; critic: number; gen: number }).filter((r) => r.step <= start) : [];
-  writeFileSync(logPath, rows.map((r) => JSON.stringify(r) + '\n').join(''));
-  const bar = new Progress(run.steps, start, 'gan ');
-  for (let step = start + 1; step <= run.steps; step++) {
-    let dLoss = 0;
-    for (let k = 0; k < run.criticSteps; k++) {
-      const real = batchTensor(data, batchIndices(data.n, run.batch, run.seed, step * 100 + k));
-      const ctx = newCtx(true);
-      const fake = tf.tidy(() => g.generate(run.batch, ctx).canvas);
-      discardBnUpdates(ctx);
-      dLoss = optimiseStep(critic.store, optD, () => criticLoss(critic, real, fake, run.gamma));
-      tf.dispose([real, fake]);
-    }
-    const gLoss = optimiseStep(g.store, optG, (ctx) => generatorLoss(critic, g.generate(run.batch, ctx).canvas));
-    const row = { step, critic: dLoss, gen: gLoss };
-    rows.push(row);
-    writeFileSync(logPath, JSON.stringify(row) + '\n', { flag: 'a' });
-    if (!run.quiet) bar.update(step, `critic ${dLoss.toFixed(3)} gen ${gLoss.toFixed(3)}`);
-    if (step % run.saveEvery === 0 || step === run.steps) {
-      saveGan(path, g, critic, optG, optD, step, run.data);
+  const { critic, opt: optD } = adv;
+  const metrics = new MetricsLog<GanRow>(join(run.out, GAN_METRICS_FILE), start);
+  await trainingLoop({
+    steps: run.steps,
+    start,
+    label: 'gan ',
+    quiet: run.quiet,
+    saveEvery: run.saveEvery,
+    step: (step) => {
+      let dLoss = 0;
+      for (let k = 0; k < run.criticSteps; k++) {
+        const real = batchTensor(data, batchIndices(data.n, run.batch, run.seed, step * 100 + k));
+        const ctx = newCtx(true);
+        const fake = tf.tidy(() => g.generate(run.batch, ctx).canvas);
+        discardBnUpdates(ctx);
+        dLoss = optimiseStep(critic.store, optD, () => criticLoss(critic, real, fake, run.gamma));
+        tf.dispose([real, fake]);
+      }
+      const gLoss = optimiseStep(g.store, optG, (ctx) => generatorLoss(critic, g.generate(run.batch, ctx).canvas));
+      metrics.add({ step, critic: dLoss, gen: gLoss });
+      return `critic ${dLoss.toFixed(3)} gen ${gLoss.toFixed(3)}`;
+    },
+    save: async (step) => {
+      saveGan(path, g, adv, optG, step, run.data);
       await plotPanels(join(run.out, 'gan-curves.png'), [
-        { title: 'critic loss (D(fake) − D(real) + γ·GP)', yLabel: 'loss', series: [{ name: 'critic', points: rows.map((r) => [r.step, r.critic]), colour: '#d62728' }] },
-        { title: 'generator loss (−D(fake))', yLabel: 'loss', series: [{ name: 'generator', points: rows.map((r) => [r.step, r.gen]), colour: '#1f77b4' }] },
+        { title: 'critic loss (D(fake) − D(real) + γ·GP)', yLabel: 'loss', series: [{ name: 'critic', points: metrics.series('critic'), colour: '#d62728' }] },
+        { title: 'generator loss (−D(fake))', yLabel: 'loss', series: [{ name: 'generator', points: metrics.series('gen'), colour: '#1f77b4' }] },
       ]);
       await sampleGrid(join(run.out, 'samples.png'), g, 16, 7);
-    }
-  }
-  bar.finish();
+    },
+  });
   return { g, critic };
 }
 

@@ -3,7 +3,7 @@ import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
 import type { Decomposer } from '../model/decomposer.js';
 import { applyBnUpdates, discardBnUpdates, newCtx, type Ctx } from '../model/nn.js';
-import type { Adam } from './adam.js';
+import type { Adam } from '../core/adam.js';
 
 export function l1(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.mean(tf.abs(tf.sub(a, b)));

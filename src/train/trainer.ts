@@ -5,24 +5,24 @@
  * masks; the best model by held-out PSNR is kept in best.stratum. Killed at any point, `stratum train --resume` continues from the last checkpoint with the
  * same batches it would have seen.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ModelConfig, TrainConfig } from '../config.js';
+import { CALIBRATION_BATCHES, type ModelConfig, type TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
-import { Progress } from '../cli/progress.js';
 import { batchTensor, type ImageSet } from '../data/imageSet.js';
 import { decompositionGrid } from '../eval/figures.js';
 import { plotPanels } from '../eval/plot.js';
 import { evaluate } from '../eval/reconstruct.js';
 import { Decomposer } from '../model/decomposer.js';
-import { Adam } from './adam.js';
-import { loadModel, readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { Adam } from '../core/adam.js';
+import { adversaryState, disposeAdversary, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
+import { loadModel, readCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { batchIndices } from './batches.js';
 import { calibrateBatchNorm } from './calibrate.js';
+import { MetricsLog, trainingLoop } from './loop.js';
 import { l1, optimiseStep, trainStep } from './step.js';
-import { PatchCritic } from '../model/critic.js';
 import { newCtx, discardBnUpdates } from '../model/nn.js';
-import { criticLoss, generatorLoss, WGAN_DEFAULTS } from './wgan.js';
+import { criticLoss, generatorLoss } from './wgan.js';
 
 export interface TrainRun {
   out: string;
@@ -48,29 +48,17 @@ export interface MetricRow {
 export const CHECKPOINT_FILE = 'checkpoint.stratum';
 /** the weights (and per-step BatchNorm statistics) of the evaluation with the best held-out PSNR so far */
 export const BEST_FILE = 'best.stratum';
+export const METRICS_FILE = 'metrics.jsonl';
 
-
-function readMetrics(path: string, upTo: number): MetricRow[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as MetricRow)
-    .filter((r) => r.step <= upTo);
-}
-
-export async function plotMetrics(path: string, rows: MetricRow[]): Promise<void> {
-  const loss = rows.filter((r) => r.loss !== undefined).map((r) => [r.step, r.loss!] as [number, number]);
-  const ps = rows.filter((r) => r.psnr !== undefined).map((r) => [r.step, r.psnr!] as [number, number]);
-  const pb = rows.filter((r) => r.psnrBatchStats !== undefined).map((r) => [r.step, r.psnrBatchStats!] as [number, number]);
+export async function plotMetrics(path: string, log: MetricsLog<MetricRow>): Promise<void> {
   await plotPanels(path, [
-    { title: 'training L1 loss', yLabel: 'L1', logY: true, series: [{ name: 'train L1', points: loss, colour: '#1f77b4' }] },
+    { title: 'training L1 loss', yLabel: 'L1', logY: true, series: [{ name: 'train L1', points: log.series('loss'), colour: '#1f77b4' }] },
     {
       title: 'held-out PSNR',
       yLabel: 'dB',
       series: [
-        { name: 'inference BN', points: ps, colour: '#d62728' },
-        { name: 'batch-stat BN', points: pb, colour: '#ff9f0e' },
+        { name: 'inference BN', points: log.series('psnr'), colour: '#d62728' },
+        { name: 'batch-stat BN', points: log.series('psnrBatchStats'), colour: '#ff9f0e' },
       ],
     },
   ]);
@@ -78,54 +66,42 @@ export async function plotMetrics(path: string, rows: MetricRow[]): Promise<void
 
 export async function train(run: TrainRun, data: { train: ImageSet; test: ImageSet }): Promise<{ model: Decomposer; final: MetricRow }> {
   mkdirSync(run.out, { recursive: true });
+  const cfg = run.train;
   const ckptPath = join(run.out, CHECKPOINT_FILE);
-  const metricsPath = join(run.out, 'metrics.jsonl');
-  const opt = new Adam(run.train);
+  const opt = new Adam(cfg);
   let adv: Adversary | null = null;
   let model: Decomposer;
   let start = 0;
   if (run.resume && existsSync(ckptPath)) {
     const loaded = loadModel(ckptPath, opt);
-    adv = restoreCritic(loaded.ckpt.tensors, run.train, run.model.size, loaded.ckpt.header.info);
+    if (cfg.advLambda > 0) adv = restoreAdversary(loaded.ckpt, ckptPath, cfg.seed + 7, cfg.criticWidth);
     model = loaded.model;
     start = loaded.ckpt.header.step;
   } else {
     if (!run.resume && existsSync(ckptPath)) {
       throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another --out`);
     }
-    model = run.initFrom ? initialModel(run.initFrom, run.model) : new Decomposer(run.model, run.train.seed);
+    model = run.initFrom ? initialModel(run.initFrom, run.model) : new Decomposer(run.model, cfg.seed);
   }
-  const cfg = run.train;
-  if (cfg.advLambda > 0 && !adv) adv = newAdversary(cfg, run.model.size);
-  let metrics = readMetrics(metricsPath, start);
-  writeFileSync(metricsPath, metrics.map((m) => JSON.stringify(m) + '\n').join(''));
-  const log = (row: MetricRow) => {
-    metrics.push(row);
-    writeFileSync(metricsPath, JSON.stringify(row) + '\n', { flag: 'a' });
-  };
-  const bar = new Progress(cfg.steps, start, 'train ');
-  const say = (m: string) => (run.quiet ? undefined : bar.log(m));
+  // λ > 0 with no critic yet (a fresh run, or resuming an L1-only run): a fresh critic
+  if (cfg.advLambda > 0 && !adv) adv = newAdversary(run.model.size, cfg.criticWidth, cfg.seed + 7);
+  const metrics = new MetricsLog<MetricRow>(join(run.out, METRICS_FILE), start);
+  const say = (m: string) => (run.quiet ? undefined : process.stderr.write(`${m}\n`));
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
   else if (run.initFrom) say(`initialised from ${run.initFrom}`);
   const save = async (step: number) => {
-    saveCheckpoint(ckptPath, model, {
-      train: cfg,
-      step,
-      opt,
-      data: run.data,
-      info: { lastPsnr: metrics.filter((m) => m.psnr !== undefined).at(-1)?.psnr, criticAdamStep: adv?.opt.step },
-      extra: adv ? adversaryTensors(adv) : [],
-    });
+    const critic = adv ? adversaryState(adv) : { extra: [], info: {} };
+    saveCheckpoint(ckptPath, model, { train: cfg, step, opt, data: run.data, info: { lastPsnr: metrics.last('psnr')?.psnr, ...critic.info }, extra: critic.extra });
     await plotMetrics(join(run.out, 'curves.png'), metrics);
     await decompositionGrid(join(run.out, 'grid.png'), model, data.test, 6);
   };
   const bestPath = join(run.out, BEST_FILE);
   let best = start > 0 && existsSync(bestPath) ? Number(readCheckpoint(bestPath).header.info?.heldOutPsnr ?? -Infinity) : -Infinity;
   const evalNow = (step: number) => {
-    calibrateBatchNorm(model, data.train, 8, cfg.batch);
+    calibrateBatchNorm(model, data.train, CALIBRATION_BATCHES, cfg.batch);
     const r = evaluate(model, data.test);
-    log({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats });
+    metrics.add({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats });
     if (r.psnr > best) {
       best = r.psnr;
       saveCheckpoint(bestPath, model, { step, data: run.data, weightsOnly: true, info: { heldOutPsnr: r.psnr, heldOutImages: data.test.n, trainConfig: cfg } });
@@ -134,32 +110,35 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   };
   if (start === 0) evalNow(0);
   let lossAvg = NaN;
-  let lastPsnr = metrics.filter((m) => m.psnr !== undefined).at(-1)?.psnr ?? NaN;
+  let lastPsnr = metrics.last('psnr')?.psnr ?? NaN;
   const t0 = Date.now();
-  for (let step = start + 1; step <= cfg.steps; step++) {
-    const idx = batchIndices(data.train.n, cfg.batch, cfg.seed, step);
-    const x = batchTensor(data.train, idx);
-    let loss: number;
-    try {
-      loss = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum);
-    } finally {
-      x.dispose();
-    }
-    lossAvg = Number.isNaN(lossAvg) ? loss : 0.95 * lossAvg + 0.05 * loss;
-    log({ step, loss, secPerStep: (Date.now() - t0) / 1000 / (step - start) });
-    if (step % cfg.evalEvery === 0 || step === cfg.steps) lastPsnr = evalNow(step).psnr;
-    if (!run.quiet) bar.update(step, `L1 ${lossAvg.toFixed(4)} PSNR ${Number.isNaN(lastPsnr) ? '-' : lastPsnr.toFixed(2)} dB`);
-    if (step % cfg.saveEvery === 0 || step === cfg.steps) await save(step);
-  }
-  if (start >= cfg.steps) await save(start);
-  bar.finish();
-  const final = metrics.filter((m) => m.psnr !== undefined).at(-1) ?? { step: start };
+  await trainingLoop({
+    steps: cfg.steps,
+    start,
+    label: 'train ',
+    quiet: run.quiet,
+    saveEvery: cfg.saveEvery,
+    save,
+    step: (step) => {
+      const x = batchTensor(data.train, batchIndices(data.train.n, cfg.batch, cfg.seed, step));
+      let loss: number;
+      try {
+        loss = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum);
+      } finally {
+        x.dispose();
+      }
+      lossAvg = Number.isNaN(lossAvg) ? loss : 0.95 * lossAvg + 0.05 * loss;
+      metrics.add({ step, loss, secPerStep: (Date.now() - t0) / 1000 / (step - start) });
+      if (step % cfg.evalEvery === 0 || step === cfg.steps) lastPsnr = evalNow(step).psnr;
+      return `L1 ${lossAvg.toFixed(4)} PSNR ${Number.isNaN(lastPsnr) ? '-' : lastPsnr.toFixed(2)} dB`;
+    },
+  });
+  const final = metrics.last('psnr') ?? { step: start };
   if (run.exportTo) {
     saveCheckpoint(run.exportTo, model, { step: cfg.steps, data: run.data, weightsOnly: true, info: { heldOutPsnr: final.psnr, heldOutImages: data.test.n, trainConfig: cfg } });
   }
   opt.dispose();
-  adv?.opt.dispose();
-  adv?.critic.dispose();
+  disposeAdversary(adv);
   return { model, final };
 }
 
@@ -195,41 +174,6 @@ function initialModel(path: string, cfg: ModelConfig): Decomposer {
 }
 
 // ------------------------------------------------------------------ adversarial reconstruction
-/** the patch critic and its optimiser for L1 + λ·adversarial training */
-interface Adversary {
-  critic: PatchCritic;
-  opt: Adam;
-}
-
-function newAdversary(cfg: TrainConfig, size: number): Adversary {
-  return { critic: new PatchCritic({ size, width: cfg.criticWidth }, cfg.seed + 7), opt: new Adam({ lr: WGAN_DEFAULTS.lr, beta1: WGAN_DEFAULTS.beta1, beta2: WGAN_DEFAULTS.beta2, eps: 1e-8 }) };
-}
-
-function adversaryTensors(a: Adversary): [string, tf.Tensor][] {
-  return [
-    ...[...a.critic.store.entries].map(([k, e]) => [k, e.variable] as [string, tf.Tensor]),
-    ...[...a.opt.m].map(([k, v]) => [`adamD.m.${k}`, v] as [string, tf.Tensor]),
-    ...[...a.opt.v].map(([k, v]) => [`adamD.v.${k}`, v] as [string, tf.Tensor]),
-  ];
-}
-
-function restoreCritic(tensors: Map<string, { shape: number[]; values: Float32Array }>, cfg: TrainConfig, size: number, info?: Record<string, unknown>): Adversary | null {
-  if (cfg.advLambda <= 0) return null;
-  const a = newAdversary(cfg, size);
-  if (!tensors.has('critic.c0.w')) return a; // resuming an L1-only run with λ > 0: fresh critic
-  for (const [name, e] of a.critic.store.entries) {
-    const t = tensors.get(name);
-    if (!t) throw new Error(`checkpoint lacks critic parameter ${name}`);
-    e.variable.assign(tf.tensor(t.values, t.shape));
-  }
-  for (const [name, t] of tensors) {
-    const m = /^adamD\.(m|v)\.(.*)$/.exec(name);
-    if (m) (m[1] === 'm' ? a.opt.m : a.opt.v).set(m[2]!, tf.variable(tf.tensor(t.values, t.shape), false));
-  }
-  a.opt.step = Number(info?.criticAdamStep ?? 0);
-  return a;
-}
-
 /** one critic update on (target, reconstruction), then the model on L1 + λ·(−D(reconstruction)) */
 export function adversarialStep(model: Decomposer, opt: Adam, adv: Adversary, x: tf.Tensor4D, cfg: TrainConfig): number {
   const ctx = newCtx(true);

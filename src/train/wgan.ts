@@ -6,8 +6,6 @@
 import * as tf from '../core/tf.js';
 import type { PatchCritic } from '../model/critic.js';
 
-export const WGAN_DEFAULTS = { gamma: 10, criticSteps: 5, lr: 2e-4, beta1: 0, beta2: 0.9 };
-
 /** mean over the batch of (‖∇_x D(x)‖₂ − 1)², differentiable w.r.t. the critic's parameters */
 export function gradientPenalty(score: (x: tf.Tensor4D) => tf.Tensor1D, x: tf.Tensor4D): tf.Scalar {
   const g = tf.grad((xi: tf.Tensor) => tf.sum(score(xi as tf.Tensor4D)))(x);

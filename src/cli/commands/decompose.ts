@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
+import { REFINE_DEFAULTS } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { documentStore, renderDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
@@ -10,7 +11,7 @@ import { readImageSquare, writePng } from '../../data/images.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
 import { decomposeImage } from '../../model/decomposeImage.js';
-import { loadModel } from '../../train/checkpoint.js';
+import { loadModel } from '../../model/checkpoint.js';
 import { DEFAULT_MODEL, int, num, backendOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .option('--T <n>', 'use only the first T layers', int('--T'))
     .option('--refine <n>', 'then optimise p_t and c_t by gradient descent on L1 for n steps', int('--refine', 0), 0)
     .option('--refine-colours-only', 'refine only the colours', false)
-    .option('--refine-lr <x>', 'refinement learning rate', num('--refine-lr'), 0.02)
+    .option('--refine-lr <x>', 'refinement learning rate', num('--refine-lr'), REFINE_DEFAULTS.lr)
     .addOption(backendOption())
     .action(async (image: string, o) => {
       await useBackend(o.backend as BackendName);

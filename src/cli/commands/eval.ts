@@ -4,7 +4,7 @@ import { TRAIN_DEFAULTS } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDataset, loadSplit } from '../../data/datasets.js';
 import { evaluate } from '../../eval/reconstruct.js';
-import { loadModel } from '../../train/checkpoint.js';
+import { loadModel } from '../../model/checkpoint.js';
 import { DEFAULT_MODEL, int, backendOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--all', 'evaluate on every image instead of the held-out split', false)
     .option('--limit <n>', 'use at most this many images', int('--limit'))
     .option('--T <n>', 'layers to use (default: the model\'s T)', int('--T'))
-    .option('--seed <n>', 'split seed (as in training)', int('--seed', 0), 0)
+    .option('--seed <n>', 'split seed (as in training)', int('--seed', 0), TRAIN_DEFAULTS.seed)
     .addOption(backendOption())
     .action(async (o) => {
       await useBackend(o.backend as BackendName);

@@ -1,10 +1,10 @@
 /** stratum experiment */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { type EncoderKind } from '../../config.js';
+import { EXPERIMENT_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../data/datasets.js';
-import { markdownTable, runExperiment } from '../../eval/experiments.js';
+import { markdownTable, runExperiment } from '../../experiments/tables.js';
 import { int, backendOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -13,15 +13,15 @@ export function register(program: Command): void {
     .description("reproduce the paper's tables: table1 (PSNR/SSIM over T×K) or table2 (ours vs baselines at |z| 130 and 260, and 20-colour quantisation)")
     .argument('<table>', 'table1 | table2')
     .option('--data <spec>', 'data set (see train --data)', 'fashion-mnist')
-    .option('--steps <n>', 'training steps per row', int('--steps'), 1000)
-    .option('--batch <n>', 'batch size', int('--batch'), 32)
-    .option('--size <n>', 'image size', int('--size', 8), 32)
-    .option('--holdout <n>', 'held-out images', int('--holdout'), 256)
+    .option('--steps <n>', 'training steps per row', int('--steps'), EXPERIMENT_DEFAULTS.steps)
+    .option('--batch <n>', 'batch size', int('--batch'), TRAIN_DEFAULTS.batch)
+    .option('--size <n>', 'image size', int('--size', 8), MODEL_DEFAULTS.size)
+    .option('--holdout <n>', 'held-out images', int('--holdout'), TRAIN_DEFAULTS.holdout)
     .option('--limit <n>', 'use at most this many images', int('--limit'))
-    .addOption(new Option('--encoder <kind>', 'encoder for every row').choices(['resnet18', 'small']).default('small'))
-    .option('--show <n>', 'held-out images shown side by side', int('--show'), 8)
+    .addOption(new Option('--encoder <kind>', 'encoder for every row').choices(['resnet18', 'small']).default(EXPERIMENT_DEFAULTS.encoder))
+    .option('--show <n>', 'held-out images shown side by side', int('--show'), EXPERIMENT_DEFAULTS.show)
     .option('--out <dir>', 'results folder', 'runs/experiments')
-    .option('--seed <n>', 'seed', int('--seed', 0), 0)
+    .option('--seed <n>', 'seed', int('--seed', 0), TRAIN_DEFAULTS.seed)
     .addOption(backendOption())
     .action(async (table: string, o) => {
       if (table !== 'table1' && table !== 'table2') throw new Error(`unknown table '${table}' (table1, table2)`);

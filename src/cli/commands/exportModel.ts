@@ -1,7 +1,7 @@
 /** stratum export-model */
 import { Command } from 'commander';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadModel, saveCheckpoint } from '../../train/checkpoint.js';
+import { loadModel, saveCheckpoint } from '../../model/checkpoint.js';
 import { backendOption } from '../options.js';
 
 export function register(program: Command): void {

@@ -1,11 +1,10 @@
 /** stratum gan */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { modelConfig, type EncoderKind } from '../../config.js';
+import { GAN_DEFAULTS, MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, WGAN_DEFAULTS, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDataset } from '../../data/datasets.js';
 import { trainGan } from '../../train/ganTrainer.js';
-import { WGAN_DEFAULTS } from '../../train/wgan.js';
 import { int, num, backendOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -15,20 +14,20 @@ export function register(program: Command): void {
     .option('--data <spec>', 'data set (see train --data)', 'fashion-mnist')
     .option('--out <dir>', 'run folder (gan.stratum, gan-metrics.jsonl, gan-curves.png, samples.png)', 'runs/gan')
     .option('--resume', 'continue the checkpoint in --out', false)
-    .option('--steps <n>', 'generator steps', int('--steps'), 2000)
-    .option('--batch <n>', 'batch size', int('--batch'), 32)
+    .option('--steps <n>', 'generator steps', int('--steps'), GAN_DEFAULTS.steps)
+    .option('--batch <n>', 'batch size', int('--batch'), GAN_DEFAULTS.batch)
     .option('--lr <x>', 'Adam learning rate (generator and critic)', num('--lr'), WGAN_DEFAULTS.lr)
     .option('--gamma <x>', 'gradient-penalty weight γ', num('--gamma'), WGAN_DEFAULTS.gamma)
     .option('--critic-steps <n>', 'critic updates per generator update', int('--critic-steps'), WGAN_DEFAULTS.criticSteps)
-    .option('--critic-width <n>', 'channels of the critic\'s first convolution', int('--critic-width'), 64)
-    .option('--T <n>', 'layers per sample', int('--T'), 10)
-    .option('--K <n>', 'mask parameters per layer', int('--K'), 10)
-    .option('--size <n>', 'training image size (power of two)', int('--size', 16), 32)
-    .option('--noise <n>', 'size of the noise η_t', int('--noise'), 32)
-    .addOption(new Option('--encoder <kind>', 'canvas encoder').choices(['resnet18', 'small']).default('small'))
+    .option('--critic-width <n>', 'channels of the critic\'s first convolution', int('--critic-width'), GAN_DEFAULTS.criticWidth)
+    .option('--T <n>', 'layers per sample', int('--T'), MODEL_DEFAULTS.T)
+    .option('--K <n>', 'mask parameters per layer', int('--K'), MODEL_DEFAULTS.mask.K)
+    .option('--size <n>', 'training image size (power of two)', int('--size', 16), MODEL_DEFAULTS.size)
+    .option('--noise <n>', 'size of the noise η_t', int('--noise'), GAN_DEFAULTS.noise)
+    .addOption(new Option('--encoder <kind>', 'canvas encoder').choices(['resnet18', 'small']).default(GAN_DEFAULTS.encoder))
     .option('--limit <n>', 'use at most this many images', int('--limit'))
-    .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
-    .option('--seed <n>', 'random seed', int('--seed', 0), 0)
+    .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), GAN_DEFAULTS.saveEvery)
+    .option('--seed <n>', 'random seed', int('--seed', 0), TRAIN_DEFAULTS.seed)
     .addOption(backendOption())
     .action(async (o) => {
       await useBackend(o.backend as BackendName);

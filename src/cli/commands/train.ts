@@ -1,7 +1,7 @@
 /** stratum train */
 import { Command, Option } from 'commander';
 import { MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../../config.js';
-import { readCheckpoint } from '../../train/checkpoint.js';
+import { readCheckpoint } from '../../model/checkpoint.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../data/datasets.js';
 import { BEST_FILE, train } from '../../train/trainer.js';
@@ -17,20 +17,20 @@ export function register(program: Command): void {
     .option('--steps <n>', 'training steps', int('--steps'), TRAIN_DEFAULTS.steps)
     .option('--batch <n>', 'batch size', int('--batch'), TRAIN_DEFAULTS.batch)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), TRAIN_DEFAULTS.lr)
-    .option('--T <n>', 'layers (steps) per image', int('--T'), 10)
-    .option('--K <n>', 'mask parameters per layer', int('--K'), 10)
-    .option('--size <n>', 'training image size', int('--size', 4), 32)
-    .addOption(new Option('--encoder <kind>', 'encoder').choices(['resnet18', 'small']).default('resnet18'))
-    .addOption(new Option('--norm <mode>', "mask-MLP GroupNorm: 'image' (authors' code) or 'pixel' (paper's table)").choices(['image', 'pixel']).default('image'))
+    .option('--T <n>', 'layers (steps) per image', int('--T'), MODEL_DEFAULTS.T)
+    .option('--K <n>', 'mask parameters per layer', int('--K'), MODEL_DEFAULTS.mask.K)
+    .option('--size <n>', 'training image size', int('--size', 4), MODEL_DEFAULTS.size)
+    .addOption(new Option('--encoder <kind>', 'encoder').choices(['resnet18', 'small']).default(MODEL_DEFAULTS.encoder))
+    .addOption(new Option('--norm <mode>', "mask-MLP GroupNorm: 'image' (authors' code) or 'pixel' (paper's table)").choices(['image', 'pixel']).default(MODEL_DEFAULTS.mask.norm))
     .option('--stop-canvas-grad', 'feed the canvas to the encoder with gradients stopped (authors\' code)', false)
     .option('--holdout <n>', 'held-out images', int('--holdout'), TRAIN_DEFAULTS.holdout)
     .option('--limit <n>', 'use at most this many images', int('--limit'))
     .option('--eval-every <n>', 'held-out PSNR every n steps', int('--eval-every'), TRAIN_DEFAULTS.evalEvery)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), TRAIN_DEFAULTS.saveEvery)
-    .option('--seed <n>', 'random seed', int('--seed', 0), 0)
+    .option('--seed <n>', 'random seed', int('--seed', 0), TRAIN_DEFAULTS.seed)
     .option('--init <model>', 'start from the weights of this model file (architecture taken from it; fresh optimiser), e.g. to fine-tune on another data set')
     .option('--export <file>', 'also write a small weights-only model file at the end')
-    .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', Number, 0)
+    .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', Number, TRAIN_DEFAULTS.advLambda)
     .option('--gamma <x>', 'gradient-penalty weight γ (with --adv-lambda)', num('--gamma'), TRAIN_DEFAULTS.gamma)
     .addOption(backendOption())
     .action(async (o, cmd: Command) => {

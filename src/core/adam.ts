@@ -2,7 +2,8 @@
  * Adam (Kingma & Ba) with bias correction, matching torch.optim.Adam. Its state (step count and
  * moments) is plain named tensors so checkpoints can save and resume it exactly.
  */
-import * as tf from '../core/tf.js';
+import { FusedKernel } from './fused.js';
+import * as tf from './tf.js';
 
 export interface AdamConfig {
   lr: number;
@@ -11,16 +12,16 @@ export interface AdamConfig {
   eps: number;
 }
 
+/** an in-place update of p, m and v by one Adam step; returns false to decline (then the plain update runs) */
+export type AdamUpdate = (p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number) => boolean;
+
+/** the fused update (src/backend/native.ts) */
+export const fusedAdam = new FusedKernel<AdamUpdate>('adam');
+
 export class Adam {
   step = 0;
   readonly m = new Map<string, tf.Variable>();
   readonly v = new Map<string, tf.Variable>();
-
-  /** optional fused in-place update for the current backend (src/backend/native.ts) */
-  static fusedUpdate: ((p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, stepSize: number, b1: number, b2: number, eps: number, bc2: number) => boolean) | null = null;
-  private get fused() {
-    return Adam.fusedUpdate;
-  }
 
   constructor(public cfg: AdamConfig) {}
 
@@ -30,6 +31,7 @@ export class Adam {
     const bc1 = 1 - Math.pow(beta1, this.step);
     const bc2 = 1 - Math.pow(beta2, this.step);
     const stepSize = lr / bc1;
+    const fused = fusedAdam.active();
     for (const [name, g] of grads) {
       const p = params.get(name);
       if (!p) throw new Error(`gradient for unknown parameter ${name}`);
@@ -41,7 +43,7 @@ export class Adam {
         this.m.set(name, m);
         this.v.set(name, v);
       }
-      if (this.fused?.(p, g, m, v, stepSize, beta1, beta2, eps, bc2)) continue;
+      if (fused?.(p, g, m, v, stepSize, beta1, beta2, eps, bc2)) continue;
       const mm = m;
       const vv = v;
       tf.tidy(() => {

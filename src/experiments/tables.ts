@@ -9,21 +9,23 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../config.js';
+import { CALIBRATION_BATCHES, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../config.js';
 import * as tf from '../core/tf.js';
 import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
 import { BaselineAE, BASELINES, latentSize, type BaselineKind } from '../model/baselines.js';
 import { Decomposer } from '../model/decomposer.js';
 import { newCtx } from '../model/nn.js';
-import { Adam } from '../train/adam.js';
+import { Adam } from '../core/adam.js';
 import { batchIndices } from '../train/batches.js';
 import { calibrateBatchNorm } from '../train/calibrate.js';
 import { l1, optimiseStep } from '../train/step.js';
-import { writeGrid, type Tile } from './grid.js';
-import { Progress } from '../cli/progress.js';
-import { quantizeRgb } from './quantize.js';
-import { ssim } from './ssim.js';
+import { writeGrid, type Tile } from '../eval/grid.js';
+import { quantizeRgb } from '../eval/quantize.js';
+import { ssim } from '../eval/ssim.js';
+import { trainingLoop } from '../train/loop.js';
+import type { ParamStore } from '../core/params.js';
+import type { Ctx } from '../model/nn.js';
 
 export interface ExperimentOptions {
   table: 'table1' | 'table2';
@@ -99,9 +101,8 @@ function scores(rec: Float32Array, test: ImageSet): { psnr: number; ssim: number
   return { psnr: p / test.n, ssim: s / test.n };
 }
 
-function runEntry(e: Entry, o: ExperimentOptions): { row: Row; rec: Float32Array } {
+async function runEntry(e: Entry, o: ExperimentOptions): Promise<{ row: Row; rec: Float32Array }> {
   const S = o.test.size;
-  const t0 = Date.now();
   let rec: Float32Array;
   if (e.quantize) {
     const px = S * S * 3;
@@ -113,31 +114,32 @@ function runEntry(e: Entry, o: ExperimentOptions): { row: Row; rec: Float32Array
     return { row: { method: e.method, T: '', K: '', latent: '', steps: 0, psnr: scores(rec, o.test).psnr, ssim: scores(rec, o.test).ssim, secPerStep: 0 }, rec };
   }
   const opt = new Adam(TRAIN_DEFAULTS);
-  let secPerStep = 0;
-  const bar = o.log ? new Progress(o.steps, 0, `${e.method} `) : null;
+  /** train `store` on L1(reconstruction, x) for o.steps steps; returns seconds per step */
+  const fit = async (store: ParamStore, reconstruct: (x: tf.Tensor4D, ctx: Ctx) => tf.Tensor4D): Promise<number> => {
+    const t0 = Date.now();
+    await trainingLoop({
+      steps: o.steps,
+      label: `${e.method} `,
+      quiet: !o.log,
+      step: (step) => {
+        const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
+        const loss = optimiseStep(store, opt, (ctx) => l1(reconstruct(x, ctx), x));
+        x.dispose();
+        return `L1 ${loss.toFixed(4)}`;
+      },
+    });
+    return (Date.now() - t0) / 1000 / Math.max(1, o.steps);
+  };
+  let secPerStep: number;
   if (e.kind) {
     const m = new BaselineAE({ kind: e.kind, size: S, latent: e.latent!, encoder: o.encoder, smallChannels: [32, 64, 64, 64], hidden: 512 }, o.seed);
-    for (let step = 1; step <= o.steps; step++) {
-      const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
-      const loss = optimiseStep(m.store, opt, (ctx) => l1(m.forward(x, ctx), x));
-      x.dispose();
-      bar?.update(step, `L1 ${loss.toFixed(4)}`);
-    }
-    bar?.finish();
-    secPerStep = (Date.now() - t0) / 1000 / Math.max(1, o.steps);
+    secPerStep = await fit(m.store, (x, ctx) => m.forward(x, ctx));
     rec = reconstructAll((x) => m.forward(x, newCtx(false)), o.test);
     m.dispose();
   } else {
     const m = new Decomposer(modelConfig({ T: e.T!, size: S, encoder: o.encoder, mask: { K: e.K! } }), o.seed);
-    for (let step = 1; step <= o.steps; step++) {
-      const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
-      const loss = optimiseStep(m.store, opt, (ctx) => l1(m.forward(x, ctx).canvas, x));
-      x.dispose();
-      bar?.update(step, `L1 ${loss.toFixed(4)}`);
-    }
-    bar?.finish();
-    secPerStep = (Date.now() - t0) / 1000 / Math.max(1, o.steps);
-    calibrateBatchNorm(m, o.train, 8, o.batch);
+    secPerStep = await fit(m.store, (x, ctx) => m.forward(x, ctx).canvas);
+    calibrateBatchNorm(m, o.train, CALIBRATION_BATCHES, o.batch);
     rec = reconstructAll((x) => m.forward(x, newCtx(false)).canvas, o.test);
     m.dispose();
   }
@@ -187,7 +189,7 @@ export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
     let hit = cache[key];
     if (!hit) {
       o.log?.(`${o.table}: ${e.method} (${e.quantize ? 'no training' : `${o.steps} steps`})…`);
-      const { row, rec } = runEntry(e, o);
+      const { row, rec } = await runEntry(e, o);
       hit = { row, rec: Array.from(rec.subarray(0, shown * px)) };
       cache[key] = hit;
       writeFileAtomic(cachePath, [new TextEncoder().encode(JSON.stringify(cache))]);

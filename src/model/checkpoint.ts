@@ -9,11 +9,11 @@ import { writeFileAtomic } from '../io/atomicFile.js';
 import type { ModelConfig, TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from '../model/checkpointFormat.js';
-import { Adam } from './adam.js';
+import type { Decomposer } from './decomposer.js';
+import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from './checkpointFormat.js';
+import { Adam } from '../core/adam.js';
 
-export { type Checkpoint, type CheckpointHeader } from '../model/checkpointFormat.js';
+export { type Checkpoint, type CheckpointHeader } from './checkpointFormat.js';
 
 export interface SaveOptions {
   train?: TrainConfig;
@@ -29,13 +29,44 @@ export interface SaveOptions {
   kind?: string;
 }
 
-export function saveCheckpoint(path: string, model: { store: ParamStore; cfg: unknown }, o: SaveOptions = {}): void {
-  const entries: [string, tf.Tensor][] = [...model.store.entries].map(([k, e]) => [k, e.variable]);
-  entries.push(...(o.extra ?? []));
-  if (o.opt && !o.weightsOnly) {
-    for (const [k, v] of o.opt.m) entries.push([`adam.m.${k}`, v]);
-    for (const [k, v] of o.opt.v) entries.push([`adam.v.${k}`, v]);
+/** the prefix of the model's optimiser state in a checkpoint ('adam.m.NAME', 'adam.v.NAME') */
+export const OPTIMISER_PREFIX = 'adam.';
+
+/** every tensor of a parameter store under its own name */
+export function storeTensors(store: ParamStore): [string, tf.Tensor][] {
+  return [...store.entries].map(([k, e]) => [k, e.variable]);
+}
+
+/** an optimiser's moments as named tensors: PREFIX + 'm.' + parameter, PREFIX + 'v.' + parameter */
+export function optimiserTensors(opt: Adam, prefix: string): [string, tf.Tensor][] {
+  return [...[...opt.m].map(([k, v]) => [`${prefix}m.${k}`, v] as [string, tf.Tensor]), ...[...opt.v].map(([k, v]) => [`${prefix}v.${k}`, v] as [string, tf.Tensor])];
+}
+
+/** put back what optimiserTensors saved, and the optimiser's step count */
+export function restoreOptimiser(opt: Adam, tensors: Checkpoint['tensors'], prefix: string, step: number): void {
+  opt.step = step;
+  for (const [name, t] of tensors) {
+    if (!name.startsWith(prefix)) continue;
+    const rest = name.slice(prefix.length);
+    const moments = rest.startsWith('m.') ? opt.m : rest.startsWith('v.') ? opt.v : null;
+    if (moments) moments.set(rest.slice(2), tf.variable(tf.tensor(t.values, t.shape), false));
   }
+}
+
+/** assign every parameter of `store` from the checkpoint's tensors of the same name */
+export function restoreStore(store: ParamStore, tensors: Checkpoint['tensors'], path: string): void {
+  for (const [name, e] of store.entries) {
+    const t = tensors.get(name);
+    if (!t) throw new Error(`${path}: checkpoint lacks ${name}`);
+    if (t.shape.join(',') !== e.variable.shape.join(',')) throw new Error(`${path}: ${name} has shape [${t.shape}] in the checkpoint, expected [${e.variable.shape}]`);
+    e.variable.assign(tf.tensor(t.values, t.shape));
+  }
+}
+
+export function saveCheckpoint(path: string, model: { store: ParamStore; cfg: unknown }, o: SaveOptions = {}): void {
+  const entries = storeTensors(model.store);
+  entries.push(...(o.extra ?? []));
+  if (o.opt && !o.weightsOnly) entries.push(...optimiserTensors(o.opt, OPTIMISER_PREFIX));
   let offset = 0;
   const table = entries.map(([name, t]) => {
     const row = { name, shape: t.shape, offset };
@@ -75,13 +106,6 @@ export function readCheckpoint(path: string): Checkpoint {
 export function loadModel(path: string, opt?: Adam): { model: Decomposer; ckpt: Checkpoint } {
   const ckpt = readCheckpoint(path);
   const model = modelFromCheckpoint(ckpt, path);
-  if (opt) {
-    opt.step = ckpt.header.adamStep;
-    for (const [name, t] of ckpt.tensors) {
-      const m = /^adam\.(m|v)\.(.*)$/.exec(name);
-      if (!m) continue;
-      (m[1] === 'm' ? opt.m : opt.v).set(m[2]!, tf.variable(tf.tensor(t.values, t.shape), false));
-    }
-  }
+  if (opt) restoreOptimiser(opt, ckpt.tensors, OPTIMISER_PREFIX, ckpt.header.adamStep);
   return { model, ckpt };
 }
