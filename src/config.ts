@@ -68,6 +68,20 @@ export interface TrainConfig {
   gamma: number;
   /** channels of the patch critic's first convolution */
   criticWidth: number;
+  /** learning-rate schedule: 'constant', or linear warm-up then cosine decay to minLrShare·lr at `steps` */
+  schedule: 'constant' | 'cosine';
+  /** warm-up steps (linear from lr/warmup to lr); 0 = none */
+  warmup: number;
+  /** the cosine schedule ends at this share of lr */
+  minLrShare: number;
+  /** clip the gradient's global L2 norm to this; 0 = no clipping */
+  clip: number;
+  /** collapse guard: held-out PSNR this many dB below the best so far rolls back to the best; 0 = off */
+  guardDrop: number;
+  /** collapse guard: the training loss average rising to this multiple of its lowest rolls back; 0 = off */
+  guardLossJump: number;
+  /** each rollback multiplies the learning rate by this */
+  guardLrFactor: number;
 }
 
 export const TRAIN_DEFAULTS: TrainConfig = {
@@ -85,6 +99,13 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   advLambda: 0,
   gamma: 10,
   criticWidth: 64,
+  schedule: 'constant',
+  warmup: 0,
+  minLrShare: 0.05,
+  clip: 0,
+  guardDrop: 2,
+  guardLossJump: 2,
+  guardLrFactor: 0.5,
 };
 
 /** held-out images at most: this share of a data set (the rest trains), see heldOutSplit */

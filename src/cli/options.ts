@@ -22,6 +22,14 @@ export function num(name: string) {
   };
 }
 
+export function nonNegative(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\s*[0-9.]+\s*$/.test(v) || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+    return n;
+  };
+}
+
 export const backendOption = () => new Option('--backend <name>', 'compute backend').choices(['auto', 'native', 'cpu', 'wasm']).default('auto');
 
 export const collect = (v: string, prev: string[]) => [...prev, v];

@@ -19,8 +19,8 @@ export interface LoopOptions {
   label: string;
   /** no progress bar */
   quiet?: boolean;
-  /** one optimisation step; returns the progress bar's live numbers */
-  step: (step: number) => string;
+  /** one optimisation step; returns the progress bar's live numbers. `log` prints a line above the bar. */
+  step: (step: number, log: (msg: string) => void) => string;
   /** write a checkpoint every this many steps (and at the last step) */
   saveEvery?: number;
   save?: (step: number) => Promise<void>;
@@ -29,8 +29,9 @@ export interface LoopOptions {
 export async function trainingLoop(o: LoopOptions): Promise<void> {
   const start = o.start ?? 0;
   const bar = o.quiet ? null : new Progress(o.steps, start, o.label);
+  const log = (msg: string) => (bar ? bar.log(msg) : undefined);
   for (let step = start + 1; step <= o.steps; step++) {
-    const info = o.step(step);
+    const info = o.step(step, log);
     bar?.update(step, info);
     if (o.save && (step % (o.saveEvery ?? o.steps) === 0 || step === o.steps)) await o.save(step);
   }

@@ -9,11 +9,15 @@ export function l1(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.mean(tf.abs(tf.sub(a, b)));
 }
 
+/** the gradient's global L2 norm of the last optimiseStep (before clipping), for logs and the collapse guard */
+export let lastGradNorm = NaN;
+
 /**
  * Minimise `loss` over the trainable parameters of `store` (or those named in `only`) with one
  * Adam step. Returns the loss before the update; a non-finite loss throws and changes nothing.
+ * With `clip` > 0 the gradients are scaled so their global L2 norm is at most `clip`.
  */
-export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => tf.Scalar, bnMomentum = 0.1, only?: (name: string) => boolean): number {
+export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => tf.Scalar, bnMomentum = 0.1, only?: (name: string) => boolean, clip = 0): number {
   const ctx = newCtx(true, bnMomentum);
   const params = new Map([...store.trainable()].filter(([k]) => !only || only(k)));
   try {
@@ -29,6 +33,20 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
       const g = grads[v.name];
       if (g) named.set(name, g);
     }
+    lastGradNorm = Math.sqrt(tf.tidy(() => tf.addN([...named.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+    if (!Number.isFinite(lastGradNorm)) {
+      tf.dispose(grads);
+      throw new Error(`gradient norm is ${lastGradNorm} (not finite): training diverged; lower --lr or resume from the last checkpoint`);
+    }
+    if (clip > 0 && lastGradNorm > clip) {
+      const k = clip / lastGradNorm;
+      for (const [name, g] of named) named.set(name, tf.keep(tf.tidy(() => g.mul(k))));
+      tf.dispose(grads);
+      opt.apply(params, named);
+      tf.dispose([...named.values()]);
+      applyBnUpdates(store, ctx);
+      return l;
+    }
     opt.apply(params, named);
     tf.dispose(grads);
     applyBnUpdates(store, ctx);
@@ -39,6 +57,6 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
 }
 
 /** the reconstruction model's step: L1(I_T, target) */
-export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1): number {
-  return optimiseStep(model.store, opt, (ctx) => l1(model.forward(target, ctx).canvas, target), bnMomentum);
+export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0): number {
+  return optimiseStep(model.store, opt, (ctx) => l1(model.forward(target, ctx).canvas, target), bnMomentum, undefined, clip);
 }

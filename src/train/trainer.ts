@@ -20,7 +20,9 @@ import { loadModel, readCheckpoint, saveCheckpoint } from '../model/checkpoint.j
 import { batchIndices } from './batches.js';
 import { calibrateBatchNorm } from './calibrate.js';
 import { MetricsLog, trainingLoop } from './loop.js';
-import { l1, optimiseStep, trainStep } from './step.js';
+import { CollapseGuard } from './guard.js';
+import { learningRate } from './schedule.js';
+import { l1, lastGradNorm, optimiseStep, trainStep } from './step.js';
 import { newCtx, discardBnUpdates } from '../model/nn.js';
 import { criticLoss, generatorLoss } from './wgan.js';
 
@@ -43,6 +45,12 @@ export interface MetricRow {
   psnr?: number;
   psnrBatchStats?: number;
   secPerStep?: number;
+  /** learning rate used at this step */
+  lr?: number;
+  /** global gradient norm before clipping */
+  gradNorm?: number;
+  /** the collapse guard went back to this step's state */
+  rolledBackTo?: number;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.stratum';
@@ -72,11 +80,14 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   let adv: Adversary | null = null;
   let model: Decomposer;
   let start = 0;
+  let guardState: { lrScale?: number; rollbacks?: number } = {};
   if (run.resume && existsSync(ckptPath)) {
     const loaded = loadModel(ckptPath, opt);
     if (cfg.advLambda > 0) adv = restoreAdversary(loaded.ckpt, ckptPath, cfg.seed + 7, cfg.criticWidth);
     model = loaded.model;
     start = loaded.ckpt.header.step;
+    const info = loaded.ckpt.header.info ?? {};
+    guardState = { lrScale: Number(info.lrScale), rollbacks: Number(info.rollbacks) };
   } else {
     if (!run.resume && existsSync(ckptPath)) {
       throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another --out`);
@@ -90,9 +101,10 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
   else if (run.initFrom) say(`initialised from ${run.initFrom}`);
+  const guard = new CollapseGuard(cfg, guardState);
   const save = async (step: number) => {
     const critic = adv ? adversaryState(adv) : { extra: [], info: {} };
-    saveCheckpoint(ckptPath, model, { train: cfg, step, opt, data: run.data, info: { lastPsnr: metrics.last('psnr')?.psnr, ...critic.info }, extra: critic.extra });
+    saveCheckpoint(ckptPath, model, { train: cfg, step, opt, data: run.data, info: { lastPsnr: metrics.last('psnr')?.psnr, lrScale: guard.lrScale, rollbacks: guard.rollbacks, ...critic.info }, extra: critic.extra });
     await plotMetrics(join(run.out, 'curves.png'), metrics);
     await decompositionGrid(join(run.out, 'grid.png'), model, data.test, 6);
   };
@@ -108,9 +120,19 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     }
     return r;
   };
-  if (start === 0) evalNow(0);
+  if (start === 0) guard.keep(0, evalNow(0).psnr, model.store, opt);
+  else guard.keep(start, metrics.last('psnr')?.psnr ?? -Infinity, model.store, opt);
+  if (guard.lrScale < 1) say(`learning rate at ${guard.lrScale}× after ${guard.rollbacks} rollback(s)`);
   let lossAvg = NaN;
   let lastPsnr = metrics.last('psnr')?.psnr ?? NaN;
+  const rollback = (step: number, why: string, log: (m: string) => void) => {
+    const lrBefore = learningRate(cfg, step, guard.lrScale);
+    const to = guard.rollback(model.store, opt);
+    const msg = `collapse at step ${step}: ${why} -> rolled back to step ${to} (held-out ${guard.snapshot!.psnr.toFixed(2)} dB), learning rate ${lrBefore.toPrecision(2)} -> ${learningRate(cfg, step, guard.lrScale).toPrecision(2)}`;
+    metrics.add({ step, rolledBackTo: to });
+    if (run.quiet) return;
+    log(msg);
+  };
   const t0 = Date.now();
   await trainingLoop({
     steps: cfg.steps,
@@ -119,18 +141,30 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     quiet: run.quiet,
     saveEvery: cfg.saveEvery,
     save,
-    step: (step) => {
+    step: (step, log) => {
+      const lr = learningRate(cfg, step, guard.lrScale);
+      opt.cfg.lr = lr;
       const x = batchTensor(data.train, batchIndices(data.train.n, cfg.batch, cfg.seed, step));
       let loss: number;
       try {
-        loss = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum);
+        loss = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum, cfg.clip);
       } finally {
         x.dispose();
       }
       lossAvg = Number.isNaN(lossAvg) ? loss : 0.95 * lossAvg + 0.05 * loss;
-      metrics.add({ step, loss, secPerStep: (Date.now() - t0) / 1000 / (step - start) });
-      if (step % cfg.evalEvery === 0 || step === cfg.steps) lastPsnr = evalNow(step).psnr;
-      return `L1 ${lossAvg.toFixed(4)} PSNR ${Number.isNaN(lastPsnr) ? '-' : lastPsnr.toFixed(2)} dB`;
+      metrics.add({ step, loss, lr, gradNorm: adv ? undefined : lastGradNorm, secPerStep: (Date.now() - t0) / 1000 / (step - start) });
+      const jump = guard.afterStep(loss);
+      if (jump) {
+        rollback(step, jump, log);
+        lossAvg = NaN;
+      }
+      if (step % cfg.evalEvery === 0 || step === cfg.steps) {
+        lastPsnr = evalNow(step).psnr;
+        const fall = guard.afterEval(step, lastPsnr, model.store, opt);
+        if (fall) rollback(step, fall, log);
+      }
+      const lrNote = guard.rollbacks > 0 ? ` lr ${lr.toPrecision(2)} (${guard.rollbacks} rollback${guard.rollbacks > 1 ? 's' : ''})` : '';
+      return `L1 ${Number.isNaN(lossAvg) ? '-' : lossAvg.toFixed(4)} PSNR ${Number.isNaN(lastPsnr) ? '-' : lastPsnr.toFixed(2)} dB${lrNote}`;
     },
   });
   const final = metrics.last('psnr') ?? { step: start };
@@ -138,6 +172,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     saveCheckpoint(run.exportTo, model, { step: cfg.steps, data: run.data, weightsOnly: true, info: { heldOutPsnr: final.psnr, heldOutImages: data.test.n, trainConfig: cfg } });
   }
   opt.dispose();
+  guard.dispose();
   disposeAdversary(adv);
   return { model, final };
 }

@@ -5,7 +5,7 @@ import { readCheckpoint } from '../../model/checkpoint.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../data/datasets.js';
 import { BEST_FILE, train } from '../../train/trainer.js';
-import { int, num, backendOption } from '../options.js';
+import { int, num, nonNegative, backendOption } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -32,6 +32,11 @@ export function register(program: Command): void {
     .option('--export <file>', 'also write a small weights-only model file at the end')
     .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', Number, TRAIN_DEFAULTS.advLambda)
     .option('--gamma <x>', 'gradient-penalty weight γ (with --adv-lambda)', num('--gamma'), TRAIN_DEFAULTS.gamma)
+    .addOption(new Option('--schedule <kind>', "learning rate: 'constant' or 'cosine' (warm-up, then cosine decay to 5% at --steps)").choices(['constant', 'cosine']).default(TRAIN_DEFAULTS.schedule))
+    .option('--warmup <n>', 'linear learning-rate warm-up steps', int('--warmup', 0), TRAIN_DEFAULTS.warmup)
+    .option('--clip <x>', 'clip the gradient norm to x (0: off)', nonNegative('--clip'), TRAIN_DEFAULTS.clip)
+    .option('--guard-drop <dB>', 'roll back to the best state when held-out PSNR falls this far below it (0: off)', nonNegative('--guard-drop'), TRAIN_DEFAULTS.guardDrop)
+    .option('--guard-loss-jump <x>', 'roll back when the training loss average rises to x times its lowest (0: off)', nonNegative('--guard-loss-jump'), TRAIN_DEFAULTS.guardLossJump)
     .addOption(backendOption())
     .action(async (o, cmd: Command) => {
       if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
@@ -40,7 +45,7 @@ export function register(program: Command): void {
       const data = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
       const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
       const { final } = await train(
-        { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
+        { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
         data,
       );
       console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);

@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { modelConfig, TRAIN_DEFAULTS, type TrainConfig } from '../src/config.js';
+import { split } from '../src/data/datasets.js';
+import { deadLeaves } from '../src/data/deadLeaves.js';
+import { readCheckpoint } from '../src/model/checkpoint.js';
+import { learningRate } from '../src/train/schedule.js';
+import { CHECKPOINT_FILE, train, type MetricRow } from '../src/train/trainer.js';
+import { onBackend, tmp } from './helpers.js';
+
+const tinyModel = () => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16 });
+const tinyTrain = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...TRAIN_DEFAULTS, batch: 16, steps: 60, evalEvery: 10, saveEvery: 30, holdout: 32, ...over });
+const rowsOf = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as MetricRow);
+
+test('learning-rate schedules: warm-up, cosine to the floor, constant, and the guard\'s scale', () => {
+  const c = { lr: 1e-3, schedule: 'cosine' as const, warmup: 10, minLrShare: 0.05, steps: 110 };
+  assert.ok(Math.abs(learningRate(c, 1) - 1e-4) < 1e-12);
+  assert.ok(Math.abs(learningRate(c, 10) - 1e-3) < 1e-12);
+  assert.ok(Math.abs(learningRate(c, 60) - 1e-3 * (0.05 + 0.95 * 0.5)) < 1e-12, 'halfway down the cosine');
+  assert.ok(Math.abs(learningRate(c, 110) - 5e-5) < 1e-12);
+  for (let s = 11; s < 110; s++) assert.ok(learningRate(c, s + 1) <= learningRate(c, s));
+  assert.equal(learningRate({ ...c, schedule: 'constant', warmup: 0 }, 77), 1e-3);
+  assert.ok(Math.abs(learningRate(c, 10, 0.25) - 2.5e-4) < 1e-12);
+});
+
+test('the collapse guard rolls a run forced to diverge back to its best state, with a lower learning rate, and resume keeps it', async () => {
+  await onBackend('native');
+  const data = split(deadLeaves({ n: 300, size: 16, seed: 5 }), 32, 0);
+  // a sane run first (guard on): nothing to roll back
+  const calm = tmp();
+  await train({ out: calm, data: 'x', model: tinyModel(), train: tinyTrain({ steps: 30 }), resume: false, quiet: true }, data);
+  assert.ok(!rowsOf(calm).some((r) => r.rolledBackTo !== undefined), 'no rollback in a healthy run');
+  // a huge learning rate wrecks the weights within a few steps
+  const out = tmp();
+  const { final } = await train({ out, data: 'x', model: tinyModel(), train: tinyTrain({ lr: 3, steps: 40, guardDrop: 1 }), resume: false, quiet: true }, data);
+  const rows = rowsOf(out);
+  const backs = rows.filter((r) => r.rolledBackTo !== undefined);
+  assert.ok(backs.length >= 1, 'rolled back at least once');
+  const lrs = rows.filter((r) => r.lr !== undefined);
+  assert.ok(lrs.at(-1)!.lr! <= 3 * 0.5 ** backs.length + 1e-9, `learning rate lowered: ${lrs.at(-1)!.lr}`);
+  // each rollback returns to an evaluated state no worse than every evaluation before it
+  for (const b of backs) {
+    const before = rows.filter((r) => r.psnr !== undefined && r.step <= b.step);
+    const target = before.find((r) => r.step === b.rolledBackTo);
+    assert.ok(target, `rolled back to an evaluated step (${b.rolledBackTo})`);
+  }
+  assert.ok(Number.isFinite(final.psnr!), 'training ended with finite weights');
+  const info = readCheckpoint(join(out, CHECKPOINT_FILE)).header.info!;
+  assert.equal(info.rollbacks, backs.length);
+  assert.equal(info.lrScale, 0.5 ** backs.length);
+  // a resumed run keeps the lowered rate
+  await train({ out, data: 'x', model: tinyModel(), train: tinyTrain({ lr: 3, steps: 41, guardDrop: 1 }), resume: true, quiet: true }, data);
+  const r41 = rowsOf(out).find((r) => r.step === 41 && r.lr !== undefined)!;
+  assert.ok(r41.lr! <= 3 * 0.5 ** backs.length + 1e-9, `resumed at lr ${r41.lr}`);
+});
