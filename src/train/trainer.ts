@@ -51,6 +51,8 @@ export interface MetricRow {
   gradNorm?: number;
   /** the collapse guard went back to this step's state */
   rolledBackTo?: number;
+  /** seconds of training so far (across resumes), for quality-per-CPU-hour plots */
+  elapsed?: number;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.stratum';
@@ -81,6 +83,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   let model: Decomposer;
   let start = 0;
   let guardState: { lrScale?: number; rollbacks?: number } = {};
+  let elapsedBefore = 0;
   if (run.resume && existsSync(ckptPath)) {
     const loaded = loadModel(ckptPath, opt);
     if (cfg.advLambda > 0) adv = restoreAdversary(loaded.ckpt, ckptPath, cfg.seed + 7, cfg.criticWidth);
@@ -88,6 +91,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     start = loaded.ckpt.header.step;
     const info = loaded.ckpt.header.info ?? {};
     guardState = { lrScale: Number(info.lrScale), rollbacks: Number(info.rollbacks) };
+    elapsedBefore = Number(info.elapsed) || 0;
   } else {
     if (!run.resume && existsSync(ckptPath)) {
       throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another --out`);
@@ -102,9 +106,11 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
   else if (run.initFrom) say(`initialised from ${run.initFrom}`);
   const guard = new CollapseGuard(cfg, guardState);
+  const tStart = Date.now();
+  const elapsed = () => Math.round(elapsedBefore + (Date.now() - tStart) / 1000);
   const save = async (step: number) => {
     const critic = adv ? adversaryState(adv) : { extra: [], info: {} };
-    saveCheckpoint(ckptPath, model, { train: cfg, step, opt, data: run.data, info: { lastPsnr: metrics.last('psnr')?.psnr, lrScale: guard.lrScale, rollbacks: guard.rollbacks, ...critic.info }, extra: critic.extra });
+    saveCheckpoint(ckptPath, model, { train: cfg, step, opt, data: run.data, info: { lastPsnr: metrics.last('psnr')?.psnr, lrScale: guard.lrScale, rollbacks: guard.rollbacks, elapsed: elapsed(), ...critic.info }, extra: critic.extra });
     await plotMetrics(join(run.out, 'curves.png'), metrics);
     await decompositionGrid(join(run.out, 'grid.png'), model, data.test, 6);
   };
@@ -152,7 +158,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
         x.dispose();
       }
       lossAvg = Number.isNaN(lossAvg) ? loss : 0.95 * lossAvg + 0.05 * loss;
-      metrics.add({ step, loss, lr, gradNorm: adv ? undefined : lastGradNorm, secPerStep: (Date.now() - t0) / 1000 / (step - start) });
+      metrics.add({ step, loss, lr, gradNorm: adv ? undefined : lastGradNorm, secPerStep: (Date.now() - t0) / 1000 / (step - start), elapsed: elapsed() });
       const jump = guard.afterStep(loss);
       if (jump) {
         rollback(step, jump, log);
