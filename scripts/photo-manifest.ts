@@ -7,16 +7,16 @@
  *   stamps      tuxpaint-stamps-default (photographs cut out with alpha; the clip-art 'symbols'
  *               category is left out)
  *
- * The split is by source photo, never by crop: identical files (by SHA-256) and a stamp's
- * `_mirror` copy form one group, and a group is held out when the hash of its key falls in the
- * lowest HOLDOUT_PERCENT. Run: node --import tsx scripts/photo-manifest.ts
+ * The split is by source photo, never by crop: identical files (by SHA-256) and the variants of one
+ * design (sourceGroup: resolutions, orientations, light/dark, a stamp's `_mirror` copy) form one group, and a group is held out when the hash of its key falls in the
+ * lowest HOLDOUT_PERCENT of its kind. Run: node --import tsx scripts/photo-manifest.ts
  */
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomicFile.js';
-import { PHOTO_PACKAGES, HOLDOUT_PERCENT, type PhotoEntry, type PhotoManifest, groupHeldOut } from '../src/data/photos.js';
+import { PHOTO_PACKAGES, HOLDOUT_PERCENT, type PhotoEntry, type PhotoManifest, groupHeldOut, sourceGroup } from '../src/data/photos.js';
 
 const entries: PhotoEntry[] = [];
 const byHash = new Map<string, PhotoEntry>();
@@ -30,8 +30,8 @@ for (const [pkg, kind] of PHOTO_PACKAGES) {
     const bytes = readFileSync(path);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const dup = byHash.get(sha256);
-    const group = dup ? dup.group : path.replace(/_mirror(\.[a-z]+)$/i, '$1');
-    const e: PhotoEntry = { path, package: pkg, kind, bytes: bytes.length, sha256, group, split: groupHeldOut(group) ? 'test' : 'train' };
+    const group = dup ? dup.group : sourceGroup(path);
+    const e: PhotoEntry = { path, package: pkg, kind, bytes: bytes.length, sha256, group, split: groupHeldOut(group, kind) ? 'test' : 'train' };
     if (dup) continue; // same content already listed (under another package or name)
     byHash.set(sha256, e);
     entries.push(e);

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { groupHeldOut, loadPhotoSources, photoImages, PHOTO_PACKAGES, readPhotoManifest, resampleArea, wholePhotos, type PhotoManifest } from '../src/data/photos.js';
+import { groupHeldOut, loadPhotoSources, sourceGroup, photoImages, PHOTO_PACKAGES, readPhotoManifest, resampleArea, wholePhotos, type PhotoManifest } from '../src/data/photos.js';
 import { tmp } from './helpers.js';
 
 test('photo manifest: one side of the split per source photo, no duplicate content, only the allowed packages', () => {
@@ -19,12 +19,19 @@ test('photo manifest: one side of the split per source photo, no duplicate conte
     const side = sideOfGroup.get(e.group);
     assert.ok(side === undefined || side === e.split, `group ${e.group} is on both sides`);
     sideOfGroup.set(e.group, e.split);
-    assert.equal(e.split, groupHeldOut(e.group) ? 'test' : 'train', `${e.path}: split does not follow the group hash`);
+    assert.equal(e.split, groupHeldOut(e.group, e.kind) ? 'test' : 'train', `${e.path}: split does not follow the group hash`);
   }
-  // a stamp and its mirror image are one source photo
+  // a stamp and its mirror image, one design at several sizes or in light and dark, are one source photo
   const mirrors = m.entries.filter((e) => /_mirror\.png$/.test(e.path));
   assert.ok(mirrors.length > 0);
-  for (const e of mirrors) assert.equal(e.group, e.path.replace('_mirror.png', '.png'));
+  for (const e of mirrors) assert.equal(e.group, e.path.replace('_mirror.png', ''));
+  const sideOf = (re: RegExp) => new Set(m.entries.filter((e) => re.test(e.path)).map((e) => e.split));
+  for (const re of [/Sway_Wallpaper_Blue/, /gnome\/wood-/, /gnome\/vnc-/, /Elephants/, /MATE-Stripes/]) {
+    assert.equal(sideOf(re).size, 1, `all of ${re} on one side`);
+  }
+  assert.equal(sourceGroup('/a/gnome/wood-l.webp'), sourceGroup('/a/gnome/wood-d.webp'));
+  assert.equal(sourceGroup('/a/b/Sway_X_768x1024_Portrait.png'), sourceGroup('/a/b/Sway_X_1366x768.png'));
+  assert.notEqual(sourceGroup('/a/b/frog.png'), sourceGroup('/a/b/frog-1.png'));
   const held = m.entries.filter((e) => e.split === 'test');
   assert.ok(held.some((e) => e.kind === 'wallpaper') && held.some((e) => e.kind === 'stamp'), 'both kinds are held out');
   assert.ok(held.length / m.entries.length > 0.08 && held.length / m.entries.length < 0.25);
@@ -59,7 +66,7 @@ test('photos data: crops come only from their side of the split, stamps are comp
     ['blue.png', await png(100, 100, 3, () => [0, 0, 200]), 'wallpaper', 'test'],
     ['stamp.png', await png(40, 40, 4, (x) => (x < 20 ? [0, 255, 0, 255] : [0, 255, 0, 0])), 'stamp', 'train'],
   ];
-  const m: PhotoManifest = { version: 1, holdoutPercent: 15, entries: [] };
+  const m: PhotoManifest = { version: 1, holdoutPercent: { wallpaper: 25, stamp: 15 }, entries: [] };
   for (const [name, buf, kind, split] of files) {
     const path = join(dir, name);
     writeFileSync(path, buf);

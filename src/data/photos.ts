@@ -37,8 +37,8 @@ export const PHOTO_PACKAGES: [string, PhotoKind][] = [
   ['tuxpaint-stamps-default', 'stamp'],
 ];
 
-/** share of source photos held out (by the hash of their group key) */
-export const HOLDOUT_PERCENT = 15;
+/** percent of source photos held out (by the hash of their group key): wallpapers are few, so more of them */
+export const HOLDOUT_PERCENT: Record<PhotoKind, number> = { wallpaper: 25, stamp: 15 };
 
 export interface PhotoEntry {
   path: string;
@@ -53,13 +53,32 @@ export interface PhotoEntry {
 
 export interface PhotoManifest {
   version: 1;
-  holdoutPercent: number;
+  holdoutPercent: Record<PhotoKind, number>;
   entries: PhotoEntry[];
 }
 
-export function groupHeldOut(group: string): boolean {
+/**
+ * The source photo a file shows: one design at several resolutions or orientations
+ * (Sway_Wallpaper_Blue_1366x768, …_768x1024_Portrait), GNOME's light and dark versions (wood-l,
+ * wood-d), MATE's -Dark/-Light, and a stamp's `_mirror` copy are one source, so one side of the split.
+ */
+export function sourceGroup(path: string): string {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
+  const stem = path
+    .slice(slash + 1)
+    .replace(/\.[a-z0-9]+$/i, '')
+    .replace(/_mirror$/i, '')
+    .replace(/_Portrait$/i, '')
+    .replace(/_\d+x\d+$/, '')
+    .replace(/-(Dark|Light)$/i, '')
+    .replace(dir.endsWith('/gnome/') ? /-[dl]$/ : /$^/, '');
+  return dir + stem;
+}
+
+export function groupHeldOut(group: string, kind: PhotoKind): boolean {
   const h = createHash('sha256').update(group).digest();
-  return h.readUInt32BE(0) % 100 < HOLDOUT_PERCENT;
+  return h.readUInt32BE(0) % 100 < HOLDOUT_PERCENT[kind];
 }
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
