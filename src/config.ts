@@ -24,6 +24,12 @@ export const MASK_NET_DEFAULTS: MaskNetConfig = { K: 10, hidden: 128, depth: 3, 
 
 export type EncoderKind = 'resnet18' | 'small';
 
+/** the encoder's normalisation: BatchNorm (torchvision's ResNet) or GroupNorm (the authors' code) */
+export type EncoderNorm = 'batch' | 'group';
+
+/** groups of the encoder's GroupNorm */
+export const ENCODER_GN_GROUPS = 8;
+
 export interface ModelConfig {
   mask: MaskNetConfig;
   /** number of layers (steps) */
@@ -35,6 +41,8 @@ export interface ModelConfig {
   smallChannels: number[];
   /** feed the canvas to the encoder with gradients stopped (what the authors' code does) */
   stopCanvasGrad: boolean;
+  /** the encoder's normalisation layers */
+  encoderNorm: EncoderNorm;
 }
 
 export const MODEL_DEFAULTS: ModelConfig = {
@@ -44,6 +52,7 @@ export const MODEL_DEFAULTS: ModelConfig = {
   encoder: 'resnet18',
   smallChannels: [32, 64, 64, 64],
   stopCanvasGrad: false,
+  encoderNorm: 'batch',
 };
 
 export interface TrainConfig {

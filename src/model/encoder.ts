@@ -10,7 +10,7 @@
  * and the target half is the same at all T steps: `splitStem` lets the decomposer compute it once
  * per image instead of once per step, and skip the gradient with respect to the target entirely.
  */
-import type { EncoderKind } from '../config.js';
+import type { EncoderKind, EncoderNorm } from '../config.js';
 import type { ParamStore } from '../core/params.js';
 import * as tf from '../core/tf.js';
 import type { Ctx } from './nn.js';
@@ -20,13 +20,15 @@ import { initSmallEncoder, SMALL_STEM, smallEncoderFrom } from './smallEncoder.j
 export interface EncoderSpec {
   encoder: EncoderKind;
   smallChannels: number[];
+  /** BatchNorm (default) or GroupNorm */
+  encoderNorm?: EncoderNorm;
 }
 
 export const ENCODER_PREFIX = 'enc';
 
 export function initEncoder(store: ParamStore, spec: EncoderSpec, inCh: number, rng: () => number): void {
-  if (spec.encoder === 'resnet18') initResNet18(store, ENCODER_PREFIX, inCh, rng);
-  else initSmallEncoder(store, ENCODER_PREFIX, inCh, spec.smallChannels, rng);
+  if (spec.encoder === 'resnet18') initResNet18(store, ENCODER_PREFIX, inCh, rng, spec.encoderNorm);
+  else initSmallEncoder(store, ENCODER_PREFIX, inCh, spec.smallChannels, rng, spec.encoderNorm);
 }
 
 export function encoderFeatures(spec: EncoderSpec): number {

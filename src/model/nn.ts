@@ -3,7 +3,7 @@
  * training with PyTorch-style running averages for inference), linear, stopGradient.
  */
 import * as tf from '../core/tf.js';
-import { NORM_EPS } from '../config.js';
+import { ENCODER_GN_GROUPS, NORM_EPS, type EncoderNorm } from '../config.js';
 import { FusedKernel } from '../core/fused.js';
 import { linearInit, normal, ParamStore } from '../core/params.js';
 
@@ -30,16 +30,36 @@ export function conv(store: ParamStore, name: string, x: tf.Tensor4D, stride: nu
   return tf.conv2d(x, store.get(`${name}.w`) as tf.Tensor4D, stride, pad);
 }
 
-export function addBn(store: ParamStore, name: string, c: number): void {
+/**
+ * A normalisation layer: BatchNorm ('batch', running statistics for inference), or GroupNorm
+ * ('group': ENCODER_GN_GROUPS groups per image, the same in training and inference, what the
+ * authors' code uses in its encoder). Only BatchNorm stores running statistics, and bn() picks
+ * the kind from what the store holds.
+ */
+export function addBn(store: ParamStore, name: string, c: number, kind: EncoderNorm = 'batch'): void {
   store.add(`${name}.gamma`, tf.ones([c]));
   store.add(`${name}.beta`, tf.zeros([c]));
+  if (kind === 'group') {
+    if (c % ENCODER_GN_GROUPS !== 0) throw new Error(`${name}: ${c} channels do not split into ${ENCODER_GN_GROUPS} groups`);
+    return;
+  }
   store.add(`${name}.runMean`, tf.zeros([c]), false);
   store.add(`${name}.runVar`, tf.ones([c]), false);
+}
+
+/** GroupNorm of NHWC features: each image's groups of C/G channels normalised over (H, W, C/G) */
+function groupNormNhwc(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const g = ENCODER_GN_GROUPS;
+  const xg = x.reshape([n, h * w, g, c / g]);
+  const { mean, variance } = tf.moments(xg, [1, 3], true);
+  return xg.sub(mean).div(variance.add(NORM_EPS).sqrt()).reshape([n, h, w, c]).mul(gamma).add(beta);
 }
 
 export function bn(store: ParamStore, name: string, x: tf.Tensor4D, ctx: Ctx): tf.Tensor4D {
   const gamma = store.get(`${name}.gamma`) as tf.Tensor1D;
   const beta = store.get(`${name}.beta`) as tf.Tensor1D;
+  if (!store.has(`${name}.runMean`)) return groupNormNhwc(x, gamma, beta);
   if (!ctx.training) {
     // per-step statistics from calibrateBatchNorm (src/train/calibrate.ts) when present
     if (ctx.step !== undefined && store.has(`${name}.stepMean`)) {

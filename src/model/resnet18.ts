@@ -4,6 +4,7 @@
  */
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
+import type { EncoderNorm } from '../config.js';
 import { addBn, addConv, bn, conv, type Ctx } from './nn.js';
 
 const STAGES: [number, number][] = [
@@ -15,9 +16,9 @@ const STAGES: [number, number][] = [
 
 export const RESNET18_FEATURES = 512;
 
-export function initResNet18(store: ParamStore, prefix: string, inCh: number, rng: () => number): void {
+export function initResNet18(store: ParamStore, prefix: string, inCh: number, rng: () => number, norm: EncoderNorm = 'batch'): void {
   addConv(store, `${prefix}.conv1`, 7, inCh, 64, rng);
-  addBn(store, `${prefix}.bn1`, 64);
+  addBn(store, `${prefix}.bn1`, 64, norm);
   let cin = 64;
   STAGES.forEach(([cout, stride], s) => {
     for (let b = 0; b < 2; b++) {
@@ -25,12 +26,12 @@ export function initResNet18(store: ParamStore, prefix: string, inCh: number, rn
       const st = b === 0 ? stride : 1;
       const ci = b === 0 ? cin : cout;
       addConv(store, `${n}.conv1`, 3, ci, cout, rng);
-      addBn(store, `${n}.bn1`, cout);
+      addBn(store, `${n}.bn1`, cout, norm);
       addConv(store, `${n}.conv2`, 3, cout, cout, rng);
-      addBn(store, `${n}.bn2`, cout);
+      addBn(store, `${n}.bn2`, cout, norm);
       if (st !== 1 || ci !== cout) {
         addConv(store, `${n}.down`, 1, ci, cout, rng);
-        addBn(store, `${n}.downbn`, cout);
+        addBn(store, `${n}.downbn`, cout, norm);
       }
     }
     cin = cout;

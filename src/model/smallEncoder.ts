@@ -4,13 +4,14 @@
  */
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
+import type { EncoderNorm } from '../config.js';
 import { addBn, addConv, bn, conv, type Ctx } from './nn.js';
 
-export function initSmallEncoder(store: ParamStore, prefix: string, inCh: number, chans: number[], rng: () => number): void {
+export function initSmallEncoder(store: ParamStore, prefix: string, inCh: number, chans: number[], rng: () => number, norm: EncoderNorm = 'batch'): void {
   let cin = inCh;
   chans.forEach((c, i) => {
     addConv(store, `${prefix}.conv${i}`, 3, cin, c, rng);
-    addBn(store, `${prefix}.bn${i}`, c);
+    addBn(store, `${prefix}.bn${i}`, c, norm);
     cin = c;
   });
 }

@@ -187,6 +187,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
 export function architectureDifference(a: ModelConfig, b: ModelConfig): string {
   const fields: [string, unknown, unknown][] = [
     ['encoder', a.encoder, b.encoder],
+    ['encoder normalisation', a.encoderNorm ?? 'batch', b.encoderNorm ?? 'batch'],
     ['T', a.T, b.T],
     ['K', a.mask.K, b.mask.K],
     ['size', a.size, b.size],

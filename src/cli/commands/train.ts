@@ -1,6 +1,6 @@
 /** stratum train */
 import { Command, Option } from 'commander';
-import { MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm } from '../../config.js';
+import { MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type EncoderNorm, type MaskNorm } from '../../config.js';
 import { readCheckpoint } from '../../model/checkpoint.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../data/datasets.js';
@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .option('--size <n>', 'training image size', int('--size', 4), MODEL_DEFAULTS.size)
     .addOption(new Option('--encoder <kind>', 'encoder').choices(['resnet18', 'small']).default(MODEL_DEFAULTS.encoder))
     .addOption(new Option('--norm <mode>', "mask-MLP GroupNorm: 'image' (authors' code) or 'pixel' (paper's table)").choices(['image', 'pixel']).default(MODEL_DEFAULTS.mask.norm))
+    .addOption(new Option('--encoder-norm <kind>', "encoder normalisation: 'batch' (BatchNorm) or 'group' (GroupNorm, as the authors' code)").choices(['batch', 'group']).default(MODEL_DEFAULTS.encoderNorm))
     .option('--stop-canvas-grad', 'feed the canvas to the encoder with gradients stopped (authors\' code)', false)
     .option('--holdout <n>', 'held-out images', int('--holdout'), TRAIN_DEFAULTS.holdout)
     .option('--limit <n>', 'use at most this many images', int('--limit'))
@@ -43,7 +44,7 @@ export function register(program: Command): void {
       if (o.init) Object.assign(o, architectureOf(o.init, cmd));
       await useBackend(o.backend as BackendName);
       const data = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
-      const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
+      const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
       const { final } = await train(
         { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
         data,
@@ -60,7 +61,7 @@ function architectureOf(path: string, cmd: Command): Record<string, unknown> {
   const { header } = readCheckpoint(path);
   if (header.kind) throw new Error(`${path}: a ${header.kind} checkpoint, not a reconstruction model`);
   const m = header.model;
-  const fromFile: Record<string, unknown> = { T: m.T, K: m.mask.K, size: m.size, encoder: m.encoder, norm: m.mask.norm };
+  const fromFile: Record<string, unknown> = { T: m.T, K: m.mask.K, size: m.size, encoder: m.encoder, norm: m.mask.norm, encoderNorm: m.encoderNorm ?? 'batch' };
   for (const [key, value] of Object.entries(fromFile)) {
     const given = cmd.getOptionValue(key);
     if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`--${key} ${given} differs from the model in ${path} (${key} ${value}); leave it out with --init`);
