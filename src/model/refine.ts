@@ -5,6 +5,7 @@
  */
 import { REFINE_DEFAULTS, type MaskNetConfig } from '../config.js';
 import { pixelGrid } from '../core/grid.js';
+import { psnrFromMse } from '../core/psnr.js';
 import { layerLoop } from '../core/layerLoop.js';
 import { maskNet } from '../core/maskNet.js';
 import type { ParamStore } from '../core/params.js';
@@ -25,8 +26,6 @@ export interface RefineResult {
   losses: number[];
 }
 
-const psnrOf = (mse: number) => 10 * Math.log10(1 / Math.max(mse, 1e-10));
-
 /** target: RGB floats [S*S*3] at the reference size S */
 export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Layer[], target: Float32Array, S: number, o: RefineOptions): RefineResult {
   const T = layers.length;
@@ -44,7 +43,7 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Laye
     return layerLoop(tf.zeros([1, S, S, 3]) as tf.Tensor4D, visible.length, predict, maskOf).canvas;
   };
   const mseNow = () => tf.tidy(() => tf.mean(tf.squaredDifference(render(), x)).dataSync()[0]!);
-  const psnrBefore = psnrOf(mseNow());
+  const psnrBefore = psnrFromMse(mseNow());
   const opt = new Adam({ ...REFINE_DEFAULTS, lr: o.lr ?? REFINE_DEFAULTS.lr });
   const vars = new Map<string, tf.Variable>([['c', Z]]);
   if (!o.coloursOnly) vars.set('p', P);
@@ -56,7 +55,7 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Laye
     opt.apply(vars, named);
     tf.dispose([value, ...Object.values(grads)]);
   }
-  const psnrAfter = psnrOf(mseNow());
+  const psnrAfter = psnrFromMse(mseNow());
   const pv = P.arraySync() as number[][];
   const cv = tf.tidy(() => tf.sigmoid(Z).arraySync()) as number[][];
   const out = layers.map((l, t) => ({ ...l, p: pv[t]!, colour: cv[t] as [number, number, number] }));

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { REFINE_DEFAULTS } from '../../config.js';
+import { psnrOf } from '../../core/psnr.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { documentStore, renderDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
@@ -60,7 +61,6 @@ export function register(program: Command): void {
         [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
         [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
       ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}`)] });
-      const mse = rgb.reduce((a, v, i) => a + (v / 255 - res.canvas[i]!) ** 2, 0) / rgb.length;
-      console.log(`${res.doc.layers.length} layers, PSNR ${(10 * Math.log10(1 / mse)).toFixed(2)} dB at ${S}²${refineNote}; wrote ${join(o.out, `${stem}.png`)} (${o.size}²), ${join(o.out, `${stem}.layers.png`)}, ${docPath}`);
+      console.log(`${res.doc.layers.length} layers, PSNR ${psnrOf(rgb, res.canvas, 1, 1 / 255).toFixed(2)} dB at ${S}²${refineNote}; wrote ${join(o.out, `${stem}.png`)} (${o.size}²), ${join(o.out, `${stem}.layers.png`)}, ${docPath}`);
     });
 }
