@@ -8,6 +8,7 @@ import { pixelGrid } from '../core/grid.js';
 import { psnrFromMse } from '../core/psnr.js';
 import { layerLoop } from '../core/layerLoop.js';
 import { maskNet } from '../core/maskNet.js';
+import { documentStore, type LayeredDocument } from '../core/document.js';
 import type { ParamStore } from '../core/params.js';
 import type { Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
@@ -62,4 +63,21 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Laye
   opt.dispose();
   tf.dispose([grid, x, P, Z]);
   return { layers: out, psnrBefore, psnrAfter, losses };
+}
+
+/**
+ * A document refined against `target` (RGB floats [S*S*3] at its reference size S); the new
+ * document keeps every layer's name and visibility and records the refinement in source.refined.
+ */
+export function refineDocument(doc: LayeredDocument, target: Float32Array, o: RefineOptions): RefineResult & { doc: LayeredDocument } {
+  const S = doc.referenceSize;
+  if (target.length !== S * S * 3) throw new Error(`refinement target must be ${S}×${S} RGB (the document's reference size), got ${target.length} values`);
+  const store = documentStore(doc);
+  try {
+    const r = refineLayers(store, doc.mask, doc.layers, target, S, o);
+    const refined = { steps: o.steps, coloursOnly: !!o.coloursOnly, psnrBefore: r.psnrBefore, psnrAfter: r.psnrAfter };
+    return { ...r, doc: { ...doc, layers: r.layers.map((l, t) => ({ ...doc.layers[t]!, p: l.p, colour: l.colour })), source: { ...doc.source, refined } } };
+  } finally {
+    store.dispose();
+  }
 }
