@@ -130,10 +130,13 @@ export const WGAN_DEFAULTS = { gamma: 10, criticSteps: 5, lr: 2e-4, beta1: 0, be
 export const GAN_DEFAULTS = { steps: 2000, batch: 32, noise: 32, criticWidth: 64, saveEvery: 100, encoder: 'small' as EncoderKind };
 
 /** per-image refinement of (p_t, c_t) by Adam on L1 (src/model/refine.ts) */
-export const REFINE_DEFAULTS = { lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+export const REFINE_DEFAULTS = { steps: 100, lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
 
 /** the paper's tables (src/experiments): training steps per row, held-out images shown side by side */
 export const EXPERIMENT_DEFAULTS = { steps: 1000, show: 8, encoder: 'small' as EncoderKind };
+
+/** document export (stratum export, the library's export): pixel size, SVG mask threshold */
+export const EXPORT_DEFAULTS = { size: 1024, threshold: 0.5 };
 
 /** GroupNorm / BatchNorm epsilon (PyTorch default). */
 export const NORM_EPS = 1e-5;

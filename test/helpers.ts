@@ -69,9 +69,5 @@ export function testDocument(T = 5, seed = 3): LayeredDocument {
   return doc;
 }
 
-export function psnr(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return 10 * Math.log10(1 / Math.max(s / a.length, 1e-12));
-}
+export { psnrOf as psnr } from '../src/core/psnr.js';
 

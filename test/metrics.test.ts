@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deadLeaves } from '../src/data/deadLeaves.js';
-import { psnrBytes } from '../src/eval/metrics.js';
+import { psnrOf } from '../src/core/psnr.js';
 import { quantizeRgb } from '../src/eval/quantize.js';
 import { ssim } from '../src/eval/ssim.js';
 import { mulberry32 } from '../src/core/random.js';
@@ -29,5 +29,20 @@ test('PNG quantisation baseline: at most N colours, more colours reconstruct bet
   const colours = new Set<number>();
   for (let p = 0; p < 32 * 32; p++) colours.add((q20[3 * p]! << 16) | (q20[3 * p + 1]! << 8) | q20[3 * p + 2]!);
   assert.ok(colours.size <= 20 && colours.size > 4, `${colours.size} colours`);
+  const psnrBytes = (a: Uint8Array, b: Uint8Array) => psnrOf(a, b, 1, 1 / 255, 1 / 255);
   assert.ok(psnrBytes(rgb, q20) > psnrBytes(rgb, q4), `20 colours ${psnrBytes(rgb, q20)} dB vs 4 colours ${psnrBytes(rgb, q4)} dB`);
+});
+
+test('PSNR: 10·log10(1/MSE) per image, averaged over images; bytes, floats and tensors agree; sizes must match', async () => {
+  const { psnr, psnrFromMse } = await import('../src/core/psnr.js');
+  const tf = await import('../src/core/tf.js');
+  assert.ok(Math.abs(psnrFromMse(0.01) - 20) < 1e-12);
+  assert.equal(psnrFromMse(0), 100, 'identical images: the 1e-10 floor');
+  // two 2-value images: errors 0.1 (20 dB) and 0.01 (40 dB): the mean of PSNRs is 30 dB
+  const a = [0.5, 0.5, 0.5, 0.5];
+  const b = [0.6, 0.4, 0.51, 0.49];
+  assert.ok(Math.abs(psnrOf(a, b, 2) - 30) < 1e-9);
+  assert.ok(Math.abs(psnr(tf.tensor4d(a, [2, 1, 1, 2]), tf.tensor4d(b, [2, 1, 1, 2])) - 30) < 1e-4);
+  assert.ok(Math.abs(psnrOf(Uint8Array.from([255, 0]), [0.9, 0.1], 1, 1 / 255) - 20) < 1e-9);
+  assert.throws(() => psnrOf([1, 2, 3], [1, 2]), /different sizes/);
 });

@@ -1,11 +1,7 @@
 /** Shared option parsers and paths of the stratum CLI. */
 import { InvalidArgumentError, Option } from 'commander';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), existsSync(resolve(dirname(fileURLToPath(import.meta.url)), '../../package.json')) ? '../..' : '../../..');
-export const DEFAULT_MODEL = join(PACKAGE_ROOT, 'models', 'default.stratum');
+export { DEFAULT_MODEL, PACKAGE_ROOT } from '../io/paths.js';
 
 export function int(name: string, min = 1) {
   return (v: string): number => {

@@ -26,11 +26,12 @@ export function listImages(dir: string): string[] {
   return out;
 }
 
-/** one image file -> uint8 RGB [size, size, 3], centre-cropped to a square */
-export async function readImageSquare(path: string, size: number): Promise<Uint8Array> {
-  if (!existsSync(path)) throw new Error(`${path}: no such file`);
+/** one image file (a path, or the file's bytes) -> uint8 RGB [size, size, 3], centre-cropped to a square */
+export async function readImageSquare(input: string | Uint8Array, size: number): Promise<Uint8Array> {
+  const path = typeof input === 'string' ? input : `image (${input.length} bytes)`;
+  if (typeof input === 'string' && !existsSync(input)) throw new Error(`${path}: no such file`);
   try {
-    const buf = await sharp(path).rotate().removeAlpha().resize(size, size, { fit: 'cover', position: 'centre' }).toColourspace('srgb').raw().toBuffer();
+    const buf = await sharp(input).rotate().removeAlpha().resize(size, size, { fit: 'cover', position: 'centre' }).toColourspace('srgb').raw().toBuffer();
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
   } catch (e) {
     throw new Error(`${path}: cannot read image (${(e as Error).message.split('\n')[0]})`);

@@ -3,7 +3,7 @@ import * as tf from '../core/tf.js';
 import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
 import type { Decomposer } from '../model/decomposer.js';
 import { newCtx } from '../model/nn.js';
-import { psnr } from './metrics.js';
+import { psnr } from '../core/psnr.js';
 
 export interface EvalResult {
   /** PSNR with BatchNorm running statistics (inference mode: what decompose uses) */

@@ -23,6 +23,7 @@ import { l1, optimiseStep } from '../train/step.js';
 import { writeGrid, type Tile } from '../eval/grid.js';
 import { quantizeRgb } from '../eval/quantize.js';
 import { ssim } from '../eval/ssim.js';
+import { psnrOf } from '../core/psnr.js';
 import { trainingLoop } from '../train/loop.js';
 import type { ParamStore } from '../core/params.js';
 import type { Ctx } from '../model/nn.js';
@@ -93,9 +94,7 @@ function scores(rec: Float32Array, test: ImageSet): { psnr: number; ssim: number
   for (let i = 0; i < test.n; i++) {
     const a = Float32Array.from(test.data.subarray(i * px, (i + 1) * px), (v) => v / 255);
     const b = rec.subarray(i * px, (i + 1) * px);
-    let mse = 0;
-    for (let k = 0; k < px; k++) mse += (a[k]! - b[k]!) ** 2;
-    p += 10 * Math.log10(1 / Math.max(mse / px, 1e-10));
+    p += psnrOf(a, b);
     s += ssim(a, b, test.size, test.size);
   }
   return { psnr: p / test.n, ssim: s / test.n };

@@ -5,8 +5,10 @@
  */
 import { REFINE_DEFAULTS, type MaskNetConfig } from '../config.js';
 import { pixelGrid } from '../core/grid.js';
+import { psnrFromMse } from '../core/psnr.js';
 import { layerLoop } from '../core/layerLoop.js';
 import { maskNet } from '../core/maskNet.js';
+import { documentStore, type LayeredDocument } from '../core/document.js';
 import type { ParamStore } from '../core/params.js';
 import type { Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
@@ -25,8 +27,6 @@ export interface RefineResult {
   losses: number[];
 }
 
-const psnrOf = (mse: number) => 10 * Math.log10(1 / Math.max(mse, 1e-10));
-
 /** target: RGB floats [S*S*3] at the reference size S */
 export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Layer[], target: Float32Array, S: number, o: RefineOptions): RefineResult {
   const T = layers.length;
@@ -44,7 +44,7 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Laye
     return layerLoop(tf.zeros([1, S, S, 3]) as tf.Tensor4D, visible.length, predict, maskOf).canvas;
   };
   const mseNow = () => tf.tidy(() => tf.mean(tf.squaredDifference(render(), x)).dataSync()[0]!);
-  const psnrBefore = psnrOf(mseNow());
+  const psnrBefore = psnrFromMse(mseNow());
   const opt = new Adam({ ...REFINE_DEFAULTS, lr: o.lr ?? REFINE_DEFAULTS.lr });
   const vars = new Map<string, tf.Variable>([['c', Z]]);
   if (!o.coloursOnly) vars.set('p', P);
@@ -56,11 +56,28 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Laye
     opt.apply(vars, named);
     tf.dispose([value, ...Object.values(grads)]);
   }
-  const psnrAfter = psnrOf(mseNow());
+  const psnrAfter = psnrFromMse(mseNow());
   const pv = P.arraySync() as number[][];
   const cv = tf.tidy(() => tf.sigmoid(Z).arraySync()) as number[][];
   const out = layers.map((l, t) => ({ ...l, p: pv[t]!, colour: cv[t] as [number, number, number] }));
   opt.dispose();
   tf.dispose([grid, x, P, Z]);
   return { layers: out, psnrBefore, psnrAfter, losses };
+}
+
+/**
+ * A document refined against `target` (RGB floats [S*S*3] at its reference size S); the new
+ * document keeps every layer's name and visibility and records the refinement in source.refined.
+ */
+export function refineDocument(doc: LayeredDocument, target: Float32Array, o: RefineOptions): RefineResult & { doc: LayeredDocument } {
+  const S = doc.referenceSize;
+  if (target.length !== S * S * 3) throw new Error(`refinement target must be ${S}×${S} RGB (the document's reference size), got ${target.length} values`);
+  const store = documentStore(doc);
+  try {
+    const r = refineLayers(store, doc.mask, doc.layers, target, S, o);
+    const refined = { steps: o.steps, coloursOnly: !!o.coloursOnly, psnrBefore: r.psnrBefore, psnrAfter: r.psnrAfter };
+    return { ...r, doc: { ...doc, layers: r.layers.map((l, t) => ({ ...doc.layers[t]!, p: l.p, colour: l.colour })), source: { ...doc.source, refined } } };
+  } finally {
+    store.dispose();
+  }
 }

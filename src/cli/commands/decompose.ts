@@ -3,10 +3,11 @@ import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { REFINE_DEFAULTS } from '../../config.js';
+import { psnrOf } from '../../core/psnr.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { documentStore, renderDocument } from '../../core/document.js';
+import { renderDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
-import { refineLayers } from '../../model/refine.js';
+import { refineDocument } from '../../model/refine.js';
 import { readImageSquare, writePng } from '../../data/images.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
@@ -36,11 +37,8 @@ export function register(program: Command): void {
       const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, o.T ?? model.cfg.T);
       let refineNote = '';
       if (o.refine > 0) {
-        const store = documentStore(res.doc);
-        const target = Float32Array.from(rgb, (v) => v / 255);
-        const r = refineLayers(store, res.doc.mask, res.doc.layers, target, S, { steps: o.refine, lr: o.refineLr, coloursOnly: o.refineColoursOnly });
-        store.dispose();
-        res.doc = { ...res.doc, layers: r.layers.map((l, t) => ({ ...res.doc.layers[t]!, p: l.p, colour: l.colour })), source: { ...res.doc.source, refined: { steps: o.refine, coloursOnly: o.refineColoursOnly, psnrBefore: r.psnrBefore, psnrAfter: r.psnrAfter } } };
+        const r = refineDocument(res.doc, Float32Array.from(rgb, (v) => v / 255), { steps: o.refine, lr: o.refineLr, coloursOnly: o.refineColoursOnly });
+        res.doc = r.doc;
         const again = renderDocument(res.doc, S, S, { keepMasks: true });
         res.canvas = again.rgb;
         refineNote = `; refinement ${o.refine} steps: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB`;
@@ -60,7 +58,6 @@ export function register(program: Command): void {
         [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
         [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
       ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}`)] });
-      const mse = rgb.reduce((a, v, i) => a + (v / 255 - res.canvas[i]!) ** 2, 0) / rgb.length;
-      console.log(`${res.doc.layers.length} layers, PSNR ${(10 * Math.log10(1 / mse)).toFixed(2)} dB at ${S}²${refineNote}; wrote ${join(o.out, `${stem}.png`)} (${o.size}²), ${join(o.out, `${stem}.layers.png`)}, ${docPath}`);
+      console.log(`${res.doc.layers.length} layers, PSNR ${psnrOf(rgb, res.canvas, 1, 1 / 255).toFixed(2)} dB at ${S}²${refineNote}; wrote ${join(o.out, `${stem}.png`)} (${o.size}²), ${join(o.out, `${stem}.layers.png`)}, ${docPath}`);
     });
 }

@@ -1,14 +1,9 @@
 /** stratum export */
 import { Command, Option } from 'commander';
-import { extname } from 'node:path';
+import { EXPORT_DEFAULTS } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { renderDocument } from '../../core/document.js';
-import { writePng } from '../../data/images.js';
 import { loadDocument } from '../../export/documentFile.js';
-import { layerRasters } from '../../export/layerImages.js';
-import { writeOraFile } from '../../export/ora.js';
-import { writePsdFile } from '../../export/psd.js';
-import { writeSvgFile } from '../../export/svg.js';
+import { EXPORT_FORMATS, exportDocument, exportFormat } from '../../export/exportDocument.js';
 import { int, num, backendOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -17,23 +12,16 @@ export function register(program: Command): void {
     .description('export a layered document: png (any size), psd and ora (one layer per mask), svg (one traced path per layer)')
     .argument('<doc>', 'layered document (.stratum.json)')
     .requiredOption('-o, --output <file>', 'output file (.png, .psd, .ora, .svg)')
-    .addOption(new Option('--format <fmt>', 'format (default: from the file extension)').choices(['png', 'psd', 'ora', 'svg']))
-    .option('--size <n>', 'width and height in pixels', int('--size'), 1024)
-    .option('--threshold <t>', 'mask threshold for SVG tracing', num('--threshold'), 0.5)
+    .addOption(new Option('--format <fmt>', 'format (default: from the file extension)').choices([...EXPORT_FORMATS]))
+    .option('--size <n>', 'width and height in pixels', int('--size'), EXPORT_DEFAULTS.size)
+    .option('--threshold <t>', 'mask threshold for SVG tracing', num('--threshold'), EXPORT_DEFAULTS.threshold)
     .addOption(backendOption())
     .action(async (docPath: string, o) => {
-      const fmt = (o.format ?? extname(o.output).slice(1).toLowerCase()) as string;
-      if (!['png', 'psd', 'ora', 'svg'].includes(fmt)) throw new Error(`unsupported export format '${fmt || extname(o.output)}' (png, psd, ora, svg)`);
+      exportFormat(o.output, o.format);
       if (o.threshold >= 1) throw new Error('--threshold must lie in (0, 1)');
       await useBackend(o.backend as BackendName);
       const doc = loadDocument(docPath);
-      if (fmt === 'png') await writePng(o.output, o.size, o.size, renderDocument(doc, o.size).rgb);
-      else {
-        const r = layerRasters(doc, o.size);
-        if (fmt === 'psd') writePsdFile(o.output, r);
-        else if (fmt === 'ora') await writeOraFile(o.output, r);
-        else await writeSvgFile(o.output, r, o.threshold);
-      }
+      const fmt = await exportDocument(doc, o.output, { format: o.format, size: o.size, threshold: o.threshold });
       console.log(`wrote ${o.output} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
     });
 }
