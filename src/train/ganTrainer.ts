@@ -56,11 +56,14 @@ export function loadGan(path: string, optG?: Adam, optD?: Adam): { g: GanGenerat
   const ck = readCheckpoint(path);
   if (ck.header.kind !== 'gan') throw new Error(`${path}: not a GAN checkpoint`);
   const g = new GanGenerator(ck.header.model as GanConfig);
-  const critic = new PatchCritic({ size: ck.header.model.size, width: Number(ck.header.info?.criticWidth ?? 64) });
+  const width = ck.header.info?.criticWidth ?? 64;
+  if (!Number.isInteger(width) || (width as number) < 1 || (width as number) > 4096) throw new Error(`${path}: info.criticWidth must be an integer in [1, 4096]`);
+  const critic = new PatchCritic({ size: ck.header.model.size, width: width as number });
   for (const store of [g.store, critic.store]) {
     for (const [name, e] of store.entries) {
       const t = ck.tensors.get(name);
       if (!t) throw new Error(`${path}: checkpoint lacks ${name}`);
+      if (t.shape.join(',') !== e.variable.shape.join(',')) throw new Error(`${path}: ${name} has shape [${t.shape}] in the checkpoint, the model expects [${e.variable.shape}]`);
       e.variable.assign(tf.tensor(t.values, t.shape));
     }
   }
