@@ -29,6 +29,7 @@ export function listImages(dir: string): string[] {
 /** one image file -> uint8 RGB [size, size, 3], centre-cropped to a square */
 export async function readImageSquare(path: string, size: number): Promise<Uint8Array> {
   if (!existsSync(path)) throw new Error(`${path}: no such file`);
+  if (!statSync(path).isFile()) throw new Error(`${path}: is a folder, not an image`);
   try {
     const buf = await sharp(path).rotate().removeAlpha().resize(size, size, { fit: 'cover', position: 'centre' }).toColourspace('srgb').raw().toBuffer();
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);

@@ -89,7 +89,7 @@ export async function trainGan(run: GanRun, data: ImageSet): Promise<{ g: GanGen
   let start = 0;
   if (run.resume && existsSync(path)) ({ g, critic, step: start } = loadGan(path, optG, optD));
   else {
-    if (existsSync(path) && !run.resume) throw new Error(`${path} exists: pass --resume to continue it or choose another --out`);
+    if (existsSync(path) && !run.resume) throw new Error(`${path} exists: pass --resume to continue it or choose another -o/--output folder`);
     g = new GanGenerator(run.model, run.seed);
     critic = new PatchCritic({ size: run.model.size, width: run.criticWidth }, run.seed + 1);
   }

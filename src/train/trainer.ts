@@ -5,7 +5,8 @@
  * masks; the best model by held-out PSNR is kept in best.stratum. Killed at any point, `stratum train --resume` continues from the last checkpoint with the
  * same batches it would have seen.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { removeOrphanTempFiles } from '../io/atomicFile.js';
 import { join } from 'node:path';
 import type { ModelConfig, TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
@@ -50,13 +51,68 @@ export const CHECKPOINT_FILE = 'checkpoint.stratum';
 export const BEST_FILE = 'best.stratum';
 
 
-function readMetrics(path: string, upTo: number): MetricRow[] {
+/**
+ * The metrics log's rows up to step `upTo`. A last line without its newline is a write cut off by
+ * a kill: it is dropped (the steps after the checkpoint are logged again). Any other bad line is
+ * an error naming the file and line.
+ */
+export function readMetrics(path: string, upTo: number): MetricRow[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as MetricRow)
-    .filter((r) => r.step <= upTo);
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
+  const rows: MetricRow[] = [];
+  lines.forEach((l, i) => {
+    if (!l.trim()) return;
+    let row: MetricRow;
+    try {
+      row = JSON.parse(l) as MetricRow;
+    } catch {
+      if (i === lines.length - 1) return; // torn last line
+      throw new Error(`${path}: line ${i + 1} is not valid JSON`);
+    }
+    if (!row || typeof row !== 'object' || !Number.isInteger(row.step)) throw new Error(`${path}: line ${i + 1} has no step number`);
+    rows.push(row);
+  });
+  return rows.filter((r) => r.step <= upTo);
+}
+
+/** the run folder's lock: one run per folder at a time (a lock left by a killed run is taken over) */
+export const LOCK_FILE = 'run.lock';
+
+export function lockRunFolder(dir: string): () => void {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      const release = () => {
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+        } catch {
+          // already gone
+        }
+      };
+      process.once('exit', release);
+      return () => {
+        process.removeListener('exit', release);
+        release();
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${path}: cannot create the run lock (${(e as NodeJS.ErrnoException).code})`);
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) throw new Error(`${dir}: another run (process ${pid}) is using this folder`);
+      unlinkSync(path); // stale: its process is gone
+    }
+  }
+  throw new Error(`${path}: cannot take the run lock`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export async function plotMetrics(path: string, rows: MetricRow[]): Promise<void> {
@@ -77,7 +133,18 @@ export async function plotMetrics(path: string, rows: MetricRow[]): Promise<void
 }
 
 export async function train(run: TrainRun, data: { train: ImageSet; test: ImageSet }): Promise<{ model: Decomposer; final: MetricRow }> {
+  if (data.train.n < 1 || data.test.n < 1) throw new Error(`${run.data}: ${data.train.n + data.test.n} images are too few to train on and hold some out (need at least 5)`);
   mkdirSync(run.out, { recursive: true });
+  const unlock = lockRunFolder(run.out);
+  try {
+    return await trainLocked(run, data);
+  } finally {
+    unlock();
+  }
+}
+
+async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSet }): Promise<{ model: Decomposer; final: MetricRow }> {
+  const orphans = removeOrphanTempFiles(run.out);
   const ckptPath = join(run.out, CHECKPOINT_FILE);
   const metricsPath = join(run.out, 'metrics.jsonl');
   const opt = new Adam(run.train);
@@ -91,13 +158,14 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     start = loaded.ckpt.header.step;
   } else {
     if (!run.resume && existsSync(ckptPath)) {
-      throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another --out`);
+      throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another -o/--output folder`);
     }
     model = run.initFrom ? initialModel(run.initFrom, run.model) : new Decomposer(run.model, run.train.seed);
   }
   const cfg = run.train;
   if (cfg.advLambda > 0 && !adv) adv = newAdversary(cfg, run.model.size);
-  let metrics = readMetrics(metricsPath, start);
+  // a run that starts from step 0 keeps no earlier rows (no duplicate step-0 evaluation)
+  let metrics = start > 0 ? readMetrics(metricsPath, start) : [];
   writeFileSync(metricsPath, metrics.map((m) => JSON.stringify(m) + '\n').join(''));
   const log = (row: MetricRow) => {
     metrics.push(row);
@@ -106,6 +174,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   const bar = new Progress(cfg.steps, start, 'train ');
   const say = (m: string) => (run.quiet ? undefined : bar.log(m));
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
+  if (orphans.length) say(`removed ${orphans.length} temporary file(s) left by a killed run: ${orphans.join(', ')}`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
   else if (run.initFrom) say(`initialised from ${run.initFrom}`);
   const save = async (step: number) => {

@@ -9,31 +9,33 @@ import { layerRasters } from '../../export/layerImages.js';
 import { writeOraFile } from '../../export/ora.js';
 import { writePsdFile } from '../../export/psd.js';
 import { writeSvgFile } from '../../export/svg.js';
-import { int, num, backendOption } from '../options.js';
+import { checkOutputs } from '../../io/paths.js';
+import { int, num, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('export')
     .description('export a layered document: png (any size), psd and ora (one layer per mask), svg (one traced path per layer)')
     .argument('<doc>', 'layered document (.stratum.json)')
-    .requiredOption('-o, --output <file>', 'output file (.png, .psd, .ora, .svg)')
     .addOption(new Option('--format <fmt>', 'format (default: from the file extension)').choices(['png', 'psd', 'ora', 'svg']))
     .option('--size <n>', 'width and height in pixels', int('--size'), 1024)
     .option('--threshold <t>', 'mask threshold for SVG tracing', num('--threshold'), 0.5)
-    .addOption(backendOption())
-    .action(async (docPath: string, o) => {
-      const fmt = (o.format ?? extname(o.output).slice(1).toLowerCase()) as string;
-      if (!['png', 'psd', 'ora', 'svg'].includes(fmt)) throw new Error(`unsupported export format '${fmt || extname(o.output)}' (png, psd, ora, svg)`);
-      if (o.threshold >= 1) throw new Error('--threshold must lie in (0, 1)');
-      await useBackend(o.backend as BackendName);
-      const doc = loadDocument(docPath);
-      if (fmt === 'png') await writePng(o.output, o.size, o.size, renderDocument(doc, o.size).rgb);
-      else {
-        const r = layerRasters(doc, o.size);
-        if (fmt === 'psd') writePsdFile(o.output, r);
-        else if (fmt === 'ora') await writeOraFile(o.output, r);
-        else await writeSvgFile(o.output, r, o.threshold);
-      }
-      console.log(`wrote ${o.output} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
-    });
+    .addOption(backendOption());
+  outputOption(cmd, 'output file (.png, .psd, .ora, .svg)').action(async (docPath: string, o, c: Command) => {
+    const output = outputOf(c);
+    const fmt = (o.format ?? extname(output).slice(1).toLowerCase()) as string;
+    if (!['png', 'psd', 'ora', 'svg'].includes(fmt)) throw new Error(`unsupported export format '${fmt || extname(output)}' (png, psd, ora, svg)`);
+    checkOutputs([output], [docPath]);
+    if (o.threshold >= 1) throw new Error('--threshold must lie in (0, 1)');
+    await useBackend(o.backend as BackendName);
+    const doc = loadDocument(docPath);
+    if (fmt === 'png') await writePng(output, o.size, o.size, renderDocument(doc, o.size).rgb);
+    else {
+      const r = layerRasters(doc, o.size);
+      if (fmt === 'psd') writePsdFile(output, r);
+      else if (fmt === 'ora') await writeOraFile(output, r);
+      else await writeSvgFile(output, r, o.threshold);
+    }
+    console.log(`wrote ${output} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
+  });
 }
