@@ -12,6 +12,8 @@ import { saveDocument } from '../../export/documentFile.js';
 import { decomposeImage } from '../../model/decomposeImage.js';
 import { loadModel } from '../../train/checkpoint.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
+import { checkRender } from '../limits.js';
+import type { LayeredDocument } from '../../core/document.js';
 import { DEFAULT_MODEL, int, num, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -36,6 +38,10 @@ export function register(program: Command): void {
     const { model, ckpt } = loadModel(o.model);
     if (o.T && o.T > model.cfg.T * 4) throw new Error(`--T ${o.T} is far beyond the model's T=${model.cfg.T}`);
     const S = model.cfg.size;
+    const T = o.T ?? model.cfg.T;
+    // the decomposition itself works at the model's size; the render at --size dominates
+    const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: T }) } as unknown as LayeredDocument;
+    checkRender(shape, o.size, o.size, 'decompose render');
     const rgb = await readImageSquare(image, S);
     const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, o.T ?? model.cfg.T);
     let refineNote = '';

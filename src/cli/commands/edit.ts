@@ -8,6 +8,7 @@ import { loadDocument, saveDocument } from '../../export/documentFile.js';
 import { brightenInMask, checkLayer, jitterLayer, moveLayer, parseColour, recolour, removeLayers, setVisible, tintInMask } from '../../edit/edits.js';
 import sharp from 'sharp';
 import { checkOutputs } from '../../io/paths.js';
+import { checkRender } from '../limits.js';
 import { int, backendOption, collect, layerIndex, indexList, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -67,6 +68,7 @@ export function register(program: Command): void {
       });
       const W = meta.width!;
       const H = meta.height!;
+      checkRender(doc, W, H, 'mask at the image size', true);
       const raw = await sharp(o.image).removeAlpha().toColourspace('srgb').raw().toBuffer();
       const img = Float32Array.from(raw, (v) => v / 255);
       const parts = String(adjust).split(':');
@@ -81,6 +83,7 @@ export function register(program: Command): void {
       await writePng(target, W, H, out);
       console.log(`wrote ${target} (${o.brighten ? 'brightened' : 'tinted'} inside layer ${i})`);
     } else if (o.png) {
+      checkRender(doc, o.size, o.size, 'edit --png');
       await writePng(o.png, o.size, o.size, renderDocument(doc, o.size).rgb);
       console.log(`wrote ${o.png} (${o.size}²)`);
     }

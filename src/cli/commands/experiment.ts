@@ -1,11 +1,12 @@
 /** stratum experiment */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { type EncoderKind } from '../../config.js';
+import { modelConfig, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDataset, split } from '../../data/datasets.js';
 import { markdownTable, runExperiment } from '../../eval/experiments.js';
 import { checkOutputFolder } from '../../io/paths.js';
+import { checkTraining } from '../limits.js';
 import { int, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -29,6 +30,8 @@ export function register(program: Command): void {
     if (table !== 'table1' && table !== 'table2') throw new Error(`unknown table '${table}' (table1, table2)`);
     await useBackend(o.backend as BackendName);
     const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
+    // the largest row: T=20, K=20 (table1) or T=20 (table2)
+    checkTraining(modelConfig({ T: 20, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: 20 } }), o.batch, set.data.byteLength, `experiment ${table}`);
     const { train: tr, test } = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
     const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, log: (m) => process.stderr.write(`${m}\n`) });
     console.log(markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }));

@@ -10,6 +10,7 @@ import { writeOraFile } from '../../export/ora.js';
 import { writePsdFile } from '../../export/psd.js';
 import { writeSvgFile } from '../../export/svg.js';
 import { checkOutputs } from '../../io/paths.js';
+import { checkRender } from '../limits.js';
 import { int, num, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     if (o.threshold >= 1) throw new Error('--threshold must lie in (0, 1)');
     await useBackend(o.backend as BackendName);
     const doc = loadDocument(docPath);
+    checkRender(doc, o.size, o.size, `export to ${fmt}`, fmt !== 'png');
     if (fmt === 'png') await writePng(output, o.size, o.size, renderDocument(doc, o.size).rgb);
     else {
       const r = layerRasters(doc, o.size);

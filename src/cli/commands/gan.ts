@@ -7,6 +7,7 @@ import { loadDataset } from '../../data/datasets.js';
 import { trainGan } from '../../train/ganTrainer.js';
 import { WGAN_DEFAULTS } from '../../train/wgan.js';
 import { checkOutputFolder } from '../../io/paths.js';
+import { checkTraining } from '../limits.js';
 import { int, num, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     await useBackend(o.backend as BackendName);
     const data = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
     const model = { ...modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: o.K } }), noise: o.noise };
+    checkTraining(model, o.batch, data.data.byteLength, 'GAN training');
     await trainGan({ out: o.out, data: o.data, model, steps: o.steps, batch: o.batch, lr: o.lr, gamma: o.gamma, criticSteps: o.criticSteps, criticWidth: o.criticWidth, saveEvery: o.saveEvery, seed: o.seed, resume: o.resume }, data);
     console.log(`GAN trained to step ${o.steps}; samples in ${join(o.out, 'samples.png')}`);
   });

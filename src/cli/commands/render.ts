@@ -5,6 +5,7 @@ import { renderDocument } from '../../core/document.js';
 import { writePng } from '../../data/images.js';
 import { loadDocument } from '../../export/documentFile.js';
 import { checkOutputs } from '../../io/paths.js';
+import { checkRender } from '../limits.js';
 import { int, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -24,6 +25,7 @@ export function register(program: Command): void {
     checkOutputs([out], [docPath]);
     await useBackend(o.backend as BackendName);
     const doc = loadDocument(docPath);
+    checkRender(doc, w, h, 'render');
     const r = renderDocument(doc, w, h);
     await writePng(out, w, h, r.rgb);
     console.log(`wrote ${out} (${w}×${h}, ${doc.layers.filter((l) => l.visible !== false).length} visible layers)`);

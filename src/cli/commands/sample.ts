@@ -12,6 +12,8 @@ import { makeDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
 import { writeGrid, type Tile } from '../../eval/grid.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
+import { checkRender } from '../limits.js';
+import type { LayeredDocument } from '../../core/document.js';
 import { int, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
@@ -30,6 +32,8 @@ export function register(program: Command): void {
     checkOutputs([...Array.from({ length: o.n as number }, (_, i) => [join(out, `sample-${i}.stratum.json`), join(out, `sample-${i}.png`)]).flat(), join(out, 'sheet.png')], [o.model]);
     await useBackend(o.backend as BackendName);
     const { g } = loadGan(o.model);
+    const shape = { mask: g.cfg.mask, referenceSize: g.cfg.size, layers: Array.from({ length: g.cfg.T }) } as unknown as LayeredDocument;
+    checkRender(shape, o.size, o.size, 'sample render');
     const ctx = newCtx(true);
     const samples = g.sampleLayers(o.n, ctx, o.seed);
     discardBnUpdates(ctx);

@@ -7,6 +7,7 @@ import { loadDataset, split } from '../../data/datasets.js';
 import { BEST_FILE, CHECKPOINT_FILE, train } from '../../train/trainer.js';
 import { existsSync } from 'node:fs';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
+import { checkTraining } from '../limits.js';
 import { int, num, backendOption, outputOf, outputOption } from '../options.js';
 import { join } from 'node:path';
 
@@ -49,6 +50,7 @@ export function register(program: Command): void {
     const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
     const data = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
     const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
+    checkTraining(model, o.batch, set.data.byteLength);
     const { final } = await train(
       { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
       data,
