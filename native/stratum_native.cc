@@ -7,6 +7,7 @@
 #include <cmath>
 #include <omp.h>
 #include <cstring>
+#include <string>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -421,6 +422,18 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
   float* out = F32(info[3]);
   double scale = D(info[4]);
   int r = shape.size();
+  if (keep.size() != shape.size()) {
+    Napi::RangeError::New(info.Env(), "reduceSum: shape and keep differ in length").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  for (int d = 0; d < r; d++)
+    if (shape[d] == 0) {  // an empty tensor: every kept sum is 0 (and there may be none)
+      long nOut = 1;
+      for (int k = 0; k < r; k++)
+        if (keep[k]) nOut *= shape[k];
+      for (long i = 0; i < nOut; i++) out[i] = 0.f;
+      return info.Env().Undefined();
+    }
   // collapse consecutive dims with the same keep flag
   std::vector<long> cs;
   std::vector<int> ck;
@@ -523,7 +536,12 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 struct MaskDims {
   int B, P, K, H, G, L;
   bool pixel;
+  double eps;  // GroupNorm ε (src/core/maskSpec.ts MASK_EPS)
 };
+
+// Bounds of the mask MLP, the same as MASK_LIMITS in src/core/maskSpec.ts: the per-thread
+// GroupNorm buffers below hold MAX_MASK_GROUPS groups and MAX_MASK_HIDDEN channels.
+constexpr int MAX_MASK_K = 256, MAX_MASK_HIDDEN = 1024, MAX_MASK_DEPTH = 16, MAX_MASK_GROUPS = 256;
 
 // per-channel copies of per-group values: out[h] = v[h / C]
 static inline void expandGroups(const float* v, int G, int C, float* out) {
@@ -552,7 +570,7 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; b++) {
       const float* src = pre + (size_t)b * P * H;
-      float mu[256], rs[256], muH[1024], rsH[1024];
+      float mu[MAX_MASK_GROUPS], rs[MAX_MASK_GROUPS], muH[MAX_MASK_HIDDEN], rsH[MAX_MASK_HIDDEN];
       if (meanIn) {
         for (int g = 0; g < G; g++) {
           mu[g] = meanIn[b * G + g];
@@ -579,7 +597,7 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
           double var = m2 / n - m * m;
           if (var < 0) var = 0;
           mu[g] = (float)m;
-          rs[g] = (float)(1.0 / std::sqrt(var + 1e-5));
+          rs[g] = (float)(1.0 / std::sqrt(var + d.eps));
         }
       }
       if (rstdOut)
@@ -596,7 +614,7 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
 #pragma omp parallel for schedule(static)
     for (long r = 0; r < rows; r++) {
       const float* row = pre + r * H;
-      float muH[1024], rsH[1024];
+      float muH[MAX_MASK_HIDDEN], rsH[MAX_MASK_HIDDEN];
       for (int g = 0; g < G; g++) {
         float m = 0, m2 = 0;
         for (int c = 0; c < C; c++) m += row[g * C + c];
@@ -605,7 +623,7 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
           float t = row[g * C + c] - m;
           m2 += t * t;
         }
-        float rs = 1.f / std::sqrt(m2 / C + 1e-5f);
+        float rs = 1.f / std::sqrt(m2 / C + (float)d.eps);
         if (rstdOut) rstdOut[r * G + g] = rs;
         for (int c = 0; c < C; c++) {
           muH[g * C + c] = m;
@@ -617,19 +635,94 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
   }
 }
 
-static MaskDims Dims(const Napi::Value& v) {
-  auto x = Ints(v);
-  return MaskDims{x[0], x[1], x[2], x[3], x[4], x[5], x[6] != 0};
+// ---- checked arguments: every size a mask kernel touches is asserted here, before it runs, so
+// no caller (and no crafted document or model file) can make it read or write out of bounds.
+struct ArgError {
+  std::string msg;
+};
+
+static bool isF32(const Napi::Value& v) {
+  return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array;
 }
 
-static std::vector<float*> F32List(const Napi::Value& v) {
-  auto a = v.As<Napi::Array>();
-  std::vector<float*> out(a.Length());
-  for (uint32_t i = 0; i < a.Length(); i++) {
-    Napi::Value e = a.Get(i);
-    out[i] = e.IsTypedArray() ? e.As<Napi::Float32Array>().Data() : nullptr;
+// dims [B, P, K, H, G, L, pixel] and ε
+static MaskDims ParseDims(const Napi::Value& dv, const Napi::Value& ev, ArgError& e) {
+  MaskDims d{};
+  if (!dv.IsArray() || dv.As<Napi::Array>().Length() != 7) {
+    e.msg = "dims must be [B, P, K, H, G, L, pixel]";
+    return d;
   }
+  auto a = dv.As<Napi::Array>();
+  double x[7];
+  for (uint32_t i = 0; i < 7; i++) {
+    Napi::Value v = a.Get(i);
+    x[i] = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(x[i] >= 0 && x[i] <= 2147483647.0 && x[i] == std::floor(x[i]))) {
+      e.msg = "dims must be non-negative integers";
+      return d;
+    }
+  }
+  d = MaskDims{(int)x[0], (int)x[1], (int)x[2], (int)x[3], (int)x[4], (int)x[5], x[6] != 0, 0};
+  if (d.B < 1 || d.P < 1 || (double)d.B * d.P > 2147483647.0) e.msg = "B and P must be >= 1 with B*P < 2^31";
+  else if (d.K < 1 || d.K > MAX_MASK_K) e.msg = "K out of range [1, 256]";
+  else if (d.H < 1 || d.H > MAX_MASK_HIDDEN) e.msg = "hidden width out of range [1, 1024]";
+  else if (d.G < 1 || d.G > MAX_MASK_GROUPS || d.H % d.G != 0) e.msg = "groups must lie in [1, 256] and divide the hidden width";
+  else if (d.L < 1 || d.L > MAX_MASK_DEPTH) e.msg = "depth out of range [1, 16]";
+  else if (x[6] > 1) e.msg = "pixel flag must be 0 or 1";
+  if (!e.msg.empty()) return d;
+  d.eps = ev.IsNumber() ? ev.As<Napi::Number>().DoubleValue() : -1;
+  if (!(d.eps > 0 && d.eps <= 1)) e.msg = "GroupNorm epsilon must lie in (0, 1]";
+  return d;
+}
+
+// a Float32Array of exactly n values
+static float* F32N(const Napi::Value& v, size_t n, const char* what, ArgError& e) {
+  if (!e.msg.empty()) return nullptr;
+  if (!isF32(v)) {
+    e.msg = std::string(what) + " must be a Float32Array";
+    return nullptr;
+  }
+  auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() != n) {
+    e.msg = std::string(what) + " holds " + std::to_string(a.ElementLength()) + " values, expected " + std::to_string(n);
+    return nullptr;
+  }
+  return a.Data();
+}
+
+// a list of Float32Arrays of the given lengths; with `optional` an empty list is accepted too
+static std::vector<float*> F32ListN(const Napi::Value& v, const std::vector<size_t>& lens, bool optional, const char* what, ArgError& e) {
+  std::vector<float*> out;
+  if (!e.msg.empty()) return out;
+  if (!v.IsArray()) {
+    e.msg = std::string(what) + " must be a list";
+    return out;
+  }
+  auto a = v.As<Napi::Array>();
+  if (optional && a.Length() == 0) return out;
+  if (a.Length() != lens.size()) {
+    e.msg = std::string(what) + " must hold " + std::to_string(lens.size()) + " arrays";
+    return out;
+  }
+  for (uint32_t i = 0; i < a.Length(); i++) out.push_back(F32N(a.Get(i), lens[i], what, e));
   return out;
+}
+
+// weight (and gradient) sizes in the order of src/core/maskSpec.ts
+static std::vector<size_t> weightLens(const MaskDims& d) {
+  std::vector<size_t> n;
+  for (int i = 0; i < d.L; i++) {
+    n.push_back((size_t)(i == 0 ? d.K + 2 : d.H) * d.H);
+    n.insert(n.end(), {(size_t)d.H, (size_t)d.H, (size_t)d.H});
+  }
+  n.push_back((size_t)d.H);
+  n.push_back(1);
+  return n;
+}
+
+static Napi::Value argFail(const Napi::Env& env, const char* fn, const ArgError& e) {
+  Napi::RangeError::New(env, std::string(fn) + ": " + e.msg).ThrowAsJavaScriptException();
+  return env.Undefined();
 }
 
 // layer 0: pre[b, q, :] = [x_q, y_q]·W_xy + p_b·W_p + b_0 (cw: [P,H] and pw: [B,H] scratch)
@@ -657,20 +750,27 @@ static void hiddenLinear(const MaskDims& d, int i, const std::vector<float*>& w,
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, H, H, 1.f, prevA, H, w[4 * i], H, 1.f, pre, H);
 }
 
-// maskForward(dims, coords, p, weights[4L+2], masks, xhat[L] | null, act[L] | null, rstd[L] | null,
-//             statsMean[L] | null, statsRstd[L] | null, statsOutMean[L] | null)
+// maskForward(dims, eps, coords, p, weights[4L+2], masks, xhat[L] | [], act[L] | [], rstd[L] | [],
+//             statsMean[L] | [], statsRstd[L] | [])
 // weights: w0 [(K+2),H], b0, gamma0, beta0, w1 [H,H], b1, gamma1, beta1, ..., wo [H], bo [1]
 Napi::Value MaskForward(const Napi::CallbackInfo& info) {
-  MaskDims d = Dims(info[0]);
-  const float* coords = F32(info[1]);
-  const float* p = F32(info[2]);
-  auto w = F32List(info[3]);
-  float* masks = F32(info[4]);
-  auto xhat = F32List(info[5]);
-  auto act = F32List(info[6]);
-  auto rstd = F32List(info[7]);
-  auto sMean = F32List(info[8]);
-  auto sRstd = F32List(info[9]);
+  ArgError e;
+  MaskDims d = ParseDims(info[0], info[1], e);
+  if (!e.msg.empty()) return argFail(info.Env(), "maskForward", e);
+  const size_t BP = (size_t)d.B * d.P, BPH = BP * d.H, BG = (size_t)d.B * d.G;
+  const std::vector<size_t> perLayer(d.L, BPH), rstdLens(d.L, (d.pixel ? BP : (size_t)d.B) * d.G), statLens(d.L, BG);
+  const float* coords = F32N(info[2], (size_t)d.P * 2, "coords", e);
+  const float* p = F32N(info[3], (size_t)d.B * d.K, "p", e);
+  auto w = F32ListN(info[4], weightLens(d), false, "weights", e);
+  float* masks = F32N(info[5], BP, "masks", e);
+  auto xhat = F32ListN(info[6], perLayer, true, "xhat", e);
+  auto act = F32ListN(info[7], perLayer, true, "act", e);
+  auto rstd = F32ListN(info[8], rstdLens, true, "rstd", e);
+  auto sMean = F32ListN(info[9], statLens, true, "statsMean", e);
+  auto sRstd = F32ListN(info[10], statLens, true, "statsRstd", e);
+  if (e.msg.empty() && sMean.size() != sRstd.size()) e.msg = "statsMean and statsRstd must both be given or both empty";
+  if (e.msg.empty() && !sMean.empty() && d.pixel) e.msg = "given statistics need per-image GroupNorm";
+  if (!e.msg.empty()) return argFail(info.Env(), "maskForward", e);
   const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L;
   const size_t n = (size_t)B * P * H;
   float* pre = scratch(0, n);
@@ -692,15 +792,19 @@ Napi::Value MaskForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// maskStats(dims, coords, p, weights, meanOut[L], rstdOut[L]): per-image GroupNorm statistics of
+// maskStats(dims, eps, coords, p, weights, meanOut[L], rstdOut[L]): per-image GroupNorm statistics of
 // every hidden layer on these pixels (the reference grid), for tiled rendering.
 Napi::Value MaskStats(const Napi::CallbackInfo& info) {
-  MaskDims d = Dims(info[0]);
-  const float* coords = F32(info[1]);
-  const float* p = F32(info[2]);
-  auto w = F32List(info[3]);
-  auto meanOut = F32List(info[4]);
-  auto rstdOut = F32List(info[5]);
+  ArgError e;
+  MaskDims d = ParseDims(info[0], info[1], e);
+  if (!e.msg.empty()) return argFail(info.Env(), "maskStats", e);
+  const std::vector<size_t> statLens(d.L, (size_t)d.B * d.G);
+  const float* coords = F32N(info[2], (size_t)d.P * 2, "coords", e);
+  const float* p = F32N(info[3], (size_t)d.B * d.K, "p", e);
+  auto w = F32ListN(info[4], weightLens(d), false, "weights", e);
+  auto meanOut = F32ListN(info[5], statLens, false, "meanOut", e);
+  auto rstdOut = F32ListN(info[6], statLens, false, "rstdOut", e);
+  if (!e.msg.empty()) return argFail(info.Env(), "maskStats", e);
   const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L, G = d.G, C = H / G;
   const size_t n = (size_t)B * P * H;
   std::vector<float> pre(n), a(n), cw((size_t)P * H), pw((size_t)B * H);
@@ -718,7 +822,7 @@ Napi::Value MaskStats(const Napi::CallbackInfo& info) {
           }
         double m = s / ((double)P * C), var = s2 / ((double)P * C) - m * m;
         meanOut[i][b * G + g] = (float)m;
-        rstdOut[i][b * G + g] = (float)(1.0 / std::sqrt((var < 0 ? 0 : var) + 1e-5));
+        rstdOut[i][b * G + g] = (float)(1.0 / std::sqrt((var < 0 ? 0 : var) + d.eps));
       }
     groupNormTanh(d, pre.data(), w[4 * i + 2], w[4 * i + 3], nullptr, a.data(), nullptr, meanOut[i], rstdOut[i]);
   }
@@ -739,19 +843,24 @@ static void columnSums(const float* x, size_t rows, int H, float* out) {
   for (int h = 0; h < H; h++) out[h] = (float)tot[h];
 }
 
-// maskBackward(dims, coords, p, weights, masks, xhat[L], act[L], rstd[L], dmasks, grads[4L+2], dp)
+// maskBackward(dims, eps, coords, p, weights, masks, xhat[L], act[L], rstd[L], dmasks, grads[4L+2], dp)
 Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
-  MaskDims d = Dims(info[0]);
-  const float* coords = F32(info[1]);
-  const float* p = F32(info[2]);
-  auto w = F32List(info[3]);
-  const float* masks = F32(info[4]);
-  auto xhat = F32List(info[5]);
-  auto act = F32List(info[6]);
-  auto rstd = F32List(info[7]);
-  const float* dm = F32(info[8]);
-  auto gr = F32List(info[9]);
-  float* dp = F32(info[10]);
+  ArgError e;
+  MaskDims d = ParseDims(info[0], info[1], e);
+  if (!e.msg.empty()) return argFail(info.Env(), "maskBackward", e);
+  const size_t BP = (size_t)d.B * d.P, BPH = BP * d.H;
+  const std::vector<size_t> perLayer(d.L, BPH), rstdLens(d.L, (d.pixel ? BP : (size_t)d.B) * d.G);
+  const float* coords = F32N(info[2], (size_t)d.P * 2, "coords", e);
+  const float* p = F32N(info[3], (size_t)d.B * d.K, "p", e);
+  auto w = F32ListN(info[4], weightLens(d), false, "weights", e);
+  const float* masks = F32N(info[5], BP, "masks", e);
+  auto xhat = F32ListN(info[6], perLayer, false, "xhat", e);
+  auto act = F32ListN(info[7], perLayer, false, "act", e);
+  auto rstd = F32ListN(info[8], rstdLens, false, "rstd", e);
+  const float* dm = F32N(info[9], BP, "dmasks", e);
+  auto gr = F32ListN(info[10], weightLens(d), false, "grads", e);
+  float* dp = F32N(info[11], (size_t)d.B * d.K, "dp", e);
+  if (!e.msg.empty()) return argFail(info.Env(), "maskBackward", e);
   const int B = d.B, P = d.P, K = d.K, H = d.H, L = d.L, G = d.G, C = H / G;
   const size_t rows = (size_t)B * P, n = rows * H;
   float* dlp = scratch(5, rows);
@@ -798,7 +907,7 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
         float* dbl = dbT.data() + (size_t)t * H;
         float* St = i == 0 ? layer0S.data() + (size_t)t * P * H : nullptr;
         std::vector<float> accG(H), accB(H), c1(H), c2(H);
-        float m1[256], m2[256], rs[256], m1H[1024], m2H[1024], rsH[1024];
+        float m1[MAX_MASK_GROUPS], m2[MAX_MASK_GROUPS], rs[MAX_MASK_GROUPS], m1H[MAX_MASK_HIDDEN], m2H[MAX_MASK_HIDDEN], rsH[MAX_MASK_HIDDEN];
 #pragma omp for schedule(static)
         for (int b = 0; b < B; b++) {
           std::fill(accG.begin(), accG.end(), 0.f);

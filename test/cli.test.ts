@@ -21,7 +21,7 @@ test('bad flags, missing files and corrupt inputs: one line on stderr, non-zero 
     [['frobnicate'], /unknown command/],
     [['decompose', join(dir, 'nope.png'), '--model', join(dir, 'none.stratum')], /none\.stratum: no such checkpoint/],
     [['render', join(dir, 'missing.json')], /missing\.json: no such document/],
-    [['train', '--data', 'folder:/definitely/not/here', '--out', join(dir, 'r')], /no such file or folder/],
+    [['train', '--data', 'folder:/definitely/not/here', '-o', join(dir, 'r')], /no such file or folder/],
   ];
   writeFileSync(join(dir, 'broken.json'), '{"format":"stratum-layers"');
   cases.push([['render', join(dir, 'broken.json')], /broken\.json: not valid JSON/]);
@@ -44,20 +44,20 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   const dir = tmp();
   const run = join(dir, 'run');
   const model = join(dir, 'model.stratum');
-  const t = stratum('train', '--data', 'deadleaves:200', '--encoder', 'small', '--T', '3', '--size', '16', '--steps', '4', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--save-every', '2', '--out', run, '--export', model);
+  const t = stratum('train', '--data', 'deadleaves:200', '--encoder', 'small', '--T', '3', '--size', '16', '--steps', '4', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--save-every', '2', '-o', run, '--export', model);
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, /held-out PSNR [\d.]+ dB after 4 steps/);
   assert.ok(existsSync(model));
   const img = join(dir, 'in.png');
   const raw = Buffer.alloc(40 * 30 * 3, 200);
   await sharp(raw, { raw: { width: 40, height: 30, channels: 3 } }).png().toFile(img);
-  const d = stratum('decompose', img, '--model', model, '--out', join(dir, 'out'), '--size', '64');
+  const d = stratum('decompose', img, '--model', model, '-o', join(dir, 'out'), '--size', '64');
   assert.equal(d.code, 0, d.err);
   const files = readdirSync(join(dir, 'out')).sort();
   assert.deepEqual(files, ['in.layers.png', 'in.png', 'in.stratum.json']);
   const meta = await sharp(join(dir, 'out', 'in.png')).metadata();
   assert.equal(meta.width, 64);
-  const refined = stratum('decompose', img, '--model', model, '--out', join(dir, 'refined'), '--size', '32', '--refine', '5');
+  const refined = stratum('decompose', img, '--model', model, '-o', join(dir, 'refined'), '--size', '32', '--refine', '5');
   assert.equal(refined.code, 0, refined.err);
   assert.match(refined.out, /refinement 5 steps: [\d.]+ -> [\d.]+ dB/);
   const r = stratum('render', join(dir, 'out', 'in.stratum.json'), '--width', '100', '--height', '50', '-o', join(dir, 'big.png'));
@@ -65,16 +65,16 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   const m2 = await sharp(join(dir, 'big.png')).metadata();
   assert.deepEqual([m2.width, m2.height], [100, 50]);
   // fine-tune the trained model on another data set: the architecture comes from the model file
-  const tuned = stratum('train', '--data', 'deadleaves:120', '--init', model, '--steps', '2', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--out', join(dir, 'tuned'));
+  const tuned = stratum('train', '--data', 'deadleaves:120', '--init', model, '--steps', '2', '--batch', '8', '--holdout', '16', '--eval-every', '2', '-o', join(dir, 'tuned'));
   assert.equal(tuned.code, 0, tuned.err);
   assert.match(tuned.err, /initialised from .*model\.stratum/);
   assert.match(tuned.err, /small encoder, T=3, K=10, 16²/);
-  const clash = stratum('train', '--data', 'deadleaves:120', '--init', model, '--T', '5', '--out', join(dir, 'clash'));
+  const clash = stratum('train', '--data', 'deadleaves:120', '--init', model, '--T', '5', '-o', join(dir, 'clash'));
   assert.notEqual(clash.code, 0);
   assert.match(clash.err, /--T 5 differs from the model in .*model\.stratum \(T 3\)/);
   assert.ok(!existsSync(join(dir, 'clash')), 'nothing written for a refused run');
   writeFileSync(join(dir, 'bad.png'), 'not a png at all');
-  const bad = stratum('decompose', join(dir, 'bad.png'), '--model', model, '--out', join(dir, 'out2'));
+  const bad = stratum('decompose', join(dir, 'bad.png'), '--model', model, '-o', join(dir, 'out2'));
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /bad\.png: cannot read image/);
   assert.ok(!existsSync(join(dir, 'out2')), 'nothing written for a bad input');

@@ -33,7 +33,7 @@ test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samp
   assert.deepEqual(back.g.store.get('head.p.w').dataSync(), g.store.get('head.p.w').dataSync());
   await trainGan({ ...run, steps: 4, resume: true }, data);
   assert.equal(loadGan(join(out, GAN_CHECKPOINT)).step, 4);
-  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'stratum.js'), 'sample', '--model', join(out, GAN_CHECKPOINT), '--n', '2', '--size', '128', '--sheet-size', '16', '--out', join(out, 's')], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'stratum.js'), 'sample', '--model', join(out, GAN_CHECKPOINT), '--n', '2', '--size', '128', '--sheet-size', '16', '-o', join(out, 's')], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal((await sharp(join(out, 's', 'sample-1.png')).metadata()).width, 128);
   // sheet.png: one row per sample, the canvas after each of the T layers; the last is the full render

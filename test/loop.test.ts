@@ -31,5 +31,5 @@ test('metrics log: resuming keeps the rows up to the checkpoint, drops a line cu
   assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 4, 'the file holds what the log holds');
   assert.equal(new MetricsLog(path, 0).rows.length, 0, 'a fresh run starts an empty log');
   writeFileSync(path, '{"step": 1}\nnot json\n{"step": 2}\n');
-  assert.throws(() => new MetricsLog(path, 5), /metrics\.jsonl: line 2 is not JSON/);
+  assert.throws(() => new MetricsLog(path, 5), /metrics\.jsonl: line 2 is not valid JSON/);
 });

@@ -9,16 +9,10 @@ import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { MaskNetConfig } from '../config.js';
 import type { GroupStats } from '../core/groupNorm.js';
 import { fusedMaskNet } from '../core/maskNet.js';
+import { MASK_EPS, maskWeightNames } from '../core/maskSpec.js';
 import type { ParamStore } from '../core/params.js';
 import * as tf from '../core/tf.js';
 import type { NativeAddon } from './native.js';
-
-function weightNames(cfg: MaskNetConfig): string[] {
-  const names: string[] = [];
-  for (let i = 0; i < cfg.depth; i++) names.push(`mask.l${i}.w`, `mask.l${i}.b`, `mask.gn${i}.gamma`, `mask.gn${i}.beta`);
-  names.push('mask.out.w', 'mask.out.b');
-  return names;
-}
 
 function values(t: tf.Tensor): Float32Array {
   const v = (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
@@ -50,12 +44,12 @@ export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
   function run(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D, stats?: GroupStats[]): tf.Tensor2D {
     const B = p.shape[0];
     const P = coords.shape[0];
-    const ws = weightNames(cfg).map((k) => store.get(k));
+    const ws = maskWeightNames(cfg).map((k) => store.get(k));
     if ((stats && stats.length) || !recording()) {
       // inference (no gradient tape), possibly with given statistics (tiled rendering): forward only
       const out = new Float32Array(B * P);
       const given = stats ?? [];
-      n.maskForward(dims(cfg, B, P), values(coords), values(p), ws.map(values), out, [], [], [], given.map((s) => values(s.mean)), given.map((s) => values(s.rstd)));
+      n.maskForward(dims(cfg, B, P), MASK_EPS, values(coords), values(p), ws.map(values), out, [], [], [], given.map((s) => values(s.mean)), given.map((s) => values(s.rstd)));
       return tf.tensor2d(out, [B, P]);
     }
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -71,12 +65,12 @@ export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
       const wv = w.map(values);
       const cv = values(c!);
       const pv = values(pp!);
-      n.maskForward(dims(cfg, B, P), cv, pv, wv, masks, xhat, act, rstd, [], []);
+      n.maskForward(dims(cfg, B, P), MASK_EPS, cv, pv, wv, masks, xhat, act, rstd, [], []);
       const value = tf.tensor2d(masks, [B, P]);
       const gradFunc = (dy: tf.Tensor | tf.Tensor[]): tf.Tensor[] => {
         const grads = w.map((t) => new Float32Array(t.size));
         const dp = new Float32Array(B * cfg.K);
-        n.maskBackward(dims(cfg, B, P), cv, pv, wv, masks, xhat, act, rstd, values(dy as tf.Tensor), grads, dp);
+        n.maskBackward(dims(cfg, B, P), MASK_EPS, cv, pv, wv, masks, xhat, act, rstd, values(dy as tf.Tensor), grads, dp);
         for (const a of [...xhat, ...act]) give(a);
         xhat.length = 0;
         act.length = 0;
@@ -90,10 +84,10 @@ export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
   function stats(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D): GroupStats[] {
     if (cfg.norm !== 'image') return [];
     const B = p.shape[0];
-    const ws = weightNames(cfg).map((k) => values(store.get(k)));
+    const ws = maskWeightNames(cfg).map((k) => values(store.get(k)));
     const mean = Array.from({ length: cfg.depth }, () => new Float32Array(B * cfg.groups));
     const rstd = Array.from({ length: cfg.depth }, () => new Float32Array(B * cfg.groups));
-    n.maskStats(dims(cfg, B, coords.shape[0]), values(coords), values(p), ws, mean, rstd);
+    n.maskStats(dims(cfg, B, coords.shape[0]), MASK_EPS, values(coords), values(p), ws, mean, rstd);
     return mean.map((m, i) => ({ mean: tf.tensor4d(m, [B, 1, cfg.groups, 1]), rstd: tf.tensor4d(rstd[i]!, [B, 1, cfg.groups, 1]) }));
   }
 

@@ -1,27 +1,20 @@
 /** Shared option parsers and paths of the stratum CLI. */
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 export { DEFAULT_MODEL, PACKAGE_ROOT } from '../io/paths.js';
 
 export function int(name: string, min = 1) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}`);
+    const n = /^\d+$/.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min} in decimal digits, got '${v}'`);
     return n;
   };
 }
-export function num(name: string) {
+/** a decimal number (1e-3 style allowed, not hex): > 0, or ≥ 0 with `zero` */
+export function num(name: string, zero = false) {
   return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number`);
-    return n;
-  };
-}
-
-export function nonNegative(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!/^\s*[0-9.]+\s*$/.test(v) || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+    const n = /^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v.trim()) ? Number(v) : NaN;
+    if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero)) throw new InvalidArgumentError(`${name} must be a ${zero ? 'non-negative' : 'positive'} number, got '${v}'`);
     return n;
   };
 }
@@ -36,3 +29,25 @@ export const layerIndex = (v: string): number => {
 };
 export const indexList = (v: string) => v.split(',').map(layerIndex);
 
+
+/**
+ * One output convention for every command: `-o, --output PATH` (a file, or the folder of a command
+ * that writes several files). The old `--out` spelling still works, with a one-line notice.
+ */
+export function outputOption(cmd: Command, description: string, defaultValue?: string): Command {
+  cmd.addOption(new Option('-o, --output <path>', description).default(defaultValue));
+  cmd.addOption(new Option('--out <path>', 'old spelling of --output').hideHelp());
+  return cmd;
+}
+
+/** the output path given by -o/--output or by the old --out (with a notice) */
+export function outputOf(cmd: Command): string {
+  const o = cmd.opts() as { output?: string; out?: string };
+  if (o.out !== undefined) {
+    if (cmd.getOptionValueSource('output') === 'cli' && o.output !== o.out) throw new Error(`--out ${o.out} and --output ${o.output} disagree (--out is the old spelling of --output)`);
+    process.stderr.write(`stratum: note: --out is now -o/--output (the old spelling still works)\n`);
+    return o.out;
+  }
+  if (o.output === undefined) throw new Error(`${cmd.name()}: -o/--output is required`);
+  return o.output;
+}

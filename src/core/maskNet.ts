@@ -15,22 +15,15 @@ import * as tf from './tf.js';
 import type { MaskNetConfig } from '../config.js';
 import { FusedKernel } from './fused.js';
 import { groupNorm, groupStats, type GroupStats } from './groupNorm.js';
+import { maskParamSpecs } from './maskSpec.js';
 import { linearInit, ParamStore } from './params.js';
 
 export const MASK_PREFIX = 'mask.';
 
 export function initMaskNet(store: ParamStore, cfg: MaskNetConfig, rng: () => number): void {
-  const { K, hidden, depth } = cfg;
-  let fanIn = K + 2;
-  for (let i = 0; i < depth; i++) {
-    store.add(`mask.l${i}.w`, linearInit(fanIn, [fanIn, hidden], rng));
-    store.add(`mask.l${i}.b`, linearInit(fanIn, [hidden], rng));
-    store.add(`mask.gn${i}.gamma`, tf.ones([hidden]));
-    store.add(`mask.gn${i}.beta`, tf.zeros([hidden]));
-    fanIn = hidden;
+  for (const s of maskParamSpecs(cfg)) {
+    store.add(s.name, s.init === 'linear' ? linearInit(s.fanIn, s.shape, rng) : s.init === 'ones' ? tf.ones(s.shape) : tf.zeros(s.shape));
   }
-  store.add('mask.out.w', linearInit(hidden, [hidden, 1], rng));
-  store.add('mask.out.b', linearInit(hidden, [1], rng));
 }
 
 export interface MaskNetResult {

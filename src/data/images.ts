@@ -30,6 +30,7 @@ export function listImages(dir: string): string[] {
 export async function readImageSquare(input: string | Uint8Array, size: number): Promise<Uint8Array> {
   const path = typeof input === 'string' ? input : `image (${input.length} bytes)`;
   if (typeof input === 'string' && !existsSync(input)) throw new Error(`${path}: no such file`);
+  if (typeof input === 'string' && !statSync(input).isFile()) throw new Error(`${path}: is a folder, not an image`);
   try {
     const buf = await sharp(input).rotate().removeAlpha().resize(size, size, { fit: 'cover', position: 'centre' }).toColourspace('srgb').raw().toBuffer();
     return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);

@@ -1,5 +1,5 @@
 /** Reading and writing layered documents on disk (atomic writes, one-line errors). */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { validateDocument, type LayeredDocument } from '../core/document.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
 
@@ -9,6 +9,7 @@ export function saveDocument(path: string, doc: LayeredDocument): void {
 
 export function loadDocument(path: string): LayeredDocument {
   if (!existsSync(path)) throw new Error(`${path}: no such document`);
+  if (!statSync(path).isFile()) throw new Error(`${path}: is a folder, not a document`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));

@@ -4,7 +4,7 @@
  * kill never leaves a half-written checkpoint behind; loading checks every size and says what is
  * wrong in one line.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { writeFileAtomic } from '../io/atomicFile.js';
 import type { ModelConfig, TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
@@ -99,6 +99,7 @@ export function saveCheckpoint(path: string, model: { store: ParamStore; cfg: un
 
 export function readCheckpoint(path: string): Checkpoint {
   if (!existsSync(path)) throw new Error(`${path}: no such checkpoint`);
+  if (!statSync(path).isFile()) throw new Error(`${path}: is a folder, not a model file`);
   return parseCheckpoint(new Uint8Array(readFileSync(path)), path);
 }
 

@@ -1,10 +1,12 @@
 /**
  * The checkpoint format, parsed from bytes (Node and browser): "STRATUM1", a uint32 (LE) header
- * length, a JSON header (configs, step, tensor table) and the float32 data of every tensor.
+ * length, a JSON header (configs, step, tensor table) and the float32 data of every tensor. The
+ * header is checked field by field against the data present (src/core/validate.ts) before use.
  */
 import type { ModelConfig, TrainConfig } from '../config.js';
 import { modelConfig } from '../config.js';
 import * as tf from '../core/tf.js';
+import { validateCheckpointHeader } from '../core/validate.js';
 import { Decomposer } from './decomposer.js';
 
 export const CHECKPOINT_MAGIC = 'STRATUM1';
@@ -39,14 +41,9 @@ export function parseCheckpoint(buf: Uint8Array, path = 'checkpoint'): Checkpoin
   } catch {
     throw new Error(`${path}: corrupt checkpoint header (invalid JSON)`);
   }
-  if (header.format !== 'stratum-checkpoint' || header.version !== 1) throw new Error(`${path}: unsupported checkpoint format/version`);
+  validateCheckpointHeader(header, buf.length - 12 - hlen, path);
   const base = 12 + hlen;
   const tensors = new Map<string, { shape: number[]; values: Float32Array }>();
-  let expected = 0;
-  for (const t of header.tensors) expected = Math.max(expected, t.offset + 4 * t.shape.reduce((a, b) => a * b, 1));
-  if (base + expected !== buf.length) {
-    throw new Error(`${path}: truncated or padded checkpoint (${buf.length - base} data bytes, expected ${expected})`);
-  }
   for (const t of header.tensors) {
     const n = t.shape.reduce((a, b) => a * b, 1);
     const copy = new Float32Array(n);
@@ -74,7 +71,15 @@ export function modelFromCheckpoint(ckpt: Checkpoint, path = 'checkpoint'): Deco
   }
   // per-step BatchNorm statistics (src/train/calibrate.ts), when the checkpoint has them
   for (const [name, t] of ckpt.tensors) {
-    if (/\.step(Mean|Var)$/.test(name) && !model.store.has(name)) model.store.add(name, tf.tensor(t.values, t.shape), false);
+    const m = /^(.*)\.step(Mean|Var)$/.exec(name);
+    if (!m || model.store.has(name)) continue;
+    const run = model.store.has(`${m[1]}.runMean`) ? model.store.get(`${m[1]}.runMean`) : null;
+    const twin = ckpt.tensors.get(`${m[1]}.step${m[2] === 'Mean' ? 'Var' : 'Mean'}`);
+    if (!run || t.shape.length !== 2 || t.shape[0]! < 1 || t.shape[1] !== run.size || !twin || twin.shape.join(',') !== t.shape.join(',')) {
+      model.dispose();
+      throw new Error(`${path}: per-step BatchNorm statistics ${name} of shape [${t.shape}] do not fit the model`);
+    }
+    model.store.add(name, tf.tensor(t.values, t.shape), false);
   }
   return model;
 }

@@ -38,7 +38,9 @@ export function adversaryState(a: Adversary): { extra: [string, tf.Tensor][]; in
 export function restoreAdversary(ck: Checkpoint, path: string, seed: number, width: number, lr?: number): Adversary | null {
   if (![...ck.tensors.keys()].some((k) => k.startsWith('critic.'))) return null;
   const info = ck.header.info ?? {};
-  const a = newAdversary(ck.header.model.size, Number(info.criticWidth ?? width), seed, lr);
+  const w = Number(info.criticWidth ?? width);
+  if (!Number.isInteger(w) || w < 1 || w > 4096) throw new Error(`${path}: info.criticWidth must be an integer in [1, 4096]`);
+  const a = newAdversary(ck.header.model.size, w, seed, lr);
   restoreStore(a.critic.store, ck.tensors, path);
   // GAN checkpoints written before the adversary had one format kept the step as optDStep
   restoreOptimiser(a.opt, ck.tensors, CRITIC_OPTIMISER_PREFIX, Number(info.criticAdamStep ?? info.optDStep ?? 0));

@@ -71,7 +71,7 @@ export async function trainGan(run: GanRun, data: ImageSet): Promise<{ g: GanGen
   let start = 0;
   if (run.resume && existsSync(path)) ({ g, adv, step: start } = loadGan(path, optG));
   else {
-    if (existsSync(path) && !run.resume) throw new Error(`${path} exists: pass --resume to continue it or choose another --out`);
+    if (existsSync(path) && !run.resume) throw new Error(`${path} exists: pass --resume to continue it or choose another -o/--output folder`);
     g = new GanGenerator(run.model, run.seed);
     adv = newAdversary(run.model.size, run.criticWidth, run.seed + 1, run.lr);
   }

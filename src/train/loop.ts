@@ -70,8 +70,8 @@ export class MetricsLog<R extends { step: number }> {
   }
 }
 
-/** the rows of a JSONL metrics file; a last line cut off by a kill is dropped, a corrupt one elsewhere is an error */
-function readRows<R>(path: string): R[] {
+/** the rows of a JSONL metrics file; a last line cut off by a kill is dropped, a corrupt one elsewhere is an error naming the line */
+export function readRows<R>(path: string): R[] {
   if (!existsSync(path)) return [];
   const lines = readFileSync(path, 'utf8').split('\n');
   const rows: R[] = [];
@@ -81,8 +81,10 @@ function readRows<R>(path: string): R[] {
       rows.push(JSON.parse(line) as R);
     } catch {
       if (i === lines.length - 1) return; // no newline after it: the write was interrupted
-      throw new Error(`${path}: line ${i + 1} is not JSON`);
+      throw new Error(`${path}: line ${i + 1} is not valid JSON`);
     }
+    const row = rows.at(-1) as { step?: unknown };
+    if (!row || typeof row !== 'object' || !Number.isInteger(row.step)) throw new Error(`${path}: line ${i + 1} has no step number`);
   });
   return rows;
 }

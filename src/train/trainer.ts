@@ -5,7 +5,8 @@
  * masks; the best model by held-out PSNR is kept in best.stratum. Killed at any point, `stratum train --resume` continues from the last checkpoint with the
  * same batches it would have seen.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { removeOrphanTempFiles } from '../io/atomicFile.js';
 import { join } from 'node:path';
 import { CALIBRATION_BATCHES, type ModelConfig, type TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
@@ -19,7 +20,7 @@ import { adversaryState, disposeAdversary, newAdversary, restoreAdversary, type 
 import { loadModel, readCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
 import { batchIndices } from './batches.js';
 import { calibrateBatchNorm } from './calibrate.js';
-import { MetricsLog, trainingLoop } from './loop.js';
+import { MetricsLog, readRows, trainingLoop } from './loop.js';
 import { CollapseGuard } from './guard.js';
 import { learningRate } from './schedule.js';
 import { l1, lastGradNorm, optimiseStep, trainStep } from './step.js';
@@ -60,6 +61,50 @@ export const CHECKPOINT_FILE = 'checkpoint.stratum';
 export const BEST_FILE = 'best.stratum';
 export const METRICS_FILE = 'metrics.jsonl';
 
+/** the metrics log's rows up to step `upTo` (a torn last line dropped, see readRows) */
+export function readMetrics(path: string, upTo: number): MetricRow[] {
+  return readRows<MetricRow>(path).filter((r) => r.step <= upTo);
+}
+
+/** the run folder's lock: one run per folder at a time (a lock left by a killed run is taken over) */
+export const LOCK_FILE = 'run.lock';
+
+export function lockRunFolder(dir: string): () => void {
+  const path = join(dir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+      const release = () => {
+        try {
+          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+        } catch {
+          // already gone
+        }
+      };
+      process.once('exit', release);
+      return () => {
+        process.removeListener('exit', release);
+        release();
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${path}: cannot create the run lock (${(e as NodeJS.ErrnoException).code})`);
+      const pid = Number(readFileSync(path, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) throw new Error(`${dir}: another run (process ${pid}) is using this folder`);
+      unlinkSync(path); // stale: its process is gone
+    }
+  }
+  throw new Error(`${path}: cannot take the run lock`);
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function plotMetrics(path: string, log: MetricsLog<MetricRow>): Promise<void> {
   await plotPanels(path, [
     { title: 'training L1 loss', yLabel: 'L1', logY: true, series: [{ name: 'train L1', points: log.series('loss'), colour: '#1f77b4' }] },
@@ -75,7 +120,18 @@ export async function plotMetrics(path: string, log: MetricsLog<MetricRow>): Pro
 }
 
 export async function train(run: TrainRun, data: { train: ImageSet; test: ImageSet }): Promise<{ model: Decomposer; final: MetricRow }> {
+  if (data.train.n < 1 || data.test.n < 1) throw new Error(`${run.data}: ${data.train.n + data.test.n} images are too few to train on and hold some out (need at least 5)`);
   mkdirSync(run.out, { recursive: true });
+  const unlock = lockRunFolder(run.out);
+  try {
+    return await trainLocked(run, data);
+  } finally {
+    unlock();
+  }
+}
+
+async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSet }): Promise<{ model: Decomposer; final: MetricRow }> {
+  const orphans = removeOrphanTempFiles(run.out);
   const cfg = run.train;
   const ckptPath = join(run.out, CHECKPOINT_FILE);
   const opt = new Adam(cfg);
@@ -94,7 +150,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
     elapsedBefore = Number(info.elapsed) || 0;
   } else {
     if (!run.resume && existsSync(ckptPath)) {
-      throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another --out`);
+      throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another -o/--output folder`);
     }
     model = run.initFrom ? initialModel(run.initFrom, run.model) : new Decomposer(run.model, cfg.seed);
   }
@@ -103,6 +159,7 @@ export async function train(run: TrainRun, data: { train: ImageSet; test: ImageS
   const metrics = new MetricsLog<MetricRow>(join(run.out, METRICS_FILE), start);
   const say = (m: string) => (run.quiet ? undefined : process.stderr.write(`${m}\n`));
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
+  if (orphans.length) say(`removed ${orphans.length} temporary file(s) left by a killed run: ${orphans.join(', ')}`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
   else if (run.initFrom) say(`initialised from ${run.initFrom}`);
   const guard = new CollapseGuard(cfg, guardState);

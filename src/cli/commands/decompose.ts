@@ -13,51 +13,61 @@ import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
 import { decomposeImage } from '../../model/decomposeImage.js';
 import { loadModel } from '../../model/checkpoint.js';
-import { DEFAULT_MODEL, int, num, backendOption } from '../options.js';
+import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
+import { checkRender } from '../limits.js';
+import type { LayeredDocument } from '../../core/document.js';
+import { DEFAULT_MODEL, int, num, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('decompose')
     .description('decompose an image into layers: writes the render (PNG, any size), a layers/masks grid and the layered document')
     .argument('<image>', 'input image (jpg, png, webp...)')
     .option('--model <file>', 'model checkpoint', DEFAULT_MODEL)
-    .option('--out <dir>', 'output folder', 'out')
     .option('--size <n>', 'size of the rendered PNG', int('--size'), 512)
     .option('--T <n>', 'use only the first T layers', int('--T'))
     .option('--refine <n>', 'then optimise p_t and c_t by gradient descent on L1 for n steps', int('--refine', 0), 0)
     .option('--refine-colours-only', 'refine only the colours', false)
     .option('--refine-lr <x>', 'refinement learning rate', num('--refine-lr'), REFINE_DEFAULTS.lr)
-    .addOption(backendOption())
-    .action(async (image: string, o) => {
-      await useBackend(o.backend as BackendName);
-      const { model, ckpt } = loadModel(o.model);
-      if (o.T && o.T > model.cfg.T * 4) throw new Error(`--T ${o.T} is far beyond the model's T=${model.cfg.T}`);
-      const S = model.cfg.size;
-      const rgb = await readImageSquare(image, S);
-      const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, o.T ?? model.cfg.T);
-      let refineNote = '';
-      if (o.refine > 0) {
-        const r = refineDocument(res.doc, Float32Array.from(rgb, (v) => v / 255), { steps: o.refine, lr: o.refineLr, coloursOnly: o.refineColoursOnly });
-        res.doc = r.doc;
-        const again = renderDocument(res.doc, S, S, { keepMasks: true });
-        res.canvas = again.rgb;
-        refineNote = `; refinement ${o.refine} steps: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB`;
-        // per-step canvases and masks of the refined layers
-        const canvases = canvasAfterEachLayer(again.masks!, res.doc.layers.map((l) => l.colour));
-        res.steps = canvases.map((canvas, t) => ({ canvas, mask: again.masks![t]! }));
-      }
-      mkdirSync(o.out, { recursive: true });
-      const stem = basename(image, extname(image));
-      const docPath = join(o.out, `${stem}.stratum.json`);
-      saveDocument(docPath, res.doc);
-      const big = renderDocument(res.doc, o.size, o.size);
-      await writePng(join(o.out, `${stem}.png`), o.size, o.size, big.rgb);
-      const tile = (a: Float32Array): Tile => ({ pixels: a, width: S, height: S });
-      const inputTile = tile(Float32Array.from(rgb, (v) => v / 255));
-      await writeGrid(join(o.out, `${stem}.layers.png`), [
-        [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
-        [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
-      ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}`)] });
-      console.log(`${res.doc.layers.length} layers, PSNR ${psnrOf(rgb, res.canvas, 1, 1 / 255).toFixed(2)} dB at ${S}²${refineNote}; wrote ${join(o.out, `${stem}.png`)} (${o.size}²), ${join(o.out, `${stem}.layers.png`)}, ${docPath}`);
-    });
+    .addOption(backendOption());
+  outputOption(cmd, 'output folder (STEM.png, STEM.layers.png, STEM.stratum.json)', 'out').action(async (image: string, o, c: Command) => {
+    const out = outputOf(c);
+    checkOutputFolder(out);
+    const stem = basename(image, extname(image));
+    const outputs = { png: join(out, `${stem}.png`), grid: join(out, `${stem}.layers.png`), doc: join(out, `${stem}.stratum.json`) };
+    checkOutputs(Object.values(outputs), [image, o.model]);
+    await useBackend(o.backend as BackendName);
+    const { model, ckpt } = loadModel(o.model);
+    if (o.T && o.T > model.cfg.T * 4) throw new Error(`--T ${o.T} is far beyond the model's T=${model.cfg.T}`);
+    const S = model.cfg.size;
+    const T = o.T ?? model.cfg.T;
+    // the decomposition itself works at the model's size; the render at --size dominates
+    const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: T }) } as unknown as LayeredDocument;
+    checkRender(shape, o.size, o.size, 'decompose render');
+    const rgb = await readImageSquare(image, S);
+    const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, o.T ?? model.cfg.T);
+    let refineNote = '';
+    if (o.refine > 0) {
+      const r = refineDocument(res.doc, Float32Array.from(rgb, (v) => v / 255), { steps: o.refine, lr: o.refineLr, coloursOnly: o.refineColoursOnly });
+      res.doc = r.doc;
+      const again = renderDocument(res.doc, S, S, { keepMasks: true });
+      res.canvas = again.rgb;
+      refineNote = `; refinement ${o.refine} steps: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB`;
+      // per-step canvases and masks of the refined layers
+      const canvases = canvasAfterEachLayer(again.masks!, res.doc.layers.map((l) => l.colour));
+      res.steps = canvases.map((canvas, t) => ({ canvas, mask: again.masks![t]! }));
+    }
+    mkdirSync(out, { recursive: true });
+    const docPath = outputs.doc;
+    saveDocument(docPath, res.doc);
+    const big = renderDocument(res.doc, o.size, o.size);
+    await writePng(outputs.png, o.size, o.size, big.rgb);
+    const tile = (a: Float32Array): Tile => ({ pixels: a, width: S, height: S });
+    const inputTile = tile(Float32Array.from(rgb, (v) => v / 255));
+    await writeGrid(outputs.grid, [
+      [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
+      [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
+    ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}`)] });
+    console.log(`${res.doc.layers.length} layers, PSNR ${psnrOf(rgb, res.canvas, 1, 1 / 255).toFixed(2)} dB at ${S}²${refineNote}; wrote ${outputs.png} (${o.size}²), ${outputs.grid}, ${docPath}`);
+  });
 }

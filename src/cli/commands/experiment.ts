@@ -1,14 +1,16 @@
 /** stratum experiment */
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import { EXPERIMENT_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
+import { EXPERIMENT_DEFAULTS, MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../data/datasets.js';
 import { markdownTable, runExperiment } from '../../experiments/tables.js';
-import { int, backendOption } from '../options.js';
+import { checkOutputFolder } from '../../io/paths.js';
+import { checkTraining } from '../limits.js';
+import { int, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('experiment')
     .description("reproduce the paper's tables: table1 (PSNR/SSIM over T×K) or table2 (ours vs baselines at |z| 130 and 260, and 20-colour quantisation)")
     .argument('<table>', 'table1 | table2')
@@ -20,15 +22,18 @@ export function register(program: Command): void {
     .option('--limit <n>', 'use at most this many images', int('--limit'))
     .addOption(new Option('--encoder <kind>', 'encoder for every row').choices(['resnet18', 'small']).default(EXPERIMENT_DEFAULTS.encoder))
     .option('--show <n>', 'held-out images shown side by side', int('--show'), EXPERIMENT_DEFAULTS.show)
-    .option('--out <dir>', 'results folder', 'runs/experiments')
     .option('--seed <n>', 'seed', int('--seed', 0), TRAIN_DEFAULTS.seed)
-    .addOption(backendOption())
-    .action(async (table: string, o) => {
-      if (table !== 'table1' && table !== 'table2') throw new Error(`unknown table '${table}' (table1, table2)`);
-      await useBackend(o.backend as BackendName);
-      const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
-      const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, log: (m) => process.stderr.write(`${m}\n`) });
-      console.log(markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }));
-      console.log(`wrote ${join(o.out, `${table}.md`)}, ${table}.csv, ${table}.png`);
-    });
+    .addOption(backendOption());
+  outputOption(cmd, 'results folder', 'runs/experiments').action(async (table: string, o, c: Command) => {
+    o.out = outputOf(c);
+    checkOutputFolder(o.out);
+    if (table !== 'table1' && table !== 'table2') throw new Error(`unknown table '${table}' (table1, table2)`);
+    await useBackend(o.backend as BackendName);
+    const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
+    // the largest row: T=20, K=20 (table1) or T=20 (table2)
+    checkTraining(modelConfig({ T: 20, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: 20 } }), o.batch, tr.data.byteLength + test.data.byteLength, `experiment ${table}`);
+    const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, log: (m) => process.stderr.write(`${m}\n`) });
+    console.log(markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }));
+    console.log(`wrote ${join(o.out, `${table}.md`)}, ${table}.csv, ${table}.png`);
+  });
 }

@@ -4,16 +4,19 @@ import { MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type Enc
 import { readCheckpoint } from '../../model/checkpoint.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../data/datasets.js';
-import { BEST_FILE, train } from '../../train/trainer.js';
-import { int, num, nonNegative, backendOption } from '../options.js';
+import { BEST_FILE, CHECKPOINT_FILE, train } from '../../train/trainer.js';
+import { existsSync } from 'node:fs';
+import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
+import { checkTraining } from '../limits.js';
+import { int, num, backendOption, outputOf, outputOption } from '../options.js';
+import { join } from 'node:path';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('train')
-    .description('train the iterative reconstruction model (L1, Adam) with checkpoints, plots and grids in --out')
+    .description('train the iterative reconstruction model (L1, Adam) with checkpoints, plots and grids in -o/--output')
     .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N] | photos[:N]', 'fashion-mnist')
-    .option('--out <dir>', 'run folder (checkpoint.stratum, best.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train')
-    .option('--resume', 'continue the checkpoint in --out', false)
+    .option('--resume', 'continue the checkpoint in -o/--output', false)
     .option('--steps <n>', 'training steps', int('--steps'), TRAIN_DEFAULTS.steps)
     .option('--batch <n>', 'batch size', int('--batch'), TRAIN_DEFAULTS.batch)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), TRAIN_DEFAULTS.lr)
@@ -31,40 +34,51 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', int('--seed', 0), TRAIN_DEFAULTS.seed)
     .option('--init <model>', 'start from the weights of this model file (architecture taken from it; fresh optimiser), e.g. to fine-tune on another data set')
     .option('--export <file>', 'also write a small weights-only model file at the end')
-    .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', Number, TRAIN_DEFAULTS.advLambda)
+    .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', num('--adv-lambda', true), TRAIN_DEFAULTS.advLambda)
     .option('--gamma <x>', 'gradient-penalty weight γ (with --adv-lambda)', num('--gamma'), TRAIN_DEFAULTS.gamma)
     .addOption(new Option('--schedule <kind>', "learning rate: 'constant' or 'cosine' (warm-up, then cosine decay to 5% at --steps)").choices(['constant', 'cosine']).default(TRAIN_DEFAULTS.schedule))
     .option('--warmup <n>', 'linear learning-rate warm-up steps', int('--warmup', 0), TRAIN_DEFAULTS.warmup)
-    .option('--clip <x>', 'clip the gradient norm to x (0: off)', nonNegative('--clip'), TRAIN_DEFAULTS.clip)
-    .option('--guard-drop <dB>', 'roll back to the best state when held-out PSNR falls this far below it (0: off)', nonNegative('--guard-drop'), TRAIN_DEFAULTS.guardDrop)
-    .option('--guard-loss-jump <x>', 'roll back when the training loss average rises to x times its lowest (0: off)', nonNegative('--guard-loss-jump'), TRAIN_DEFAULTS.guardLossJump)
-    .addOption(backendOption())
-    .action(async (o, cmd: Command) => {
-      if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
-      if (o.init) Object.assign(o, architectureOf(o.init, cmd));
-      await useBackend(o.backend as BackendName);
-      const data = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
-      const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
-      const { final } = await train(
-        { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
-        data,
-      );
-      console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
-    });
+    .option('--clip <x>', 'clip the gradient norm to x (0: off)', num('--clip', true), TRAIN_DEFAULTS.clip)
+    .option('--guard-drop <dB>', 'roll back to the best state when held-out PSNR falls this far below it (0: off)', num('--guard-drop', true), TRAIN_DEFAULTS.guardDrop)
+    .option('--guard-loss-jump <x>', 'roll back when the training loss average rises to x times its lowest (0: off)', num('--guard-loss-jump', true), TRAIN_DEFAULTS.guardLossJump)
+    .addOption(backendOption());
+  outputOption(cmd, 'run folder (checkpoint.stratum, best.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train').action(async (o, cmd: Command) => {
+    o.out = outputOf(cmd);
+    if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
+    checkOutputFolder(o.out);
+    checkOutputs([o.export, ...['checkpoint.stratum', 'best.stratum', 'metrics.jsonl', 'curves.png', 'grid.png'].map((f) => join(o.out, f))], [o.init], '--output/--export');
+    checkOutputs([o.export], [join(o.out, 'checkpoint.stratum'), join(o.out, 'best.stratum')], '--export');
+    const resuming = o.resume && existsSync(join(o.out, CHECKPOINT_FILE));
+    if (resuming && o.init) throw new Error(`--init and --resume: ${join(o.out, CHECKPOINT_FILE)} already holds this run's weights; leave out --init`);
+    if (resuming) Object.assign(o, architectureOf(join(o.out, CHECKPOINT_FILE), cmd, '--resume'));
+    else if (o.init) Object.assign(o, architectureOf(o.init, cmd, '--init'));
+    await useBackend(o.backend as BackendName);
+    const data = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
+    const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
+    checkTraining(model, o.batch, data.train.data.byteLength + data.test.data.byteLength);
+    const { final } = await train(
+      { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
+      data,
+    );
+    console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
+  });
 }
 
 /**
  * With --init the architecture comes from the model file; an architecture flag given on the command
  * line that disagrees with it is an error rather than silently ignored.
  */
-function architectureOf(path: string, cmd: Command): Record<string, unknown> {
+function architectureOf(path: string, cmd: Command, how: '--init' | '--resume'): Record<string, unknown> {
   const { header } = readCheckpoint(path);
   if (header.kind) throw new Error(`${path}: a ${header.kind} checkpoint, not a reconstruction model`);
   const m = header.model;
-  const fromFile: Record<string, unknown> = { T: m.T, K: m.mask.K, size: m.size, encoder: m.encoder, norm: m.mask.norm, encoderNorm: m.encoderNorm ?? 'batch' };
+  const fromFile: Record<string, unknown> = { T: m.T, K: m.mask.K, size: m.size, encoder: m.encoder, norm: m.mask.norm, encoderNorm: m.encoderNorm ?? 'batch', stopCanvasGrad: m.stopCanvasGrad ?? false };
+  // a resumed run continues on its own data set; --init may fine-tune on another
+  if (how === '--resume' && header.data !== undefined) fromFile.data = header.data;
   for (const [key, value] of Object.entries(fromFile)) {
     const given = cmd.getOptionValue(key);
-    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`--${key} ${given} differs from the model in ${path} (${key} ${value}); leave it out with --init`);
+    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : `--${key}`;
+    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the model in ${path} (${key} ${value}); leave it out with ${how}`);
   }
   return { ...fromFile, smallChannels: m.smallChannels };
 }

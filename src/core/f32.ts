@@ -1,0 +1,21 @@
+/** float32 arrays as base64 (little-endian bytes), for JSON documents; works in Node and browsers. */
+export function encodeF32(a: Float32Array): string {
+  const bytes = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  let bin = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(bin);
+}
+
+export function decodeF32(s: string): Float32Array {
+  let bin: string;
+  try {
+    bin = atob(s);
+  } catch {
+    throw new Error('float32 data is not valid base64');
+  }
+  const b = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+  if (b.length % 4 !== 0) throw new Error(`float32 data of ${b.length} bytes is not a whole number of values`);
+  const out = new Float32Array(b.length / 4);
+  new Uint8Array(out.buffer).set(b);
+  return out;
+}

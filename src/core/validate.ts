@@ -1,0 +1,150 @@
+/**
+ * Every field of the two files Stratum reads from strangers — layered documents (.stratum.json,
+ * meant to be shared) and model/checkpoint headers (.stratum) — checked in one place, before any
+ * tensor is built: types, ranges, and sizes against the data actually present. Whatever passes
+ * here is within the bounds the native kernels assert (src/core/maskSpec.ts), so a crafted file
+ * gets a one-line error naming it instead of reaching undefined behaviour in C++.
+ */
+import { decodeF32 } from './f32.js';
+import { maskConfigProblem, maskParamSpecs } from './maskSpec.js';
+import type { LayeredDocument } from './document.js';
+
+export const DOCUMENT_FORMAT = 'stratum-layers';
+export const DOCUMENT_VERSION = 1;
+
+/** bounds of the model configuration in a checkpoint header (beyond the mask MLP's) */
+export const MODEL_LIMITS = {
+  T: { min: 1, max: 1024 },
+  size: { min: 4, max: 1024 },
+  /** the small encoder's channels, each */
+  channels: { min: 1, max: 4096 },
+  /** a GAN's noise size */
+  noise: { min: 1, max: 4096 },
+  referenceSize: { min: 1, max: 1024 },
+} as const;
+
+/** most dimensions of a stored tensor, and most values in one */
+const MAX_RANK = 8;
+const MAX_TENSOR_VALUES = 2 ** 28;
+
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+const intIn = (v: unknown, min: number, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const show = (v: unknown): string => {
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 40 ? `${s.slice(0, 40)}…` : s;
+};
+
+/** the version check shared by both formats: a number equal to the one supported */
+function versionProblem(v: unknown, expected: number, what: string): string {
+  if (v === expected) return '';
+  if (typeof v !== 'number') return `${what} version ${show(v)} is not a number (expected ${expected})`;
+  return `${what} version ${show(v)} is not supported (expected ${expected})`;
+}
+
+/** check a parsed JSON value is a usable document; throws one line naming `name` */
+export function validateDocument(d: unknown, name = 'document'): LayeredDocument {
+  const fail = (why: string): never => {
+    throw new Error(`${name}: ${why}`);
+  };
+  if (!isObject(d) || d.format !== DOCUMENT_FORMAT) fail('not a Stratum layered document');
+  const doc = d as Record<string, unknown>;
+  const v = versionProblem(doc.version, DOCUMENT_VERSION, 'document');
+  if (v) fail(v);
+  const mp = maskConfigProblem(doc.mask);
+  if (mp) fail(mp);
+  const m = doc.mask as LayeredDocument['mask'];
+  const { min, max } = MODEL_LIMITS.referenceSize;
+  if (!intIn(doc.referenceSize, min, max)) fail(`referenceSize must be an integer in [${min}, ${max}], got ${show(doc.referenceSize)}`);
+  if (!Array.isArray(doc.layers)) fail('layers must be a list');
+  (doc.layers as unknown[]).forEach((l, i) => {
+    if (!isObject(l)) fail(`layer ${i} is not an object (got ${show(l)})`);
+    const layer = l as Record<string, unknown>;
+    if (!Array.isArray(layer.p) || layer.p.length !== m.K || !layer.p.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`layer ${i} needs ${m.K} finite mask parameters p`);
+    if (!Array.isArray(layer.colour) || layer.colour.length !== 3 || !layer.colour.every((c) => typeof c === 'number' && c >= 0 && c <= 1)) fail(`layer ${i} needs an RGB colour of three numbers in [0, 1]`);
+    if (layer.visible !== undefined && typeof layer.visible !== 'boolean') fail(`layer ${i}: visible must be true or false`);
+    if (layer.name !== undefined && typeof layer.name !== 'string') fail(`layer ${i}: name must be a string`);
+  });
+  if (doc.source !== undefined && !isObject(doc.source)) fail('source must be an object');
+  if (!isObject(doc.weights)) fail('missing mask network weights');
+  const weights = doc.weights as Record<string, unknown>;
+  for (const s of maskParamSpecs(m)) {
+    const w = weights[s.name];
+    if (!isObject(w)) fail(`missing weight ${s.name}`);
+    const { shape, data } = w as Record<string, unknown>;
+    if (!Array.isArray(shape) || shape.join(',') !== s.shape.join(',')) fail(`weight ${s.name} has shape ${show(shape)}, expected [${s.shape}]`);
+    if (typeof data !== 'string') fail(`weight ${s.name}: data must be a base64 string`);
+    let n: number;
+    try {
+      n = decodeF32(data as string).length;
+    } catch (e) {
+      return fail(`weight ${s.name}: ${(e as Error).message}`);
+    }
+    const want = s.shape.reduce((a, b) => a * b, 1);
+    if (n !== want) fail(`weight ${s.name} holds ${n} values, expected ${want} for shape [${s.shape}]`);
+  }
+  return d as unknown as LayeredDocument;
+}
+
+/** why a checkpoint header's model configuration is unusable, or '' */
+export function modelConfigProblem(m: unknown, kind?: string): string {
+  if (!isObject(m)) return 'model configuration must be an object';
+  const mp = maskConfigProblem(m.mask);
+  if (mp) return mp;
+  for (const key of ['T', 'size'] as const) {
+    const { min, max } = MODEL_LIMITS[key];
+    if (!intIn(m[key], min, max)) return `model.${key} must be an integer in [${min}, ${max}], got ${show(m[key])}`;
+  }
+  if (m.encoder !== 'resnet18' && m.encoder !== 'small') return `model.encoder must be 'resnet18' or 'small', got ${show(m.encoder)}`;
+  const ch = MODEL_LIMITS.channels;
+  if (!Array.isArray(m.smallChannels) || m.smallChannels.length < 1 || m.smallChannels.length > 8 || !m.smallChannels.every((c) => intIn(c, ch.min, ch.max))) {
+    return `model.smallChannels must be 1 to 8 integers in [${ch.min}, ${ch.max}], got ${show(m.smallChannels)}`;
+  }
+  if (typeof m.stopCanvasGrad !== 'boolean' && m.stopCanvasGrad !== undefined) return 'model.stopCanvasGrad must be true or false';
+  if (kind === 'gan' && !intIn(m.noise, MODEL_LIMITS.noise.min, MODEL_LIMITS.noise.max)) return `model.noise must be an integer in [${MODEL_LIMITS.noise.min}, ${MODEL_LIMITS.noise.max}], got ${show(m.noise)}`;
+  return '';
+}
+
+export interface TensorEntry {
+  name: string;
+  shape: number[];
+  offset: number;
+}
+
+/**
+ * Check a checkpoint header (already parsed JSON) against the `dataBytes` of float32 data that
+ * follow it: every field's type and range, every tensor inside the data, nothing left over.
+ * Throws one line naming `path`.
+ */
+export function validateCheckpointHeader(h: unknown, dataBytes: number, path: string): void {
+  const fail = (why: string): never => {
+    throw new Error(`${path}: ${why}`);
+  };
+  if (!isObject(h) || h.format !== 'stratum-checkpoint') fail('not a Stratum checkpoint (bad header format)');
+  const hd = h as Record<string, unknown>;
+  const v = versionProblem(hd.version, 1, 'checkpoint');
+  if (v) fail(v);
+  if (hd.kind !== undefined && hd.kind !== 'gan') fail(`unknown checkpoint kind ${show(hd.kind)}`);
+  const mp = modelConfigProblem(hd.model, hd.kind as string | undefined);
+  if (mp) fail(mp);
+  for (const key of ['step', 'adamStep']) if (!intIn(hd[key], 0, Number.MAX_SAFE_INTEGER)) fail(`${key} must be an integer ≥ 0, got ${show(hd[key])}`);
+  if (hd.data !== undefined && typeof hd.data !== 'string') fail('data must be a string');
+  for (const key of ['info', 'train']) if (hd[key] !== undefined && !isObject(hd[key])) fail(`${key} must be an object`);
+  if (!Array.isArray(hd.tensors)) fail('tensors must be a list');
+  const names = new Set<string>();
+  let end = 0;
+  (hd.tensors as unknown[]).forEach((t, i) => {
+    if (!isObject(t)) fail(`tensor ${i} is not an object`);
+    const { name, shape, offset } = t as Record<string, unknown>;
+    if (typeof name !== 'string' || !name) fail(`tensor ${i} has no name`);
+    if (names.has(name as string)) fail(`tensor ${name} appears twice`);
+    names.add(name as string);
+    if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => intIn(d, 0, MAX_TENSOR_VALUES))) fail(`tensor ${name} has a bad shape ${show(shape)}`);
+    const n = (shape as number[]).reduce((a, b) => a * b, 1);
+    if (n > MAX_TENSOR_VALUES) fail(`tensor ${name} of shape [${shape}] is too large`);
+    if (!intIn(offset, 0, dataBytes) || (offset as number) % 4 !== 0) fail(`tensor ${name} has a bad offset ${show(offset)} (data is ${dataBytes} bytes)`);
+    const stop = (offset as number) + 4 * n;
+    if (stop > dataBytes) fail(`truncated or padded checkpoint (tensor ${name} ends at data byte ${stop}, the file holds ${dataBytes})`);
+    end = Math.max(end, stop);
+  });
+  if (end !== dataBytes) fail(`truncated or padded checkpoint (${dataBytes} data bytes, expected ${end})`);
+}
