@@ -37,7 +37,7 @@ const s = (key: 'psnr' | 'loss', x: 'step' | 'min'): Series[] =>
   runs.map((r) => ({ name: r.name, colour: r.colour, points: r[key].map(([st, v]) => [x === 'step' ? st : (r.minutes.get(st) ?? 0), v] as [number, number]) }));
 await plotPanels(out, [
   { title: 'held-out PSNR vs step', yLabel: 'dB', series: s('psnr', 'step') },
-  { title: 'held-out PSNR vs minutes', yLabel: 'dB', series: s('psnr', 'min') },
+  { title: 'held-out PSNR vs minutes', yLabel: 'dB', xLabel: 'minutes of training (this machine, shared)', series: s('psnr', 'min') },
   { title: 'training L1 (EMA 0.9) vs step', yLabel: 'L1', logY: true, series: s('loss', 'step') },
 ]);
 console.log('| run | best held-out PSNR | at step | minutes to it | last PSNR |\n|---|---|---|---|---|');

@@ -11,6 +11,8 @@ export interface Series {
 export interface Panel {
   title: string;
   yLabel: string;
+  /** x-axis label (default: step) */
+  xLabel?: string;
   series: Series[];
   logY?: boolean;
 }
@@ -48,7 +50,7 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
     const xx = L + ((R - L) * i) / 4;
     parts.push(`<text x="${xx}" y="${B + 14}" text-anchor="middle" font-size="10" font-family="sans-serif">${Math.round(xv)}</text>`);
   }
-  parts.push(`<text x="${(L + R) / 2}" y="${B + 30}" text-anchor="middle" font-size="11" font-family="sans-serif">step</text>`);
+  parts.push(`<text x="${(L + R) / 2}" y="${B + 30}" text-anchor="middle" font-size="11" font-family="sans-serif">${esc(p.xLabel ?? 'step')}</text>`);
   parts.push(`<text x="${x0 + 14}" y="${(T + B) / 2}" text-anchor="middle" font-size="11" font-family="sans-serif" transform="rotate(-90 ${x0 + 14} ${(T + B) / 2})">${esc(p.yLabel)}</text>`);
   p.series.forEach((s, i) => {
     const d = s.points

@@ -28,3 +28,32 @@ export function evaluate(model: Decomposer, set: ImageSet, batch = 64, T?: numbe
   }
   return { psnr: sumEval / set.n, psnrBatchStats: sumBatch / set.n, n: set.n };
 }
+
+/**
+ * How alive the masks are, over the first `n` images (inference mode): a mask whose values vary
+ * across the image by less than 0.02 (spatial standard deviation) is flat — it paints the whole
+ * image or nothing, and carries almost no gradient for its shape. A run whose masks go flat is
+ * collapsing, whatever its loss says yet.
+ */
+export interface MaskHealth {
+  /** mean over (image, layer) of the mask's spatial standard deviation */
+  spatialStd: number;
+  /** share of (image, layer) masks that are flat */
+  flat: number;
+  /** share of masks that are flat and almost fully on (mean > 0.98) / off (mean < 0.02) */
+  on: number;
+  off: number;
+}
+
+export function maskHealth(model: Decomposer, set: ImageSet, n = 64): MaskHealth {
+  return tf.tidy(() => {
+    const x = batchTensor(set, range(0, Math.min(n, set.n)));
+    const { steps } = model.forward(x, newCtx(false), true);
+    const masks = tf.stack(steps.map((s) => s.mask)); // [T, B, S, S, 1]
+    const { mean, variance } = tf.moments(masks, [2, 3, 4]);
+    const std = variance.sqrt();
+    const flat = std.less(0.02);
+    const share = (t: tf.Tensor) => tf.mean(tf.cast(t, 'float32')).dataSync()[0]!;
+    return { spatialStd: tf.mean(std).dataSync()[0]!, flat: share(flat), on: share(tf.logicalAnd(flat, mean.greater(0.98))), off: share(tf.logicalAnd(flat, mean.less(0.02))) };
+  });
+}

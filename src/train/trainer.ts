@@ -13,7 +13,7 @@ import * as tf from '../core/tf.js';
 import { batchTensor, type ImageSet } from '../data/imageSet.js';
 import { decompositionGrid } from '../eval/figures.js';
 import { plotPanels } from '../eval/plot.js';
-import { evaluate } from '../eval/reconstruct.js';
+import { evaluate, maskHealth } from '../eval/reconstruct.js';
 import { Decomposer } from '../model/decomposer.js';
 import { Adam } from '../core/adam.js';
 import { adversaryState, disposeAdversary, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
@@ -54,6 +54,9 @@ export interface MetricRow {
   rolledBackTo?: number;
   /** seconds of training so far (across resumes), for quality-per-CPU-hour plots */
   elapsed?: number;
+  /** share of flat masks (spatial std < 0.02) on held-out images, and their mean spatial std (see maskHealth) */
+  flatMasks?: number;
+  maskStd?: number;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.stratum';
@@ -176,7 +179,8 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
   const evalNow = (step: number) => {
     calibrateBatchNorm(model, data.train, CALIBRATION_BATCHES, cfg.batch);
     const r = evaluate(model, data.test);
-    metrics.add({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats });
+    const h = maskHealth(model, data.test);
+    metrics.add({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats, flatMasks: h.flat, maskStd: h.spatialStd });
     if (r.psnr > best) {
       best = r.psnr;
       saveCheckpoint(bestPath, model, { step, data: run.data, weightsOnly: true, info: { heldOutPsnr: r.psnr, heldOutImages: data.test.n, trainConfig: cfg } });
