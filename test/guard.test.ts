@@ -38,8 +38,12 @@ test('the collapse guard rolls a run forced to diverge back to its best state, w
   const rows = rowsOf(out);
   const backs = rows.filter((r) => r.rolledBackTo !== undefined);
   assert.ok(backs.length >= 1, 'rolled back at least once');
+  // every step's rate is the schedule's, times ½ per rollback so far (constant schedule: exactly 3·½^k)
   const lrs = rows.filter((r) => r.lr !== undefined);
-  assert.ok(lrs.at(-1)!.lr! <= 3 * 0.5 ** backs.length + 1e-9, `learning rate lowered: ${lrs.at(-1)!.lr}`);
+  for (const r of lrs) {
+    const k = backs.filter((b) => b.step < r.step).length;
+    assert.ok(Math.abs(r.lr! - 3 * 0.5 ** k) < 1e-12, `step ${r.step}: lr ${r.lr}, expected ${3 * 0.5 ** k}`);
+  }
   // each rollback returns to an evaluated state no worse than every evaluation before it
   for (const b of backs) {
     const before = rows.filter((r) => r.psnr !== undefined && r.step <= b.step);
@@ -53,5 +57,17 @@ test('the collapse guard rolls a run forced to diverge back to its best state, w
   // a resumed run keeps the lowered rate
   await train({ out, data: 'x', model: tinyModel(), train: tinyTrain({ lr: 3, steps: 41, guardDrop: 1 }), resume: true, quiet: true }, data);
   const r41 = rowsOf(out).find((r) => r.step === 41 && r.lr !== undefined)!;
-  assert.ok(r41.lr! <= 3 * 0.5 ** backs.length + 1e-9, `resumed at lr ${r41.lr}`);
+  assert.ok(r41.lr! <= 3 * 0.5 ** backs.length + 1e-12, `resumed at lr ${r41.lr}`);
+});
+
+test('a run logs the schedule\'s learning rate at every step (warm-up, then cosine), not a compounding one', async () => {
+  await onBackend('native');
+  const data = split(deadLeaves({ n: 200, size: 16, seed: 6 }), 32, 0);
+  const out = tmp();
+  const cfg = tinyTrain({ steps: 24, evalEvery: 24, schedule: 'cosine', warmup: 5, lr: 1e-3 });
+  await train({ out, data: 'x', model: tinyModel(), train: cfg, resume: false, quiet: true }, data);
+  const lrs = rowsOf(out).filter((r) => r.lr !== undefined);
+  assert.equal(lrs.length, 24);
+  for (const r of lrs) assert.ok(Math.abs(r.lr! - learningRate(cfg, r.step)) < 1e-15, `step ${r.step}: ${r.lr} vs ${learningRate(cfg, r.step)}`);
+  assert.equal(cfg.lr, 1e-3, 'the run config is not changed');
 });

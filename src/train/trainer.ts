@@ -137,7 +137,8 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
   const orphans = removeOrphanTempFiles(run.out);
   const cfg = run.train;
   const ckptPath = join(run.out, CHECKPOINT_FILE);
-  const opt = new Adam(cfg);
+  // its own copy: the schedule sets opt.cfg.lr at every step and reads the base rate from cfg
+  const opt = new Adam({ ...cfg });
   let adv: Adversary | null = null;
   let model: Decomposer;
   let start = 0;
