@@ -16,7 +16,8 @@ import { newCtx } from '../src/model/nn.js';
 
 const params = new URLSearchParams(location.search);
 const MODEL_URL = params.get('model') ?? '../models/default.stratum';
-const SAMPLES = ['ankle-boot', 'bag', 'sneaker', 'trouser', 'tshirt'];
+/** bundled samples: a held-out colour photo for the photo model, and Fashion-MNIST test images */
+const SAMPLES = ['sunset.jpg', 'ankle-boot.png', 'bag.png', 'sneaker.png', 'trouser.png', 'tshirt.png'];
 const ZOOMS = [64, 128, 256, 512, 1024];
 const TILE = 64;
 
@@ -294,7 +295,7 @@ function wire(): void {
   };
   const file = $<HTMLInputElement>('file');
   file.onchange = () => file.files?.[0] && void loadImage(file.files[0]);
-  for (const s of SAMPLES) $('samples').append(button(s, `decompose samples/${s}.png`, () => void loadImage(`../samples/${s}.png`)));
+  for (const s of SAMPLES) $('samples').append(button(s.replace(/\.\w+$/, ''), `decompose samples/${s}`, () => void loadImage(`../samples/${s}`)));
   $('zoom-in').onclick = () => zoom(+1);
   $('zoom-out').onclick = () => zoom(-1);
   $('rerun').onclick = () => state.selected >= 0 && void runModel(state.selected + 1);
