@@ -147,3 +147,6 @@ export const RENDER_TILE = 256;
 export function modelConfig(over: Partial<Omit<ModelConfig, 'mask'>> & { mask?: Partial<MaskNetConfig> } = {}): ModelConfig {
   return { ...MODEL_DEFAULTS, ...over, mask: { ...MASK_NET_DEFAULTS, ...(over.mask ?? {}) } };
 }
+
+/** the largest image sharp writes (its default pixel limit, 0x3FFF²) */
+export const MAX_IMAGE_PIXELS = 0x3fff * 0x3fff;

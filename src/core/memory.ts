@@ -18,8 +18,7 @@ import type { MaskNetConfig, ModelConfig } from '../config.js';
 /** Node, tfjs and the addon before any array of ours (measured RSS of a started CLI) */
 export const BASE_BYTES = 300e6;
 
-/** the largest image sharp writes (its default pixel limit, 0x3FFF²) */
-export const MAX_IMAGE_PIXELS = 0x3fff * 0x3fff;
+export { MAX_IMAGE_PIXELS } from '../config.js';
 
 const F32 = 4;
 

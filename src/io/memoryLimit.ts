@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { MAX_IMAGE_PIXELS } from '../core/memory.js';
+import { MAX_IMAGE_PIXELS } from '../config.js';
 
 function parseBytes(s: string): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*$/i.exec(s);
