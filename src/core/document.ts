@@ -14,6 +14,8 @@ export const DOCUMENT_VERSION = 1;
 
 export interface DocLayer extends Layer {
   name?: string;
+  /** PSNR (dB) lost when this layer alone was removed, measured against the input when the document was made (src/eval/contribution.ts); edits do not update it */
+  contributionDb?: number;
 }
 
 export interface LayeredDocument {
@@ -77,6 +79,7 @@ export function validateDocument(d: unknown, name = 'document'): LayeredDocument
   doc.layers.forEach((l, i) => {
     if (!Array.isArray(l.p) || l.p.length !== m.K || !l.p.every(Number.isFinite)) throw new Error(`${name}: layer ${i} needs ${m.K} finite mask parameters p`);
     if (!Array.isArray(l.colour) || l.colour.length !== 3 || !l.colour.every((c) => Number.isFinite(c))) throw new Error(`${name}: layer ${i} needs an RGB colour`);
+    if (l.contributionDb !== undefined && !Number.isFinite(l.contributionDb)) throw new Error(`${name}: layer ${i} has a contributionDb that is not a finite number`);
   });
   if (!doc.weights || typeof doc.weights !== 'object') throw new Error(`${name}: missing mask network weights`);
   return doc;

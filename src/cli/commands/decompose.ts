@@ -7,6 +7,7 @@ import { documentStore, renderDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
 import { refineLayers } from '../../model/refine.js';
 import { readImageSquare, writePng } from '../../data/images.js';
+import { formatContributions, layerContributions } from '../../eval/contribution.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
 import { decomposeImage } from '../../model/decomposeImage.js';
@@ -47,6 +48,9 @@ export function register(program: Command): void {
         const canvases = canvasAfterEachLayer(again.masks!, res.doc.layers.map((l) => l.colour));
         res.steps = canvases.map((canvas, t) => ({ canvas, mask: again.masks![t]! }));
       }
+      // what each layer is worth: PSNR lost at the model's size when it alone is removed
+      const { contributions } = layerContributions(res.doc, Float32Array.from(rgb, (v) => v / 255), S);
+      res.doc = { ...res.doc, layers: res.doc.layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })) };
       mkdirSync(o.out, { recursive: true });
       const stem = basename(image, extname(image));
       const docPath = join(o.out, `${stem}.stratum.json`);
@@ -58,8 +62,9 @@ export function register(program: Command): void {
       await writeGrid(join(o.out, `${stem}.layers.png`), [
         [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
         [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
-      ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}`)] });
+      ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}: ${contributions[t]!.toFixed(1)} dB`)] });
       const mse = rgb.reduce((a, v, i) => a + (v / 255 - res.canvas[i]!) ** 2, 0) / rgb.length;
       console.log(`${res.doc.layers.length} layers, PSNR ${(10 * Math.log10(1 / mse)).toFixed(2)} dB at ${S}²${refineNote}; wrote ${join(o.out, `${stem}.png`)} (${o.size}²), ${join(o.out, `${stem}.layers.png`)}, ${docPath}`);
+      console.log(formatContributions(contributions, S));
     });
 }
