@@ -49,7 +49,7 @@ test('bench:quality measures what the methods render: PSNR recomputed by hand, f
     quantizeMethod(4),
   ];
   const out = tmp();
-  const sizes = [16, 32];
+  const sizes = [16, 32]; // 16 is the model's own size: its forward pass's render is used there
   const res = await runQuality({ sizes, setAt: scenes, methods, show: 2, out, keepRenders: true });
   assert.equal(res.rows.length, sizes.length * methods.length);
   for (const size of sizes) {
@@ -76,7 +76,7 @@ test('bench:quality measures what the methods render: PSNR recomputed by hand, f
     const amortized = res.rows.find((r) => r.size === size && r.method === 'Stratum T=3')!;
     let low = 0;
     for (let i = 0; i < 3; i++) {
-      const layers = predictLayers(model, scenes(16).data.subarray(i * 16 * 16 * 3, (i + 1) * 16 * 16 * 3));
+      const { layers } = predictLayers(model, scenes(16).data.subarray(i * 16 * 16 * 3, (i + 1) * 16 * 16 * 3));
       const doc = makeDocument(model.cfg.mask, 16, model.store, layers);
       const full = renderDocument(doc, size).rgb;
       const maxDiff = full.reduce((a, v, j) => Math.max(a, Math.abs(v - renders[0]![i]![j]!)), 0);

@@ -75,6 +75,8 @@ export interface Decomposed {
   referenceSize: number;
   /** seconds the decomposition took */
   seconds: number;
+  /** the render and masks the decomposition already made at its own size (a model's forward pass), reused at that size */
+  rendered?: { size: number; rgb: Float32Array; masks: Float32Array[] };
 }
 
 /**
@@ -90,7 +92,7 @@ export function layeredMethod(name: string, short: string, decompose: (img: Benc
     async run(img) {
       const d = await decompose(img);
       const t0 = now();
-      const r = renderLayers(d.store, d.mask, d.layers, { width: img.size, height: img.size, referenceSize: d.referenceSize, keepMasks: true });
+      const r = d.rendered?.size === img.size ? d.rendered : renderLayers(d.store, d.mask, d.layers, { width: img.size, height: img.size, referenceSize: d.referenceSize, keepMasks: true });
       const seconds = d.seconds + (now() - t0);
       const { contributions } = contributionsFromMasks(r.masks!, d.layers, toFloat(img.rgb));
       return { render: r.rgb, layers: d.layers.filter((l) => l.visible !== false).length, seconds, contributions };
@@ -98,26 +100,40 @@ export function layeredMethod(name: string, short: string, decompose: (img: Benc
   };
 }
 
-/** the model's layers for uint8 RGB at its size S (one forward pass, inference BatchNorm) */
-export function predictLayers(model: Decomposer, rgb: Uint8Array): Layer[] {
+/**
+ * The model's layers for uint8 RGB at its size S (one forward pass, inference BatchNorm), with the
+ * forward pass's own render and masks at S (the same as rendering the layers at S).
+ */
+export function predictLayers(model: Decomposer, rgb: Uint8Array): { layers: Layer[]; rgb: Float32Array; masks: Float32Array[] } {
   const S = model.cfg.size;
-  const { p, c } = tf.tidy(() => {
+  const out = tf.tidy(() => {
     const x = tf.tensor4d(toFloat(rgb), [1, S, S, 3]);
-    const { steps } = model.forward(x, newCtx(false), true);
-    return { p: tf.concat(steps.map((s) => s.p)).arraySync() as number[][], c: tf.concat(steps.map((s) => s.c)).arraySync() as number[][] };
+    const { canvas, steps } = model.forward(x, newCtx(false), true);
+    return {
+      p: tf.concat(steps.map((s) => s.p)).arraySync() as number[][],
+      c: tf.concat(steps.map((s) => s.c)).arraySync() as number[][],
+      masks: tf.concat(steps.map((s) => s.mask)).dataSync() as Float32Array,
+      rgb: canvas.dataSync() as Float32Array,
+    };
   });
-  return p.map((pt, t) => ({ p: pt, colour: c[t] as [number, number, number], visible: true }));
+  const P = S * S;
+  return {
+    layers: out.p.map((pt, t) => ({ p: pt, colour: out.c[t] as [number, number, number], visible: true })),
+    rgb: out.rgb,
+    masks: out.p.map((_, t) => out.masks.slice(t * P, (t + 1) * P)),
+  };
 }
 
 /**
  * Stratum amortized, and with `refineSteps` > 0 followed by today's per-image refinement
  * (src/model/refine.ts: Adam on L1 at the model's size S). The model always sees the photo at S,
  * so its layers do not depend on the benchmark size: each photo is decomposed once and the
- * decomposition (with its seconds) reused at every size; only the render is redone per size.
+ * decomposition (with its seconds) reused at every size; only the render is redone per size. At S
+ * itself the amortized row's render is the forward pass's own canvas (no second render).
  */
 export function stratumMethod(model: Decomposer, o: { label: string; short?: string; refineSteps?: number; refineLr?: number }): Method {
   const S = model.cfg.size;
-  const cache = new Map<number, { layers: Layer[]; seconds: number }>();
+  const cache = new Map<number, Omit<Decomposed, 'store' | 'mask' | 'referenceSize'>>();
   const refine = o.refineSteps ?? 0;
   const name = refine > 0 ? `Stratum ${o.label} + refinement (${refine} steps)` : `Stratum ${o.label}`;
   const tag = o.short ?? o.label;
@@ -130,12 +146,14 @@ export function stratumMethod(model: Decomposer, o: { label: string; short?: str
       if (!hit) {
         const rgb = img.at(S);
         const t0 = now();
-        let layers = predictLayers(model, rgb);
-        if (refine > 0) layers = refineLayers(model.store, model.cfg.mask, layers, toFloat(rgb), S, { steps: refine, lr: o.refineLr }).layers;
-        hit = { layers, seconds: now() - t0 };
+        const predicted = predictLayers(model, rgb);
+        hit =
+          refine > 0
+            ? { layers: refineLayers(model.store, model.cfg.mask, predicted.layers, toFloat(rgb), S, { steps: refine, lr: o.refineLr }).layers, seconds: now() - t0 }
+            : { layers: predicted.layers, seconds: now() - t0, rendered: { size: S, rgb: predicted.rgb, masks: predicted.masks } };
         if (img.index >= 0) cache.set(img.index, hit);
       }
-      return { layers: hit.layers, store: model.store, mask: model.cfg.mask, referenceSize: S, seconds: hit.seconds };
+      return { ...hit, store: model.store, mask: model.cfg.mask, referenceSize: S };
     },
     `T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.encoder} encoder, runs at ${S}²`,
   );
