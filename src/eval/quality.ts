@@ -262,7 +262,8 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
   const rows: QualityRow[] = [];
   const renders = o.keepRenders ? new Map<number, Float32Array[][]>() : undefined;
   const shown = spread(n, o.show ?? 6);
-  const pictures = new Map<number, (Tile | null)[][]>();
+  const files = new Set<string>();
+  const pictureName = (size: number) => `quality-${size}.png`;
   const warmed = new Set<Method>();
   for (const size of o.sizes) {
     const px = size * size * 3;
@@ -310,25 +311,22 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
       });
     });
     renders?.set(size, keep);
-    pictures.set(size, picture);
+    // each finished size is written at once, so a long run killed later keeps what it measured
+    if (o.out) await writeResults(size, picture);
   }
-  const files: string[] = [];
-  const pictureName = (size: number) => `quality-${size}.png`;
-  const markdown = qualityMarkdown(rows, o.methods, o.out ? pictureName : undefined, o.title);
-  if (o.out) {
-    mkdirSync(o.out, { recursive: true });
-    for (const [size, picture] of pictures) {
-      const path = join(o.out, pictureName(size));
-      await writeGrid(path, picture, { scale: Math.max(1, Math.round(128 / size)), columnLabels: ['input', ...o.methods.map((m) => m.short)] });
-      files.push(path);
-    }
-    const md = join(o.out, 'quality.md');
-    writeFileAtomic(md, [new TextEncoder().encode(markdown)]);
-    const json = join(o.out, 'quality.json');
+  return { rows, renders, markdown: qualityMarkdown(rows, o.methods, o.out ? pictureName : undefined, o.title), files: [...files] };
+
+  async function writeResults(size: number, picture: (Tile | null)[][]): Promise<void> {
+    const out = o.out!;
+    mkdirSync(out, { recursive: true });
+    const png = join(out, pictureName(size));
+    await writeGrid(png, picture, { scale: Math.max(1, Math.round(128 / size)), columnLabels: ['input', ...o.methods.map((m) => m.short)] });
+    const md = join(out, 'quality.md');
+    writeFileAtomic(md, [new TextEncoder().encode(qualityMarkdown(rows, o.methods, pictureName, o.title))]);
+    const json = join(out, 'quality.json');
     writeFileAtomic(json, [new TextEncoder().encode(JSON.stringify({ images: n, sizes: o.sizes, shown, methods: o.methods.map((m) => ({ name: m.name, short: m.short, note: m.note })), rows }, null, 1))]);
-    files.push(md, json);
+    for (const f of [png, md, json]) files.add(f);
   }
-  return { rows, renders, markdown, files };
 }
 
 const pct = (x: number | undefined) => (x === undefined ? '' : `${(100 * x).toFixed(0)} %`);
