@@ -57,6 +57,11 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   assert.deepEqual(files, ['in.layers.png', 'in.png', 'in.stratum.json']);
   const meta = await sharp(join(dir, 'out', 'in.png')).metadata();
   assert.equal(meta.width, 64);
+  // each layer's contribution, printed and kept in the document
+  const printed = /layer contributions at 16², bottom first \(dB lost when removed\): (\S+) (\S+) (\S+); \d of 3 below 0\.1 dB/.exec(d.out);
+  assert.ok(printed, d.out);
+  const written = (JSON.parse(readFileSync(join(dir, 'out', 'in.stratum.json'), 'utf8')) as { layers: { contributionDb: number }[] }).layers;
+  written.forEach((l, t) => assert.ok(Math.abs(l.contributionDb - Number(printed[t + 1])) <= 0.0051, `layer ${t}: ${l.contributionDb} vs ${printed[t + 1]}`));
   const refined = stratum('decompose', img, '--model', model, '-o', join(dir, 'refined'), '--size', '32', '--refine', '5');
   assert.equal(refined.code, 0, refined.err);
   assert.match(refined.out, /refinement 5 steps: [\d.]+ -> [\d.]+ dB/);

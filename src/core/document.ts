@@ -18,6 +18,8 @@ export { expectedMaskShapes } from './maskSpec.js';
 
 export interface DocLayer extends Layer {
   name?: string;
+  /** PSNR (dB) lost when this layer alone was removed, measured against the input when the document was made (src/eval/contribution.ts); edits do not update it */
+  contributionDb?: number;
 }
 
 export interface LayeredDocument {

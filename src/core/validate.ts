@@ -63,6 +63,7 @@ export function validateDocument(d: unknown, name = 'document'): LayeredDocument
     if (!Array.isArray(layer.colour) || layer.colour.length !== 3 || !layer.colour.every((c) => typeof c === 'number' && c >= 0 && c <= 1)) fail(`layer ${i} needs an RGB colour of three numbers in [0, 1]`);
     if (layer.visible !== undefined && typeof layer.visible !== 'boolean') fail(`layer ${i}: visible must be true or false`);
     if (layer.name !== undefined && typeof layer.name !== 'string') fail(`layer ${i}: name must be a string`);
+    if (layer.contributionDb !== undefined && (typeof layer.contributionDb !== 'number' || !Number.isFinite(layer.contributionDb))) fail(`layer ${i} has a contributionDb that is not a finite number`);
   });
   if (doc.source !== undefined && !isObject(doc.source)) fail('source must be an object');
   if (!isObject(doc.weights)) fail('missing mask network weights');

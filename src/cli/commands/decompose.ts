@@ -9,6 +9,7 @@ import { renderDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
 import { refineDocument } from '../../model/refine.js';
 import { readImageSquare, writePng } from '../../data/images.js';
+import { formatContributions, layerContributions } from '../../eval/contribution.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
 import { decomposeImage } from '../../model/decomposeImage.js';
@@ -57,6 +58,9 @@ export function register(program: Command): void {
       const canvases = canvasAfterEachLayer(again.masks!, res.doc.layers.map((l) => l.colour));
       res.steps = canvases.map((canvas, t) => ({ canvas, mask: again.masks![t]! }));
     }
+    // what each layer is worth: PSNR lost at the model's size when it alone is removed
+    const { contributions } = layerContributions(res.doc, Float32Array.from(rgb, (v) => v / 255), S);
+    res.doc = { ...res.doc, layers: res.doc.layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })) };
     mkdirSync(out, { recursive: true });
     const docPath = outputs.doc;
     saveDocument(docPath, res.doc);
@@ -67,7 +71,8 @@ export function register(program: Command): void {
     await writeGrid(outputs.grid, [
       [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
       [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
-    ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}`)] });
+    ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}: ${contributions[t]!.toFixed(1)} dB`)] });
     console.log(`${res.doc.layers.length} layers, PSNR ${psnrOf(rgb, res.canvas, 1, 1 / 255).toFixed(2)} dB at ${S}²${refineNote}; wrote ${outputs.png} (${o.size}²), ${outputs.grid}, ${docPath}`);
+    console.log(formatContributions(contributions, S));
   });
 }

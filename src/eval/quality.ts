@@ -1,0 +1,355 @@
+/**
+ * The quality benchmark harness (issue 8, `npm run bench:quality`): a list of methods, each a
+ * function image -> { render, layers, seconds }, run on the same images at several sizes and
+ * measured the same way — PSNR (src/eval/metrics.ts) and SSIM (src/eval/ssim.ts) of the render
+ * against the image, both averaged over images, seconds per image, and for layered methods the
+ * share of layers that contribute less than 0.1 dB (src/eval/contribution.ts). Results: a Markdown
+ * table per size, a JSON file and one side-by-side picture per size.
+ *
+ * Methods here: Stratum amortized (one forward pass of a trained model at its own size S, the
+ * layers rendered at the benchmark size: masks are resolution-free), Stratum + refinement (today's
+ * src/model/refine.ts at S), one flat colour (the mean) and N-colour quantisation. The greedy
+ * shape-fitting peer (geometrize, a dev dependency) lives in bench/geometrize.ts. Another method is
+ * one more entry of the list: layeredMethod() turns any "image -> layers" function into one.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MaskNetConfig } from '../config.js';
+import type { ParamStore } from '../core/params.js';
+import { renderLayers, type Layer } from '../core/render.js';
+import * as tf from '../core/tf.js';
+import type { ImageSet } from '../data/imageSet.js';
+import { writeFileAtomic } from '../io/atomicFile.js';
+import type { Decomposer } from '../model/decomposer.js';
+import { newCtx } from '../model/nn.js';
+import { refineLayers } from '../model/refine.js';
+import { contributionsFromMasks, NEAR_USELESS_DB, nearUselessShare } from './contribution.js';
+import { writeGrid, type Tile } from './grid.js';
+import { psnrArrays } from './metrics.js';
+import { quantizeRgb } from './quantize.js';
+import { ssim } from './ssim.js';
+
+/** one benchmark image at the size being measured */
+export interface BenchImage {
+  /** position in the set; the same photo has the same index at every size (−1: a warm-up run) */
+  index: number;
+  name: string;
+  size: number;
+  /** uint8 RGB, size·size·3 */
+  rgb: Uint8Array;
+  /** the same photo built at another size (a model's training size), uint8 RGB */
+  at(size: number): Uint8Array;
+}
+
+export interface MethodResult {
+  /** RGB floats in [0, 1], size·size·3 */
+  render: Float32Array;
+  /** layers (or shapes) used; absent for methods without layers */
+  layers?: number;
+  /** wall-clock seconds to produce `render` from the image */
+  seconds: number;
+  /** per layer, PSNR (dB) lost when it alone is removed, at this size (layered methods) */
+  contributions?: number[];
+}
+
+export interface Method {
+  /** row label in the table */
+  name: string;
+  /** caption in the picture (about 20 characters fit a 128-pixel tile) */
+  short: string;
+  /** the model file or setting the row comes from, for the table's notes */
+  note?: string;
+  run(img: BenchImage): MethodResult | Promise<MethodResult>;
+}
+
+const toFloat = (rgb: Uint8Array) => Float32Array.from(rgb, (v) => v / 255);
+
+const now = () => performance.now() / 1000;
+
+/** a decomposition into layers with the mask network that renders them */
+export interface Decomposed {
+  layers: Layer[];
+  store: ParamStore;
+  mask: MaskNetConfig;
+  /** the reference grid of per-image GroupNorm statistics (the model's training size) */
+  referenceSize: number;
+  /** seconds the decomposition took */
+  seconds: number;
+  /** the render and masks the decomposition already made at its own size (a model's forward pass), reused at that size */
+  rendered?: { size: number; rgb: Float32Array; masks: Float32Array[] };
+}
+
+/**
+ * A method from any "image -> layers" function: the layers are rendered at the benchmark size
+ * (timed, added to the decomposition's seconds) and each layer's contribution is measured from
+ * the rendered masks (not timed).
+ */
+export function layeredMethod(name: string, short: string, decompose: (img: BenchImage) => Decomposed | Promise<Decomposed>, note?: string): Method {
+  return {
+    name,
+    short,
+    note,
+    async run(img) {
+      const d = await decompose(img);
+      const t0 = now();
+      const r = d.rendered?.size === img.size ? d.rendered : renderLayers(d.store, d.mask, d.layers, { width: img.size, height: img.size, referenceSize: d.referenceSize, keepMasks: true });
+      const seconds = d.seconds + (now() - t0);
+      const { contributions } = contributionsFromMasks(r.masks!, d.layers, toFloat(img.rgb));
+      return { render: r.rgb, layers: d.layers.filter((l) => l.visible !== false).length, seconds, contributions };
+    },
+  };
+}
+
+/**
+ * The model's layers for uint8 RGB at its size S (one forward pass, inference BatchNorm), with the
+ * forward pass's own render and masks at S (the same as rendering the layers at S).
+ */
+export function predictLayers(model: Decomposer, rgb: Uint8Array): { layers: Layer[]; rgb: Float32Array; masks: Float32Array[] } {
+  const S = model.cfg.size;
+  const out = tf.tidy(() => {
+    const x = tf.tensor4d(toFloat(rgb), [1, S, S, 3]);
+    const { canvas, steps } = model.forward(x, newCtx(false), true);
+    return {
+      p: tf.concat(steps.map((s) => s.p)).arraySync() as number[][],
+      c: tf.concat(steps.map((s) => s.c)).arraySync() as number[][],
+      masks: tf.concat(steps.map((s) => s.mask)).dataSync() as Float32Array,
+      rgb: canvas.dataSync() as Float32Array,
+    };
+  });
+  const P = S * S;
+  return {
+    layers: out.p.map((pt, t) => ({ p: pt, colour: out.c[t] as [number, number, number], visible: true })),
+    rgb: out.rgb,
+    masks: out.p.map((_, t) => out.masks.slice(t * P, (t + 1) * P)),
+  };
+}
+
+/**
+ * Stratum amortized, and with `refineSteps` > 0 followed by today's per-image refinement
+ * (src/model/refine.ts: Adam on L1 at the model's size S). The model always sees the photo at S,
+ * so its layers do not depend on the benchmark size: each photo is decomposed once and the
+ * decomposition (with its seconds) reused at every size; only the render is redone per size. At S
+ * itself the amortized row's render is the forward pass's own canvas (no second render).
+ */
+export function stratumMethod(model: Decomposer, o: { label: string; short?: string; refineSteps?: number; refineLr?: number }): Method {
+  const S = model.cfg.size;
+  const cache = new Map<number, Omit<Decomposed, 'store' | 'mask' | 'referenceSize'>>();
+  const refine = o.refineSteps ?? 0;
+  const name = refine > 0 ? `Stratum ${o.label} + refinement (${refine} steps)` : `Stratum ${o.label}`;
+  const tag = o.short ?? o.label;
+  const short = refine > 0 ? `${tag} +${refine} refine` : `Stratum ${tag}`;
+  return layeredMethod(
+    name,
+    short,
+    (img) => {
+      let hit = img.index >= 0 ? cache.get(img.index) : undefined;
+      if (!hit) {
+        const rgb = img.at(S);
+        const t0 = now();
+        const predicted = predictLayers(model, rgb);
+        hit =
+          refine > 0
+            ? { layers: refineLayers(model.store, model.cfg.mask, predicted.layers, toFloat(rgb), S, { steps: refine, lr: o.refineLr }).layers, seconds: now() - t0 }
+            : { layers: predicted.layers, seconds: now() - t0, rendered: { size: S, rgb: predicted.rgb, masks: predicted.masks } };
+        if (img.index >= 0) cache.set(img.index, hit);
+      }
+      return { ...hit, store: model.store, mask: model.cfg.mask, referenceSize: S };
+    },
+    `T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.encoder} encoder, runs at ${S}²`,
+  );
+}
+
+/** the whole image in its mean colour */
+export function flatMethod(): Method {
+  return {
+    name: 'one flat colour (the mean)',
+    short: 'flat mean colour',
+    run(img) {
+      const t0 = now();
+      const n = img.size * img.size;
+      const mean = [0, 0, 0];
+      for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) mean[c]! += img.rgb[3 * i + c]! / 255 / n;
+      const render = new Float32Array(n * 3);
+      for (let i = 0; i < n; i++) render.set(mean, 3 * i);
+      return { render, layers: 1, seconds: now() - t0 };
+    },
+  };
+}
+
+/** colour quantisation (image-q, src/eval/quantize.ts) */
+export function quantizeMethod(colours = 20): Method {
+  return {
+    name: `${colours}-colour quantisation`,
+    short: `${colours} colours`,
+    run(img) {
+      const t0 = now();
+      const q = quantizeRgb(img.rgb, img.size, img.size, colours);
+      return { render: toFloat(q), seconds: now() - t0 };
+    },
+  };
+}
+
+export interface QualityRow {
+  size: number;
+  method: string;
+  images: number;
+  /** mean layers / shapes per image ('' when the method has none) */
+  layers: number | '';
+  psnr: number;
+  ssim: number;
+  secondsPerImage: number;
+  /** share of layers contributing less than NEAR_USELESS_DB (layered methods) */
+  nearUseless?: number;
+}
+
+export interface QualityOptions {
+  sizes: number[];
+  /** the benchmark images at a size (the same photos, in the same order, at every size) */
+  setAt: (size: number) => ImageSet & { names?: string[] };
+  methods: Method[];
+  /** images shown in each side-by-side picture */
+  show?: number;
+  /** write quality.md, quality.json and quality-SIZE.png here */
+  out?: string;
+  /** keep every render in the result (tests) */
+  keepRenders?: boolean;
+  /** called after each (image, method) run with done and total counts */
+  onProgress?: (done: number, total: number, info: string) => void;
+  /** what the table's heading says about the run (command, machine) */
+  title?: string;
+}
+
+export interface QualityResult {
+  rows: QualityRow[];
+  /** renders[size][method][image] when keepRenders */
+  renders?: Map<number, Float32Array[][]>;
+  markdown: string;
+  files: string[];
+}
+
+/** evenly spread image indices to show */
+export function spread(n: number, k: number): number[] {
+  if (k >= n) return Array.from({ length: n }, (_, i) => i);
+  return Array.from({ length: k }, (_, i) => Math.floor(((i + 0.5) * n) / k));
+}
+
+export async function runQuality(o: QualityOptions): Promise<QualityResult> {
+  if (o.sizes.length === 0) throw new Error('no benchmark sizes');
+  if (o.methods.length === 0) throw new Error('no methods to benchmark');
+  const sets = new Map(o.sizes.map((s) => [s, o.setAt(s)]));
+  const n = sets.get(o.sizes[0]!)!.n;
+  for (const [s, set] of sets) {
+    if (set.n !== n) throw new Error(`the benchmark set has ${set.n} images at ${s}² but ${n} at ${o.sizes[0]}²`);
+    if (set.size !== s) throw new Error(`asked for images at ${s}², got ${set.size}²`);
+  }
+  if (n === 0) throw new Error('the benchmark set is empty');
+  const other = new Map<number, ImageSet>();
+  const imageAt = (size: number, i: number): Uint8Array => {
+    let set = sets.get(size) ?? other.get(size);
+    if (!set) other.set(size, (set = o.setAt(size)));
+    const px = size * size * 3;
+    return set.data.subarray(i * px, (i + 1) * px);
+  };
+  const image = (size: number, i: number): BenchImage => ({
+    index: i,
+    name: sets.get(size)!.names?.[i] ?? `image ${i}`,
+    size,
+    rgb: imageAt(size, i),
+    at: (s) => imageAt(s, i),
+  });
+  const total = o.sizes.length * n * o.methods.length;
+  let done = 0;
+  const rows: QualityRow[] = [];
+  const renders = o.keepRenders ? new Map<number, Float32Array[][]>() : undefined;
+  const shown = spread(n, o.show ?? 6);
+  const files = new Set<string>();
+  const pictureName = (size: number) => `quality-${size}.png`;
+  const warmed = new Set<Method>();
+  for (const size of o.sizes) {
+    const px = size * size * 3;
+    const acc = o.methods.map(() => ({ psnr: 0, ssim: 0, seconds: 0, layers: 0, hasLayers: false, contributions: [] as number[] }));
+    const keep = o.methods.map(() => [] as Float32Array[]);
+    const picture: (Tile | null)[][] = shown.map((i) => [{ pixels: toFloat(image(size, i).rgb), width: size, height: size }]);
+    for (let i = 0; i < n; i++) {
+      const img = image(size, i);
+      const target = toFloat(img.rgb);
+      for (let m = 0; m < o.methods.length; m++) {
+        const method = o.methods[m]!;
+        if (!warmed.has(method)) {
+          // one untimed run first (JIT, kernel set-up), on a copy nothing caches
+          await method.run({ ...img, index: -1 });
+          warmed.add(method);
+        }
+        const r = await method.run(img);
+        if (r.render.length !== px) throw new Error(`${method.name}: render has ${r.render.length} values at ${size}², expected ${px}`);
+        const a = acc[m]!;
+        a.psnr += psnrArrays(r.render, target);
+        a.ssim += ssim(r.render, target, size, size);
+        a.seconds += r.seconds;
+        if (r.layers !== undefined) {
+          a.layers += r.layers;
+          a.hasLayers = true;
+        }
+        if (r.contributions) a.contributions.push(...r.contributions);
+        if (renders) keep[m]!.push(r.render);
+        const row = shown.indexOf(i);
+        if (row >= 0) picture[row]!.push({ pixels: r.render, width: size, height: size });
+        o.onProgress?.(++done, total, `${size}² ${method.short}`);
+      }
+    }
+    o.methods.forEach((method, m) => {
+      const a = acc[m]!;
+      rows.push({
+        size,
+        method: method.name,
+        images: n,
+        layers: a.hasLayers ? a.layers / n : '',
+        psnr: a.psnr / n,
+        ssim: a.ssim / n,
+        secondsPerImage: a.seconds / n,
+        nearUseless: a.contributions.length ? nearUselessShare(a.contributions) : undefined,
+      });
+    });
+    renders?.set(size, keep);
+    // each finished size is written at once, so a long run killed later keeps what it measured
+    if (o.out) await writeResults(size, picture);
+  }
+  return { rows, renders, markdown: qualityMarkdown(rows, o.methods, o.out ? pictureName : undefined, o.title), files: [...files] };
+
+  async function writeResults(size: number, picture: (Tile | null)[][]): Promise<void> {
+    const out = o.out!;
+    mkdirSync(out, { recursive: true });
+    const png = join(out, pictureName(size));
+    await writeGrid(png, picture, { scale: Math.max(1, Math.round(128 / size)), columnLabels: ['input', ...o.methods.map((m) => m.short)] });
+    const md = join(out, 'quality.md');
+    writeFileAtomic(md, [new TextEncoder().encode(qualityMarkdown(rows, o.methods, pictureName, o.title))]);
+    const json = join(out, 'quality.json');
+    writeFileAtomic(json, [new TextEncoder().encode(JSON.stringify({ images: n, sizes: o.sizes, shown, methods: o.methods.map((m) => ({ name: m.name, short: m.short, note: m.note })), rows }, null, 1))]);
+    for (const f of [png, md, json]) files.add(f);
+  }
+}
+
+const pct = (x: number | undefined) => (x === undefined ? '' : `${(100 * x).toFixed(0)} %`);
+
+/** the results as Markdown: one table per size, then the methods' notes */
+export function qualityMarkdown(rows: QualityRow[], methods: Method[], picture?: (size: number) => string, title?: string): string {
+  const out: string[] = [];
+  if (title) out.push(title, '');
+  const sizes = [...new Set(rows.map((r) => r.size))];
+  for (const size of sizes) {
+    const rs = rows.filter((r) => r.size === size);
+    out.push(`### ${size}² (${rs[0]!.images} images)`, '');
+    out.push(`| method | layers / shapes | PSNR (dB) | SSIM | ms per image | layers < ${NEAR_USELESS_DB} dB |`, '|---|---|---|---|---|---|');
+    for (const r of rs) {
+      const layers = r.layers === '' ? '' : Number.isInteger(r.layers) ? `${r.layers}` : r.layers.toFixed(1);
+      out.push(`| ${r.method} | ${layers} | ${r.psnr.toFixed(2)} | ${r.ssim.toFixed(3)} | ${(1000 * r.secondsPerImage).toFixed(1)} | ${pct(r.nearUseless)} |`);
+    }
+    out.push('');
+    if (picture) out.push(`![inputs and each method's render at ${size}², one column per row of the table](${picture(size)})`, '');
+  }
+  const notes = methods.filter((m) => m.note);
+  if (notes.length) {
+    out.push(...notes.map((m) => `- ${m.name}: ${m.note}`), '');
+  }
+  return out.join('\n');
+}
