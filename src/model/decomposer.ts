@@ -15,11 +15,12 @@ import * as tf from '../core/tf.js';
 import type { ModelConfig } from '../config.js';
 import { pixelGrid } from '../core/grid.js';
 import { layerLoop, type LayerStep, type Predict } from '../core/layerLoop.js';
-import { initMaskNet, maskNet } from '../core/maskNet.js';
+import { maskNet } from '../core/maskNet.js';
 import { ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
 import { encodeFromStem, encoderFeatures, initEncoder, splitStem, stemConv } from './encoder.js';
-import { addLinear, linear, stopGradient, type Ctx } from './nn.js';
+import { initLayerHeads, layerHeads } from './heads.js';
+import { stopGradient, type Ctx } from './nn.js';
 
 /**
  * the target's half of the encoder's first convolution, and the canvas's half of its weight
@@ -37,10 +38,7 @@ export class Decomposer {
   constructor(readonly cfg: ModelConfig, seed = 0) {
     const rng = mulberry32(seed);
     initEncoder(this.store, cfg, 6, rng);
-    const d = this.featureDim;
-    addLinear(this.store, 'head.p', d, cfg.mask.K, rng);
-    addLinear(this.store, 'head.c', d, 3, rng);
-    initMaskNet(this.store, cfg.mask, rng);
+    initLayerHeads(this.store, cfg, this.featureDim, rng);
   }
 
   get featureDim(): number {
@@ -63,7 +61,7 @@ export class Decomposer {
     const ts = target instanceof tf.Tensor ? this.targetStem(target) : target;
     const cin = this.cfg.stopCanvasGrad ? stopGradient(canvas) : canvas;
     const feat = encodeFromStem(this.store, this.cfg, ts.stem.add(stemConv(this.cfg, cin, ts.canvasWeight)), ctx);
-    return { p: linear(this.store, 'head.p', feat), c: tf.sigmoid(linear(this.store, 'head.c', feat)) };
+    return layerHeads(this.store, feat);
   }
 
   /** the loop's `predict` for one target: step t runs the encoder with step t's BatchNorm statistics */

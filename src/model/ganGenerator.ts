@@ -13,12 +13,13 @@
 import type { ModelConfig } from '../config.js';
 import { pixelGrid } from '../core/grid.js';
 import { layerLoop, type LayerStep } from '../core/layerLoop.js';
-import { initMaskNet, maskNet } from '../core/maskNet.js';
+import { maskNet } from '../core/maskNet.js';
 import { ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
 import type { Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
-import { addLinear, linear, type Ctx } from './nn.js';
+import { initLayerHeads, layerHeads } from './heads.js';
+import type { Ctx } from './nn.js';
 import { encode, encoderFeatures, initEncoder } from './encoder.js';
 
 export interface GanConfig extends ModelConfig {
@@ -33,10 +34,7 @@ export class GanGenerator {
   constructor(readonly cfg: GanConfig, seed = 0) {
     const rng = mulberry32(seed);
     initEncoder(this.store, cfg, 3, rng);
-    const d = encoderFeatures(cfg) + cfg.noise;
-    addLinear(this.store, 'head.p', d, cfg.mask.K, rng);
-    addLinear(this.store, 'head.c', d, 3, rng);
-    initMaskNet(this.store, cfg.mask, rng);
+    initLayerHeads(this.store, cfg, encoderFeatures(cfg) + cfg.noise, rng);
   }
 
   private encode(x: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
@@ -51,7 +49,7 @@ export class GanGenerator {
       ctx.step = t;
       const eta = tf.randomNormal([B, this.cfg.noise], 0, 1, 'float32', seed === undefined ? undefined : seed * 1000 + t);
       const h = tf.concat([this.encode(canvas, ctx), eta], 1) as tf.Tensor2D;
-      return { p: linear(this.store, 'head.p', h), c: tf.sigmoid(linear(this.store, 'head.c', h)) as tf.Tensor2D };
+      return layerHeads(this.store, h);
     };
     const maskOf = (p: tf.Tensor2D) => maskNet(this.store, this.cfg.mask, grid, p).masks.reshape([B, S, S, 1]) as tf.Tensor4D;
     return layerLoop(tf.zeros([B, S, S, 3]) as tf.Tensor4D, this.cfg.T, predict, maskOf, true);
