@@ -3,7 +3,7 @@
  * generated ones, then one generator update. Checkpoints hold generator, critic and both optimisers,
  * written atomically; a killed run resumes.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Progress } from '../cli/progress.js';
 import * as tf from '../core/tf.js';
@@ -16,6 +16,8 @@ import { discardBnUpdates, newCtx } from '../model/nn.js';
 import { Adam } from './adam.js';
 import { batchIndices } from './batches.js';
 import { readCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { lockRunFolder, readMetrics } from './trainer.js';
+import { removeOrphanTempFiles } from '../io/atomicFile.js';
 import { optimiseStep } from './step.js';
 import { criticLoss, generatorLoss, WGAN_DEFAULTS } from './wgan.js';
 
@@ -80,6 +82,16 @@ export function loadGan(path: string, optG?: Adam, optD?: Adam): { g: GanGenerat
 
 export async function trainGan(run: GanRun, data: ImageSet): Promise<{ g: GanGenerator; critic: PatchCritic }> {
   mkdirSync(run.out, { recursive: true });
+  const unlock = lockRunFolder(run.out);
+  try {
+    removeOrphanTempFiles(run.out);
+    return await trainGanLocked(run, data);
+  } finally {
+    unlock();
+  }
+}
+
+async function trainGanLocked(run: GanRun, data: ImageSet): Promise<{ g: GanGenerator; critic: PatchCritic }> {
   const path = join(run.out, GAN_CHECKPOINT);
   const adam = { lr: run.lr, beta1: WGAN_DEFAULTS.beta1, beta2: WGAN_DEFAULTS.beta2, eps: 1e-8 };
   const optG = new Adam(adam);
@@ -94,7 +106,7 @@ export async function trainGan(run: GanRun, data: ImageSet): Promise<{ g: GanGen
     critic = new PatchCritic({ size: run.model.size, width: run.criticWidth }, run.seed + 1);
   }
   const logPath = join(run.out, 'gan-metrics.jsonl');
-  const rows = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { step: number; critic: number; gen: number }).filter((r) => r.step <= start) : [];
+  const rows = start > 0 ? readMetrics<{ step: number; critic: number; gen: number }>(logPath, start) : [];
   writeFileSync(logPath, rows.map((r) => JSON.stringify(r) + '\n').join(''));
   const bar = new Progress(run.steps, start, 'gan ');
   for (let step = start + 1; step <= run.steps; step++) {

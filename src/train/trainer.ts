@@ -56,16 +56,16 @@ export const BEST_FILE = 'best.stratum';
  * a kill: it is dropped (the steps after the checkpoint are logged again). Any other bad line is
  * an error naming the file and line.
  */
-export function readMetrics(path: string, upTo: number): MetricRow[] {
+export function readMetrics<R extends { step: number } = MetricRow>(path: string, upTo: number): R[] {
   if (!existsSync(path)) return [];
   const text = readFileSync(path, 'utf8');
   const lines = text.split('\n');
-  const rows: MetricRow[] = [];
+  const rows: R[] = [];
   lines.forEach((l, i) => {
     if (!l.trim()) return;
-    let row: MetricRow;
+    let row: R;
     try {
-      row = JSON.parse(l) as MetricRow;
+      row = JSON.parse(l) as R;
     } catch {
       if (i === lines.length - 1) return; // torn last line
       throw new Error(`${path}: line ${i + 1} is not valid JSON`);
