@@ -1263,6 +1263,10 @@ Napi::Value BlasThreading(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), p == 2 ? "openmp" : p == 1 ? "pthread" : "sequential");
 }
 
+// maskAbi(): version of the mask kernels' calling convention (2: ε after dims, every size checked);
+// the JavaScript side refuses an addon built from older sources (src/backend/native.ts)
+Napi::Value MaskAbi(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), 2); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   flushDenormalsInWorkers();
   exports.Set("sgemm", Napi::Function::New(env, Flushed<Sgemm>));
@@ -1281,6 +1285,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adam", Napi::Function::New(env, Flushed<AdamUpdate>));
   exports.Set("bnForward", Napi::Function::New(env, Flushed<BnForward>));
   exports.Set("bnBackward", Napi::Function::New(env, Flushed<BnBackward>));
+  exports.Set("maskAbi", Napi::Function::New(env, MaskAbi));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("blasCore", Napi::Function::New(env, BlasCore));
   exports.Set("blasThreading", Napi::Function::New(env, BlasThreading));

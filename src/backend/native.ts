@@ -33,6 +33,8 @@ export interface NativeAddon {
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number): void;
   bnForward(x: Float32Array, rows: number, C: number, gamma: Float32Array, beta: Float32Array, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
   bnBackward(x: Float32Array, dy: Float32Array, rows: number, C: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /** calling convention of the mask kernels (MASK_ABI) */
+  maskAbi?(): number;
   threads(n?: number): number;
   /** the OpenBLAS kernel set in use, e.g. 'SkylakeX' */
   blasCore(): string;
@@ -51,6 +53,9 @@ function packageRoot(): string {
   return dir;
 }
 
+/** the mask kernels' calling convention these sources expect (native/stratum_native.cc MaskAbi) */
+const MASK_ABI = 2;
+
 let addon: NativeAddon | null | undefined;
 let loadError = '';
 
@@ -65,6 +70,10 @@ export function loadAddon(): NativeAddon | null {
   const path = join(packageRoot(), 'native', 'build', 'Release', 'stratum_native.node');
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
+    if (addon.maskAbi?.() !== MASK_ABI) {
+      addon = null;
+      loadError = `${path}: built from older sources (mask kernels' calling convention changed)`;
+    }
   } catch (e) {
     addon = null;
     loadError = `${path}: ${(e as Error).message.split('\n')[0]}`;

@@ -17,6 +17,8 @@ import { adversaryState, newAdversary, restoreAdversary, type Adversary } from '
 import { batchIndices } from './batches.js';
 import { OPTIMISER_PREFIX, readCheckpoint, restoreOptimiser, restoreStore, saveCheckpoint } from '../model/checkpoint.js';
 import { MetricsLog, trainingLoop } from './loop.js';
+import { lockRunFolder } from './trainer.js';
+import { removeOrphanTempFiles } from '../io/atomicFile.js';
 import { optimiseStep } from './step.js';
 import { criticLoss, generatorLoss } from './wgan.js';
 import { GAN_DEFAULTS, WGAN_DEFAULTS } from '../config.js';
@@ -64,6 +66,16 @@ export function loadGan(path: string, optG?: Adam): { g: GanGenerator; critic: P
 
 export async function trainGan(run: GanRun, data: ImageSet): Promise<{ g: GanGenerator; critic: PatchCritic }> {
   mkdirSync(run.out, { recursive: true });
+  const unlock = lockRunFolder(run.out);
+  try {
+    removeOrphanTempFiles(run.out);
+    return await trainGanLocked(run, data);
+  } finally {
+    unlock();
+  }
+}
+
+async function trainGanLocked(run: GanRun, data: ImageSet): Promise<{ g: GanGenerator; critic: PatchCritic }> {
   const path = join(run.out, GAN_CHECKPOINT);
   const optG = new Adam({ lr: run.lr, beta1: WGAN_DEFAULTS.beta1, beta2: WGAN_DEFAULTS.beta2, eps: WGAN_DEFAULTS.eps });
   let g: GanGenerator;

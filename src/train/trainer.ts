@@ -65,8 +65,8 @@ export const BEST_FILE = 'best.stratum';
 export const METRICS_FILE = 'metrics.jsonl';
 
 /** the metrics log's rows up to step `upTo` (a torn last line dropped, see readRows) */
-export function readMetrics(path: string, upTo: number): MetricRow[] {
-  return readRows<MetricRow>(path).filter((r) => r.step <= upTo);
+export function readMetrics<R extends { step: number } = MetricRow>(path: string, upTo: number): R[] {
+  return readRows<R>(path).filter((r) => r.step <= upTo);
 }
 
 /** the run folder's lock: one run per folder at a time (a lock left by a killed run is taken over) */
