@@ -6,7 +6,7 @@
 import type { MaskNetConfig } from '../config.js';
 import { MASK_PREFIX } from './maskNet.js';
 import { ParamStore } from './params.js';
-import { renderLayers, type Layer, type Rendered } from './render.js';
+import { renderLayers, type Layer, type RenderOptions, type Rendered } from './render.js';
 import * as tf from './tf.js';
 
 export const DOCUMENT_FORMAT = 'stratum-layers';
@@ -118,7 +118,7 @@ export function expectedMaskShapes(m: MaskNetConfig): Record<string, number[]> {
   return out;
 }
 
-export function renderDocument(doc: LayeredDocument, width: number, height = width, opts: { keepMasks?: boolean; tile?: number } = {}): Rendered {
+export function renderDocument(doc: LayeredDocument, width: number, height = width, opts: Omit<RenderOptions, 'width' | 'height' | 'referenceSize'> = {}): Rendered {
   const store = documentStore(doc);
   try {
     return renderLayers(store, doc.mask, doc.layers, { width, height, referenceSize: doc.referenceSize, ...opts });
