@@ -139,3 +139,16 @@ test('adaptive render matches dense on the cpu backend (plain tfjs mask net) too
   assert.equal(a.method, 'adaptive');
   assert.ok(maxDiff(d.rgb, a.rgb) < 1 / 255);
 });
+
+test('adaptiveMask: degenerate tiles (one pixel wide or tall, 1×1, odd) are filled everywhere and accurately', () => {
+  const f = (x: number, y: number) => 1 / (1 + Math.exp(-(x - 0.7 * y - 5) / 3));
+  for (const [w, h] of [[1, 50], [50, 1], [2, 37], [1, 1], [3, 2], [129, 65]] as const) {
+    const mask = new Float32Array(w * h).fill(Number.NaN);
+    adaptiveMask(w, h, (xy, k, out) => {
+      for (let i = 0; i < k; i++) out[i] = f(xy[2 * i]!, xy[2 * i + 1]!);
+    }, { coarse: 16, tol: 1e-3 }, mask, adaptiveScratch(w * h));
+    let d = 0;
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) d = Math.max(d, Math.abs(mask[y * w + x]! - f(x, y)));
+    assert.ok(d < 1e-3, `${w}×${h}: max error ${d}`);
+  }
+});
