@@ -144,6 +144,20 @@ export const NORM_EPS = 1e-5;
 /** Tile edge (pixels) used when rendering large images, so a 4096² render stays within memory. */
 export const RENDER_TILE = 256;
 
+/**
+ * Edge-adaptive rendering (src/core/adaptive.ts): the mask MLP runs on a coarse lattice and only
+ * refines where bilinear interpolation misses by more than `tol`.
+ */
+export interface AdaptiveRenderConfig {
+  /** interpolation tolerance on each mask (the rendered RGB stays within 1/255 of the dense render) */
+  tol: number;
+  /** largest coarse lattice stride in pixels (power of 2); the stride is also ≤ output size / (2 · reference size) */
+  maxCoarse: number;
+  /** tile edge in pixels */
+  tile: number;
+}
+export const ADAPTIVE_RENDER_DEFAULTS: AdaptiveRenderConfig = { tol: 2e-3, maxCoarse: 64, tile: 512 };
+
 export function modelConfig(over: Partial<Omit<ModelConfig, 'mask'>> & { mask?: Partial<MaskNetConfig> } = {}): ModelConfig {
   return { ...MODEL_DEFAULTS, ...over, mask: { ...MASK_NET_DEFAULTS, ...(over.mask ?? {}) } };
 }

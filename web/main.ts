@@ -7,7 +7,7 @@
 import { blendLayerInto, compositeLayers } from '../src/core/blend.js';
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, makeDocument, type DocLayer, type LayeredDocument } from '../src/core/document.js';
 import { layerStep } from '../src/core/layerLoop.js';
-import { renderLayers } from '../src/core/render.js';
+import { adaptiveStride, renderLayers } from '../src/core/render.js';
 import * as tf from '../src/core/tf.js';
 import { colourHex, moveLayer, parseColour, recolour, removeLayers, setParams, setVisible } from '../src/edit/edits.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
@@ -20,6 +20,7 @@ const MODEL_URL = params.get('model') ?? '../models/default.stratum';
 const SAMPLES = ['sunset.jpg', 'ankle-boot.png', 'bag.png', 'sneaker.png', 'trouser.png', 'tshirt.png'];
 const ZOOMS = [64, 128, 256, 512, 1024];
 const TILE = 64;
+const ADAPTIVE_TILE = 256;
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const view = $<HTMLCanvasElement>('view');
@@ -49,7 +50,10 @@ function maskAt(layer: DocLayer, size: number): Float32Array {
   const key = `${size}|${layer.p.join(',')}`;
   let m = maskCache.get(key);
   if (!m) {
-    const r = renderLayers(state.model!.store, state.model!.cfg.mask, [layer], { width: size, height: size, referenceSize: S(), tile: TILE, keepMasks: true });
+    const opt = { width: size, height: size, referenceSize: S(), keepMasks: true };
+    // zoomed in, masks are evaluated coarse to fine (the MLP only along edges): bigger tiles mean
+    // fewer, fuller batches; the dense fallback keeps small tiles for WebGL memory
+    const r = renderLayers(state.model!.store, state.model!.cfg.mask, [layer], { ...opt, tile: adaptiveStride(opt) ? ADAPTIVE_TILE : TILE });
     m = r.masks![0]!;
     if (maskCache.size > 400) maskCache.clear();
     maskCache.set(key, m);

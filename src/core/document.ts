@@ -8,7 +8,7 @@ import { decodeF32, encodeF32 } from './f32.js';
 import { MASK_PREFIX } from './maskNet.js';
 import { maskParamSpecs } from './maskSpec.js';
 import { ParamStore } from './params.js';
-import { renderLayers, type Layer, type Rendered } from './render.js';
+import { renderLayers, type Layer, type RenderOptions, type Rendered } from './render.js';
 import * as tf from './tf.js';
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, validateDocument } from './validate.js';
 
@@ -55,7 +55,7 @@ export function documentStore(doc: LayeredDocument, name = 'document'): ParamSto
   return store;
 }
 
-export function renderDocument(doc: LayeredDocument, width: number, height = width, opts: { keepMasks?: boolean; tile?: number } = {}): Rendered {
+export function renderDocument(doc: LayeredDocument, width: number, height = width, opts: Omit<RenderOptions, 'width' | 'height' | 'referenceSize'> = {}): Rendered {
   const store = documentStore(doc);
   try {
     return renderLayers(store, doc.mask, doc.layers, { width, height, referenceSize: doc.referenceSize, ...opts });

@@ -1,7 +1,7 @@
 /**
  * A layered document written as a file, the format named by the file's extension (or given):
- * png (the render at any size), psd and ora (one layer per mask over black), svg (one traced path
- * per layer). The one place both `stratum export` and the library's export go through.
+ * png (the render at any size), psd and ora (one layer per mask over black), svg (one named group
+ * of stepped-opacity iso-contours per layer). The one place both `stratum export` and the library's export go through.
  */
 import { extname } from 'node:path';
 import { EXPORT_DEFAULTS } from '../config.js';
@@ -20,8 +20,10 @@ export interface ExportOptions {
   format?: ExportFormat;
   /** width and height in pixels */
   size?: number;
-  /** mask threshold for SVG tracing, in (0, 1) */
+  /** SVG: the mask threshold of a single hard contour (levels 1), in (0, 1) */
   threshold?: number;
+  /** SVG: opacity steps per mask (iso-contours at stepped opacities) */
+  levels?: number;
 }
 
 /** the format of `path` (or `format`), or a one-line error naming the file */
@@ -42,7 +44,7 @@ export async function exportDocument(doc: LayeredDocument, path: string, o: Expo
     const r = layerRasters(doc, size);
     if (fmt === 'psd') writePsdFile(path, r);
     else if (fmt === 'ora') await writeOraFile(path, r);
-    else await writeSvgFile(path, r, threshold);
+    else writeSvgFile(path, r, { levels: o.levels, threshold });
   }
   return fmt;
 }

@@ -6,26 +6,29 @@ import { loadDocument } from '../../export/documentFile.js';
 import { EXPORT_FORMATS, exportDocument, exportFormat } from '../../export/exportDocument.js';
 import { checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
+import { SVG_DEFAULTS } from '../../export/svg.js';
 import { int, num, backendOption, outputOf, outputOption } from '../options.js';
 
 export function register(program: Command): void {
   const cmd = program
     .command('export')
-    .description('export a layered document: png (any size), psd and ora (one layer per mask), svg (one traced path per layer)')
+    .description('export a layered document: png (any size), psd and ora (one layer per mask), svg (one group of stepped-opacity iso-contours per layer)')
     .argument('<doc>', 'layered document (.stratum.json)')
     .addOption(new Option('--format <fmt>', 'format (default: from the file extension)').choices([...EXPORT_FORMATS]))
     .option('--size <n>', 'width and height in pixels', int('--size'), EXPORT_DEFAULTS.size)
-    .option('--threshold <t>', 'mask threshold for SVG tracing', num('--threshold'), EXPORT_DEFAULTS.threshold)
+    .option('--levels <n>', 'SVG: opacity steps per mask (iso-contours at stepped opacities; 1 = one hard contour)', int('--levels'), SVG_DEFAULTS.levels)
+    .option('--threshold <t>', 'SVG with --levels 1: the mask threshold', num('--threshold'), SVG_DEFAULTS.threshold)
     .addOption(backendOption());
   outputOption(cmd, 'output file (.png, .psd, .ora, .svg)').action(async (docPath: string, o, c: Command) => {
     const output = outputOf(c);
     const fmt = exportFormat(output, o.format);
     checkOutputs([output], [docPath]);
     if (o.threshold >= 1) throw new Error('--threshold must lie in (0, 1)');
+    if (o.levels < 1 || o.levels > 255) throw new Error('--levels must lie in 1..255');
     await useBackend(o.backend as BackendName);
     const doc = loadDocument(docPath);
     checkRender(doc, o.size, o.size, `export to ${fmt}`, fmt !== 'png');
-    await exportDocument(doc, output, { format: o.format, size: o.size, threshold: o.threshold });
+    await exportDocument(doc, output, { format: o.format, size: o.size, threshold: o.threshold, levels: o.levels });
     console.log(`wrote ${output} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
   });
 }

@@ -1,0 +1,50 @@
+/**
+ * The documents bench:render and the SVG measurements use: the bundled model's decompositions of
+ * the bundled samples and of photos from /usr/share/backgrounds (where installed), and one
+ * synthetic document (a randomly initialised mask MLP with random p: sharper, busier masks).
+ */
+import { existsSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { MASK_NET_DEFAULTS } from '../src/config.js';
+import { makeDocument, type LayeredDocument } from '../src/core/document.js';
+import { initMaskNet } from '../src/core/maskNet.js';
+import { ParamStore } from '../src/core/params.js';
+import { mulberry32 } from '../src/core/random.js';
+import { readImageSquare } from '../src/data/images.js';
+import { decomposeImage } from '../src/model/decomposeImage.js';
+import { loadModel } from '../src/model/checkpoint.js';
+
+export const SAMPLE_IMAGES = ['samples/ankle-boot.png', 'samples/bag.png', 'samples/sneaker.png'];
+export const PHOTOS = ['/usr/share/backgrounds/Dragonfly_by_Bolly.jpg', '/usr/share/backgrounds/goldfish.png'];
+
+export function syntheticDocument(T = 10, seed = 3): LayeredDocument {
+  const store = new ParamStore();
+  initMaskNet(store, MASK_NET_DEFAULTS, mulberry32(seed));
+  const rng = mulberry32(seed + 1);
+  const layers = Array.from({ length: T }, (_, i) => ({
+    name: `layer ${i + 1}`,
+    p: Array.from({ length: MASK_NET_DEFAULTS.K }, () => 3 * (rng() * 2 - 1)),
+    colour: [rng(), rng(), rng()] as [number, number, number],
+    visible: true,
+  }));
+  const doc = makeDocument(MASK_NET_DEFAULTS, 32, store, layers);
+  store.dispose();
+  return doc;
+}
+
+/** [name, document] pairs; images that are not installed are skipped */
+export async function benchDocuments(images = [...SAMPLE_IMAGES, ...PHOTOS], model = 'models/default.stratum'): Promise<[string, LayeredDocument][]> {
+  const { model: m } = loadModel(model);
+  const out: [string, LayeredDocument][] = [];
+  for (const path of images) {
+    if (!existsSync(path)) {
+      console.error(`skipping ${path} (not installed)`);
+      continue;
+    }
+    const rgb = await readImageSquare(path, m.cfg.size);
+    out.push([basename(path, extname(path)), decomposeImage(m, rgb, { image: join(path) }).doc]);
+  }
+  m.store.dispose();
+  out.push(['synthetic', syntheticDocument()]);
+  return out;
+}
