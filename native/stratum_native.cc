@@ -523,6 +523,9 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 struct MaskDims {
   int B, P, K, H, G, L;
   bool pixel;
+  // 'image' mode: the per-image statistics are those of the first R pixels of each image (the
+  // reference grid, src/core/maskNet.ts maskNetWithReference); R = P normally
+  int R;
 };
 
 // per-channel copies of per-group values: out[h] = v[h / C]
@@ -561,14 +564,14 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
       } else {
         // per-channel sums over pixels (vectorised), combined per group in double
         std::vector<float> s(H, 0.f), s2(H, 0.f);
-        for (int p = 0; p < P; p++) {
+        for (int p = 0; p < d.R; p++) {
           const float* row = src + (size_t)p * H;
           for (int h = 0; h < H; h++) {
             s[h] += row[h];
             s2[h] += row[h] * row[h];
           }
         }
-        const double n = (double)P * C;
+        const double n = (double)d.R * C;
         for (int g = 0; g < G; g++) {
           double m = 0, m2 = 0;
           for (int c = 0; c < C; c++) {
@@ -619,7 +622,9 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
 
 static MaskDims Dims(const Napi::Value& v) {
   auto x = Ints(v);
-  return MaskDims{x[0], x[1], x[2], x[3], x[4], x[5], x[6] != 0};
+  int R = x.size() > 7 && x[7] > 0 ? x[7] : x[1];
+  if (R > x[1]) R = x[1];
+  return MaskDims{x[0], x[1], x[2], x[3], x[4], x[5], x[6] != 0, R};
 }
 
 static std::vector<float*> F32List(const Napi::Value& v) {
@@ -831,8 +836,8 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
               a1 += c1[g * C + c];
               a2 += c2[g * C + c];
             }
-            m1[g] = (float)(a1 / ((double)P * C));
-            m2[g] = (float)(a2 / ((double)P * C));
+            m1[g] = (float)(a1 / ((double)d.R * C));
+            m2[g] = (float)(a2 / ((double)d.R * C));
             rs[g] = rstd[i][b * G + g];
           }
           expandGroups(m1, G, C, m1H);
@@ -841,7 +846,11 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
           float* Rb = i == 0 ? layer0R.data() + (size_t)b * H : nullptr;
           for (int q = 0; q < P; q++) {
             const size_t o = ((size_t)b * P + q) * H;
-            for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * (da[o + h] - m1H[h] - xh[o + h] * m2H[h]);
+            if (q < d.R) {  // pixels that make the statistics
+              for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * (da[o + h] - m1H[h] - xh[o + h] * m2H[h]);
+            } else {
+              for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * da[o + h];
+            }
             if (i == 0) {
               float* sq = St + (size_t)q * H;
               for (int h = 0; h < H; h++) {
