@@ -87,6 +87,39 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   criticWidth: 64,
 };
 
+/** Per-image refinement (src/model/refine.ts, `stratum decompose --refine`). */
+export interface RefineConfig {
+  /** edge of the grid the target is fitted on (the document still renders at any size) */
+  fitSize: number;
+  /** most optimisation steps (0: as many as the budget allows) */
+  steps: number;
+  /** time budget for the optimisation in ms (0: none; then steps must be set) */
+  budgetMs: number;
+  /** Adam learning rate for the mask parameters p (and colour logits without least squares) */
+  lr: number;
+  /** colours by least squares given the masks at every step (else Adam on colour logits) */
+  leastSquares: boolean;
+  /** optimise only the colours */
+  coloursOnly: boolean;
+  /** fit-size pixels the mask MLP is evaluated on per step (random, a shuffled pass; 0: all) */
+  pixels: number;
+  /** grid edge for the per-image GroupNorm statistics while optimising (0: the document's reference size, exact) */
+  statsSize: number;
+  seed: number;
+}
+
+export const REFINE_DEFAULTS: RefineConfig = {
+  fitSize: 128,
+  steps: 0,
+  budgetMs: 2000,
+  lr: 0.3,
+  leastSquares: true,
+  coloursOnly: false,
+  pixels: 256,
+  statsSize: 8,
+  seed: 0,
+};
+
 /** GroupNorm / BatchNorm epsilon (PyTorch default). */
 export const NORM_EPS = 1e-5;
 

@@ -32,3 +32,21 @@ export const layerIndex = (v: string): number => {
 };
 export const indexList = (v: string) => v.split(',').map(layerIndex);
 
+
+/** a duration: '2s', '500ms', '1.5m' or plain seconds -> milliseconds */
+export function duration(name: string) {
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(v.trim());
+    const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60000 : 1000) : NaN;
+    if (!(ms > 0)) throw new InvalidArgumentError(`${name} must be a positive duration such as 2s, 500ms or 1.5m`);
+    return ms;
+  };
+}
+/** a number ≥ 0 */
+export function nonNegative(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+    return n;
+  };
+}

@@ -3,15 +3,17 @@ import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { documentStore, renderDocument } from '../../core/document.js';
+import { renderDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
-import { refineLayers } from '../../model/refine.js';
+import { refineDecomposition } from '../../model/refineDocument.js';
+import { REFINE_DEFAULTS } from '../../config.js';
+import { Progress } from '../progress.js';
 import { readImageSquare, writePng } from '../../data/images.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
 import { decomposeImage } from '../../model/decomposeImage.js';
 import { loadModel } from '../../train/checkpoint.js';
-import { DEFAULT_MODEL, int, num, backendOption } from '../options.js';
+import { DEFAULT_MODEL, int, num, backendOption, duration, nonNegative } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -21,29 +23,58 @@ export function register(program: Command): void {
     .option('--model <file>', 'model checkpoint', DEFAULT_MODEL)
     .option('--out <dir>', 'output folder', 'out')
     .option('--size <n>', 'size of the rendered PNG', int('--size'), 512)
-    .option('--T <n>', 'use only the first T layers', int('--T'))
-    .option('--refine <n>', 'then optimise p_t and c_t by gradient descent on L1 for n steps', int('--refine', 0), 0)
+    .option('--T <n>', 'use only the first T layers (same as --layers)', int('--T'))
+    .option('--layers <n>', 'number of layers: keeps running the iterative encoder past its T steps (it looks at the canvas)', int('--layers'))
+    .option('--greedy <n>', 'then add n layers greedily where the residual is largest (at the fit size)', int('--greedy', 0), 0)
+    .option('--refine [steps]', 'then optimise every layer\'s p and c jointly at --fit-size for --budget (or this many steps)', int('--refine', 0))
+    .option('--fit-size <n>', 'edge of the grid the refinement fits the image on', int('--fit-size', 8), REFINE_DEFAULTS.fitSize)
+    .option('--budget <time>', 'refinement time budget, e.g. 500ms, 2s, 1m (default 2s without a step count)', duration('--budget'))
+    .option('--prune <dB>', 'then remove layers whose removal costs less than this many dB at the fit size', nonNegative('--prune'))
     .option('--refine-colours-only', 'refine only the colours', false)
-    .option('--refine-lr <x>', 'refinement learning rate', num('--refine-lr'), 0.02)
+    .option('--no-least-squares', 'colours by Adam on logits instead of least squares given the masks')
+    .option('--refine-lr <x>', 'refinement learning rate (Adam, mask parameters)', num('--refine-lr'), REFINE_DEFAULTS.lr)
+    .option('--pixels <n>', 'fit-size pixels evaluated per refinement step (0: all)', int('--pixels', 0), REFINE_DEFAULTS.pixels)
     .addOption(backendOption())
     .action(async (image: string, o) => {
+      if (o.fitSize > 1024) throw new Error(`--fit-size ${o.fitSize} is too large (at most 1024)`);
+      const steps = typeof o.refine === 'number' ? o.refine : 0;
+      const refining = o.refine !== undefined && (o.refine === true || steps > 0);
+      if (!refining && (o.budget !== undefined || o.refineColoursOnly)) throw new Error('--budget and --refine-colours-only need --refine');
       await useBackend(o.backend as BackendName);
       const { model, ckpt } = loadModel(o.model);
-      if (o.T && o.T > model.cfg.T * 4) throw new Error(`--T ${o.T} is far beyond the model's T=${model.cfg.T}`);
+      const N = o.layers ?? o.T ?? model.cfg.T;
+      if (N > Math.max(64, model.cfg.T * 4)) throw new Error(`--layers ${N} is far beyond the model's T=${model.cfg.T} (at most ${Math.max(64, model.cfg.T * 4)})`);
       const S = model.cfg.size;
       const rgb = await readImageSquare(image, S);
-      const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, o.T ?? model.cfg.T);
+      const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, N);
       let refineNote = '';
-      if (o.refine > 0) {
-        const store = documentStore(res.doc);
-        const target = Float32Array.from(rgb, (v) => v / 255);
-        const r = refineLayers(store, res.doc.mask, res.doc.layers, target, S, { steps: o.refine, lr: o.refineLr, coloursOnly: o.refineColoursOnly });
-        store.dispose();
-        res.doc = { ...res.doc, layers: r.layers.map((l, t) => ({ ...res.doc.layers[t]!, p: l.p, colour: l.colour })), source: { ...res.doc.source, refined: { steps: o.refine, coloursOnly: o.refineColoursOnly, psnrBefore: r.psnrBefore, psnrAfter: r.psnrAfter } } };
+      if (refining || o.greedy > 0 || o.prune !== undefined) {
+        const F = o.fitSize as number;
+        const target = { rgb: Float32Array.from(await readImageSquare(image, F), (v) => v / 255), size: F };
+        const budgetMs = o.budget ?? (steps > 0 ? 0 : REFINE_DEFAULTS.budgetMs);
+        const bar = new Progress(steps > 0 ? steps : Math.ceil(budgetMs / 100), 0, 'refine ');
+        const r = refineDecomposition(res.doc, target, {
+          steps,
+          budgetMs,
+          lr: o.refineLr,
+          coloursOnly: o.refineColoursOnly,
+          leastSquares: o.leastSquares,
+          pixels: o.pixels,
+          addLayers: o.greedy,
+          prune: o.prune,
+          noOptimise: !refining,
+          onStep: (s) => bar.update(steps > 0 ? s.step : Math.min(Math.floor(s.elapsedMs / 100), Math.ceil(budgetMs / 100)), `step ${s.step} PSNR ${s.psnr.toFixed(2)} dB (sample)`),
+        });
+        if (refining) bar.finish();
+        res.doc = r.doc;
+        const parts = [];
+        if (r.added) parts.push(`${r.added} greedy layers`);
+        if (refining) parts.push(`refinement ${r.refine!.steps} steps in ${r.refine!.seconds.toFixed(1)} s`);
+        if (o.prune !== undefined) parts.push(`${r.pruned.length} layers pruned`);
+        refineNote = `; at ${F}²: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB (${parts.join(', ')})`;
+        // per-step canvases and masks of the final layers at the model's size
         const again = renderDocument(res.doc, S, S, { keepMasks: true });
         res.canvas = again.rgb;
-        refineNote = `; refinement ${o.refine} steps: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB`;
-        // per-step canvases and masks of the refined layers
         const canvases = canvasAfterEachLayer(again.masks!, res.doc.layers.map((l) => l.colour));
         res.steps = canvases.map((canvas, t) => ({ canvas, mask: again.masks![t]! }));
       }
