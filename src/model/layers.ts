@@ -85,7 +85,7 @@ export function addLayersGreedy(store: ParamStore, cfg: MaskNetConfig, reference
   // the score subgrid: pixel centres of the fit-size grid at stride S/g
   const idx: number[] = [];
   for (let y = 0; y < g; y++) for (let x = 0; x < g; x++) idx.push(Math.floor(((y + 0.5) * S) / g) * S + Math.floor(((x + 0.5) * S) / g));
-  const full = pixelGrid(S, S).dataSync();
+  const full = tf.tidy(() => pixelGrid(S, S).dataSync());
   const coords = tf.tensor2d(Float32Array.from(idx.flatMap((q) => [full[2 * q]!, full[2 * q + 1]!])), [idx.length, 2]);
   const y = Float32Array.from(idx.flatMap((q) => [target.rgb[3 * q]!, target.rgb[3 * q + 1]!, target.rgb[3 * q + 2]!]));
   const ref = pixelGrid(referenceSize, referenceSize);

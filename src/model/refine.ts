@@ -232,7 +232,7 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSiz
   let endLayers: Layer[] = layers;
   if (vis.length) {
     const V = vis.length;
-    const grid = pixelGrid(S, S).dataSync() as Float32Array;
+    const grid = tf.tidy(() => pixelGrid(S, S).dataSync() as Float32Array);
     const statsSize = Math.min(o.statsSize > 0 ? o.statsSize : referenceSize, referenceSize);
     const ref = pixelGrid(statsSize, statsSize);
     const P = tf.variable(tf.tensor2d(vis.map((t) => layers[t]!.p), [V, cfg.K]), !o.coloursOnly);
@@ -307,7 +307,7 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSiz
     vis.forEach((t, v) => {
       colours[t] = [...cv[v]!] as RGB;
     });
-    endLayers = layers.map((l, t) => (visible[t] ? { ...l, p: pv[vis.indexOf(t)]!, colour: colours[t]! } : l));
+    endLayers = layers.map((l, t) => (visible[t] ? { ...l, p: o.coloursOnly ? l.p : pv[vis.indexOf(t)]!, colour: colours[t]! } : l));
     opt.dispose();
     tf.dispose([P, Z, ref]);
   }
