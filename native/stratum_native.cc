@@ -537,6 +537,9 @@ struct MaskDims {
   int B, P, K, H, G, L;
   bool pixel;
   double eps;  // GroupNorm ε (src/core/maskSpec.ts MASK_EPS)
+  // 'image' mode: the per-image statistics are those of the first R pixels of each image (the
+  // reference grid, src/core/maskNet.ts maskNetWithReference); R = P normally
+  int R;
 };
 
 // Bounds of the mask MLP, the same as MASK_LIMITS in src/core/maskSpec.ts: the per-thread
@@ -579,14 +582,14 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
       } else {
         // per-channel sums over pixels (vectorised), combined per group in double
         std::vector<float> s(H, 0.f), s2(H, 0.f);
-        for (int p = 0; p < P; p++) {
+        for (int p = 0; p < d.R; p++) {
           const float* row = src + (size_t)p * H;
           for (int h = 0; h < H; h++) {
             s[h] += row[h];
             s2[h] += row[h] * row[h];
           }
         }
-        const double n = (double)P * C;
+        const double n = (double)d.R * C;
         for (int g = 0; g < G; g++) {
           double m = 0, m2 = 0;
           for (int c = 0; c < C; c++) {
@@ -645,16 +648,18 @@ static bool isF32(const Napi::Value& v) {
   return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array;
 }
 
-// dims [B, P, K, H, G, L, pixel] and ε
+// dims [B, P, K, H, G, L, pixel] or [B, P, K, H, G, L, pixel, R] and ε. R (≤ P; 0 or absent: P):
+// in 'image' mode the per-image statistics are those of the first R pixels (the reference grid)
 static MaskDims ParseDims(const Napi::Value& dv, const Napi::Value& ev, ArgError& e) {
   MaskDims d{};
-  if (!dv.IsArray() || dv.As<Napi::Array>().Length() != 7) {
-    e.msg = "dims must be [B, P, K, H, G, L, pixel]";
+  const uint32_t len = dv.IsArray() ? dv.As<Napi::Array>().Length() : 0;
+  if (len != 7 && len != 8) {
+    e.msg = "dims must be [B, P, K, H, G, L, pixel] or [B, P, K, H, G, L, pixel, R]";
     return d;
   }
   auto a = dv.As<Napi::Array>();
-  double x[7];
-  for (uint32_t i = 0; i < 7; i++) {
+  double x[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (uint32_t i = 0; i < len; i++) {
     Napi::Value v = a.Get(i);
     x[i] = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
     if (!(x[i] >= 0 && x[i] <= 2147483647.0 && x[i] == std::floor(x[i]))) {
@@ -662,13 +667,15 @@ static MaskDims ParseDims(const Napi::Value& dv, const Napi::Value& ev, ArgError
       return d;
     }
   }
-  d = MaskDims{(int)x[0], (int)x[1], (int)x[2], (int)x[3], (int)x[4], (int)x[5], x[6] != 0, 0};
+  d = MaskDims{(int)x[0], (int)x[1], (int)x[2], (int)x[3], (int)x[4], (int)x[5], x[6] != 0, 0, 0};
+  d.R = x[7] > 0 ? (int)x[7] : d.P;
   if (d.B < 1 || d.P < 1 || (double)d.B * d.P > 2147483647.0) e.msg = "B and P must be >= 1 with B*P < 2^31";
   else if (d.K < 1 || d.K > MAX_MASK_K) e.msg = "K out of range [1, 256]";
   else if (d.H < 1 || d.H > MAX_MASK_HIDDEN) e.msg = "hidden width out of range [1, 1024]";
   else if (d.G < 1 || d.G > MAX_MASK_GROUPS || d.H % d.G != 0) e.msg = "groups must lie in [1, 256] and divide the hidden width";
   else if (d.L < 1 || d.L > MAX_MASK_DEPTH) e.msg = "depth out of range [1, 16]";
   else if (x[6] > 1) e.msg = "pixel flag must be 0 or 1";
+  else if (d.R < 1 || d.R > d.P) e.msg = "statistics pixels R must lie in [1, P]";
   if (!e.msg.empty()) return d;
   d.eps = ev.IsNumber() ? ev.As<Napi::Number>().DoubleValue() : -1;
   if (!(d.eps > 0 && d.eps <= 1)) e.msg = "GroupNorm epsilon must lie in (0, 1]";
@@ -940,8 +947,8 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
               a1 += c1[g * C + c];
               a2 += c2[g * C + c];
             }
-            m1[g] = (float)(a1 / ((double)P * C));
-            m2[g] = (float)(a2 / ((double)P * C));
+            m1[g] = (float)(a1 / ((double)d.R * C));
+            m2[g] = (float)(a2 / ((double)d.R * C));
             rs[g] = rstd[i][b * G + g];
           }
           expandGroups(m1, G, C, m1H);
@@ -950,7 +957,11 @@ Napi::Value MaskBackward(const Napi::CallbackInfo& info) {
           float* Rb = i == 0 ? layer0R.data() + (size_t)b * H : nullptr;
           for (int q = 0; q < P; q++) {
             const size_t o = ((size_t)b * P + q) * H;
-            for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * (da[o + h] - m1H[h] - xh[o + h] * m2H[h]);
+            if (q < d.R) {  // pixels that make the statistics
+              for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * (da[o + h] - m1H[h] - xh[o + h] * m2H[h]);
+            } else {
+              for (int h = 0; h < H; h++) dh[o + h] = rsH[h] * da[o + h];
+            }
             if (i == 0) {
               float* sq = St + (size_t)q * H;
               for (int h = 0; h < H; h++) {

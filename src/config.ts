@@ -129,14 +129,44 @@ export const WGAN_DEFAULTS = { gamma: 10, criticSteps: 5, lr: 2e-4, beta1: 0, be
 /** the GAN run (stratum gan); generator T, K, size from MODEL_DEFAULTS */
 export const GAN_DEFAULTS = { steps: 2000, batch: 32, noise: 32, criticWidth: 64, saveEvery: 100, encoder: 'small' as EncoderKind };
 
-/** per-image refinement of (p_t, c_t) by Adam on L1 (src/model/refine.ts) */
-export const REFINE_DEFAULTS = { steps: 100, lr: 0.02, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
-
 /** the paper's tables (src/experiments): training steps per row, held-out images shown side by side */
 export const EXPERIMENT_DEFAULTS = { steps: 1000, show: 8, encoder: 'small' as EncoderKind };
 
 /** document export (stratum export, the library's export): pixel size, SVG mask threshold */
 export const EXPORT_DEFAULTS = { size: 1024, threshold: 0.5 };
+
+/** Per-image refinement (src/model/refine.ts, `stratum decompose --refine`). */
+export interface RefineConfig {
+  /** edge of the grid the target is fitted on (the document still renders at any size) */
+  fitSize: number;
+  /** most optimisation steps (0: as many as the budget allows) */
+  steps: number;
+  /** time budget for the optimisation in ms (0: none; then steps must be set) */
+  budgetMs: number;
+  /** Adam learning rate for the mask parameters p (and colour logits without least squares) */
+  lr: number;
+  /** colours by least squares given the masks at every step (else Adam on colour logits) */
+  leastSquares: boolean;
+  /** optimise only the colours */
+  coloursOnly: boolean;
+  /** fit-size pixels the mask MLP is evaluated on per step (random, a shuffled pass; 0: all) */
+  pixels: number;
+  /** grid edge for the per-image GroupNorm statistics while optimising (0: the document's reference size, exact) */
+  statsSize: number;
+  seed: number;
+}
+
+export const REFINE_DEFAULTS: RefineConfig = {
+  fitSize: 128,
+  steps: 0,
+  budgetMs: 2000,
+  lr: 0.3,
+  leastSquares: true,
+  coloursOnly: false,
+  pixels: 256,
+  statsSize: 8,
+  seed: 0,
+};
 
 /** GroupNorm / BatchNorm epsilon (PyTorch default). */
 export const NORM_EPS = 1e-5;

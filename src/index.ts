@@ -20,7 +20,8 @@ import { DEFAULT_MODEL } from './io/paths.js';
 import { loadModel } from './model/checkpoint.js';
 import { decomposeImage } from './model/decomposeImage.js';
 import type { Decomposer } from './model/decomposer.js';
-import { refineDocument, type RefineOptions } from './model/refine.js';
+import { type RefineOptions } from './model/refine.js';
+import { refineDecomposition } from './model/refineDocument.js';
 
 export { renderDocument as render } from './core/document.js';
 export type { Rendered } from './core/render.js';
@@ -82,7 +83,7 @@ export async function decompose(model: Decomposer, image: ImageInput, o: Decompo
   const rgb = await imageRgb(image, S);
   const name = o.name ?? (typeof image === 'string' ? image : undefined);
   const doc = decomposeImage(model, rgb, name ? { image: name } : {}, o.T ?? model.cfg.T).doc;
-  return o.refine ? refineDocument(doc, Float32Array.from(rgb, (v) => v / 255), o.refine).doc : doc;
+  return o.refine ? (await refine(doc, image, o.refine)).doc : doc;
 }
 
 export interface Refined {
@@ -96,7 +97,8 @@ export interface Refined {
  * by gradient descent on L1, the mask network fixed
  */
 export async function refine(doc: LayeredDocument, image: ImageInput, o: Partial<RefineOptions> = {}): Promise<Refined> {
-  const rgb = await imageRgb(image, doc.referenceSize);
-  const r = refineDocument(doc, Float32Array.from(rgb, (v) => v / 255), { steps: o.steps ?? REFINE_DEFAULTS.steps, lr: o.lr, coloursOnly: o.coloursOnly });
+  const size = o.fitSize ?? REFINE_DEFAULTS.fitSize;
+  const rgb = await imageRgb(image, size);
+  const r = refineDecomposition(doc, { rgb: Float32Array.from(rgb, (v) => v / 255), size }, { ...o, budgetMs: o.budgetMs ?? (o.steps ? 0 : REFINE_DEFAULTS.budgetMs) });
   return { doc: r.doc, psnrBefore: r.psnrBefore, psnrAfter: r.psnrAfter };
 }

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import { renderDocument, validateDocument } from '../src/core/document.js';
 import { tmp } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'stratum.js');
@@ -21,6 +22,10 @@ test('bad flags, missing files and corrupt inputs: one line on stderr, non-zero 
     [['frobnicate'], /unknown command/],
     [['decompose', join(dir, 'nope.png'), '--model', join(dir, 'none.stratum')], /none\.stratum: no such checkpoint/],
     [['render', join(dir, 'missing.json')], /missing\.json: no such document/],
+    [['decompose', 'samples/bag.png', '--refine', '--budget', 'soon'], /--budget must be a positive duration/],
+    [['decompose', 'samples/bag.png', '--refine', '--fit-size', '4096'], /--fit-size 4096 is too large/],
+    [['decompose', 'samples/bag.png', '--prune', '-1'], /--prune must be a number ≥ 0/],
+    [['decompose', 'samples/bag.png', '--budget', '2s'], /--budget and --refine-colours-only need --refine/],
     [['train', '--data', 'folder:/definitely/not/here', '-o', join(dir, 'r')], /no such file or folder/],
   ];
   writeFileSync(join(dir, 'broken.json'), '{"format":"stratum-layers"');
@@ -62,9 +67,9 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   assert.ok(printed, d.out);
   const written = (JSON.parse(readFileSync(join(dir, 'out', 'in.stratum.json'), 'utf8')) as { layers: { contributionDb: number }[] }).layers;
   written.forEach((l, t) => assert.ok(Math.abs(l.contributionDb - Number(printed[t + 1])) <= 0.0051, `layer ${t}: ${l.contributionDb} vs ${printed[t + 1]}`));
-  const refined = stratum('decompose', img, '--model', model, '-o', join(dir, 'refined'), '--size', '32', '--refine', '5');
+  const refined = stratum('decompose', img, '--model', model, '-o', join(dir, 'refined'), '--size', '32', '--refine', '5', '--fit-size', '24');
   assert.equal(refined.code, 0, refined.err);
-  assert.match(refined.out, /refinement 5 steps: [\d.]+ -> [\d.]+ dB/);
+  assert.match(refined.out, /at 24²: [\d.]+ -> [\d.]+ dB \(refinement 5 steps in [\d.]+ s\)/);
   const r = stratum('render', join(dir, 'out', 'in.stratum.json'), '--width', '100', '--height', '50', '-o', join(dir, 'big.png'));
   assert.equal(r.code, 0, r.err);
   const m2 = await sharp(join(dir, 'big.png')).metadata();
@@ -83,4 +88,50 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   assert.notEqual(bad.code, 0);
   assert.match(bad.err, /bad\.png: cannot read image/);
   assert.ok(!existsSync(join(dir, 'out2')), 'nothing written for a bad input');
+});
+
+test('decompose --layers N beyond T, then greedy, refine and prune: N layers whose render equals the document render at any size, and the document records how it was made', async () => {
+  const dir = tmp();
+  const sample = join(import.meta.dirname, '..', 'samples', 'bag.png');
+  const base = stratum('decompose', sample, '--out', join(dir, 'base'), '--size', '32');
+  assert.equal(base.code, 0, base.err);
+  const d = stratum('decompose', sample, '--out', join(dir, 'more'), '--size', '40', '--layers', '13');
+  assert.equal(d.code, 0, d.err);
+  const doc = validateDocument(JSON.parse(readFileSync(join(dir, 'more', 'bag.stratum.json'), 'utf8')));
+  assert.equal(doc.layers.length, 13);
+  // the encoder ran past its T = 10 steps: the first 10 layers are the 10-layer decomposition's
+  const ten = validateDocument(JSON.parse(readFileSync(join(dir, 'base', 'bag.stratum.json'), 'utf8')));
+  assert.equal(ten.layers.length, 10);
+  ten.layers.forEach((l, t) => assert.deepEqual(doc.layers[t]!.p, l.p));
+  for (const [png, size] of [[join(dir, 'more', 'bag.png'), 40], [join(dir, 'r77.png'), 77]] as const) {
+    if (size !== 40) assert.equal(stratum('render', join(dir, 'more', 'bag.stratum.json'), '--size', String(size), '-o', png).code, 0);
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height], [size, size]);
+    const want = renderDocument(doc, size).rgb;
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(data[i]! / 255 - want[i]!));
+    assert.ok(worst <= 1 / 255 + 1e-6, `${size}²: PNG differs from the document render by ${worst}`);
+  }
+  const r = stratum('decompose', sample, '--out', join(dir, 'refined'), '--size', '32', '--layers', '12', '--greedy', '2', '--refine', '4', '--fit-size', '48', '--prune', '0.05');
+  assert.equal(r.code, 0, r.err);
+  const m = /at 48²: ([\d.]+) -> ([\d.]+) dB \(2 greedy layers, refinement 4 steps in [\d.]+ s, (\d+) layers pruned\)/.exec(r.out);
+  assert.ok(m, r.out);
+  const refined = validateDocument(JSON.parse(readFileSync(join(dir, 'refined', 'bag.stratum.json'), 'utf8')));
+  assert.equal(refined.layers.length, 14 - Number(m[3]));
+  const rec = refined.source!.refinement as Record<string, number>;
+  assert.equal(rec.fitSize, 48);
+  assert.equal(rec.steps, 4);
+  assert.equal(rec.layersIn, 12);
+  assert.equal(rec.greedyAdded, 2);
+  assert.equal(rec.layersOut, refined.layers.length);
+  assert.ok(rec.psnrAfter! >= rec.psnrBefore! - 0.05 * Number(m[3]));
+  assert.deepEqual(refined.source!.model, { encoder: 'small', T: 10, K: 10, size: 32 });
+  assert.equal(refined.source!.encoderSteps, 12);
+  assert.equal(refined.source!.checkpoint, 'default.stratum');
+  // the recorded PSNR is the document's, rendered at the fit size against the image at that size
+  const { data } = await sharp(sample).removeAlpha().resize(48, 48, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+  const got = renderDocument(refined, 48).rgb;
+  let s = 0;
+  for (let i = 0; i < got.length; i++) s += (got[i]! - data[i]! / 255) ** 2;
+  assert.ok(Math.abs(10 * Math.log10(got.length / s) - rec.psnrAfter!) < 0.01);
 });

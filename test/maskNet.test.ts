@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { MASK_NET_DEFAULTS, type MaskNetConfig } from '../src/config.js';
 import { blendLayer } from '../src/core/blend.js';
 import { pixelGrid } from '../src/core/grid.js';
-import { fusedMaskNet, initMaskNet, maskNet, maskNetOps, MASK_PREFIX } from '../src/core/maskNet.js';
+import { fusedMaskNet, initMaskNet, maskNet, maskNetOps, maskNetWithReference, MASK_PREFIX } from '../src/core/maskNet.js';
+import { renderLayers } from '../src/core/render.js';
+import { stopGradient } from '../src/model/nn.js';
 import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
 import * as tf from '../src/core/tf.js';
@@ -88,5 +90,50 @@ test('blending: I_t = I_{t-1}(1 - M) + cM, and its gradient matches finite diffe
   const f = () => tf.tidy(() => tf.sum(tf.mul(blendLayer(store.get('canvas') as tf.Tensor4D, store.get('mask') as tf.Tensor4D, store.get('colour') as tf.Tensor2D), w)) as tf.Scalar);
   const err = gradCheck(store, ['canvas', 'mask', 'colour'], f, 1e-2);
   assert.ok(err < 1e-2, `blend gradient error ${err}`);
+  store.dispose();
+});
+
+test('masks with reference statistics: fused native equals the tfjs-ops definition in value and gradient, and equal the rendered masks', async () => {
+  await onBackend('native');
+  const cfg: MaskNetConfig = { ...MASK_NET_DEFAULTS, K: 5, norm: 'image' };
+  const { store } = setup(cfg, 3, 4);
+  const ref = pixelGrid(8, 8);
+  const coords = pixelGrid(12, 12);
+  const target = tf.randomUniform([3, 144], 0, 1, 'float32', 13);
+  const names = [...store.names(MASK_PREFIX), 'p'];
+  const opsDefinition = (p: tf.Tensor2D) => maskNetOps(store, cfg, coords, p, maskNetOps(store, cfg, ref, p).stats).masks;
+  const run = (f: (p: tf.Tensor2D) => tf.Tensor2D) =>
+    tf.variableGrads(() => tf.sum(tf.abs(tf.sub(f(store.get('p') as tf.Tensor2D), target))) as tf.Scalar, names.map((n) => store.get(n)));
+  assert.ok(fusedMaskNet.active() !== null);
+  const a = run((p) => maskNetWithReference(store, cfg, ref, coords, p)); // fused on 'native'
+  const b = run(opsDefinition);
+  assert.ok(Math.abs(a.value.dataSync()[0]! - b.value.dataSync()[0]!) < 1e-4 * Math.abs(b.value.dataSync()[0]!));
+  for (const n of names) {
+    const v = store.get(n);
+    const ga = a.grads[v.name]!.dataSync();
+    const gb = b.grads[v.name]!.dataSync();
+    let scale = 1e-6;
+    let diff = 0;
+    for (let i = 0; i < gb.length; i++) {
+      scale = Math.max(scale, Math.abs(gb[i]!));
+      diff = Math.max(diff, Math.abs(ga[i]! - gb[i]!));
+    }
+    assert.ok(diff / scale < 2e-3, `${n}: fused gradient differs by ${diff} (scale ${scale})`);
+  }
+  // the gradient through the statistics matters: without it p's gradient is different
+  const noStats = tf.variableGrads(() => {
+    const stats = maskNetOps(store, cfg, ref, stopGradient(store.get('p') as tf.Tensor2D)).stats;
+    return tf.sum(tf.abs(tf.sub(maskNetOps(store, cfg, coords, store.get('p') as tf.Tensor2D, stats).masks, target))) as tf.Scalar;
+  }, [store.get('p')]);
+  const gp = b.grads[store.get('p').name]!.dataSync();
+  const gn = noStats.grads[store.get('p').name]!.dataSync();
+  assert.ok(gp.some((v, i) => Math.abs(v - gn[i]!) > 1e-3 * Math.max(...gp.map(Math.abs))), 'statistics contribute to the gradient in p');
+  // value: the masks a tiled render at 12² produces with 8² reference statistics
+  const layers = (store.get('p').arraySync() as number[][]).map((p) => ({ p, colour: [1, 1, 1] as [number, number, number] }));
+  const r = renderLayers(store, cfg, layers, { width: 12, height: 12, referenceSize: 8, tile: 5, keepMasks: true });
+  const m = maskNetWithReference(store, cfg, ref, coords, store.get('p') as tf.Tensor2D).dataSync();
+  let d = 0;
+  r.masks!.forEach((mt, t) => mt.forEach((v, i) => (d = Math.max(d, Math.abs(v - m[t * 144 + i]!)))));
+  assert.ok(d < 1e-5, `rendered masks differ by ${d}`);
   store.dispose();
 });

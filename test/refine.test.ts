@@ -1,24 +1,150 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { documentStore, renderDocument } from '../src/core/document.js';
+import { documentStore, renderDocument, type LayeredDocument } from '../src/core/document.js';
+import { mulberry32 } from '../src/core/random.js';
 import { jitterLayer, recolour } from '../src/edit/edits.js';
-import { refineLayers } from '../src/model/refine.js';
-import { onBackend, testDocument } from './helpers.js';
+import { addLayersGreedy, layerContributions, pruneLayers } from '../src/model/layers.js';
+import { layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers } from '../src/model/refine.js';
+import { refineDecomposition } from '../src/model/refineDocument.js';
+import { onBackend, psnr, testDocument } from './helpers.js';
 
-test('refinement by gradient descent on L1 recovers perturbed layers (PSNR goes up)', async () => {
-  await onBackend('native');
-  const truth = { ...testDocument(4, 11), layers: testDocument(4, 11).layers.map((l) => ({ ...l, visible: true })) };
-  const S = 32;
-  const target = renderDocument(truth, S).rgb;
-  // start from a perturbed decomposition
+const allVisible = (d: LayeredDocument): LayeredDocument => ({ ...d, layers: d.layers.map((l) => ({ ...l, visible: true })) });
+
+/** a target rendered from known layers, and a perturbed start */
+function problem(S: number) {
+  const truth = allVisible(testDocument(4, 11));
+  const target = { rgb: renderDocument(truth, S).rgb, size: S };
   let start = jitterLayer(truth, 1, [0.8], 3).docs[0]!;
   start = recolour(start, 3, [0.5, 0.5, 0.5]);
+  return { truth, target, start };
+}
+
+test('refinement at a larger fit size raises PSNR; the reported PSNR is that of the returned layers rendered at the fit size', async () => {
+  await onBackend('native');
+  const { target, start } = problem(48);
+  const r = refineDecomposition(start, target, { steps: 40, budgetMs: 0, pixels: 256 });
+  assert.ok(r.psnrAfter > r.psnrBefore + 3, `${r.psnrBefore} -> ${r.psnrAfter}`);
+  assert.equal(r.refine!.steps, 40);
+  assert.ok(Math.abs(psnr(renderDocument(r.doc, 48).rgb, target.rgb) - r.psnrAfter) < 1e-3);
+  assert.ok(Math.abs(psnr(renderDocument(start, 48).rgb, target.rgb) - r.psnrBefore) < 1e-3);
+  // Adam on colour logits instead of least squares also improves, and colours-only keeps p
+  const adam = refineDecomposition(start, target, { steps: 40, budgetMs: 0, leastSquares: false });
+  assert.ok(adam.psnrAfter > adam.psnrBefore + 1, `${adam.psnrBefore} -> ${adam.psnrAfter}`);
+  const colours = refineDecomposition(start, target, { steps: 10, budgetMs: 0, coloursOnly: true, leastSquares: false });
+  assert.ok(colours.psnrAfter > colours.psnrBefore);
+  colours.doc.layers.forEach((l, t) => assert.deepEqual(l.p, start.layers[t]!.p));
+  // the document records how it was made
+  const rec = r.doc.source!.refinement as Record<string, unknown>;
+  assert.equal(rec.fitSize, 48);
+  assert.equal(rec.steps, 40);
+  assert.equal(rec.psnrAfter, Number(r.psnrAfter.toFixed(3)));
+});
+
+test('refinement never lowers PSNR from its start: a diverging run returns the start (keeps the best)', async () => {
+  await onBackend('native');
+  const { target, start } = problem(32);
   const store = documentStore(start);
-  const full = refineLayers(store, start.mask, start.layers, target, S, { steps: 60, lr: 0.03 });
-  assert.ok(full.psnrAfter > full.psnrBefore + 3, `${full.psnrBefore} -> ${full.psnrAfter}`);
-  assert.ok(full.losses.at(-1)! < full.losses[0]!);
-  const coloursOnly = refineLayers(store, start.mask, start.layers, target, S, { steps: 60, lr: 0.03, coloursOnly: true });
-  assert.ok(coloursOnly.psnrAfter > coloursOnly.psnrBefore, `${coloursOnly.psnrBefore} -> ${coloursOnly.psnrAfter}`);
-  coloursOnly.layers.forEach((l, t) => assert.deepEqual(l.p.map((v) => Math.fround(v)), start.layers[t]!.p.map((v) => Math.fround(v))));
+  for (const leastSquares of [true, false]) {
+    const r = refineLayers(store, start.mask, start.referenceSize, start.layers, target, { steps: 15, budgetMs: 0, lr: 200, leastSquares });
+    assert.ok(r.psnrEnd < r.psnrBefore, `the run must actually get worse for this test to mean anything (${r.psnrBefore} -> end ${r.psnrEnd})`);
+    assert.ok(r.psnrAfter >= r.psnrBefore, `${r.psnrBefore} -> ${r.psnrAfter}`);
+    r.layers.forEach((l, t) => assert.deepEqual(l.p, start.layers[t]!.p, 'the start masks are returned'));
+  }
   store.dispose();
+});
+
+test('least-squares colours equal the normal-equation solution and beat perturbed colours', async () => {
+  const rng = mulberry32(5);
+  const T = 5;
+  const n = 400;
+  const masks = Array.from({ length: T }, () => Float32Array.from({ length: n }, () => rng()));
+  const w = layerWeights(masks);
+  const truth = Array.from({ length: T }, () => [0.2 + 0.6 * rng(), 0.2 + 0.6 * rng(), 0.2 + 0.6 * rng()]);
+  const target = new Float32Array(n * 3);
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) target[3 * i + c] = truth.reduce((a, col, t) => a + col[c]! * w[t]![i]!, 0) + 0.01 * (rng() - 0.5);
+  // independent solution: Gauss-Jordan on [WᵀW | Wᵀy] in float64, per channel
+  const solve = (c: number) => {
+    const M = Array.from({ length: T }, (_, a) => [
+      ...Array.from({ length: T }, (_, b) => w[a]!.reduce((s, v, i) => s + v * w[b]![i]!, 0)),
+      w[a]!.reduce((s, v, i) => s + v * target[3 * i + c]!, 0),
+    ]);
+    for (let k = 0; k < T; k++) {
+      const piv = M[k]![k]!;
+      for (let j = k; j <= T; j++) M[k]![j]! /= piv;
+      for (let r = 0; r < T; r++) if (r !== k) {
+        const f = M[r]![k]!;
+        for (let j = k; j <= T; j++) M[r]![j]! -= f * M[k]![j]!;
+      }
+    }
+    return M.map((row) => row[T]!);
+  };
+  const expected = [0, 1, 2].map(solve);
+  const got = leastSquaresColours(w, target);
+  for (let t = 0; t < T; t++) for (let c = 0; c < 3; c++) assert.ok(Math.abs(got[t]![c]! - expected[c]![t]!) < 1e-4, `layer ${t} channel ${c}: ${got[t]![c]} vs ${expected[c]![t]}`);
+  const best = mseOfColours(w, got, target);
+  for (let k = 0; k < 20; k++) {
+    const perturbed = got.map((col) => col.map((v) => Math.min(1, Math.max(0, v + 0.05 * (rng() - 0.5)))));
+    assert.ok(mseOfColours(w, perturbed, target) > best, 'perturbed colours have a larger L2 loss');
+  }
+  // outside the box: colours stay in [0, 1] and no in-box perturbation does better
+  const bright = target.map((v) => v * 3);
+  const boxed = leastSquaresColours(w, bright);
+  assert.ok(boxed.flat().every((v) => v >= 0 && v <= 1));
+  const boxedLoss = mseOfColours(w, boxed, bright);
+  for (let k = 0; k < 20; k++) {
+    const perturbed = boxed.map((col) => col.map((v) => Math.min(1, Math.max(0, v + 0.05 * (rng() - 0.5)))));
+    assert.ok(mseOfColours(w, perturbed, bright) >= boxedLoss - 1e-9);
+  }
+});
+
+test('pruning removes layers that contribute nothing and stays within the threshold per removed layer', async () => {
+  await onBackend('native');
+  const base = allVisible(testDocument(5, 21));
+  const target = renderDocument(allVisible(testDocument(5, 22)), 32).rgb;
+  // two black layers at the bottom paint black on black: they contribute exactly nothing
+  const black = (k: number) => ({ name: `black ${k}`, p: base.layers[k]!.p.map((v) => -v), colour: [0, 0, 0] as [number, number, number], visible: true });
+  const doc: LayeredDocument = { ...base, layers: [black(0), black(1), ...base.layers] };
+  const store = documentStore(doc);
+  const masks = masksAt(store, doc.mask, doc.referenceSize, doc.layers, 32);
+  store.dispose();
+  const contrib = layerContributions(masks, doc.layers, target);
+  assert.ok(Math.abs(contrib[0]!) < 1e-6 && Math.abs(contrib[1]!) < 1e-6, `black layers contribute ${contrib.slice(0, 2)}`);
+  for (const thr of [0.05, 1]) {
+    const pr = pruneLayers(masks, doc.layers, target, thr);
+    assert.ok(pr.removed.includes(0) && pr.removed.includes(1), `removed ${pr.removed}`);
+    const pruned = { ...doc, layers: pr.layers };
+    assert.equal(pruned.layers.length, doc.layers.length - pr.removed.length);
+    // rendered independently of the pruning's own bookkeeping
+    const before = psnr(renderDocument(doc, 32).rgb, target);
+    const after = psnr(renderDocument(pruned, 32).rgb, target);
+    assert.ok(after >= before - thr * pr.removed.length - 1e-4, `threshold ${thr}: ${before} -> ${after} after removing ${pr.removed.length}`);
+    assert.ok(Math.abs(after - pr.psnrAfter) < 1e-3);
+  }
+  assert.ok(pruneLayers(masks, doc.layers, target, 1).removed.length >= pruneLayers(masks, doc.layers, target, 0.05).removed.length);
+  assert.throws(() => pruneLayers(masks, doc.layers, target, -1), /threshold must be ≥ 0/);
+});
+
+test('greedy layers are added on top and each one lowers the residual', async () => {
+  await onBackend('native');
+  const truth = allVisible(testDocument(5, 31));
+  const target = { rgb: renderDocument(truth, 40).rgb, size: 40 };
+  const start: LayeredDocument = { ...truth, layers: truth.layers.slice(0, 2) };
+  const store = documentStore(start);
+  const grown = addLayersGreedy(store, start.mask, start.referenceSize, start.layers, target, 3, { candidates: 64, seed: 1 });
+  store.dispose();
+  assert.equal(grown.length, 5);
+  assert.deepEqual(grown.slice(0, 2).map((l) => l.p), start.layers.map((l) => l.p));
+  let prev = psnr(renderDocument(start, 40).rgb, target.rgb);
+  for (let k = 3; k <= 5; k++) {
+    const now = psnr(renderDocument({ ...start, layers: grown.slice(0, k) }, 40).rgb, target.rgb);
+    assert.ok(now > prev, `layer ${k}: ${prev} -> ${now}`);
+    prev = now;
+  }
+});
+
+test('refine rejects a target of the wrong size and a run with neither steps nor budget', async () => {
+  await onBackend('native');
+  const { start } = problem(16);
+  assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(10), size: 16 }), /target must be 16×16 RGB/);
+  assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(16 * 16 * 3), size: 16 }, { steps: 0, budgetMs: 0 }), /step count or a time budget/);
 });

@@ -39,17 +39,19 @@ function recording(): boolean {
 }
 
 export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
-  const dims = (cfg: MaskNetConfig, B: number, P: number): number[] => [B, P, cfg.K, cfg.hidden, cfg.groups, cfg.depth, cfg.norm === 'pixel' ? 1 : 0];
+  // dims[7] R: 'image' statistics over the first R pixels of each image (0: all P)
+  const dims = (cfg: MaskNetConfig, B: number, P: number, R = 0): number[] => [B, P, cfg.K, cfg.hidden, cfg.groups, cfg.depth, cfg.norm === 'pixel' ? 1 : 0, R];
 
-  function run(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D, stats?: GroupStats[]): tf.Tensor2D {
+  function run(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D, stats?: GroupStats[], statsPixels = 0): tf.Tensor2D {
     const B = p.shape[0];
     const P = coords.shape[0];
+    const R = stats && stats.length ? 0 : statsPixels;
     const ws = maskWeightNames(cfg).map((k) => store.get(k));
     if ((stats && stats.length) || !recording()) {
       // inference (no gradient tape), possibly with given statistics (tiled rendering): forward only
       const out = new Float32Array(B * P);
       const given = stats ?? [];
-      n.maskForward(dims(cfg, B, P), MASK_EPS, values(coords), values(p), ws.map(values), out, [], [], [], given.map((s) => values(s.mean)), given.map((s) => values(s.rstd)));
+      n.maskForward(dims(cfg, B, P, R), MASK_EPS, values(coords), values(p), ws.map(values), out, [], [], [], given.map((s) => values(s.mean)), given.map((s) => values(s.rstd)));
       return tf.tensor2d(out, [B, P]);
     }
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -65,12 +67,12 @@ export function registerNativeMaskNet(n: NativeAddon, backend: string): void {
       const wv = w.map(values);
       const cv = values(c!);
       const pv = values(pp!);
-      n.maskForward(dims(cfg, B, P), MASK_EPS, cv, pv, wv, masks, xhat, act, rstd, [], []);
+      n.maskForward(dims(cfg, B, P, R), MASK_EPS, cv, pv, wv, masks, xhat, act, rstd, [], []);
       const value = tf.tensor2d(masks, [B, P]);
       const gradFunc = (dy: tf.Tensor | tf.Tensor[]): tf.Tensor[] => {
         const grads = w.map((t) => new Float32Array(t.size));
         const dp = new Float32Array(B * cfg.K);
-        n.maskBackward(dims(cfg, B, P), MASK_EPS, cv, pv, wv, masks, xhat, act, rstd, values(dy as tf.Tensor), grads, dp);
+        n.maskBackward(dims(cfg, B, P, R), MASK_EPS, cv, pv, wv, masks, xhat, act, rstd, values(dy as tf.Tensor), grads, dp);
         for (const a of [...xhat, ...act]) give(a);
         xhat.length = 0;
         act.length = 0;

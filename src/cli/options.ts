@@ -50,4 +50,26 @@ export function outputOf(cmd: Command): string {
   }
   if (o.output === undefined) throw new Error(`${cmd.name()}: -o/--output is required`);
   return o.output;
+
+}
+
+/** a duration: '2s', '500ms', '1.5m' or plain seconds -> milliseconds */
+export function duration(name: string) {
+  return (v: string): number => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)?$/.exec(v.trim());
+    const ms = m ? Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60000 : 1000) : NaN;
+    if (!(ms > 0)) throw new InvalidArgumentError(`${name} must be a positive duration such as 2s, 500ms or 1.5m`);
+    return ms;
+  };
+}
+/** a number ≥ 0 (decimal, as num) */
+export function nonNegative(name: string) {
+  const parse = num(name, true);
+  return (v: string): number => {
+    try {
+      return parse(v);
+    } catch {
+      throw new InvalidArgumentError(`${name} must be a number ≥ 0`);
+    }
+  };
 }

@@ -59,12 +59,34 @@ export function maskNetStats(store: ParamStore, cfg: MaskNetConfig, coords: tf.T
 }
 
 /**
+ * Masks on `coords` [P, 2] whose per-image GroupNorm statistics are those of the reference grid
+ * `ref` [R, 2] (how a document renders at any size, src/core/render.ts), differentiable in p and
+ * the weights through both the pixels and the statistics. Refinement at 128² uses it to fit the
+ * full-resolution target (or a random subset of its pixels) while keeping exactly the function
+ * the document renders. 'pixel' mode has no per-image statistics and ignores `ref`.
+ */
+export function maskNetWithReference(store: ParamStore, cfg: MaskNetConfig, ref: tf.Tensor2D, coords: tf.Tensor2D, p: tf.Tensor2D): tf.Tensor2D {
+  if (cfg.norm !== 'image') return maskNet(store, cfg, coords, p).masks;
+  const R = ref.shape[0];
+  const P = coords.shape[0];
+  const fused = fusedMaskNet.active();
+  if (fused) {
+    // one fused call over [ref; coords] whose statistics come from the first R pixels
+    const all = fused.run(store, cfg, tf.concat([ref, coords], 0) as tf.Tensor2D, p, undefined, R);
+    return all.slice([0, R], [p.shape[0], P]) as tf.Tensor2D;
+  }
+  const stats = maskNetOps(store, cfg, ref, p).stats;
+  return maskNetOps(store, cfg, coords, p, stats).masks;
+}
+
+/**
  * An optional fused implementation of exactly this function for one backend (Node's native
  * kernels, src/backend/nativeMaskNet.ts). It must agree with maskNetOps in value and gradient;
  * test/maskNet.test.ts checks that.
  */
 export interface FusedMaskNet {
-  run: (store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D, stats?: GroupStats[]) => tf.Tensor2D;
+  /** statsPixels R: per-image statistics over the first R coordinates only ('image' mode) */
+  run: (store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D, stats?: GroupStats[], statsPixels?: number) => tf.Tensor2D;
   stats: typeof maskNetStats;
 }
 

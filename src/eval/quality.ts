@@ -149,7 +149,7 @@ export function stratumMethod(model: Decomposer, o: { label: string; short?: str
         const predicted = predictLayers(model, rgb);
         hit =
           refine > 0
-            ? { layers: refineLayers(model.store, model.cfg.mask, predicted.layers, toFloat(rgb), S, { steps: refine, lr: o.refineLr }).layers, seconds: now() - t0 }
+            ? { layers: refineLayers(model.store, model.cfg.mask, S, predicted.layers, { rgb: toFloat(rgb), size: S }, { steps: refine, budgetMs: 0, lr: o.refineLr }).layers, seconds: now() - t0 }
             : { layers: predicted.layers, seconds: now() - t0, rendered: { size: S, rgb: predicted.rgb, masks: predicted.masks } };
         if (img.index >= 0) cache.set(img.index, hit);
       }

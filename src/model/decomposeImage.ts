@@ -30,6 +30,11 @@ export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Recor
     };
   });
   const layers: DocLayer[] = out.steps.map((s, t) => ({ name: `layer ${t + 1}`, p: s.p, colour: s.c, visible: true }));
-  const doc = makeDocument(model.cfg.mask, S, model.store, layers, { ...source, model: { encoder: model.cfg.encoder, T, K: model.cfg.mask.K, size: S } });
+  const doc = makeDocument(model.cfg.mask, S, model.store, layers, {
+    ...source,
+    // T: the layer count the model was trained with; encoderSteps: how many layers it predicted here
+    model: { encoder: model.cfg.encoder, T: model.cfg.T, K: model.cfg.mask.K, size: S },
+    encoderSteps: T,
+  });
   return { doc, canvas: out.canvas, steps: out.steps.map((s) => ({ canvas: s.canvas, mask: s.mask })) };
 }

@@ -1,83 +1,340 @@
 /**
- * Per-image refinement: starting from the network's layers, optimise the mask parameters p_t and
- * colours c_t (or the colours only) by gradient descent (Adam) on L1(render, target), with the
- * mask MLP fixed. Colours are optimised as logits so they stay in [0, 1].
+ * Per-image refinement at any resolution (issue 9). The blended image (eq. 3) is linear in the
+ * colours once the masks are known:
+ *
+ *   I(x) = Σ_t c_t · w_t(x),    w_t = M_t · Π_{s>t} (1 − M_s),    M_t(x) = f(x, p_t)
+ *
+ * so each iteration takes the masks at a random subset of the fit-size pixels, solves the small
+ * T×T normal equations (Σ_x w wᵀ) C = Σ_x w · target for the colours (kept in [0, 1]), and moves
+ * every layer's p jointly by one Adam step on the mean squared error with those colours. By the
+ * envelope theorem the colours' dependence on p adds nothing to the gradient at the optimum.
+ *
+ * Why this shape: the mask MLP is the cost (≈100 k flops per pixel and layer, forward and
+ * backward), so an iteration evaluates it on `pixels` random pixels of the fit-size grid (an
+ * unbiased estimate of the full-resolution loss) and takes the per-image GroupNorm statistics from
+ * the reference grid (the document's render function; `statsSize` may use a coarser grid for them
+ * while optimising). The exact PSNR at the fit size is computed at the start and the end, and the
+ * better of the two is returned: refinement never lowers PSNR.
  */
-import { REFINE_DEFAULTS, type MaskNetConfig } from '../config.js';
+import type { MaskNetConfig } from '../config.js';
+import { REFINE_DEFAULTS, type RefineConfig } from '../config.js';
+import { blendLayerInto } from '../core/blend.js';
 import { pixelGrid } from '../core/grid.js';
-import { psnrFromMse } from '../core/psnr.js';
-import { layerLoop } from '../core/layerLoop.js';
-import { maskNet } from '../core/maskNet.js';
-import { documentStore, type LayeredDocument } from '../core/document.js';
+import { maskNetWithReference } from '../core/maskNet.js';
 import type { ParamStore } from '../core/params.js';
-import type { Layer } from '../core/render.js';
+import { mulberry32 } from '../core/random.js';
+import { renderLayers, type Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
 import { Adam } from '../core/adam.js';
 
-export interface RefineOptions {
-  steps: number;
-  lr?: number;
-  coloursOnly?: boolean;
+export type RGB = [number, number, number];
+
+/** the target image at the fit size: RGB floats in [0, 1], row-major, size² · 3 values */
+export interface FitTarget {
+  rgb: Float32Array;
+  size: number;
+}
+
+export interface RefineProgress {
+  step: number;
+  elapsedMs: number;
+  /** PSNR on this step's pixel sample (an estimate of the fit-size PSNR) */
+  psnr: number;
+}
+
+export interface RefineOptions extends Partial<RefineConfig> {
+  /** the layers' masks at the fit size, if the caller has them (saves one full evaluation) */
+  startMasks?: Float32Array[];
+  /** called after every step */
+  onStep?: (p: RefineProgress) => void;
+  /** checked before every step (the editor's stop button) */
+  shouldStop?: () => boolean;
 }
 
 export interface RefineResult {
   layers: Layer[];
   psnrBefore: number;
   psnrAfter: number;
-  losses: number[];
+  /** optimisation steps taken */
+  steps: number;
+  /** wall time of the whole call */
+  seconds: number;
+  /** false when the start was better than the end and was returned */
+  improved: boolean;
+  /** PSNR of the last iterate (before choosing the best) */
+  psnrEnd: number;
+  /** the returned layers' masks at the fit size */
+  masks: Float32Array[];
+  history: RefineProgress[];
 }
 
-/** target: RGB floats [S*S*3] at the reference size S */
-export function refineLayers(store: ParamStore, cfg: MaskNetConfig, layers: Layer[], target: Float32Array, S: number, o: RefineOptions): RefineResult {
-  const T = layers.length;
-  const grid = pixelGrid(S, S);
-  const x = tf.tensor4d(target, [1, S, S, 3]);
-  const P = tf.variable(tf.tensor2d(layers.map((l) => l.p), [T, cfg.K]), !o.coloursOnly);
-  const logit = (c: number) => Math.log(Math.min(Math.max(c, 1e-4), 1 - 1e-4) / (1 - Math.min(Math.max(c, 1e-4), 1 - 1e-4)));
-  const Z = tf.variable(tf.tensor2d(layers.map((l) => l.colour.map(logit)), [T, 3]));
-  // the layer loop over the visible layers, each step's (p_t, c_t) read from the variables
-  const visible = layers.flatMap((l, t) => (l.visible === false ? [] : [t]));
-  const render = () => {
-    const colours = tf.sigmoid(Z);
-    const predict = (_: tf.Tensor4D, i: number) => ({ p: P.slice([visible[i]!, 0], [1, cfg.K]) as tf.Tensor2D, c: colours.slice([visible[i]!, 0], [1, 3]) as tf.Tensor2D });
-    const maskOf = (p: tf.Tensor2D) => maskNet(store, cfg, grid, p).masks.reshape([1, S, S, 1]) as tf.Tensor4D;
-    return layerLoop(tf.zeros([1, S, S, 3]) as tf.Tensor4D, visible.length, predict, maskOf).canvas;
-  };
-  const mseNow = () => tf.tidy(() => tf.mean(tf.squaredDifference(render(), x)).dataSync()[0]!);
-  const psnrBefore = psnrFromMse(mseNow());
-  const opt = new Adam({ ...REFINE_DEFAULTS, lr: o.lr ?? REFINE_DEFAULTS.lr });
-  const vars = new Map<string, tf.Variable>([['c', Z]]);
-  if (!o.coloursOnly) vars.set('p', P);
-  const losses: number[] = [];
-  for (let i = 0; i < o.steps; i++) {
-    const { value, grads } = tf.variableGrads(() => tf.mean(tf.abs(tf.sub(render(), x))) as tf.Scalar, [...vars.values()]);
-    losses.push(value.dataSync()[0]!);
-    const named = new Map<string, tf.Tensor>([...vars].map(([k, v]) => [k, grads[v.name]!]));
-    opt.apply(vars, named);
-    tf.dispose([value, ...Object.values(grads)]);
+export const psnrOfMse = (mse: number): number => 10 * Math.log10(1 / Math.max(mse, 1e-10));
+
+/** w_t = M_t · Π_{s>t, visible} (1 − M_s) for the visible layers (hidden ones get w = 0) */
+export function layerWeights(masks: ArrayLike<number>[], visible: boolean[] = masks.map(() => true)): Float32Array[] {
+  const n = masks[0]?.length ?? 0;
+  const keep = new Float32Array(n).fill(1);
+  const out: Float32Array[] = masks.map(() => new Float32Array(n));
+  for (let t = masks.length - 1; t >= 0; t--) {
+    if (!visible[t]) continue;
+    const m = masks[t]!;
+    const w = out[t]!;
+    for (let i = 0; i < n; i++) {
+      w[i] = m[i]! * keep[i]!;
+      keep[i] = keep[i]! * (1 - m[i]!);
+    }
   }
-  const psnrAfter = psnrFromMse(mseNow());
-  const pv = P.arraySync() as number[][];
-  const cv = tf.tidy(() => tf.sigmoid(Z).arraySync()) as number[][];
-  const out = layers.map((l, t) => ({ ...l, p: pv[t]!, colour: cv[t] as [number, number, number] }));
-  opt.dispose();
-  tf.dispose([grid, x, P, Z]);
-  return { layers: out, psnrBefore, psnrAfter, losses };
+  return out;
+}
+
+/** mean squared error of Σ_t c_t w_t against target [n·3] */
+export function mseOfColours(weights: Float32Array[], colours: ArrayLike<number>[], target: Float32Array): number {
+  const n = target.length / 3;
+  const img = new Float32Array(n * 3);
+  weights.forEach((w, t) => {
+    const c = colours[t]!;
+    for (let i = 0; i < n; i++) {
+      img[3 * i] = img[3 * i]! + c[0]! * w[i]!;
+      img[3 * i + 1] = img[3 * i + 1]! + c[1]! * w[i]!;
+      img[3 * i + 2] = img[3 * i + 2]! + c[2]! * w[i]!;
+    }
+  });
+  let s = 0;
+  for (let i = 0; i < img.length; i++) s += (img[i]! - target[i]!) ** 2;
+  return s / img.length;
 }
 
 /**
- * A document refined against `target` (RGB floats [S*S*3] at its reference size S); the new
- * document keeps every layer's name and visibility and records the refinement in source.refined.
+ * Colours minimising Σ_x ‖Σ_t c_t w_t(x) − target(x)‖² with every c_t in [0, 1]: the normal
+ * equations A C = B (A = Σ w wᵀ, T×T; B = Σ w targetᵀ, T×3) solved by Cholesky (a tiny ridge keeps
+ * layers that cover nothing solvable), clamped, then projected coordinate descent on the same
+ * convex problem until it settles (exact when the unconstrained solution lies inside the box).
+ * `previous` colours are kept for layers with no weight at all.
  */
-export function refineDocument(doc: LayeredDocument, target: Float32Array, o: RefineOptions): RefineResult & { doc: LayeredDocument } {
-  const S = doc.referenceSize;
-  if (target.length !== S * S * 3) throw new Error(`refinement target must be ${S}×${S} RGB (the document's reference size), got ${target.length} values`);
-  const store = documentStore(doc);
-  try {
-    const r = refineLayers(store, doc.mask, doc.layers, target, S, o);
-    const refined = { steps: o.steps, coloursOnly: !!o.coloursOnly, psnrBefore: r.psnrBefore, psnrAfter: r.psnrAfter };
-    return { ...r, doc: { ...doc, layers: r.layers.map((l, t) => ({ ...doc.layers[t]!, p: l.p, colour: l.colour })), source: { ...doc.source, refined } } };
-  } finally {
-    store.dispose();
+export function leastSquaresColours(weights: Float32Array[], target: Float32Array, previous?: ArrayLike<number>[]): RGB[] {
+  const T = weights.length;
+  const n = target.length / 3;
+  const A = new Float64Array(T * T);
+  const Bm = new Float64Array(T * 3);
+  for (let a = 0; a < T; a++) {
+    const wa = weights[a]!;
+    for (let b = a; b < T; b++) {
+      const wb = weights[b]!;
+      let s = 0;
+      for (let i = 0; i < n; i++) s += wa[i]! * wb[i]!;
+      A[a * T + b] = s;
+      A[b * T + a] = s;
+    }
+    let r = 0, g = 0, bl = 0;
+    for (let i = 0; i < n; i++) {
+      r += wa[i]! * target[3 * i]!;
+      g += wa[i]! * target[3 * i + 1]!;
+      bl += wa[i]! * target[3 * i + 2]!;
+    }
+    Bm[a * 3] = r;
+    Bm[a * 3 + 1] = g;
+    Bm[a * 3 + 2] = bl;
   }
+  let trace = 0;
+  for (let a = 0; a < T; a++) trace += A[a * T + a]!;
+  const ridge = 1e-9 * Math.max(trace / Math.max(T, 1), 1e-12);
+  const Ar = A.slice();
+  for (let a = 0; a < T; a++) Ar[a * T + a] = Ar[a * T + a]! + ridge;
+  const X = choleskySolve(Ar, Bm, T, 3);
+  const C = Array.from({ length: T }, (_, t) => {
+    const empty = A[t * T + t]! <= ridge;
+    return [0, 1, 2].map((k) => (empty && previous ? previous[t]![k]! : Math.min(1, Math.max(0, X[t * 3 + k]!)))) as RGB;
+  });
+  // projected coordinate descent: c_t ← clamp(c_t + (B_t − Σ_s A_ts c_s) / A_tt)
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let moved = 0;
+    for (let t = 0; t < T; t++) {
+      const d = A[t * T + t]!;
+      if (d <= ridge) continue;
+      for (let k = 0; k < 3; k++) {
+        let r = Bm[t * 3 + k]!;
+        for (let s = 0; s < T; s++) r -= A[t * T + s]! * C[s]![k]!;
+        const next = Math.min(1, Math.max(0, C[t]![k]! + r / d));
+        moved = Math.max(moved, Math.abs(next - C[t]![k]!));
+        C[t]![k] = next;
+      }
+    }
+    if (moved < 1e-7) break;
+  }
+  return C;
+}
+
+/** solve A X = B for symmetric positive definite A [n×n] and B [n×m] (row-major) */
+export function choleskySolve(A: Float64Array, B: Float64Array, n: number, m: number): Float64Array {
+  const L = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * n + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
+      if (i === j) L[i * n + i] = Math.sqrt(Math.max(s, 1e-300));
+      else L[i * n + j] = s / L[j * n + j]!;
+    }
+  }
+  const X = new Float64Array(n * m);
+  for (let c = 0; c < m; c++) {
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let s = B[i * m + c]!;
+      for (let k = 0; k < i; k++) s -= L[i * n + k]! * y[k]!;
+      y[i] = s / L[i * n + i]!;
+    }
+    for (let i = n - 1; i >= 0; i--) {
+      let s = y[i]!;
+      for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * X[k * m + c]!;
+      X[i * m + c] = s / L[i * n + i]!;
+    }
+  }
+  return X;
+}
+
+/** every layer's mask at size² (the document's render function), for evaluation, pruning and contributions */
+export function masksAt(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], size: number): Float32Array[] {
+  return renderLayers(store, cfg, layers, { width: size, height: size, referenceSize, keepMasks: true }).masks!;
+}
+
+/** PSNR of the layers' blend (masks given) against target [n·3] */
+export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Float32Array): number {
+  const rgb = new Float32Array(target.length);
+  layers.forEach((l, t) => {
+    if (l.visible !== false) blendLayerInto(rgb, masks[t]!, l.colour);
+  });
+  let s = 0;
+  for (let i = 0; i < rgb.length; i++) s += (rgb[i]! - target[i]!) ** 2;
+  return psnrOfMse(s / rgb.length);
+}
+
+/**
+ * Refine all visible layers' p (Adam) and colours (least squares, or Adam on logits when
+ * leastSquares is off) against the target at its size. Hidden layers are kept as they are.
+ */
+export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], target: FitTarget, options: RefineOptions = {}): RefineResult {
+  const o = { ...REFINE_DEFAULTS, ...options };
+  const t0 = performance.now();
+  const S = target.size;
+  if (target.rgb.length !== S * S * 3) throw new Error(`refine: target must be ${S}×${S} RGB (${S * S * 3} values), got ${target.rgb.length}`);
+  if (!(o.steps > 0) && !(o.budgetMs > 0)) throw new Error('refine: give a step count or a time budget');
+  const vis = layers.map((l, t) => (l.visible !== false ? t : -1)).filter((t) => t >= 0);
+  const visible = layers.map((l) => l.visible !== false);
+  // exact start
+  const startMasks = o.startMasks ?? masksAt(store, cfg, referenceSize, layers, S);
+  if (startMasks.length !== layers.length || startMasks.some((m) => m.length !== S * S)) throw new Error('refine: startMasks must be one fit-size mask per layer');
+  const psnrBefore = psnrOfMasks(startMasks, layers, target.rgb);
+  let colours: RGB[] = layers.map((l) => [...l.colour] as RGB);
+  if (o.leastSquares && vis.length) colours = leastSquaresColours(layerWeights(startMasks, visible), target.rgb, colours);
+  const startColours = colours.map((c) => [...c] as RGB);
+  const history: RefineProgress[] = [];
+  let steps = 0;
+  let endLayers: Layer[] = layers;
+  if (vis.length) {
+    const V = vis.length;
+    const grid = tf.tidy(() => pixelGrid(S, S).dataSync() as Float32Array);
+    const statsSize = Math.min(o.statsSize > 0 ? o.statsSize : referenceSize, referenceSize);
+    const ref = pixelGrid(statsSize, statsSize);
+    const P = tf.variable(tf.tensor2d(vis.map((t) => layers[t]!.p), [V, cfg.K]), !o.coloursOnly);
+    const logit = (c: number) => {
+      const v = Math.min(Math.max(c, 1e-4), 1 - 1e-4);
+      return Math.log(v / (1 - v));
+    };
+    const Z = tf.variable(tf.tensor2d(vis.map((t) => colours[t]!.map(logit)), [V, 3]));
+    const opt = new Adam({ lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+    const vars = new Map<string, tf.Variable>();
+    if (!o.coloursOnly) vars.set('p', P);
+    if (!o.leastSquares) vars.set('c', Z);
+    const nPix = Math.min(o.pixels > 0 ? o.pixels : S * S, S * S);
+    const order = Int32Array.from({ length: S * S }, (_, i) => i);
+    const rng = mulberry32(o.seed);
+    let cursor = order.length;
+    const coords = new Float32Array(nPix * 2);
+    const sampleTarget = new Float32Array(nPix * 3);
+    const maxSteps = o.steps > 0 ? o.steps : Infinity;
+    const deadline = o.budgetMs > 0 ? t0 + o.budgetMs : Infinity;
+    let lsColours: RGB[] = vis.map((t) => colours[t]!);
+    while (vars.size > 0 && steps < maxSteps && performance.now() < deadline && !o.shouldStop?.()) {
+      // next nPix pixels of a shuffled pass over the fit-size grid
+      for (let k = 0; k < nPix; k++) {
+        if (cursor >= order.length) {
+          for (let i = order.length - 1; i > 0; i--) {
+            const j = Math.floor(rng() * (i + 1));
+            const tmp = order[i]!;
+            order[i] = order[j]!;
+            order[j] = tmp;
+          }
+          cursor = 0;
+        }
+        const q = order[cursor++]!;
+        coords[2 * k] = grid[2 * q]!;
+        coords[2 * k + 1] = grid[2 * q + 1]!;
+        sampleTarget[3 * k] = target.rgb[3 * q]!;
+        sampleTarget[3 * k + 1] = target.rgb[3 * q + 1]!;
+        sampleTarget[3 * k + 2] = target.rgb[3 * q + 2]!;
+      }
+      const c = tf.tensor2d(coords, [nPix, 2]);
+      const y = tf.tensor2d(sampleTarget, [nPix, 3]);
+      const { value, grads } = tf.variableGrads(() => {
+        const masks = maskNetWithReference(store, cfg, ref, c, P); // [V, n]
+        let col: tf.Tensor2D;
+        if (o.leastSquares) {
+          const mv = masks.dataSync() as Float32Array;
+          const per = Array.from({ length: V }, (_, v) => mv.subarray(v * nPix, (v + 1) * nPix));
+          lsColours = leastSquaresColours(layerWeights(per), sampleTarget, lsColours);
+          col = tf.tensor2d(lsColours.flat(), [V, 3]);
+        } else {
+          col = tf.sigmoid(Z) as tf.Tensor2D;
+        }
+        let canvas: tf.Tensor2D = tf.zeros([nPix, 3]);
+        for (let v = 0; v < V; v++) {
+          const m = masks.slice([v, 0], [1, nPix]).reshape([nPix, 1]);
+          canvas = canvas.mul(tf.sub(1, m)).add(m.mul(col.slice([v, 0], [1, 3])));
+        }
+        return tf.mean(tf.squaredDifference(canvas, y)) as tf.Scalar;
+      }, [...vars.values()]);
+      const mse = value.dataSync()[0]!;
+      const named = new Map<string, tf.Tensor>([...vars].map(([k, v]) => [k, grads[v.name]!]));
+      opt.apply(vars, named);
+      tf.dispose([value, c, y, ...Object.values(grads)]);
+      steps++;
+      const info = { step: steps, elapsedMs: performance.now() - t0, psnr: psnrOfMse(mse) };
+      history.push(info);
+      o.onStep?.(info);
+    }
+    const pv = P.arraySync() as number[][];
+    const cv = o.leastSquares ? lsColours : (tf.tidy(() => tf.sigmoid(Z).arraySync()) as RGB[]);
+    vis.forEach((t, v) => {
+      colours[t] = [...cv[v]!] as RGB;
+    });
+    endLayers = layers.map((l, t) => (visible[t] ? { ...l, p: o.coloursOnly ? l.p : pv[vis.indexOf(t)]!, colour: colours[t]! } : l));
+    opt.dispose();
+    tf.dispose([P, Z, ref]);
+  }
+  // exact end: the optimised colours, or the least-squares ones on the full grid if better
+  let best = { layers, psnr: psnrBefore, masks: startMasks };
+  const endMasks = steps > 0 && !o.coloursOnly ? masksAt(store, cfg, referenceSize, endLayers, S) : startMasks;
+  const psnrEnd = psnrOfMasks(endMasks, endLayers, target.rgb);
+  const candidates: [Layer[], Float32Array[]][] = [[endLayers, endMasks]];
+  if (o.leastSquares) {
+    const full = leastSquaresColours(layerWeights(endMasks, visible), target.rgb, endLayers.map((l) => l.colour));
+    candidates.push([endLayers.map((l, t) => (visible[t] ? { ...l, colour: full[t]! } : l)), endMasks]);
+    // the start with least-squares colours (no mask change) can also beat the end
+    candidates.push([layers.map((l, t) => (visible[t] ? { ...l, colour: startColours[t]! } : l)), startMasks]);
+  }
+  for (const [cand, masks] of candidates) {
+    const psnr = psnrOfMasks(masks, cand, target.rgb);
+    if (psnr > best.psnr) best = { layers: cand, psnr, masks };
+  }
+  return {
+    layers: best.layers,
+    psnrBefore,
+    psnrAfter: best.psnr,
+    psnrEnd,
+    steps,
+    seconds: (performance.now() - t0) / 1000,
+    improved: best.layers !== layers,
+    history,
+    masks: best.masks,
+  };
 }
