@@ -42,10 +42,14 @@ test('refinement at a larger fit size raises PSNR; the reported PSNR is that of 
 
 test('refinement never lowers PSNR from its start: a diverging run returns the start (keeps the best)', async () => {
   await onBackend('native');
-  const { target, start } = problem(32);
+  // the start is close to the truth (one layer's p nudged); a negative learning rate climbs the
+  // loss (gradient ascent), a stand-in for any run that ends worse than it started
+  const truth = allVisible(testDocument(4, 11));
+  const target = { rgb: renderDocument(truth, 32).rgb, size: 32 };
+  const start = jitterLayer(truth, 1, [0.3], 3).docs[0]!;
   const store = documentStore(start);
   for (const leastSquares of [true, false]) {
-    const r = refineLayers(store, start.mask, start.referenceSize, start.layers, target, { steps: 15, budgetMs: 0, lr: 200, leastSquares });
+    const r = refineLayers(store, start.mask, start.referenceSize, start.layers, target, { steps: 15, budgetMs: 0, lr: -1, leastSquares });
     assert.ok(r.psnrEnd < r.psnrBefore, `the run must actually get worse for this test to mean anything (${r.psnrBefore} -> end ${r.psnrEnd})`);
     assert.ok(r.psnrAfter >= r.psnrBefore, `${r.psnrBefore} -> ${r.psnrAfter}`);
     r.layers.forEach((l, t) => assert.deepEqual(l.p, start.layers[t]!.p, 'the start masks are returned'));
@@ -130,12 +134,13 @@ test('greedy layers are added on top and each one lowers the residual', async ()
   const target = { rgb: renderDocument(truth, 40).rgb, size: 40 };
   const start: LayeredDocument = { ...truth, layers: truth.layers.slice(0, 2) };
   const store = documentStore(start);
-  const grown = addLayersGreedy(store, start.mask, start.referenceSize, start.layers, target, 3, { candidates: 64, seed: 1 });
+  // scored on the whole 40² grid, so a lower residual there is a higher PSNR
+  const grown = addLayersGreedy(store, start.mask, start.referenceSize, start.layers, target, 3, { candidates: 64, seed: 1, scoreSize: 40 });
   store.dispose();
-  assert.equal(grown.length, 5);
+  assert.ok(grown.length >= 3 && grown.length <= 5, `${grown.length} layers`);
   assert.deepEqual(grown.slice(0, 2).map((l) => l.p), start.layers.map((l) => l.p));
   let prev = psnr(renderDocument(start, 40).rgb, target.rgb);
-  for (let k = 3; k <= 5; k++) {
+  for (let k = 3; k <= grown.length; k++) {
     const now = psnr(renderDocument({ ...start, layers: grown.slice(0, k) }, 40).rgb, target.rgb);
     assert.ok(now > prev, `layer ${k}: ${prev} -> ${now}`);
     prev = now;

@@ -72,7 +72,7 @@ export interface GreedyOptions {
 }
 
 /**
- * Add `n` layers on top, one at a time. Candidates p are drawn around the existing layers'
+ * Add up to `n` layers on top, one at a time (fewer if no candidate lowers the residual). Candidates p are drawn around the existing layers'
  * parameters (per-component mean and spread, widened); each is scored on a pixel subgrid of the
  * fit-size target by how much of the residual ‖target − I‖² it removes with its best colour
  * (c = Σ m(target − (1−m)I) / Σ m², clamped), so the winner sits where the residual is largest.
@@ -119,6 +119,7 @@ export function addLayersGreedy(store: ParamStore, cfg: MaskNetConfig, reference
       }
       if (gain > best.gain) best = { gain, c, colour };
     }
+    if (!(best.gain > 0)) break; // no candidate lowers the residual: stop early
     const layer: Layer = { p: cands[best.c]!, colour: best.colour, visible: true };
     blendInto(canvas, m.subarray(best.c * idx.length, (best.c + 1) * idx.length), layer.colour);
     out.push(layer);

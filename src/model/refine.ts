@@ -68,6 +68,19 @@ export interface RefineResult {
   history: RefineProgress[];
 }
 
+/** milliseconds on the chosen clock: wall time, or the process's CPU time (all threads) where Node provides it */
+function clockMs(clock: 'wall' | 'cpu'): () => number {
+  const proc = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number } } }).process;
+  if (clock === 'cpu' && proc?.cpuUsage) {
+    const cpu = proc.cpuUsage.bind(proc);
+    return () => {
+      const u = cpu();
+      return (u.user + u.system) / 1000;
+    };
+  }
+  return () => performance.now();
+}
+
 export const psnrOfMse = (mse: number): number => 10 * Math.log10(1 / Math.max(mse, 1e-10));
 
 /** w_t = M_t · Π_{s>t, visible} (1 − M_s) for the visible layers (hidden ones get w = 0) */
@@ -215,6 +228,9 @@ export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Floa
 export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], target: FitTarget, options: RefineOptions = {}): RefineResult {
   const o = { ...REFINE_DEFAULTS, ...options };
   const t0 = performance.now();
+  // the budget counts from here, the exact start evaluation included
+  const clock = clockMs(o.clock);
+  const c0 = clock();
   const S = target.size;
   if (target.rgb.length !== S * S * 3) throw new Error(`refine: target must be ${S}×${S} RGB (${S * S * 3} values), got ${target.rgb.length}`);
   if (!(o.steps > 0) && !(o.budgetMs > 0)) throw new Error('refine: give a step count or a time budget');
@@ -252,9 +268,9 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSiz
     const coords = new Float32Array(nPix * 2);
     const sampleTarget = new Float32Array(nPix * 3);
     const maxSteps = o.steps > 0 ? o.steps : Infinity;
-    const deadline = o.budgetMs > 0 ? t0 + o.budgetMs : Infinity;
+    const deadline = o.budgetMs > 0 ? c0 + o.budgetMs : Infinity;
     let lsColours: RGB[] = vis.map((t) => colours[t]!);
-    while (vars.size > 0 && steps < maxSteps && performance.now() < deadline && !o.shouldStop?.()) {
+    while (vars.size > 0 && steps < maxSteps && clock() < deadline && !o.shouldStop?.()) {
       // next nPix pixels of a shuffled pass over the fit-size grid
       for (let k = 0; k < nPix; k++) {
         if (cursor >= order.length) {

@@ -44,9 +44,10 @@ export function refineDecomposition(doc: LayeredDocument, target: FitTarget, opt
     let layers: DocLayer[] = doc.layers;
     let masks = masksAt(store, doc.mask, doc.referenceSize, layers, S);
     const psnrBefore = psnrOfMasks(masks, layers, target.rgb);
-    const added = options.addLayers ?? 0;
-    if (added > 0) {
-      const grown = addLayersGreedy(store, doc.mask, doc.referenceSize, layers, target, added, { candidates: options.candidates, seed: o.seed });
+    let added = 0;
+    if ((options.addLayers ?? 0) > 0) {
+      const grown = addLayersGreedy(store, doc.mask, doc.referenceSize, layers, target, options.addLayers!, { candidates: options.candidates, seed: o.seed });
+      added = grown.length - layers.length;
       layers = grown.map((l, t) => (t < layers.length ? layers[t]! : { name: `layer ${t + 1} (greedy)`, ...l }));
       // masks are per layer: only the new ones need evaluating
       masks = [...masks, ...masksAt(store, doc.mask, doc.referenceSize, layers.slice(masks.length), S)];
