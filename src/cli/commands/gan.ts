@@ -8,10 +8,10 @@ import { trainGan } from '../../train/ganTrainer.js';
 import { WGAN_DEFAULTS } from '../../train/wgan.js';
 import { checkOutputFolder } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';
-import { int, num, backendOption, outputOf, outputOption } from '../options.js';
+import { int, num, backendOption, outputOf, outputOpt, oldOutOption } from '../options.js';
 
 export function register(program: Command): void {
-  const cmd = program
+  program
     .command('gan')
     .description('train the GAN (WGAN-GP, Adam lr 2e-4, β1 0): a generator builds images layer by layer from noise')
     .option('--data <spec>', 'data set (see train --data)', 'fashion-mnist')
@@ -30,15 +30,17 @@ export function register(program: Command): void {
     .option('--limit <n>', 'use at most this many images', int('--limit'))
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
-    .addOption(backendOption());
-  outputOption(cmd, 'run folder (gan.stratum, gan-metrics.jsonl, gan-curves.png, samples.png)', 'runs/gan').action(async (o, c: Command) => {
-    o.out = outputOf(c);
-    checkOutputFolder(o.out);
-    await useBackend(o.backend as BackendName);
-    const data = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
-    const model = { ...modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: o.K } }), noise: o.noise };
-    checkTraining(model, o.batch, data.data.byteLength, 'GAN training');
-    await trainGan({ out: o.out, data: o.data, model, steps: o.steps, batch: o.batch, lr: o.lr, gamma: o.gamma, criticSteps: o.criticSteps, criticWidth: o.criticWidth, saveEvery: o.saveEvery, seed: o.seed, resume: o.resume }, data);
-    console.log(`GAN trained to step ${o.steps}; samples in ${join(o.out, 'samples.png')}`);
-  });
+    .addOption(backendOption())
+    .addOption(outputOpt('run folder (gan.stratum, gan-metrics.jsonl, gan-curves.png, samples.png)', 'runs/gan'))
+    .addOption(oldOutOption())
+    .action(async (o, c: Command) => {
+      o.out = outputOf(c);
+      checkOutputFolder(o.out);
+      await useBackend(o.backend as BackendName);
+      const data = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
+      const model = { ...modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: o.K } }), noise: o.noise };
+      checkTraining(model, o.batch, data.data.byteLength, 'GAN training');
+      await trainGan({ out: o.out, data: o.data, model, steps: o.steps, batch: o.batch, lr: o.lr, gamma: o.gamma, criticSteps: o.criticSteps, criticWidth: o.criticWidth, saveEvery: o.saveEvery, seed: o.seed, resume: o.resume }, data);
+      console.log(`GAN trained to step ${o.steps}; samples in ${join(o.out, 'samples.png')}`);
+    });
 }

@@ -8,11 +8,11 @@ import { BEST_FILE, CHECKPOINT_FILE, train } from '../../train/trainer.js';
 import { existsSync } from 'node:fs';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';
-import { int, num, backendOption, outputOf, outputOption } from '../options.js';
+import { int, num, backendOption, outputOf, outputOpt, oldOutOption } from '../options.js';
 import { join } from 'node:path';
 
 export function register(program: Command): void {
-  const cmd = program
+  program
     .command('train')
     .description('train the iterative reconstruction model (L1, Adam) with checkpoints, plots and grids in -o/--output')
     .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N]', 'fashion-mnist')
@@ -35,28 +35,30 @@ export function register(program: Command): void {
     .option('--export <file>', 'also write a small weights-only model file at the end')
     .option('--adv-lambda <x>', 'add λ·adversarial (WGAN-GP, patch critic) to the L1 loss; 0 = pure L1', num('--adv-lambda', true), 0)
     .option('--gamma <x>', 'gradient-penalty weight γ (with --adv-lambda)', num('--gamma'), TRAIN_DEFAULTS.gamma)
-    .addOption(backendOption());
-  outputOption(cmd, 'run folder (checkpoint.stratum, best.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train').action(async (o, cmd: Command) => {
-    o.out = outputOf(cmd);
-    if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
-    checkOutputFolder(o.out);
-    checkOutputs([o.export, ...['checkpoint.stratum', 'best.stratum', 'metrics.jsonl', 'curves.png', 'grid.png'].map((f) => join(o.out, f))], [o.init], '--output/--export');
-    checkOutputs([o.export], [join(o.out, 'checkpoint.stratum'), join(o.out, 'best.stratum')], '--export');
-    const resuming = o.resume && existsSync(join(o.out, CHECKPOINT_FILE));
-    if (resuming && o.init) throw new Error(`--init and --resume: ${join(o.out, CHECKPOINT_FILE)} already holds this run's weights; leave out --init`);
-    if (resuming) Object.assign(o, architectureOf(join(o.out, CHECKPOINT_FILE), cmd, '--resume'));
-    else if (o.init) Object.assign(o, architectureOf(o.init, cmd, '--init'));
-    await useBackend(o.backend as BackendName);
-    const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
-    const data = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
-    const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
-    checkTraining(model, o.batch, set.data.byteLength);
-    const { final } = await train(
-      { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
-      data,
-    );
-    console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
-  });
+    .addOption(backendOption())
+    .addOption(outputOpt('run folder (checkpoint.stratum, best.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train'))
+    .addOption(oldOutOption())
+    .action(async (o, cmd: Command) => {
+      o.out = outputOf(cmd);
+      if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
+      checkOutputFolder(o.out);
+      checkOutputs([o.export, ...['checkpoint.stratum', 'best.stratum', 'metrics.jsonl', 'curves.png', 'grid.png'].map((f) => join(o.out, f))], [o.init], '--output/--export');
+      checkOutputs([o.export], [join(o.out, 'checkpoint.stratum'), join(o.out, 'best.stratum')], '--export');
+      const resuming = o.resume && existsSync(join(o.out, CHECKPOINT_FILE));
+      if (resuming && o.init) throw new Error(`--init and --resume: ${join(o.out, CHECKPOINT_FILE)} already holds this run's weights; leave out --init`);
+      if (resuming) Object.assign(o, architectureOf(join(o.out, CHECKPOINT_FILE), cmd, '--resume'));
+      else if (o.init) Object.assign(o, architectureOf(o.init, cmd, '--init'));
+      await useBackend(o.backend as BackendName);
+      const set = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
+      const data = split(set, Math.min(o.holdout, Math.floor(set.n / 5)), o.seed);
+      const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, mask: { K: o.K, norm: o.norm as MaskNorm } });
+      checkTraining(model, o.batch, set.data.byteLength);
+      const { final } = await train(
+        { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma } },
+        data,
+      );
+      console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
+    });
 }
 
 /**
