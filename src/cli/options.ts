@@ -32,12 +32,14 @@ export const indexList = (v: string) => v.split(',').map(layerIndex);
 
 /**
  * One output convention for every command: `-o, --output PATH` (a file, or the folder of a command
- * that writes several files). The old `--out` spelling still works, with a one-line notice.
+ * that writes several files). The old `--out` spelling still works (oldOutOption), with a notice.
  */
+export const outputOpt = (description: string, defaultValue?: string) => new Option('-o, --output <path>', description).default(defaultValue);
+export const oldOutOption = () => new Option('--out <path>', 'old spelling of --output').hideHelp();
+
+/** both options added to a command (for commands whose action is attached after the options) */
 export function outputOption(cmd: Command, description: string, defaultValue?: string): Command {
-  cmd.addOption(new Option('-o, --output <path>', description).default(defaultValue));
-  cmd.addOption(new Option('--out <path>', 'old spelling of --output').hideHelp());
-  return cmd;
+  return cmd.addOption(outputOpt(description, defaultValue)).addOption(oldOutOption());
 }
 
 /** the output path given by -o/--output or by the old --out (with a notice) */

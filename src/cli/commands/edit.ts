@@ -9,10 +9,10 @@ import { brightenInMask, checkLayer, jitterLayer, moveLayer, parseColour, recolo
 import sharp from 'sharp';
 import { checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
-import { int, backendOption, collect, layerIndex, indexList, outputOf, outputOption } from '../options.js';
+import { int, backendOption, collect, layerIndex, indexList, outputOf, outputOpt, oldOutOption } from '../options.js';
 
 export function register(program: Command): void {
-  const cmd = program
+  program
     .command('edit')
     .description('edit a layered document: recolour, hide/show, move, remove layers; jitter mask parameters; brighten/darken/tint an image inside a layer\'s mask')
     .argument('<doc>', 'layered document (.stratum.json)')
@@ -30,66 +30,68 @@ export function register(program: Command): void {
     .option('--image <file>', 'original image for --brighten / --tint')
     .option('--brighten <i:amount>', 'brighten (amount > 0) or darken (< 0) the --image inside layer i\'s mask')
     .option('--tint <i:colour:strength>', 'tint the --image towards a colour inside layer i\'s mask')
-    .addOption(backendOption());
-  outputOption(cmd, 'write the edited document here').action(async (docPath: string, o, c: Command) => {
-    const given = c.opts().output !== undefined || c.opts().out !== undefined;
-    const output = given ? outputOf(c) : undefined;
-    const adjusting = o.brighten ?? o.tint;
-    checkOutputs([output, o.png ?? (adjusting ? 'adjusted.png' : undefined), o.jitter !== undefined ? o.strip : undefined], [docPath, o.image]);
-    await useBackend(o.backend as BackendName);
-    let doc = loadDocument(docPath);
-    for (const r of o.recolour as string[]) {
-      const [i, c] = r.split('=');
-      if (i === undefined || c === undefined) throw new Error(`--recolour takes i=colour, got '${r}'`);
-      doc = recolour(doc, layerIndex(i), parseColour(c));
-    }
-    if (o.hide) for (const i of indexList(o.hide)) doc = setVisible(doc, i, false);
-    if (o.show) for (const i of indexList(o.show)) doc = setVisible(doc, i, true);
-    for (const m of o.move as string[]) {
-      const [a, b] = m.split(':');
-      if (a === undefined || b === undefined) throw new Error(`--move takes from:to, got '${m}'`);
-      doc = moveLayer(doc, layerIndex(a), layerIndex(b));
-    }
-    if (o.remove) doc = removeLayers(doc, indexList(o.remove));
-    const adjust = o.brighten ?? o.tint;
-    if (adjust && !o.image) throw new Error('--brighten and --tint need --image ORIGINAL');
-    if (o.jitter !== undefined) {
-      const ks = String(o.k).split(',').map(Number);
-      if (!ks.every(Number.isFinite)) throw new Error(`bad --k list '${o.k}'`);
-      const { docs } = jitterLayer(doc, layerIndex(o.jitter), ks, o.seed);
-      const S = Math.min(o.size, 256);
-      const tiles = docs.map((d) => ({ pixels: renderDocument(d, S).rgb, width: S, height: S }));
-      await writeGrid(o.strip, [tiles], { scale: 1, gap: 4, columnLabels: ks.map((k) => `k = ${k}`) });
-      console.log(`wrote ${o.strip} (layer ${o.jitter}, k = ${ks.join(', ')})`);
-    }
-    if (adjust) {
-      const meta = await sharp(o.image).metadata().catch(() => {
-        throw new Error(`${o.image}: cannot read image`);
-      });
-      const W = meta.width!;
-      const H = meta.height!;
-      checkRender(doc, W, H, 'mask at the image size', true);
-      const raw = await sharp(o.image).removeAlpha().toColourspace('srgb').raw().toBuffer();
-      const img = Float32Array.from(raw, (v) => v / 255);
-      const parts = String(adjust).split(':');
-      const i = layerIndex(parts[0]!);
-      checkLayer(doc, i);
-      // the document is square: render the mask stretched to the image's aspect
-      const mask = renderDocument(doc, W, H, { keepMasks: true }).masks![i]!;
-      const out = o.brighten
-        ? brightenInMask(img, mask, Number(parts[1]))
-        : tintInMask(img, mask, parseColour(parts[1] ?? ''), parts[2] === undefined ? 0.5 : Number(parts[2]));
-      const target = o.png ?? 'adjusted.png';
-      await writePng(target, W, H, out);
-      console.log(`wrote ${target} (${o.brighten ? 'brightened' : 'tinted'} inside layer ${i})`);
-    } else if (o.png) {
-      checkRender(doc, o.size, o.size, 'edit --png');
-      await writePng(o.png, o.size, o.size, renderDocument(doc, o.size).rgb);
-      console.log(`wrote ${o.png} (${o.size}²)`);
-    }
-    if (output) {
-      saveDocument(output, doc);
-      console.log(`wrote ${output} (${doc.layers.length} layers)`);
-    }
-  });
+    .addOption(backendOption())
+    .addOption(outputOpt('write the edited document here'))
+    .addOption(oldOutOption())
+    .action(async (docPath: string, o, c: Command) => {
+      const given = c.opts().output !== undefined || c.opts().out !== undefined;
+      const output = given ? outputOf(c) : undefined;
+      const adjusting = o.brighten ?? o.tint;
+      checkOutputs([output, o.png ?? (adjusting ? 'adjusted.png' : undefined), o.jitter !== undefined ? o.strip : undefined], [docPath, o.image]);
+      await useBackend(o.backend as BackendName);
+      let doc = loadDocument(docPath);
+      for (const r of o.recolour as string[]) {
+        const [i, c] = r.split('=');
+        if (i === undefined || c === undefined) throw new Error(`--recolour takes i=colour, got '${r}'`);
+        doc = recolour(doc, layerIndex(i), parseColour(c));
+      }
+      if (o.hide) for (const i of indexList(o.hide)) doc = setVisible(doc, i, false);
+      if (o.show) for (const i of indexList(o.show)) doc = setVisible(doc, i, true);
+      for (const m of o.move as string[]) {
+        const [a, b] = m.split(':');
+        if (a === undefined || b === undefined) throw new Error(`--move takes from:to, got '${m}'`);
+        doc = moveLayer(doc, layerIndex(a), layerIndex(b));
+      }
+      if (o.remove) doc = removeLayers(doc, indexList(o.remove));
+      const adjust = o.brighten ?? o.tint;
+      if (adjust && !o.image) throw new Error('--brighten and --tint need --image ORIGINAL');
+      if (o.jitter !== undefined) {
+        const ks = String(o.k).split(',').map(Number);
+        if (!ks.every(Number.isFinite)) throw new Error(`bad --k list '${o.k}'`);
+        const { docs } = jitterLayer(doc, layerIndex(o.jitter), ks, o.seed);
+        const S = Math.min(o.size, 256);
+        const tiles = docs.map((d) => ({ pixels: renderDocument(d, S).rgb, width: S, height: S }));
+        await writeGrid(o.strip, [tiles], { scale: 1, gap: 4, columnLabels: ks.map((k) => `k = ${k}`) });
+        console.log(`wrote ${o.strip} (layer ${o.jitter}, k = ${ks.join(', ')})`);
+      }
+      if (adjust) {
+        const meta = await sharp(o.image).metadata().catch(() => {
+          throw new Error(`${o.image}: cannot read image`);
+        });
+        const W = meta.width!;
+        const H = meta.height!;
+        checkRender(doc, W, H, 'mask at the image size', true);
+        const raw = await sharp(o.image).removeAlpha().toColourspace('srgb').raw().toBuffer();
+        const img = Float32Array.from(raw, (v) => v / 255);
+        const parts = String(adjust).split(':');
+        const i = layerIndex(parts[0]!);
+        checkLayer(doc, i);
+        // the document is square: render the mask stretched to the image's aspect
+        const mask = renderDocument(doc, W, H, { keepMasks: true }).masks![i]!;
+        const out = o.brighten
+          ? brightenInMask(img, mask, Number(parts[1]))
+          : tintInMask(img, mask, parseColour(parts[1] ?? ''), parts[2] === undefined ? 0.5 : Number(parts[2]));
+        const target = o.png ?? 'adjusted.png';
+        await writePng(target, W, H, out);
+        console.log(`wrote ${target} (${o.brighten ? 'brightened' : 'tinted'} inside layer ${i})`);
+      } else if (o.png) {
+        checkRender(doc, o.size, o.size, 'edit --png');
+        await writePng(o.png, o.size, o.size, renderDocument(doc, o.size).rgb);
+        console.log(`wrote ${o.png} (${o.size}²)`);
+      }
+      if (output) {
+        saveDocument(output, doc);
+        console.log(`wrote ${output} (${doc.layers.length} layers)`);
+      }
+    });
 }

@@ -3,25 +3,27 @@ import { Command } from 'commander';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadModel, saveCheckpoint } from '../../model/checkpoint.js';
 import { checkOutputs } from '../../io/paths.js';
-import { backendOption, outputOf, outputOption } from '../options.js';
+import { backendOption, outputOf, outputOpt, oldOutOption } from '../options.js';
 
 export function register(program: Command): void {
-  const cmd = program
+  program
     .command('export-model')
     .description('write a small weights-only model file (no optimiser state) from a training checkpoint')
     .argument('<checkpoint>', 'training checkpoint (runs/NAME/checkpoint.stratum)')
     .argument('[out]', 'model file to write (or -o/--output)')
-    .addOption(backendOption());
-  outputOption(cmd, 'model file to write').action(async (from: string, positional: string | undefined, o, c: Command) => {
-    const given = c.opts().output !== undefined || c.opts().out !== undefined;
-    if (given && positional !== undefined) throw new Error('give the model file to write once: as OUT or as -o/--output');
-    const to = given ? outputOf(c) : positional;
-    if (to === undefined) throw new Error('export-model: name the model file to write (OUT or -o/--output)');
-    checkOutputs([to], [from]);
-    await useBackend(o.backend as BackendName);
-    const { model, ckpt } = loadModel(from);
-    const psnr = ckpt.header.info?.lastPsnr;
-    saveCheckpoint(to, model, { step: ckpt.header.step, data: ckpt.header.data, weightsOnly: true, info: { ...ckpt.header.info, heldOutPsnr: psnr, trainConfig: ckpt.header.train } });
-    console.log(`wrote ${to} (step ${ckpt.header.step}, ${model.store.count()} parameters${typeof psnr === 'number' ? `, held-out PSNR ${psnr.toFixed(2)} dB` : ''})`);
-  });
+    .addOption(backendOption())
+    .addOption(outputOpt('model file to write'))
+    .addOption(oldOutOption())
+    .action(async (from: string, positional: string | undefined, o, c: Command) => {
+      const given = c.opts().output !== undefined || c.opts().out !== undefined;
+      if (given && positional !== undefined) throw new Error('give the model file to write once: as OUT or as -o/--output');
+      const to = given ? outputOf(c) : positional;
+      if (to === undefined) throw new Error('export-model: name the model file to write (OUT or -o/--output)');
+      checkOutputs([to], [from]);
+      await useBackend(o.backend as BackendName);
+      const { model, ckpt } = loadModel(from);
+      const psnr = ckpt.header.info?.lastPsnr;
+      saveCheckpoint(to, model, { step: ckpt.header.step, data: ckpt.header.data, weightsOnly: true, info: { ...ckpt.header.info, heldOutPsnr: psnr, trainConfig: ckpt.header.train } });
+      console.log(`wrote ${to} (step ${ckpt.header.step}, ${model.store.count()} parameters${typeof psnr === 'number' ? `, held-out PSNR ${psnr.toFixed(2)} dB` : ''})`);
+    });
 }

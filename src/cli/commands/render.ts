@@ -6,28 +6,30 @@ import { writePng } from '../../data/images.js';
 import { loadDocument } from '../../export/documentFile.js';
 import { checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
-import { int, backendOption, outputOf, outputOption } from '../options.js';
+import { int, backendOption, outputOf, outputOpt, oldOutOption } from '../options.js';
 
 export function register(program: Command): void {
-  const cmd = program
+  program
     .command('render')
     .description('render a layered document at any resolution')
     .argument('<doc>', 'layered document (.stratum.json)')
     .option('--size <n>', 'width and height', int('--size'), 1024)
     .option('--width <n>', 'width (overrides --size)', int('--width'))
     .option('--height <n>', 'height (overrides --size)', int('--height'))
-    .addOption(backendOption());
-  outputOption(cmd, 'output PNG (default: next to the document, DOC.WxH.png)').action(async (docPath: string, o, c: Command) => {
-    const w = o.width ?? o.size;
-    const h = o.height ?? o.size;
-    const given = c.opts().output !== undefined || c.opts().out !== undefined;
-    const out = given ? outputOf(c) : docPath.replace(/(\.stratum)?\.json$/, '') + `.${w}x${h}.png`;
-    checkOutputs([out], [docPath]);
-    await useBackend(o.backend as BackendName);
-    const doc = loadDocument(docPath);
-    checkRender(doc, w, h, 'render');
-    const r = renderDocument(doc, w, h);
-    await writePng(out, w, h, r.rgb);
-    console.log(`wrote ${out} (${w}×${h}, ${doc.layers.filter((l) => l.visible !== false).length} visible layers)`);
-  });
+    .addOption(backendOption())
+    .addOption(outputOpt('output PNG (default: next to the document, DOC.WxH.png)'))
+    .addOption(oldOutOption())
+    .action(async (docPath: string, o, c: Command) => {
+      const w = o.width ?? o.size;
+      const h = o.height ?? o.size;
+      const given = c.opts().output !== undefined || c.opts().out !== undefined;
+      const out = given ? outputOf(c) : docPath.replace(/(\.stratum)?\.json$/, '') + `.${w}x${h}.png`;
+      checkOutputs([out], [docPath]);
+      await useBackend(o.backend as BackendName);
+      const doc = loadDocument(docPath);
+      checkRender(doc, w, h, 'render');
+      const r = renderDocument(doc, w, h);
+      await writePng(out, w, h, r.rgb);
+      console.log(`wrote ${out} (${w}×${h}, ${doc.layers.filter((l) => l.visible !== false).length} visible layers)`);
+    });
 }

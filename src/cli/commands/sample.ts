@@ -14,10 +14,10 @@ import { writeGrid, type Tile } from '../../eval/grid.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
 import type { LayeredDocument } from '../../core/document.js';
-import { int, backendOption, outputOf, outputOption } from '../options.js';
+import { int, backendOption, outputOf, outputOpt, oldOutOption } from '../options.js';
 
 export function register(program: Command): void {
-  const cmd = program
+  program
     .command('sample')
     .description('draw GAN samples and render them at any resolution (e.g. trained at 32, written at 1024)')
     .option('--model <file>', 'GAN checkpoint', 'runs/gan/gan.stratum')
@@ -25,31 +25,33 @@ export function register(program: Command): void {
     .option('--size <n>', 'output size in pixels', int('--size'), 1024)
     .option('--seed <n>', 'noise seed', int('--seed', 0), 0)
     .option('--sheet-size <n>', 'tile size of sheet.png (the canvas after each layer, each sample at --size)', int('--sheet-size', 8), 64)
-    .addOption(backendOption());
-  outputOption(cmd, 'output folder', 'out/samples').action(async (o, c: Command) => {
-    const out = outputOf(c);
-    checkOutputFolder(out);
-    checkOutputs([...Array.from({ length: o.n as number }, (_, i) => [join(out, `sample-${i}.stratum.json`), join(out, `sample-${i}.png`)]).flat(), join(out, 'sheet.png')], [o.model]);
-    await useBackend(o.backend as BackendName);
-    const { g } = loadGan(o.model);
-    const shape = { mask: g.cfg.mask, referenceSize: g.cfg.size, layers: Array.from({ length: g.cfg.T }) } as unknown as LayeredDocument;
-    checkRender(shape, o.size, o.size, 'sample render');
-    const ctx = newCtx(true);
-    const samples = g.sampleLayers(o.n, ctx, o.seed);
-    discardBnUpdates(ctx);
-    mkdirSync(out, { recursive: true });
-    const sheet: Tile[][] = [];
-    const S = o.sheetSize as number;
-    for (let i = 0; i < samples.length; i++) {
-      const doc = makeDocument(g.cfg.mask, g.cfg.size, g.store, samples[i]!.map((l, t) => ({ ...l, name: `layer ${t + 1}` })), { gan: basename(o.model), seed: o.seed, index: i });
-      saveDocument(join(out, `sample-${i}.stratum.json`), doc);
-      await writePng(join(out, `sample-${i}.png`), o.size, o.size, renderDocument(doc, o.size).rgb);
-      // the sample built layer by layer: the canvas after each layer
-      const small = renderDocument(doc, S, S, { keepMasks: true });
-      sheet.push(canvasAfterEachLayer(small.masks!, doc.layers.map((l) => l.colour)).map((pixels) => ({ pixels, width: S, height: S })));
-    }
-    const sheetPath = join(out, 'sheet.png');
-    await writeGrid(sheetPath, sheet, { scale: 1, columnLabels: samples[0]!.map((_, t) => `after ${t + 1}`) });
-    console.log(`wrote ${samples.length} samples at ${o.size}² (trained at ${g.cfg.size}²) to ${out}, and ${sheetPath} (each built layer by layer at ${S}²)`);
-  });
+    .addOption(backendOption())
+    .addOption(outputOpt('output folder', 'out/samples'))
+    .addOption(oldOutOption())
+    .action(async (o, c: Command) => {
+      const out = outputOf(c);
+      checkOutputFolder(out);
+      checkOutputs([...Array.from({ length: o.n as number }, (_, i) => [join(out, `sample-${i}.stratum.json`), join(out, `sample-${i}.png`)]).flat(), join(out, 'sheet.png')], [o.model]);
+      await useBackend(o.backend as BackendName);
+      const { g } = loadGan(o.model);
+      const shape = { mask: g.cfg.mask, referenceSize: g.cfg.size, layers: Array.from({ length: g.cfg.T }) } as unknown as LayeredDocument;
+      checkRender(shape, o.size, o.size, 'sample render');
+      const ctx = newCtx(true);
+      const samples = g.sampleLayers(o.n, ctx, o.seed);
+      discardBnUpdates(ctx);
+      mkdirSync(out, { recursive: true });
+      const sheet: Tile[][] = [];
+      const S = o.sheetSize as number;
+      for (let i = 0; i < samples.length; i++) {
+        const doc = makeDocument(g.cfg.mask, g.cfg.size, g.store, samples[i]!.map((l, t) => ({ ...l, name: `layer ${t + 1}` })), { gan: basename(o.model), seed: o.seed, index: i });
+        saveDocument(join(out, `sample-${i}.stratum.json`), doc);
+        await writePng(join(out, `sample-${i}.png`), o.size, o.size, renderDocument(doc, o.size).rgb);
+        // the sample built layer by layer: the canvas after each layer
+        const small = renderDocument(doc, S, S, { keepMasks: true });
+        sheet.push(canvasAfterEachLayer(small.masks!, doc.layers.map((l) => l.colour)).map((pixels) => ({ pixels, width: S, height: S })));
+      }
+      const sheetPath = join(out, 'sheet.png');
+      await writeGrid(sheetPath, sheet, { scale: 1, columnLabels: samples[0]!.map((_, t) => `after ${t + 1}`) });
+      console.log(`wrote ${samples.length} samples at ${o.size}² (trained at ${g.cfg.size}²) to ${out}, and ${sheetPath} (each built layer by layer at ${S}²)`);
+    });
 }
