@@ -73,10 +73,12 @@ test('adaptive render: share of MLP evaluations falls with size (cost follows th
 test('adaptive render skips hidden layers and renders them only when their masks are asked for', async () => {
   await onBackend('native');
   const doc = testDocument(5, 3); // layer 3 is hidden
-  const r = renderDocument(doc, 128, 128);
-  const all = renderDocument(doc, 128, 128, { keepMasks: true });
-  assert.equal(r.needed, 128 * 128 * 4);
-  assert.equal(all.needed, 128 * 128 * 5);
+  // 8 output pixels per reference pixel (testDocument's reference grid is 32²): the adaptive path
+  const r = renderDocument(doc, 256, 256);
+  const all = renderDocument(doc, 256, 256, { keepMasks: true });
+  assert.equal(r.method, 'adaptive');
+  assert.equal(r.needed, 256 * 256 * 4);
+  assert.equal(all.needed, 256 * 256 * 5);
   assert.ok(maxDiff(r.rgb, all.rgb) === 0);
 });
 

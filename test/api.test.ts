@@ -23,7 +23,7 @@ test('library: a tensor decomposes like the file it came from; refine raises PSN
   assert.equal((await decompose(model, big)).layers.length, model.cfg.T);
   const r = await refine(fromFile, IMAGE, { steps: 15 });
   assert.ok(r.psnrAfter > r.psnrBefore, `${r.psnrBefore} -> ${r.psnrAfter}`);
-  assert.equal(r.doc.source?.refined && (r.doc.source.refined as { steps: number }).steps, 15);
+  assert.equal(r.doc.source?.refinement && (r.doc.source.refinement as { steps: number }).steps, 15);
   assert.equal(render(r.doc, 40, 20).rgb.length, 40 * 20 * 3);
 
   await assert.rejects(decompose(model, join(tmp(), 'none.png')), /none\.png: no such file/);
