@@ -39,7 +39,7 @@ test('the package by its name: load, decompose a file and its bytes, render, edi
     join(dir, 'use.mjs'),
     `import * as stratum from 'stratum';
 import { readFileSync } from 'node:fs';
-const model = await stratum.load();
+const model = await stratum.load(process.argv[3]);
 const doc = await stratum.decompose(model, process.argv[2]);
 const again = await stratum.decompose(model, readFileSync(process.argv[2]));
 stratum.saveDocument('doc.stratum.json', doc);
@@ -50,7 +50,7 @@ const refined = await stratum.refine(doc, process.argv[2], { steps: 10 });
 console.log(JSON.stringify({ keys: Object.keys(stratum).sort(), T: model.cfg.T, layers: doc.layers.length, sameFromBytes: JSON.stringify(again.layers) === JSON.stringify(doc.layers), width: big.width, pixels: big.rgb.length, red: red.layers[0].colour, before: refined.psnrBefore, after: refined.psnrAfter }));
 `,
   );
-  const r = spawnSync(process.execPath, ['use.mjs', image], { cwd: dir, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['use.mjs', image, join(ROOT, 'models', 'fashion-mnist.stratum')], { cwd: dir, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
   const source = await import('../src/index.js');
