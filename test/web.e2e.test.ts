@@ -39,6 +39,10 @@ test('browser editor: decompose a sample, recolour a layer: pixels change where 
     const doc = (await page.evaluate(() => (window as unknown as { stratum: { document(): unknown } }).stratum.document())) as LayeredDocument;
     assert.equal(doc.layers.length, 10);
     assert.equal(await page.locator('#steps canvas').count(), 10, 'one thumbnail per step');
+    // each layer's worth (PSNR lost when it alone is hidden) is shown in the layer list
+    const worth = await page.locator('#layers li .contribution').allTextContents();
+    assert.equal(worth.length, 10);
+    for (const w of worth) assert.match(w, /^-?\d+\.\d dB$/);
     // the layer that shows most: effective weight w_i = M_i Π_{j>i} (1 − M_j)
     const r = renderDocument(doc, SIZE, SIZE, { keepMasks: true });
     const weight = (i: number) => Float32Array.from({ length: SIZE * SIZE }, (_, p) => doc.layers.slice(i + 1).reduce((w, _l, k) => w * (1 - r.masks![i + 1 + k]![p]!), r.masks![i]![p]!));

@@ -8,6 +8,7 @@ import { blendLayerInto, compositeLayers } from '../src/core/blend.js';
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, makeDocument, type DocLayer, type LayeredDocument } from '../src/core/document.js';
 import { layerStep } from '../src/core/layerLoop.js';
 import { adaptiveStride, renderLayers } from '../src/core/render.js';
+import { psnrOf } from '../src/core/psnr.js';
 import * as tf from '../src/core/tf.js';
 import { colourHex, moveLayer, parseColour, recolour, removeLayers, setParams, setVisible } from '../src/edit/edits.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
@@ -144,9 +145,22 @@ function drawSteps(): void {
 }
 
 // ------------------------------------------------------------------ layer panel
+/**
+ * What each layer is worth: the PSNR (against the image, at the model's size) lost when that layer
+ * alone is hidden — as `stratum decompose` prints it (src/eval/contribution.ts). 0 for hidden layers.
+ */
+function contributions(): number[] {
+  const size = S();
+  if (!state.target || state.target.length !== size * size * 3) return state.layers.map(() => NaN);
+  const psnrOfLayers = (layers: DocLayer[]) => psnrOf(compositeLayers(size * size, layers, (l) => maskAt(l, size)), state.target!);
+  const all = psnrOfLayers(state.layers);
+  return state.layers.map((l, i) => (l.visible === false ? 0 : all - psnrOfLayers(state.layers.map((m, j) => (j === i ? { ...m, visible: false } : m)))));
+}
+
 function buildLayerList(): void {
   const list = $('layers');
   list.replaceChildren();
+  const worth = contributions();
   state.layers.forEach((l, i) => {
     const li = document.createElement('li');
     li.dataset.index = String(i);
@@ -167,6 +181,10 @@ function buildLayerList(): void {
     name.className = 'name';
     name.textContent = l.name ?? `layer ${i + 1}`;
     name.onclick = () => select(i);
+    const db = document.createElement('span');
+    db.className = 'contribution';
+    db.title = 'PSNR lost when this layer alone is hidden';
+    db.textContent = Number.isFinite(worth[i]!) ? `${worth[i]!.toFixed(1)} dB` : '';
     const tools = document.createElement('span');
     tools.className = 'tools';
     const colour = document.createElement('input');
@@ -183,7 +201,7 @@ function buildLayerList(): void {
     const del = button('✕', 'delete layer', () => edit(() => editLayers((d) => removeLayers(d, [i]))));
     del.className = 'delete';
     tools.append(colour, up, down, del);
-    li.append(vis, sw, name, tools);
+    li.append(vis, sw, name, db, tools);
     list.append(li);
   });
   buildSliders();
