@@ -31,7 +31,8 @@ export function writeFileAtomic(path: string, chunks: Uint8Array[]): void {
   }
 }
 
-function alive(pid: number): boolean {
+/** whether a process with this id runs (one we may not signal counts as running) */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -49,7 +50,7 @@ export function removeOrphanTempFiles(dir: string): string[] {
   const removed: string[] = [];
   for (const name of readdirSync(dir)) {
     const m = /\.tmp-(\d+)$/.exec(name);
-    if (!m || Number(m[1]) === process.pid || alive(Number(m[1]))) continue;
+    if (!m || Number(m[1]) === process.pid || processAlive(Number(m[1]))) continue;
     try {
       unlinkSync(join(dir, name));
       removed.push(basename(name));

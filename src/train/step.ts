@@ -40,15 +40,11 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
     }
     if (clip > 0 && lastGradNorm > clip) {
       const k = clip / lastGradNorm;
-      for (const [name, g] of named) named.set(name, tf.keep(tf.tidy(() => g.mul(k))));
-      tf.dispose(grads);
-      opt.apply(params, named);
-      tf.dispose([...named.values()]);
-      applyBnUpdates(store, ctx);
-      return l;
+      for (const [name, g] of named) named.set(name, tf.tidy(() => g.mul(k)));
     }
     opt.apply(params, named);
-    tf.dispose(grads);
+    // the gradients and, when clipped, their scaled copies (disposing a tensor twice is a no-op)
+    tf.dispose([...Object.values(grads), ...named.values()]);
     applyBnUpdates(store, ctx);
     return l;
   } finally {

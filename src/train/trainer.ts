@@ -6,7 +6,7 @@
  * same batches it would have seen.
  */
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { removeOrphanTempFiles } from '../io/atomicFile.js';
+import { processAlive, removeOrphanTempFiles } from '../io/atomicFile.js';
 import { join } from 'node:path';
 import { CALIBRATION_BATCHES, type ModelConfig, type TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
@@ -97,15 +97,6 @@ export function lockRunFolder(dir: string): () => void {
     }
   }
   throw new Error(`${path}: cannot take the run lock`);
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export async function plotMetrics(path: string, log: MetricsLog<MetricRow>): Promise<void> {
