@@ -45,21 +45,27 @@ for (const norm of ['image', 'pixel'] as const) {
       tf.variableGrads(() => tf.sum(tf.abs(tf.sub(impl(store, cfg, coords, store.get('p') as tf.Tensor2D).masks, target))) as tf.Scalar, names.map((n) => store.get(n)));
     const a = run(maskNet); // fused on 'native'
     const b = run(maskNetOps);
-    assert.ok(Math.abs(a.value.dataSync()[0]! - b.value.dataSync()[0]!) < 1e-4 * Math.abs(b.value.dataSync()[0]!));
-    for (const n of names) {
-      const v = store.get(n);
-      const ga = a.grads[v.name]!.dataSync();
-      const gb = b.grads[v.name]!.dataSync();
-      let scale = 1e-6;
-      let diff = 0;
-      for (let i = 0; i < gb.length; i++) {
-        scale = Math.max(scale, Math.abs(gb[i]!));
-        diff = Math.max(diff, Math.abs(ga[i]! - gb[i]!));
-      }
-      assert.ok(diff / scale < 2e-3, `${n}: fused gradient differs by ${diff} (scale ${scale})`);
-    }
+    assertSameValueAndGradients(a, b, store, names);
     store.dispose();
   });
+}
+
+
+/** a fused result equals the plain-ops one: value to 1e-4 relative, every gradient to 2e-3 of its scale */
+function assertSameValueAndGradients(a: { value: tf.Scalar; grads: tf.NamedTensorMap }, b: { value: tf.Scalar; grads: tf.NamedTensorMap }, store: ParamStore, names: string[]): void {
+  assert.ok(Math.abs(a.value.dataSync()[0]! - b.value.dataSync()[0]!) < 1e-4 * Math.abs(b.value.dataSync()[0]!));
+  for (const n of names) {
+    const v = store.get(n);
+    const ga = a.grads[v.name]!.dataSync();
+    const gb = b.grads[v.name]!.dataSync();
+    let scale = 1e-6;
+    let diff = 0;
+    for (let i = 0; i < gb.length; i++) {
+      scale = Math.max(scale, Math.abs(gb[i]!));
+      diff = Math.max(diff, Math.abs(ga[i]! - gb[i]!));
+    }
+    assert.ok(diff / scale < 2e-3, `${n}: fused gradient differs by ${diff} (scale ${scale})`);
+  }
 }
 
 test('per-image and per-pixel GroupNorm are different functions', async () => {
@@ -107,19 +113,7 @@ test('masks with reference statistics: fused native equals the tfjs-ops definiti
   assert.ok(fusedMaskNet.active() !== null);
   const a = run((p) => maskNetWithReference(store, cfg, ref, coords, p)); // fused on 'native'
   const b = run(opsDefinition);
-  assert.ok(Math.abs(a.value.dataSync()[0]! - b.value.dataSync()[0]!) < 1e-4 * Math.abs(b.value.dataSync()[0]!));
-  for (const n of names) {
-    const v = store.get(n);
-    const ga = a.grads[v.name]!.dataSync();
-    const gb = b.grads[v.name]!.dataSync();
-    let scale = 1e-6;
-    let diff = 0;
-    for (let i = 0; i < gb.length; i++) {
-      scale = Math.max(scale, Math.abs(gb[i]!));
-      diff = Math.max(diff, Math.abs(ga[i]! - gb[i]!));
-    }
-    assert.ok(diff / scale < 2e-3, `${n}: fused gradient differs by ${diff} (scale ${scale})`);
-  }
+  assertSameValueAndGradients(a, b, store, names);
   // the gradient through the statistics matters: without it p's gradient is different
   const noStats = tf.variableGrads(() => {
     const stats = maskNetOps(store, cfg, ref, stopGradient(store.get('p') as tf.Tensor2D)).stats;

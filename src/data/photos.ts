@@ -243,6 +243,30 @@ export interface PhotoSetOptions {
   stampShare?: number;
 }
 
+/**
+ * A stamp scaled so its long side is `long` pixels (area-resampled, premultiplied alpha, optionally
+ * mirrored) and composited over `img` (RGB floats 0–255, size²) with its top-left corner at
+ * (ox, oy), clipped to the image: img = stamp + img·(1 − α).
+ */
+function compositeStamp(img: Float32Array, size: number, st: PhotoSources['stamps'][number], long: number, place: (sw: number, sh: number) => [number, number], flip = false): void {
+  const sw = Math.max(1, Math.round((long * st.w) / Math.max(st.w, st.h)));
+  const sh = Math.max(1, Math.round((long * st.h) / Math.max(st.w, st.h)));
+  const stamp = resampleArea(st.rgba, st.w, st.h, 4, 0, 0, st.w, st.h, sw, sh, flip);
+  const [ox, oy] = place(sw, sh);
+  for (let y = 0; y < sh; y++) {
+    const ty = oy + y;
+    if (ty < 0 || ty >= size) continue;
+    for (let x = 0; x < sw; x++) {
+      const tx = ox + x;
+      if (tx < 0 || tx >= size) continue;
+      const s = (y * sw + x) * 4;
+      const a = stamp[s + 3]!;
+      const d = (ty * size + tx) * 3;
+      for (let c = 0; c < 3; c++) img[d + c] = stamp[s + c]! * 255 + img[d + c]! * (1 - a);
+    }
+  }
+}
+
 /** one generated image (uint8 RGB, size²) from the sources and a generator */
 function drawImage(src: PhotoSources, size: number, rng: () => number, stampShare: number): Uint8Array {
   const wp = src.wallpapers[Math.floor(rng() * src.wallpapers.length)]!;
@@ -258,25 +282,11 @@ function drawImage(src: PhotoSources, size: number, rng: () => number, stampShar
   if (src.stamps.length && rng() < stampShare) {
     const st = src.stamps[Math.floor(rng() * src.stamps.length)]!;
     const long = Math.max(2, Math.round(size * (0.4 + 0.6 * rng())));
-    const sw = Math.max(1, Math.round((long * st.w) / Math.max(st.w, st.h)));
-    const sh = Math.max(1, Math.round((long * st.h) / Math.max(st.w, st.h)));
-    const stamp = resampleArea(st.rgba, st.w, st.h, 4, 0, 0, st.w, st.h, sw, sh, rng() < 0.5);
+    // the draws keep their order (flip, then centre x, y), so a seed gives the same images as before
+    const flip = rng() < 0.5;
     const cx = size * (0.2 + 0.6 * rng());
     const cy = size * (0.2 + 0.6 * rng());
-    const ox = Math.round(cx - sw / 2);
-    const oy = Math.round(cy - sh / 2);
-    for (let y = 0; y < sh; y++) {
-      const ty = oy + y;
-      if (ty < 0 || ty >= size) continue;
-      for (let x = 0; x < sw; x++) {
-        const tx = ox + x;
-        if (tx < 0 || tx >= size) continue;
-        const s = (y * sw + x) * 4;
-        const a = stamp[s + 3]!;
-        const d = (ty * size + tx) * 3;
-        for (let c = 0; c < 3; c++) img[d + c] = stamp[s + c]! * 255 + img[d + c]! * (1 - a);
-      }
-    }
+    compositeStamp(img, size, st, long, (sw, sh) => [Math.round(cx - sw / 2), Math.round(cy - sh / 2)], flip);
   }
   const out = new Uint8Array(size * size * 3);
   for (let i = 0; i < out.length; i++) out[i] = Math.max(0, Math.min(255, Math.round(img[i]!)));
@@ -311,18 +321,7 @@ export function wholePhotos(src: PhotoSources, size: number): ImageSet & { names
   }
   src.stamps.forEach((st, k) => {
     const bg = centre(src.wallpapers[k % src.wallpapers.length]!);
-    const long = Math.round(size * 0.8);
-    const sw = Math.max(1, Math.round((long * st.w) / Math.max(st.w, st.h)));
-    const sh = Math.max(1, Math.round((long * st.h) / Math.max(st.w, st.h)));
-    const stamp = resampleArea(st.rgba, st.w, st.h, 4, 0, 0, st.w, st.h, sw, sh);
-    const ox = Math.round((size - sw) / 2);
-    const oy = Math.round((size - sh) / 2);
-    for (let y = 0; y < sh; y++)
-      for (let x = 0; x < sw; x++) {
-        const s = (y * sw + x) * 4;
-        const d = ((oy + y) * size + ox + x) * 3;
-        for (let c = 0; c < 3; c++) bg[d + c] = stamp[s + c]! * 255 + bg[d + c]! * (1 - stamp[s + 3]!);
-      }
+    compositeStamp(bg, size, st, Math.round(size * 0.8), (sw, sh) => [Math.round((size - sw) / 2), Math.round((size - sh) / 2)]);
     imgs.push(toBytes(bg));
     names.push(st.path);
   });
