@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { documentStore, renderDocument, type LayeredDocument } from '../src/core/document.js';
 import { mulberry32 } from '../src/core/random.js';
 import { jitterLayer, recolour } from '../src/edit/edits.js';
-import { addLayersGreedy, layerContributions, pruneLayers } from '../src/model/layers.js';
+import { addLayersGreedy, pruneLayers } from '../src/model/layers.js';
+import { contributionsFromMasks } from '../src/eval/contribution.js';
 import { layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers } from '../src/model/refine.js';
 import { refineDecomposition } from '../src/model/refineDocument.js';
 import { onBackend, psnr, testDocument } from './helpers.js';
@@ -111,7 +112,7 @@ test('pruning removes layers that contribute nothing and stays within the thresh
   const store = documentStore(doc);
   const masks = masksAt(store, doc.mask, doc.referenceSize, doc.layers, 32);
   store.dispose();
-  const contrib = layerContributions(masks, doc.layers, target);
+  const contrib = contributionsFromMasks(masks, doc.layers, target).contributions;
   assert.ok(Math.abs(contrib[0]!) < 1e-6 && Math.abs(contrib[1]!) < 1e-6, `black layers contribute ${contrib.slice(0, 2)}`);
   for (const thr of [0.05, 1]) {
     const pr = pruneLayers(masks, doc.layers, target, thr);

@@ -8,7 +8,7 @@ import { blendLayerInto, compositeLayers } from '../src/core/blend.js';
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, makeDocument, type DocLayer, type LayeredDocument } from '../src/core/document.js';
 import { layerStep } from '../src/core/layerLoop.js';
 import { adaptiveStride, renderLayers } from '../src/core/render.js';
-import { psnrOf } from '../src/core/psnr.js';
+import { contributionsFromMasks } from '../src/eval/contribution.js';
 import * as tf from '../src/core/tf.js';
 import { colourHex, moveLayer, parseColour, recolour, removeLayers, setParams, setVisible } from '../src/edit/edits.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
@@ -152,9 +152,7 @@ function drawSteps(): void {
 function contributions(): number[] {
   const size = S();
   if (!state.target || state.target.length !== size * size * 3) return state.layers.map(() => NaN);
-  const psnrOfLayers = (layers: DocLayer[]) => psnrOf(compositeLayers(size * size, layers, (l) => maskAt(l, size)), state.target!);
-  const all = psnrOfLayers(state.layers);
-  return state.layers.map((l, i) => (l.visible === false ? 0 : all - psnrOfLayers(state.layers.map((m, j) => (j === i ? { ...m, visible: false } : m)))));
+  return contributionsFromMasks(state.layers.map((l) => maskAt(l, size)), state.layers, state.target).contributions;
 }
 
 function buildLayerList(): void {

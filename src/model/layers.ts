@@ -17,12 +17,6 @@ import type { Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
 import { psnrOfMasks, type FitTarget, type RGB } from './refine.js';
 
-/** PSNR lost when layer t alone is hidden, for every layer (0 for layers already hidden) */
-export function layerContributions(masks: Float32Array[], layers: Layer[], target: Float32Array): number[] {
-  const base = psnrOfMasks(masks, layers, target);
-  return layers.map((l, t) => (l.visible === false ? 0 : base - psnrOfMasks(masks, layers.map((x, s) => (s === t ? { ...x, visible: false } : x)), target)));
-}
-
 export interface PruneResult<L extends Layer> {
   layers: L[];
   /** indices (in the input) of the removed layers, in removal order */
