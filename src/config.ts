@@ -186,10 +186,12 @@ export interface AdaptiveRenderConfig {
   tol: number;
   /** largest coarse lattice stride in pixels (power of 2); the stride is also ≤ output size / (2 · reference size) */
   maxCoarse: number;
-  /** tile edge in pixels */
+  /** tile edge in pixels when every layer's mask is kept (a full-size mask per layer per tile) */
   tile: number;
+  /** tile edge when only the image is wanted (one quadtree for the stack; memory ≈ 5 bytes × layers per pixel of a tile) */
+  compositeTile: number;
 }
-export const ADAPTIVE_RENDER_DEFAULTS: AdaptiveRenderConfig = { tol: 2e-3, maxCoarse: 64, tile: 512 };
+export const ADAPTIVE_RENDER_DEFAULTS: AdaptiveRenderConfig = { tol: 2e-3, maxCoarse: 64, tile: 512, compositeTile: 1024 };
 
 export function modelConfig(over: Partial<Omit<ModelConfig, 'mask'>> & { mask?: Partial<MaskNetConfig> } = {}): ModelConfig {
   return { ...MODEL_DEFAULTS, ...over, mask: { ...MASK_NET_DEFAULTS, ...(over.mask ?? {}) } };

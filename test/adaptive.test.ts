@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MASK_NET_DEFAULTS } from '../src/config.js';
-import { adaptiveMask, adaptiveScratch } from '../src/core/adaptive.js';
+import { adaptiveComposite, adaptiveMask, adaptiveScratch, compositeScratch } from '../src/core/adaptive.js';
 import { renderDocument, type LayeredDocument } from '../src/core/document.js';
 import { validateDocument } from '../src/core/document.js';
 import { initMaskNet } from '../src/core/maskNet.js';
@@ -53,6 +53,12 @@ for (const [name, make, w, h, tile] of cases) {
       const dm = maxDiff(dense.masks![t]!, adaptive.masks![t]!);
       assert.ok(dm < 1 / 255, `layer ${t}: mask differs by ${(dm * 255).toFixed(3)}/255`);
     });
+    // the image alone (one quadtree for the whole stack, no per-layer masks) too
+    const image = renderDocument(doc, w, h, { tile });
+    assert.equal(image.method, 'adaptive');
+    const di = maxDiff(dense.rgb, image.rgb);
+    assert.ok(di < 1 / 255, `image only: max |adaptive − dense| = ${(di * 255).toFixed(3)}/255`);
+    assert.ok(image.evaluated <= adaptive.evaluated, `image only evaluated ${image.evaluated}, with masks ${adaptive.evaluated}`);
     // and it did skip work
     assert.ok(adaptive.evaluated < 0.8 * adaptive.needed, `MLP evaluated ${adaptive.evaluated} of ${adaptive.needed}`);
   });
@@ -79,7 +85,11 @@ test('adaptive render skips hidden layers and renders them only when their masks
   assert.equal(r.method, 'adaptive');
   assert.equal(r.needed, 256 * 256 * 4);
   assert.equal(all.needed, 256 * 256 * 5);
-  assert.ok(maxDiff(r.rgb, all.rgb) === 0);
+  assert.ok(maxDiff(r.rgb, all.rgb) < 1 / 255);
+  // the image-only path never looks at the hidden layer: the same image as without it
+  const without = renderDocument({ ...doc, layers: doc.layers.filter((l) => l.visible !== false) }, 256, 256);
+  assert.ok(maxDiff(r.rgb, without.rgb) === 0);
+  assert.equal(r.evaluated, without.evaluated);
 });
 
 test('adaptive render falls back to dense when the output is too small to gain; tol 0 equals dense', async () => {
@@ -152,5 +162,51 @@ test('adaptiveMask: degenerate tiles (one pixel wide or tall, 1×1, odd) are fil
     let d = 0;
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) d = Math.max(d, Math.abs(mask[y * w + x]! - f(x, y)));
     assert.ok(d < 1e-3, `${w}×${h}: max error ${d}`);
+  }
+});
+
+test('adaptiveComposite: the image of analytic masks (a step, a ramp, a bump), degenerate and odd tiles, written in place', () => {
+  const fs = [
+    (x: number, y: number) => (x + 0.5 * y < 40 ? 0 : 1),
+    (x: number, y: number) => 1 / (1 + Math.exp(-(x - 0.7 * y - 5) / 9)),
+    (x: number, _y: number) => 0.8 * Math.exp(-((x - 24) ** 2) / 2),
+  ];
+  const colours = [[0.9, 0.1, 0.2], [0.1, 0.7, 0.3], [0.2, 0.3, 0.95]];
+  for (const [w, h] of [[1, 50], [50, 1], [2, 37], [1, 1], [3, 2], [129, 65], [64, 64]] as const) {
+    // the tile sits at (3, 2) of a wider image: everything outside it stays untouched
+    const W = w + 5, H = h + 4;
+    const rgb = new Float32Array(W * H * 3).fill(-1);
+    let evaluated = 0;
+    const samplers = fs.map((f) => (xy: Int32Array, k: number, out: Float32Array) => {
+      evaluated += k;
+      for (let i = 0; i < k; i++) out[i] = f(xy[2 * i]!, xy[2 * i + 1]!);
+    });
+    const n = adaptiveComposite(w, h, samplers, colours, { coarse: 16, tol: 1e-3 }, rgb, { x0: 3, y0: 2, stride: W }, compositeScratch(3, w * h));
+    assert.equal(n, evaluated);
+    let d = 0;
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        const inside = x >= 3 && x < 3 + w && y >= 2 && y < 2 + h;
+        const want = [0, 0, 0];
+        if (inside) {
+          for (let t = 0; t < 3; t++) {
+            const m = fs[t]!(x - 3, y - 2);
+            for (let c = 0; c < 3; c++) want[c] = want[c]! * (1 - m) + colours[t]![c]! * m;
+          }
+        }
+        for (let c = 0; c < 3; c++) {
+          const v = rgb[(y * W + x) * 3 + c]!;
+          if (!inside) assert.equal(v, -1, `outside pixel ${x},${y} written`);
+          else d = Math.max(d, Math.abs(v - want[c]!));
+        }
+      }
+    }
+    assert.ok(d < 1 / 255, `${w}×${h}: max error ${(d * 255).toFixed(3)}/255`);
+    // never more MLP work than one quadtree per layer, and far less than every pixel on the big tiles
+    const perLayer = fs.reduce((sum, f) => sum + adaptiveMask(w, h, (xy, k, out) => {
+      for (let i = 0; i < k; i++) out[i] = f(xy[2 * i]!, xy[2 * i + 1]!);
+    }, { coarse: 16, tol: 1e-3 }, new Float32Array(w * h), adaptiveScratch(w * h)), 0);
+    assert.ok(n <= perLayer, `${w}×${h}: evaluated ${n}, per-layer quadtrees ${perLayer}`);
+    if (w * h >= 64 * 64) assert.ok(n < 0.6 * 3 * w * h, `${w}×${h}: evaluated ${n} of ${3 * w * h}`);
   }
 });

@@ -15,7 +15,7 @@
 import * as tf from './tf.js';
 import type { MaskNetConfig } from '../config.js';
 import { ADAPTIVE_RENDER_DEFAULTS, RENDER_TILE } from '../config.js';
-import { adaptiveMask, adaptiveScratch } from './adaptive.js';
+import { adaptiveComposite, adaptiveMask, adaptiveScratch, compositeScratch, type CompositeScratch, type MaskSampler } from './adaptive.js';
 import { blendLayerInto } from './blend.js';
 import type { GroupStats } from './groupNorm.js';
 import { pixelGrid } from './grid.js';
@@ -135,7 +135,8 @@ export function renderAdaptive(store: ParamStore, cfg: MaskNetConfig, layers: La
   const { width, height } = opt;
   const coarse = adaptiveStride(opt) || 1;
   const tol = opt.tol ?? ADAPTIVE_RENDER_DEFAULTS.tol;
-  const tile = opt.tile ?? ADAPTIVE_RENDER_DEFAULTS.tile;
+  // the image-only path keeps no per-layer full-size masks: larger tiles, fewer MLP calls
+  const tile = opt.tile ?? (opt.keepMasks ? ADAPTIVE_RENDER_DEFAULTS.tile : ADAPTIVE_RENDER_DEFAULTS.compositeTile);
   const rgb = new Float32Array(width * height * 3);
   const masks = opt.keepMasks ? layers.map(() => new Float32Array(width * height)) : undefined;
   const wanted = layers.map((l) => !!masks || l.visible !== false);
@@ -153,27 +154,35 @@ export function renderAdaptive(store: ParamStore, cfg: MaskNetConfig, layers: La
   const tw = Math.min(tile, width);
   const th = Math.min(tile, height);
   const scratch = adaptiveScratch(tw * th);
-  const mask = new Float32Array(tw * th);
-  const coords = new Float32Array(tw * th * 2);
+  const mask = new Float32Array(masks ? tw * th : 0);
+  let cscratch: CompositeScratch | undefined;
   try {
     for (let y0 = 0; y0 < height; y0 += tile) {
       for (let x0 = 0; x0 < width; x0 += tile) {
         const w = Math.min(tile, width - x0);
         const h = Math.min(tile, height - y0);
-        const tileRgb = new Float32Array(w * h * 3);
         const tileMask = mask.subarray(0, w * h);
+        const sampler = (t: number): MaskSampler => (xy, n, out) => {
+          const coords = new Float32Array(2 * n);
+          for (let k = 0; k < n; k++) {
+            coords[2 * k] = (2 * (x0 + xy[2 * k]!) + 1) / width - 1;
+            coords[2 * k + 1] = (2 * (y0 + xy[2 * k + 1]!) + 1) / height - 1;
+          }
+          const m = tf.tidy(() => maskNet(store, cfg, tf.tensor2d(coords, [n, 2]), ps[t]!, stats[t]).masks);
+          out.set((m.dataSync() as Float32Array).subarray(0, n));
+          m.dispose();
+        };
+        if (!masks) {
+          // only the image is wanted: one quadtree for the whole stack (no per-layer full-size masks)
+          const vis = layers.map((_, t) => t).filter((t) => wanted[t]);
+          cscratch ??= compositeScratch(vis.length, tw * th);
+          evaluated += adaptiveComposite(w, h, vis.map(sampler), vis.map((t) => layers[t]!.colour), { coarse, tol }, rgb, { x0, y0, stride: width }, cscratch);
+          continue;
+        }
+        const tileRgb = new Float32Array(w * h * 3);
         layers.forEach((layer, t) => {
           if (!wanted[t]) return;
-          const sample = (xy: Int32Array, n: number, out: Float32Array): void => {
-            for (let k = 0; k < n; k++) {
-              coords[2 * k] = (2 * (x0 + xy[2 * k]!) + 1) / width - 1;
-              coords[2 * k + 1] = (2 * (y0 + xy[2 * k + 1]!) + 1) / height - 1;
-            }
-            const m = tf.tidy(() => maskNet(store, cfg, tf.tensor2d(coords.slice(0, 2 * n), [n, 2]), ps[t]!, stats[t]).masks);
-            out.set((m.dataSync() as Float32Array).subarray(0, n));
-            m.dispose();
-          };
-          evaluated += adaptiveMask(w, h, sample, { coarse, tol }, tileMask, scratch);
+          evaluated += adaptiveMask(w, h, sampler(t), { coarse, tol }, tileMask, scratch);
           if (masks) copyTile(tileMask, 1, masks[t]!, width, x0, y0, w, h);
           if (layer.visible !== false) blendLayerInto(tileRgb, tileMask, layer.colour);
         });
