@@ -94,7 +94,7 @@ async function main(): Promise<void> {
   console.error(`decoding the held-out photos (photo corpus, test side) for ${Math.max(...sizesNeeded)}²…`);
   const src = await loadPhotoSources('test', Math.max(...sizesNeeded), (m) => console.error(m));
   const setAt = (size: number) => {
-    const all = wholePhotos(src, size);
+    const all = wholePhotos(src, size, { skipUniform: true });
     if (!o.limit || o.limit >= all.n) return all;
     const idx = Array.from({ length: o.limit }, (_, i) => i);
     return { ...subset(all, idx), names: all.names.slice(0, o.limit) };
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   for (const { file, model } of models) {
     const label = `T=${model.cfg.T} (${basename(file)})`;
     const short = `T=${model.cfg.T}`;
+    methods.push(stratumMethod(model, { label, short, encoderColours: true }));
     methods.push(stratumMethod(model, { label, short }));
     if (o.refineSteps > 0) methods.push(stratumMethod(model, { label, short, refineSteps: o.refineSteps, refineLr: o.refineLr }));
   }
@@ -116,7 +117,7 @@ async function main(): Promise<void> {
 
   const n = setAt(o.sizes[0]!).n;
   const command = `npm run bench:quality -- ${process.argv.slice(2).join(' ')}`.trim().replace(/ --$/, '');
-  const title = `Held-out photos of the photo corpus (photos-whole, ${n} images), ${backend} backend, ${new Date().toISOString().slice(0, 10)}; \`${command}\``;
+  const title = `Held-out photos of the photo corpus (photos-whole without its near-uniform wallpapers, ${n} images), ${backend} backend, ${new Date().toISOString().slice(0, 10)}; \`${command}\``;
   const bar = new Progress(o.sizes.length * n * methods.length, 0, 'bench:quality ');
   const res = await runQuality({ sizes: o.sizes, setAt, methods, show: o.show, out: o.out, title, onProgress: (done, _total, info) => bar.update(done, info) });
   bar.finish();

@@ -14,7 +14,7 @@ import { loadavg } from 'node:os';
 import { basename } from 'node:path';
 import { Bitmap, ImageRunner, ShapeTypes } from 'geometrizejs';
 import { useBackend } from '../src/backend/index.js';
-import { loadDataset } from '../src/data/datasets.js';
+import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { refineDecomposition, type RefineDocumentOptions } from '../src/model/refineDocument.js';
 import { loadModel } from '../src/model/checkpoint.js';
@@ -48,7 +48,8 @@ await useBackend('native');
 const { model } = loadModel(o.model);
 const S = model.cfg.size;
 const count = Number(o.images);
-const small = await loadDataset('photos-whole', { size: S });
+const whole = async (size: number) => wholePhotos(await loadPhotoSources('test', size), size, { skipUniform: true });
+const small = await whole(S);
 const pick = Array.from({ length: Math.min(count, small.n) }, (_, i) => Math.floor(((i + 0.5) * small.n) / Math.min(count, small.n)));
 const refineOpts: RefineDocumentOptions = {};
 if (o.pixels !== undefined) refineOpts.pixels = Number(o.pixels);
@@ -58,7 +59,7 @@ refineOpts.leastSquares = o.leastSquares;
 if (o.clock !== 'wall' && o.clock !== 'cpu') throw new Error(`--clock must be wall or cpu, got ${o.clock}`);
 refineOpts.clock = o.clock;
 
-console.log(`model ${basename(o.model)} (${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${S}²); ${pick.length} of ${small.n} held-out photos (photos-whole: ${pick.join(',')}); load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
+console.log(`model ${basename(o.model)} (${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${S}²); ${pick.length} of ${small.n} held-out photos (photos-whole without near-uniform wallpapers: ${pick.join(',')}); load average ${loadavg().map((v) => v.toFixed(1)).join(' ')}`);
 console.log(`refinement options: ${JSON.stringify(refineOpts)}, greedy ${o.greedy}`);
 console.log('\n| method | size | N | budget | PSNR (dB) | s / image | CPU s / image | steps |\n|---|---|---|---|---|---|---|---|');
 let cpuMark = process.cpuUsage();
@@ -72,7 +73,7 @@ const row = (m: string, F: number, N: number, budget: string, p: number[], s: nu
   console.log(`| ${m} | ${F}² | ${N} | ${budget} | ${mean(p).toFixed(2)} | ${mean(s).toFixed(2)} | ${(cpu / p.length).toFixed(2)} | ${steps} |`);
 
 for (const F of list(o.sizes)) {
-  const big = F === S ? small : await loadDataset('photos-whole', { size: F });
+  const big = F === S ? small : await whole(F);
   const targets = pick.map((i) => Float32Array.from(big.data.subarray(i * F * F * 3, (i + 1) * F * F * 3), (v) => v / 255));
   for (const N of list(o.layers)) {
     cpuSince();

@@ -75,6 +75,8 @@ export interface DecomposeOptions {
   refine?: RefineOptions;
   /** recorded in the document's source */
   name?: string;
+  /** least-squares colours given the encoder's masks (default true; false: the encoder's own colours) */
+  leastSquares?: boolean;
 }
 
 /** the layered document of an image: the model's T layers (mask parameters p and colour), bottom first */
@@ -82,7 +84,7 @@ export async function decompose(model: Decomposer, image: ImageInput, o: Decompo
   const S = model.cfg.size;
   const rgb = await imageRgb(image, S);
   const name = o.name ?? (typeof image === 'string' ? image : undefined);
-  const doc = decomposeImage(model, rgb, name ? { image: name } : {}, o.T ?? model.cfg.T).doc;
+  const doc = decomposeImage(model, rgb, name ? { image: name } : {}, o.T ?? model.cfg.T, { leastSquares: o.leastSquares }).doc;
   return o.refine ? (await refine(doc, image, o.refine)).doc : doc;
 }
 

@@ -8,6 +8,9 @@ import { contributionsFromMasks } from '../src/eval/contribution.js';
 import { layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers } from '../src/model/refine.js';
 import { refineDecomposition } from '../src/model/refineDocument.js';
 import { onBackend, psnr, testDocument } from './helpers.js';
+import { loadModel } from '../src/model/checkpoint.js';
+import { decomposeImage } from '../src/model/decomposeImage.js';
+import { readImageSquare } from '../src/data/images.js';
 
 const allVisible = (d: LayeredDocument): LayeredDocument => ({ ...d, layers: d.layers.map((l) => ({ ...l, visible: true })) });
 
@@ -153,4 +156,26 @@ test('refine rejects a target of the wrong size and a run with neither steps nor
   const { start } = problem(16);
   assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(10), size: 16 }), /target must be 16×16 RGB/);
   assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(16 * 16 * 3), size: 16 }, { steps: 0, budgetMs: 0 }), /step count or a time budget/);
+});
+
+test('decompose: least-squares colours given the encoder masks beat the encoder colours, and the document renders its canvas', async () => {
+  await onBackend('native');
+  const { model } = loadModel('models/default.stratum');
+  const S = model.cfg.size;
+  const rgb = await readImageSquare('samples/sunset.jpg', S);
+  const target = Float32Array.from(rgb, (v) => v / 255);
+  const enc = decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares: false });
+  const ls = decomposeImage(model, rgb);
+  assert.equal(ls.doc.source?.colours, 'least-squares');
+  assert.equal(enc.doc.source?.colours, 'encoder');
+  // same masks (the encoder ran once, the same way), other colours
+  ls.steps.forEach((s, t) => assert.deepEqual(s.mask, enc.steps[t]!.mask));
+  const pEnc = psnr(enc.canvas, target);
+  const pLs = psnr(ls.canvas, target);
+  assert.ok(pLs >= pEnc, `least squares ${pLs.toFixed(2)} dB < encoder colours ${pEnc.toFixed(2)} dB`);
+  // the canvas is what the document renders at the model's size, and the last step's canvas
+  const r = renderDocument(ls.doc, S, S, { method: 'dense' });
+  for (let i = 0; i < r.rgb.length; i++) assert.ok(Math.abs(r.rgb[i]! - ls.canvas[i]!) < 1e-4, `pixel value ${i}`);
+  assert.deepEqual(ls.steps[ls.steps.length - 1]!.canvas, ls.canvas);
+  model.dispose();
 });

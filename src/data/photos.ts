@@ -303,19 +303,40 @@ export function photoImages(src: PhotoSources, o: PhotoSetOptions): ImageSet {
 }
 
 /**
+ * A wallpaper whose centre crop at 32² is painted to within UNIFORM_PSNR dB by its mean colour
+ * alone (solid or near-solid backgrounds: MATE-Stripes, GNOME symbolic and vnc) has nothing to
+ * decompose; in a mean PSNR it would count as 50–100 dB for any method that can paint a flat
+ * colour and drown the photos, so the benchmarks leave them out (skipUniform). Decided at one
+ * size, so the set is the same at every benchmark size.
+ */
+export const UNIFORM_PSNR = 40;
+const UNIFORM_TEST_SIZE = 32;
+
+/** PSNR of an image (RGB floats 0..255) against its own mean colour */
+export function flatColourPsnr(rgb: Float32Array): number {
+  const n = rgb.length / 3;
+  const mean = [0, 0, 0];
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) mean[c]! += rgb[3 * i + c]! / n;
+  let se = 0;
+  for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) se += ((rgb[3 * i + c]! - mean[c]!) / 255) ** 2;
+  return 10 * Math.log10(1 / Math.max(se / rgb.length, 1e-10));
+}
+
+/**
  * The benchmark's held-out photos, whole: every held-out wallpaper centre-cropped to a square, and
  * every held-out stamp (long side 80 %, centred) on the centre crop of a held-out wallpaper.
  */
-export function wholePhotos(src: PhotoSources, size: number): ImageSet & { names: string[] } {
+export function wholePhotos(src: PhotoSources, size: number, o: { skipUniform?: boolean } = {}): ImageSet & { names: string[] } {
   const px = size * size * 3;
   const imgs: Uint8Array[] = [];
   const names: string[] = [];
-  const centre = (wp: PhotoSources['wallpapers'][number]) => {
+  const centre = (wp: PhotoSources['wallpapers'][number], at = size) => {
     const S = Math.min(wp.w, wp.h);
-    return resampleArea(wp.rgb, wp.w, wp.h, 3, (wp.w - S) / 2, (wp.h - S) / 2, S, S, size, size);
+    return resampleArea(wp.rgb, wp.w, wp.h, 3, (wp.w - S) / 2, (wp.h - S) / 2, S, S, at, at);
   };
   const toBytes = (f: Float32Array) => Uint8Array.from(f, (v) => Math.max(0, Math.min(255, Math.round(v))));
   for (const wp of src.wallpapers) {
+    if (o.skipUniform && flatColourPsnr(centre(wp, UNIFORM_TEST_SIZE)) > UNIFORM_PSNR) continue;
     imgs.push(toBytes(centre(wp)));
     names.push(wp.path);
   }

@@ -17,11 +17,10 @@ import { join } from 'node:path';
 import type { MaskNetConfig } from '../config.js';
 import type { ParamStore } from '../core/params.js';
 import { renderLayers, type Layer } from '../core/render.js';
-import * as tf from '../core/tf.js';
 import type { ImageSet } from '../data/imageSet.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
 import type { Decomposer } from '../model/decomposer.js';
-import { newCtx } from '../model/nn.js';
+import { decomposeImage } from '../model/decomposeImage.js';
 import { refineLayers } from '../model/refine.js';
 import { contributionsFromMasks, NEAR_USELESS_DB, nearUselessShare } from './contribution.js';
 import { writeGrid, type Tile } from './grid.js';
@@ -104,23 +103,13 @@ export function layeredMethod(name: string, short: string, decompose: (img: Benc
  * The model's layers for uint8 RGB at its size S (one forward pass, inference BatchNorm), with the
  * forward pass's own render and masks at S (the same as rendering the layers at S).
  */
-export function predictLayers(model: Decomposer, rgb: Uint8Array): { layers: Layer[]; rgb: Float32Array; masks: Float32Array[] } {
-  const S = model.cfg.size;
-  const out = tf.tidy(() => {
-    const x = tf.tensor4d(toFloat(rgb), [1, S, S, 3]);
-    const { canvas, steps } = model.forward(x, newCtx(false), true);
-    return {
-      p: tf.concat(steps.map((s) => s.p)).arraySync() as number[][],
-      c: tf.concat(steps.map((s) => s.c)).arraySync() as number[][],
-      masks: tf.concat(steps.map((s) => s.mask)).dataSync() as Float32Array,
-      rgb: canvas.dataSync() as Float32Array,
-    };
-  });
-  const P = S * S;
+export function predictLayers(model: Decomposer, rgb: Uint8Array, leastSquares = true): { layers: Layer[]; rgb: Float32Array; masks: Float32Array[] } {
+  // the one forward path decompose uses (src/model/decomposeImage.ts)
+  const d = decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares });
   return {
-    layers: out.p.map((pt, t) => ({ p: pt, colour: out.c[t] as [number, number, number], visible: true })),
-    rgb: out.rgb,
-    masks: out.p.map((_, t) => out.masks.slice(t * P, (t + 1) * P)),
+    layers: d.doc.layers.map((l) => ({ p: l.p, colour: l.colour, visible: true })),
+    rgb: d.canvas,
+    masks: d.steps.map((s) => s.mask),
   };
 }
 
@@ -131,13 +120,14 @@ export function predictLayers(model: Decomposer, rgb: Uint8Array): { layers: Lay
  * decomposition (with its seconds) reused at every size; only the render is redone per size. At S
  * itself the amortized row's render is the forward pass's own canvas (no second render).
  */
-export function stratumMethod(model: Decomposer, o: { label: string; short?: string; refineSteps?: number; refineLr?: number }): Method {
+export function stratumMethod(model: Decomposer, o: { label: string; short?: string; refineSteps?: number; refineLr?: number; encoderColours?: boolean }): Method {
   const S = model.cfg.size;
   const cache = new Map<number, Omit<Decomposed, 'store' | 'mask' | 'referenceSize'>>();
   const refine = o.refineSteps ?? 0;
-  const name = refine > 0 ? `Stratum ${o.label} + refinement (${refine} steps)` : `Stratum ${o.label}`;
+  const colourNote = o.encoderColours ? ", the encoder's colours" : '';
+  const name = refine > 0 ? `Stratum ${o.label} + refinement (${refine} steps)` : `Stratum ${o.label}${colourNote}`;
   const tag = o.short ?? o.label;
-  const short = refine > 0 ? `${tag} +${refine} refine` : `Stratum ${tag}`;
+  const short = refine > 0 ? `${tag} +${refine} refine` : `Stratum ${tag}${o.encoderColours ? ' enc. colours' : ''}`;
   return layeredMethod(
     name,
     short,
@@ -146,7 +136,7 @@ export function stratumMethod(model: Decomposer, o: { label: string; short?: str
       if (!hit) {
         const rgb = img.at(S);
         const t0 = now();
-        const predicted = predictLayers(model, rgb);
+        const predicted = predictLayers(model, rgb, !o.encoderColours);
         hit =
           refine > 0
             ? { layers: refineLayers(model.store, model.cfg.mask, S, predicted.layers, { rgb: toFloat(rgb), size: S }, { steps: refine, budgetMs: 0, lr: o.refineLr }).layers, seconds: now() - t0 }

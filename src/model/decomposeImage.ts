@@ -1,6 +1,8 @@
 /** Decompose one image with a trained model into a layered document. */
+import { canvasAfterEachLayer } from '../core/blend.js';
 import { makeDocument, type DocLayer, type LayeredDocument } from '../core/document.js';
 import * as tf from '../core/tf.js';
+import { layerWeights, leastSquaresColours } from './refine.js';
 import type { Decomposer } from './decomposer.js';
 import { newCtx } from './nn.js';
 
@@ -12,8 +14,18 @@ export interface Decomposition {
   steps: { canvas: Float32Array; mask: Float32Array }[];
 }
 
+export interface DecomposeImageOptions {
+  /**
+   * replace the encoder's colours by the least-squares colours given its masks (default true).
+   * The image is linear in the colours, I = Σ_t c_t · M_t · Π_{s>t} (1 − M_s), so for the masks
+   * the encoder chose the best colours are a T×T solve (src/model/refine.ts leastSquaresColours):
+   * about a millisecond, and on the held-out photos +1.3 dB over the encoder's own colours.
+   */
+  leastSquares?: boolean;
+}
+
 /** rgb: uint8 [S, S, 3] at the model's size */
-export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Record<string, unknown> = {}, T = model.cfg.T): Decomposition {
+export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Record<string, unknown> = {}, T = model.cfg.T, o: DecomposeImageOptions = {}): Decomposition {
   const S = model.cfg.size;
   if (rgb.length !== S * S * 3) throw new Error(`image must be ${S}×${S} RGB for this model`);
   const out = tf.tidy(() => {
@@ -29,12 +41,24 @@ export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Recor
       })),
     };
   });
+  const leastSquares = o.leastSquares ?? true;
+  let canvas = out.canvas;
+  let steps = out.steps.map((s) => ({ canvas: s.canvas, mask: s.mask }));
+  if (leastSquares && steps.length > 0) {
+    const masks = steps.map((s) => s.mask);
+    const colours = leastSquaresColours(layerWeights(masks), Float32Array.from(rgb, (v) => v / 255), out.steps.map((s) => s.c));
+    out.steps.forEach((s, t) => (s.c = colours[t]!));
+    const canvases = canvasAfterEachLayer(masks, colours);
+    canvas = canvases[canvases.length - 1]!;
+    steps = canvases.map((c, t) => ({ canvas: c, mask: masks[t]! }));
+  }
   const layers: DocLayer[] = out.steps.map((s, t) => ({ name: `layer ${t + 1}`, p: s.p, colour: s.c, visible: true }));
   const doc = makeDocument(model.cfg.mask, S, model.store, layers, {
     ...source,
     // T: the layer count the model was trained with; encoderSteps: how many layers it predicted here
     model: { encoder: model.cfg.encoder, T: model.cfg.T, K: model.cfg.mask.K, size: S },
     encoderSteps: T,
+    colours: leastSquares ? 'least-squares' : 'encoder',
   });
-  return { doc, canvas: out.canvas, steps: out.steps.map((s) => ({ canvas: s.canvas, mask: s.mask })) };
+  return { doc, canvas, steps };
 }
