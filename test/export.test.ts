@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { compositeOnBlack, layerRasters } from '../src/export/layerImages.js';
 import { compositeOra, writeOraFile } from '../src/export/ora.js';
 import { compositePsd, writePsdFile } from '../src/export/psd.js';
-import { toSvg, writeSvgFile } from '../src/export/svg.js';
+import { autoLevels, quantisedPsnr, SVG_LEVEL_LADDER, toSvg, writeSvgFile } from '../src/export/svg.js';
 import { readImageSquare } from '../src/data/images.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { loadModel } from '../src/model/checkpoint.js';
@@ -63,15 +63,17 @@ test('SVG export with one level: one hard contour path per visible layer; raster
   assert.ok(p > 25, `SVG vs thresholded render PSNR ${p}`);
 });
 
-test('SVG export looks like the render: ≥ 30 dB in librsvg and in Chromium, two documents at two sizes; one named layer group per visible layer', { timeout: 1_800_000 }, async () => {
+test('SVG export looks like the render: ≥ 30 dB in librsvg and in Chromium, three documents at two sizes; one named layer group per visible layer', { timeout: 1_800_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
   await onBackend('native');
   const { model } = loadModel('models/default.stratum');
-  const decomposed = decomposeImage(model, await readImageSquare('samples/sneaker.png', model.cfg.size)).doc;
+  const decompose = async (path: string) => decomposeImage(model, await readImageSquare(path, model.cfg.size)).doc;
+  // bag: long soft ramps, the document that needs the most levels
+  const docs = [['synthetic', testDocument()], ['decomposed sneaker', await decompose('samples/sneaker.png')], ['decomposed bag', await decompose('samples/bag.png')]] as const;
   model.store.dispose();
   const browser = await launchChromium();
   try {
-    for (const [name, doc] of [['synthetic', testDocument()], ['decomposed sneaker', decomposed]] as const) {
+    for (const [name, doc] of docs) {
       for (const S of [128, 256]) {
         const r = layerRasters(doc, S);
         const svg = toSvg(r);
@@ -85,13 +87,34 @@ test('SVG export looks like the render: ≥ 30 dB in librsvg and in Chromium, tw
         assert.ok(pc >= 30, `${name} at ${S}²: Chromium PSNR ${pc.toFixed(2)} dB`);
         const visible = doc.layers.map((l, i) => ({ l, i })).filter(({ l }) => l.visible !== false);
         assert.deepEqual(ch.layerLabels, visible.map(({ l, i }) => l.name ?? `layer ${i + 1}`));
-        // and the stepped contours are what does it: a single hard contour is far off the render
-        if (S === 128) assert.ok(psnr((await rasteriseLibrsvg(toSvg(r, { levels: 1 }))).rgb, r.composite) < pr - 5);
+        if (S === 128) {
+          // the stepped masks are what does it: a single hard contour is far off the render
+          assert.ok(psnr((await rasteriseLibrsvg(toSvg(r, { levels: 1 }))).rgb, r.composite) < pr - 5);
+          // and more levels never hurt (stacked translucent fills did: 8-bit rounding per fill added up)
+          const at = async (levels: number) => psnr((await rasteriseLibrsvg(toSvg(r, { levels }))).rgb, r.composite);
+          const [p16, p48] = [await at(16), await at(48)];
+          assert.ok(p48 >= p16 - 0.2, `${name} at ${S}²: 48 levels ${p48.toFixed(2)} dB, 16 levels ${p16.toFixed(2)} dB`);
+        }
       }
     }
   } finally {
     await browser.close();
   }
+});
+
+test('SVG auto levels: the fewest of the ladder whose quantised masks reach the target, and the rasterised SVG comes within 1 dB of that prediction', async () => {
+  await onBackend('native');
+  const r = layerRasters(testDocument(), 96);
+  for (const target of [28, 34]) {
+    const n = autoLevels(r, target);
+    const k = SVG_LEVEL_LADDER.indexOf(n);
+    assert.ok(k >= 0);
+    assert.ok(quantisedPsnr(r, n) >= target || k === SVG_LEVEL_LADDER.length - 1, `${n} levels: ${quantisedPsnr(r, n)} dB < ${target}`);
+    if (k > 0) assert.ok(quantisedPsnr(r, SVG_LEVEL_LADDER[k - 1]!) < target);
+    const got = psnr((await rasteriseLibrsvg(toSvg(r, { targetPsnr: target }))).rgb, r.composite);
+    assert.ok(got >= quantisedPsnr(r, n) - 1, `target ${target}: ${n} levels, SVG ${got.toFixed(2)} dB, predicted ${quantisedPsnr(r, n).toFixed(2)} dB`);
+  }
+  assert.ok(autoLevels(r, 34) >= autoLevels(r, 28));
 });
 
 test('SVG export rejects bad options with one line', async () => {
@@ -101,4 +124,6 @@ test('SVG export rejects bad options with one line', async () => {
   assert.throws(() => toSvg(r, { levels: 2.5 }), /levels/);
   assert.throws(() => toSvg(r, { levels: 1, threshold: 1 }), /threshold/);
   assert.throws(() => toSvg(r, { simplify: -1 }), /simplify/);
+  assert.throws(() => toSvg(r, { levels: 256 }), /levels/);
+  assert.throws(() => toSvg(r, { targetPsnr: 0 }), /target/);
 });

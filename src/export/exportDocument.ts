@@ -22,8 +22,8 @@ export interface ExportOptions {
   size?: number;
   /** SVG: the mask threshold of a single hard contour (levels 1), in (0, 1) */
   threshold?: number;
-  /** SVG: opacity steps per mask (iso-contours at stepped opacities) */
-  levels?: number;
+  /** SVG: mask levels per layer (nested iso-contours), or 'auto' (default: the fewest that reach 32 dB against the render) */
+  levels?: number | 'auto';
 }
 
 /** the format of `path` (or `format`), or a one-line error naming the file */

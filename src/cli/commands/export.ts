@@ -1,5 +1,5 @@
 /** stratum export */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXPORT_DEFAULTS } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDocument } from '../../export/documentFile.js';
@@ -12,11 +12,20 @@ import { int, num, backendOption, outputOf, outputOption } from '../options.js';
 export function register(program: Command): void {
   const cmd = program
     .command('export')
-    .description('export a layered document: png (any size), psd and ora (one layer per mask), svg (one group of stepped-opacity iso-contours per layer)')
+    .description('export a layered document: png (any size), psd and ora (one layer per mask), svg (one group per layer: its colour under a mask of nested iso-contours)')
     .argument('<doc>', 'layered document (.stratum.json)')
     .addOption(new Option('--format <fmt>', 'format (default: from the file extension)').choices([...EXPORT_FORMATS]))
     .option('--size <n>', 'width and height in pixels', int('--size'), EXPORT_DEFAULTS.size)
-    .option('--levels <n>', 'SVG: opacity steps per mask (iso-contours at stepped opacities; 1 = one hard contour)', int('--levels'), SVG_DEFAULTS.levels)
+    .option(
+      '--levels <n|auto>',
+      `SVG: mask levels per layer (nested iso-contours in a luminance mask); auto = the fewest that reach ${SVG_DEFAULTS.targetPsnr} dB against the render; 1 = one hard contour`,
+      (v: string) => {
+        if (v.trim() === 'auto') return 'auto';
+        if (!/^\s*\d+\s*$/.test(v)) throw new InvalidArgumentError(`--levels must be a whole number in 1..255 or 'auto', got '${v}'`);
+        return int('--levels')(v);
+      },
+      SVG_DEFAULTS.levels,
+    )
     .option('--threshold <t>', 'SVG with --levels 1: the mask threshold', num('--threshold'), SVG_DEFAULTS.threshold)
     .addOption(backendOption());
   outputOption(cmd, 'output file (.png, .psd, .ora, .svg)').action(async (docPath: string, o, c: Command) => {
@@ -24,7 +33,7 @@ export function register(program: Command): void {
     const fmt = exportFormat(output, o.format);
     checkOutputs([output], [docPath]);
     if (o.threshold >= 1) throw new Error('--threshold must lie in (0, 1)');
-    if (o.levels < 1 || o.levels > 255) throw new Error('--levels must lie in 1..255');
+    if (o.levels !== 'auto' && (o.levels < 1 || o.levels > 255)) throw new Error("--levels must lie in 1..255, or be 'auto'");
     await useBackend(o.backend as BackendName);
     const doc = loadDocument(docPath);
     checkRender(doc, o.size, o.size, `export to ${fmt}`, fmt !== 'png');
