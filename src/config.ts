@@ -145,6 +145,11 @@ export interface RefineConfig {
   budgetMs: number;
   /** Adam learning rate for the mask parameters p (and colour logits without least squares) */
   lr: number;
+  /**
+   * learning rate at the end of the run as a share of lr, cosine from lr over the steps or the
+   * budget, whichever ends first (1: constant)
+   */
+  lrFinal: number;
   /** colours by least squares given the masks at every step (else Adam on colour logits) */
   leastSquares: boolean;
   /** optimise only the colours */
@@ -163,6 +168,7 @@ export const REFINE_DEFAULTS: RefineConfig = {
   steps: 0,
   budgetMs: 2000,
   lr: 0.3,
+  lrFinal: 0.05,
   leastSquares: true,
   coloursOnly: false,
   pixels: 256,

@@ -311,6 +311,11 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSiz
       }, [...vars.values()]);
       const mse = value.dataSync()[0]!;
       const named = new Map<string, tf.Tensor>([...vars].map(([k, v]) => [k, grads[v.name]!]));
+      if (o.lrFinal !== 1) {
+        // cosine from lr to lr · lrFinal over the run: the steps, or the budget, whichever ends first
+        const frac = Math.min(1, Math.max(steps / maxSteps, (clock() - c0) / (deadline - c0)));
+        opt.cfg.lr = o.lr * (o.lrFinal + (1 - o.lrFinal) * 0.5 * (1 + Math.cos(Math.PI * frac)));
+      }
       opt.apply(vars, named);
       tf.dispose([value, c, y, ...Object.values(grads)]);
       steps++;
