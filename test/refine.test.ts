@@ -5,8 +5,9 @@ import { mulberry32 } from '../src/core/random.js';
 import { jitterLayer, recolour } from '../src/edit/edits.js';
 import { addLayersGreedy, pruneLayers } from '../src/model/layers.js';
 import { contributionsFromMasks } from '../src/eval/contribution.js';
-import { layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers } from '../src/model/refine.js';
-import { refineDecomposition } from '../src/model/refineDocument.js';
+import * as tf from '../src/core/tf.js';
+import { layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers, runStepsAsync } from '../src/model/refine.js';
+import { refineDecomposition, refineDecompositionSteps } from '../src/model/refineDocument.js';
 import { onBackend, psnr, testDocument } from './helpers.js';
 
 const allVisible = (d: LayeredDocument): LayeredDocument => ({ ...d, layers: d.layers.map((l) => ({ ...l, visible: true })) });
@@ -153,4 +154,32 @@ test('refine rejects a target of the wrong size and a run with neither steps nor
   const { start } = problem(16);
   assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(10), size: 16 }), /target must be 16×16 RGB/);
   assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(16 * 16 * 3), size: 16 }, { steps: 0, budgetMs: 0 }), /step count or a time budget/);
+});
+
+test('the stepwise run (the editor: pauses between steps, a stop) is the same loop: same result, stops early keeping the best, frees its tensors when abandoned', async () => {
+  await onBackend('native');
+  const { target, start } = problem(24);
+  const sync = refineDecomposition(start, target, { steps: 6, budgetMs: 0 });
+  let pauses = 0;
+  const seen: number[] = [];
+  const stepwise = await runStepsAsync(refineDecompositionSteps(start, target, { steps: 6, budgetMs: 0, onStep: (s) => seen.push(s.step) }), async () => {
+    pauses++;
+    await new Promise((r) => setTimeout(r, 0));
+  }, 0);
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+  assert.equal(pauses, 6, 'a pause after every step when the slice is 0 ms');
+  assert.deepEqual(stepwise.doc.layers, sync.doc.layers);
+  assert.equal(stepwise.psnrAfter, sync.psnrAfter);
+  // a stop after step 2 of a long budget: the run ends there and keeps the better of start and end
+  let stop = false;
+  const stopped = await runStepsAsync(refineDecompositionSteps(start, target, { budgetMs: 600_000, shouldStop: () => stop, onStep: (s) => (stop = s.step >= 2) }), () => Promise.resolve());
+  assert.equal(stopped.refine!.steps, 2);
+  assert.ok(stopped.psnrAfter >= stopped.psnrBefore);
+  const rec = stopped.doc.source!.refinement as Record<string, unknown>;
+  assert.equal(rec.steps, 2);
+  assert.equal(rec.budgetMs, 600_000);
+  // abandoned midway (an error in a pause): the variables and optimiser state are disposed
+  const before = tf.memory().numTensors;
+  await assert.rejects(runStepsAsync(refineDecompositionSteps(start, target, { steps: 50, budgetMs: 0 }), () => Promise.reject(new Error('page closed')), 0), /page closed/);
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -222,10 +222,51 @@ export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Floa
 }
 
 /**
+ * A refinement run step by step: yields after every optimisation step (the progress also given to
+ * onStep) and returns the result. The one refinement loop: refineLayers runs it to the end at once
+ * (the CLI, the library), runStepsAsync between pauses (the browser editor, so its page stays
+ * responsive). Abandoning it early (the generator's return()) frees its tensors.
+ */
+export type RefineSteps<R> = Generator<RefineProgress, R, void>;
+
+/** run a stepwise refinement to its end, synchronously */
+export function runSteps<R>(steps: RefineSteps<R>): R {
+  for (;;) {
+    const n = steps.next();
+    if (n.done) return n.value;
+  }
+}
+
+/**
+ * Run a stepwise refinement to its end, awaiting pause() whenever `sliceMs` of steps have run
+ * since the last pause (the browser: pause = the next animation frame).
+ */
+export async function runStepsAsync<R>(steps: RefineSteps<R>, pause: () => Promise<void>, sliceMs = 30): Promise<R> {
+  let since = performance.now();
+  try {
+    for (;;) {
+      const n = steps.next();
+      if (n.done) return n.value;
+      if (performance.now() - since >= sliceMs) {
+        await pause();
+        since = performance.now();
+      }
+    }
+  } finally {
+    steps.return(undefined as never);
+  }
+}
+
+/**
  * Refine all visible layers' p (Adam) and colours (least squares, or Adam on logits when
  * leastSquares is off) against the target at its size. Hidden layers are kept as they are.
  */
 export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], target: FitTarget, options: RefineOptions = {}): RefineResult {
+  return runSteps(refineLayersSteps(store, cfg, referenceSize, layers, target, options));
+}
+
+/** refineLayers step by step (see RefineSteps) */
+export function* refineLayersSteps(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], target: FitTarget, options: RefineOptions = {}): RefineSteps<RefineResult> {
   const o = { ...REFINE_DEFAULTS, ...options };
   const t0 = performance.now();
   // the budget counts from here, the exact start evaluation included
@@ -251,81 +292,85 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSiz
     const grid = tf.tidy(() => pixelGrid(S, S).dataSync() as Float32Array);
     const statsSize = Math.min(o.statsSize > 0 ? o.statsSize : referenceSize, referenceSize);
     const ref = pixelGrid(statsSize, statsSize);
-    const P = tf.variable(tf.tensor2d(vis.map((t) => layers[t]!.p), [V, cfg.K]), !o.coloursOnly);
+    const P = tf.tidy(() => tf.variable(tf.tensor2d(vis.map((t) => layers[t]!.p), [V, cfg.K]), !o.coloursOnly));
     const logit = (c: number) => {
       const v = Math.min(Math.max(c, 1e-4), 1 - 1e-4);
       return Math.log(v / (1 - v));
     };
-    const Z = tf.variable(tf.tensor2d(vis.map((t) => colours[t]!.map(logit)), [V, 3]));
+    const Z = tf.tidy(() => tf.variable(tf.tensor2d(vis.map((t) => colours[t]!.map(logit)), [V, 3])));
     const opt = new Adam({ lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
-    const vars = new Map<string, tf.Variable>();
-    if (!o.coloursOnly) vars.set('p', P);
-    if (!o.leastSquares) vars.set('c', Z);
-    const nPix = Math.min(o.pixels > 0 ? o.pixels : S * S, S * S);
-    const order = Int32Array.from({ length: S * S }, (_, i) => i);
-    const rng = mulberry32(o.seed);
-    let cursor = order.length;
-    const coords = new Float32Array(nPix * 2);
-    const sampleTarget = new Float32Array(nPix * 3);
-    const maxSteps = o.steps > 0 ? o.steps : Infinity;
-    const deadline = o.budgetMs > 0 ? c0 + o.budgetMs : Infinity;
-    let lsColours: RGB[] = vis.map((t) => colours[t]!);
-    while (vars.size > 0 && steps < maxSteps && clock() < deadline && !o.shouldStop?.()) {
-      // next nPix pixels of a shuffled pass over the fit-size grid
-      for (let k = 0; k < nPix; k++) {
-        if (cursor >= order.length) {
-          for (let i = order.length - 1; i > 0; i--) {
-            const j = Math.floor(rng() * (i + 1));
-            const tmp = order[i]!;
-            order[i] = order[j]!;
-            order[j] = tmp;
+    try {
+      const vars = new Map<string, tf.Variable>();
+      if (!o.coloursOnly) vars.set('p', P);
+      if (!o.leastSquares) vars.set('c', Z);
+      const nPix = Math.min(o.pixels > 0 ? o.pixels : S * S, S * S);
+      const order = Int32Array.from({ length: S * S }, (_, i) => i);
+      const rng = mulberry32(o.seed);
+      let cursor = order.length;
+      const coords = new Float32Array(nPix * 2);
+      const sampleTarget = new Float32Array(nPix * 3);
+      const maxSteps = o.steps > 0 ? o.steps : Infinity;
+      const deadline = o.budgetMs > 0 ? c0 + o.budgetMs : Infinity;
+      let lsColours: RGB[] = vis.map((t) => colours[t]!);
+      while (vars.size > 0 && steps < maxSteps && clock() < deadline && !o.shouldStop?.()) {
+        // next nPix pixels of a shuffled pass over the fit-size grid
+        for (let k = 0; k < nPix; k++) {
+          if (cursor >= order.length) {
+            for (let i = order.length - 1; i > 0; i--) {
+              const j = Math.floor(rng() * (i + 1));
+              const tmp = order[i]!;
+              order[i] = order[j]!;
+              order[j] = tmp;
+            }
+            cursor = 0;
           }
-          cursor = 0;
+          const q = order[cursor++]!;
+          coords[2 * k] = grid[2 * q]!;
+          coords[2 * k + 1] = grid[2 * q + 1]!;
+          sampleTarget[3 * k] = target.rgb[3 * q]!;
+          sampleTarget[3 * k + 1] = target.rgb[3 * q + 1]!;
+          sampleTarget[3 * k + 2] = target.rgb[3 * q + 2]!;
         }
-        const q = order[cursor++]!;
-        coords[2 * k] = grid[2 * q]!;
-        coords[2 * k + 1] = grid[2 * q + 1]!;
-        sampleTarget[3 * k] = target.rgb[3 * q]!;
-        sampleTarget[3 * k + 1] = target.rgb[3 * q + 1]!;
-        sampleTarget[3 * k + 2] = target.rgb[3 * q + 2]!;
+        const c = tf.tensor2d(coords, [nPix, 2]);
+        const y = tf.tensor2d(sampleTarget, [nPix, 3]);
+        const { value, grads } = tf.variableGrads(() => {
+          const masks = maskNetWithReference(store, cfg, ref, c, P); // [V, n]
+          let col: tf.Tensor2D;
+          if (o.leastSquares) {
+            const mv = masks.dataSync() as Float32Array;
+            const per = Array.from({ length: V }, (_, v) => mv.subarray(v * nPix, (v + 1) * nPix));
+            lsColours = leastSquaresColours(layerWeights(per), sampleTarget, lsColours);
+            col = tf.tensor2d(lsColours.flat(), [V, 3]);
+          } else {
+            col = tf.sigmoid(Z) as tf.Tensor2D;
+          }
+          let canvas: tf.Tensor2D = tf.zeros([nPix, 3]);
+          for (let v = 0; v < V; v++) {
+            const m = masks.slice([v, 0], [1, nPix]).reshape([nPix, 1]);
+            canvas = canvas.mul(tf.sub(1, m)).add(m.mul(col.slice([v, 0], [1, 3])));
+          }
+          return tf.mean(tf.squaredDifference(canvas, y)) as tf.Scalar;
+        }, [...vars.values()]);
+        const mse = value.dataSync()[0]!;
+        const named = new Map<string, tf.Tensor>([...vars].map(([k, v]) => [k, grads[v.name]!]));
+        opt.apply(vars, named);
+        tf.dispose([value, c, y, ...Object.values(grads)]);
+        steps++;
+        const info = { step: steps, elapsedMs: performance.now() - t0, psnr: psnrOfMse(mse) };
+        history.push(info);
+        o.onStep?.(info);
+        yield info;
       }
-      const c = tf.tensor2d(coords, [nPix, 2]);
-      const y = tf.tensor2d(sampleTarget, [nPix, 3]);
-      const { value, grads } = tf.variableGrads(() => {
-        const masks = maskNetWithReference(store, cfg, ref, c, P); // [V, n]
-        let col: tf.Tensor2D;
-        if (o.leastSquares) {
-          const mv = masks.dataSync() as Float32Array;
-          const per = Array.from({ length: V }, (_, v) => mv.subarray(v * nPix, (v + 1) * nPix));
-          lsColours = leastSquaresColours(layerWeights(per), sampleTarget, lsColours);
-          col = tf.tensor2d(lsColours.flat(), [V, 3]);
-        } else {
-          col = tf.sigmoid(Z) as tf.Tensor2D;
-        }
-        let canvas: tf.Tensor2D = tf.zeros([nPix, 3]);
-        for (let v = 0; v < V; v++) {
-          const m = masks.slice([v, 0], [1, nPix]).reshape([nPix, 1]);
-          canvas = canvas.mul(tf.sub(1, m)).add(m.mul(col.slice([v, 0], [1, 3])));
-        }
-        return tf.mean(tf.squaredDifference(canvas, y)) as tf.Scalar;
-      }, [...vars.values()]);
-      const mse = value.dataSync()[0]!;
-      const named = new Map<string, tf.Tensor>([...vars].map(([k, v]) => [k, grads[v.name]!]));
-      opt.apply(vars, named);
-      tf.dispose([value, c, y, ...Object.values(grads)]);
-      steps++;
-      const info = { step: steps, elapsedMs: performance.now() - t0, psnr: psnrOfMse(mse) };
-      history.push(info);
-      o.onStep?.(info);
+      const pv = P.arraySync() as number[][];
+      const cv = o.leastSquares ? lsColours : (tf.tidy(() => tf.sigmoid(Z).arraySync()) as RGB[]);
+      vis.forEach((t, v) => {
+        colours[t] = [...cv[v]!] as RGB;
+      });
+      endLayers = layers.map((l, t) => (visible[t] ? { ...l, p: o.coloursOnly ? l.p : pv[vis.indexOf(t)]!, colour: colours[t]! } : l));
+    } finally {
+      opt.dispose();
+      tf.dispose([P, Z, ref]);
     }
-    const pv = P.arraySync() as number[][];
-    const cv = o.leastSquares ? lsColours : (tf.tidy(() => tf.sigmoid(Z).arraySync()) as RGB[]);
-    vis.forEach((t, v) => {
-      colours[t] = [...cv[v]!] as RGB;
-    });
-    endLayers = layers.map((l, t) => (visible[t] ? { ...l, p: o.coloursOnly ? l.p : pv[vis.indexOf(t)]!, colour: colours[t]! } : l));
-    opt.dispose();
-    tf.dispose([P, Z, ref]);
   }
   // exact end: the optimised colours, or the least-squares ones on the full grid if better
   let best = { layers, psnr: psnrBefore, masks: startMasks };
