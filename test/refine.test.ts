@@ -169,6 +169,15 @@ test('the stepwise run (the editor: pauses between steps, a stop) is the same lo
   assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
   assert.equal(pauses, 6, 'a pause after every step when the slice is 0 ms');
   assert.deepEqual(stepwise.doc.layers, sync.doc.layers);
+  // the exact evaluations a layer at a time: a pause between layers too, the same result
+  pauses = 0;
+  const layerwise = await runStepsAsync(refineDecompositionSteps(start, target, { steps: 6, budgetMs: 0, layersPerPause: 1 }), async () => void pauses++, 0);
+  assert.equal(pauses, 6 + 2 * (start.layers.length - 1), 'steps, and between layers at the start and the end');
+  layerwise.doc.layers.forEach((l, t) => {
+    l.p.forEach((v, k) => assert.ok(Math.abs(v - sync.doc.layers[t]!.p[k]!) < 1e-4));
+    l.colour.forEach((v, k) => assert.ok(Math.abs(v - sync.doc.layers[t]!.colour[k]!) < 1e-4));
+  });
+  assert.ok(Math.abs(layerwise.psnrAfter - sync.psnrAfter) < 1e-3);
   assert.equal(stepwise.psnrAfter, sync.psnrAfter);
   // a stop after step 2 of a long budget: the run ends there and keeps the better of start and end
   let stop = false;
@@ -178,6 +187,9 @@ test('the stepwise run (the editor: pauses between steps, a stop) is the same lo
   const rec = stopped.doc.source!.refinement as Record<string, unknown>;
   assert.equal(rec.steps, 2);
   assert.equal(rec.budgetMs, 600_000);
+  // at least minSteps whatever the budget (the editor's click always takes a step)
+  const least = refineDecomposition(start, target, { budgetMs: 1e-6, minSteps: 3 });
+  assert.equal(least.refine!.steps, 3);
   // abandoned midway (an error in a pause): the variables and optimiser state are disposed
   const before = tf.memory().numTensors;
   await assert.rejects(runStepsAsync(refineDecompositionSteps(start, target, { steps: 50, budgetMs: 0 }), () => Promise.reject(new Error('page closed')), 0), /page closed/);

@@ -49,6 +49,13 @@ export interface RefineOptions extends Partial<RefineConfig> {
   onStep?: (p: RefineProgress) => void;
   /** checked before every step (the editor's stop button) */
   shouldStop?: () => boolean;
+  /** take at least this many steps even when the budget runs out first (a stop still ends the run) */
+  minSteps?: number;
+  /**
+   * the exact evaluations at the fit size (start and end) take this many layers at a time, with a
+   * pause point between groups (the editor: 1, so its page stays responsive); default all at once
+   */
+  layersPerPause?: number;
 }
 
 export interface RefineResult {
@@ -210,6 +217,17 @@ export function masksAt(store: ParamStore, cfg: MaskNetConfig, referenceSize: nu
   return renderLayers(store, cfg, layers, { width: size, height: size, referenceSize, keepMasks: true }).masks!;
 }
 
+/** masksAt a group of `perGroup` layers at a time, with a pause point (yield) after each group but the last */
+export function* masksAtSteps(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], size: number, perGroup = layers.length): Generator<undefined, Float32Array[], void> {
+  const n = Math.max(1, Math.floor(perGroup));
+  const out: Float32Array[] = [];
+  for (let i = 0; i < layers.length; i += n) {
+    if (i > 0) yield;
+    out.push(...masksAt(store, cfg, referenceSize, layers.slice(i, i + n), size));
+  }
+  return out;
+}
+
 /** PSNR of the layers' blend (masks given) against target [n·3] */
 export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Float32Array): number {
   const rgb = new Float32Array(target.length);
@@ -222,12 +240,13 @@ export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Floa
 }
 
 /**
- * A refinement run step by step: yields after every optimisation step (the progress also given to
- * onStep) and returns the result. The one refinement loop: refineLayers runs it to the end at once
+ * A refinement run step by step: yields the progress after every optimisation step (also given to
+ * onStep) and undefined at other pause points (between layers of the exact evaluations, see
+ * layersPerPause), and returns the result. The one refinement loop: refineLayers runs it to the end at once
  * (the CLI, the library), runStepsAsync between pauses (the browser editor, so its page stays
  * responsive). Abandoning it early (the generator's return()) frees its tensors.
  */
-export type RefineSteps<R> = Generator<RefineProgress, R, void>;
+export type RefineSteps<R> = Generator<RefineProgress | undefined, R, void>;
 
 /** run a stepwise refinement to its end, synchronously */
 export function runSteps<R>(steps: RefineSteps<R>): R {
@@ -278,7 +297,7 @@ export function* refineLayersSteps(store: ParamStore, cfg: MaskNetConfig, refere
   const vis = layers.map((l, t) => (l.visible !== false ? t : -1)).filter((t) => t >= 0);
   const visible = layers.map((l) => l.visible !== false);
   // exact start
-  const startMasks = o.startMasks ?? masksAt(store, cfg, referenceSize, layers, S);
+  const startMasks = o.startMasks ?? (yield* masksAtSteps(store, cfg, referenceSize, layers, S, o.layersPerPause));
   if (startMasks.length !== layers.length || startMasks.some((m) => m.length !== S * S)) throw new Error('refine: startMasks must be one fit-size mask per layer');
   const psnrBefore = psnrOfMasks(startMasks, layers, target.rgb);
   let colours: RGB[] = layers.map((l) => [...l.colour] as RGB);
@@ -312,7 +331,8 @@ export function* refineLayersSteps(store: ParamStore, cfg: MaskNetConfig, refere
       const maxSteps = o.steps > 0 ? o.steps : Infinity;
       const deadline = o.budgetMs > 0 ? c0 + o.budgetMs : Infinity;
       let lsColours: RGB[] = vis.map((t) => colours[t]!);
-      while (vars.size > 0 && steps < maxSteps && clock() < deadline && !o.shouldStop?.()) {
+      const minSteps = Math.min(o.minSteps ?? 0, maxSteps);
+      while (vars.size > 0 && steps < maxSteps && (steps < minSteps || clock() < deadline) && !o.shouldStop?.()) {
         // next nPix pixels of a shuffled pass over the fit-size grid
         for (let k = 0; k < nPix; k++) {
           if (cursor >= order.length) {
@@ -374,7 +394,7 @@ export function* refineLayersSteps(store: ParamStore, cfg: MaskNetConfig, refere
   }
   // exact end: the optimised colours, or the least-squares ones on the full grid if better
   let best = { layers, psnr: psnrBefore, masks: startMasks };
-  const endMasks = steps > 0 && !o.coloursOnly ? masksAt(store, cfg, referenceSize, endLayers, S) : startMasks;
+  const endMasks = steps > 0 && !o.coloursOnly ? yield* masksAtSteps(store, cfg, referenceSize, endLayers, S, o.layersPerPause) : startMasks;
   const psnrEnd = psnrOfMasks(endMasks, endLayers, target.rgb);
   const candidates: [Layer[], Float32Array[]][] = [[endLayers, endMasks]];
   if (o.leastSquares) {

@@ -7,7 +7,7 @@
 import { REFINE_DEFAULTS } from '../config.js';
 import { documentStore, type DocLayer, type LayeredDocument } from '../core/document.js';
 import { addLayersGreedy, pruneLayers } from './layers.js';
-import { masksAt, psnrOfMasks, refineLayersSteps, runSteps, type FitTarget, type RefineOptions, type RefineResult, type RefineSteps } from './refine.js';
+import { masksAt, masksAtSteps, psnrOfMasks, refineLayersSteps, runSteps, type FitTarget, type RefineOptions, type RefineResult, type RefineSteps } from './refine.js';
 
 export interface RefineDocumentOptions extends RefineOptions {
   /** layers to add greedily before refining (0: none) */
@@ -47,7 +47,7 @@ export function* refineDecompositionSteps(doc: LayeredDocument, target: FitTarge
   const store = documentStore(doc);
   try {
     let layers: DocLayer[] = doc.layers;
-    let masks = masksAt(store, doc.mask, doc.referenceSize, layers, S);
+    let masks = yield* masksAtSteps(store, doc.mask, doc.referenceSize, layers, S, options.layersPerPause);
     const psnrBefore = psnrOfMasks(masks, layers, target.rgb);
     let added = 0;
     if ((options.addLayers ?? 0) > 0) {
