@@ -135,7 +135,9 @@ test('browser editor: refine shows progress, raises PSNR, updates the layer list
     assert.notDeepEqual(list1, list0);
     for (const row of list1) assert.match(row, /^#[0-9a-f]{6} -?\d+\.\d dB$/);
     // the exported document says how it was made, as the CLI records it
-    const src = doc1.source as { model: { T: number }; refinement: Record<string, number> };
+    const src = doc1.source as { image: string; checkpoint: string; model: { T: number }; refinement: Record<string, number> };
+    assert.equal(src.image, 'ankle-boot.png');
+    assert.equal(src.checkpoint, 'default.stratum');
     assert.equal(src.model.T, 10);
     const rec = src.refinement;
     assert.equal(rec.fitSize, 32);

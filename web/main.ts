@@ -158,6 +158,8 @@ async function runModel(fromStep: number): Promise<void> {
 
 // ------------------------------------------------------------------ refinement
 let stopRequested = false;
+/** the training data named in the model's checkpoint, for the document's record */
+let trainedOn: string | undefined;
 
 /** the loaded image as RGB floats at size², centre-cropped to a square (as the CLI reads it) */
 function imageSquare(img: HTMLImageElement, size: number): Float32Array {
@@ -437,6 +439,7 @@ async function loadImage(src: string | Blob): Promise<void> {
     editor: 'stratum web',
     image: typeof src === 'string' ? src.split('/').pop() : src instanceof File ? src.name : 'image',
     checkpoint: MODEL_URL.split('/').pop(),
+    trainedOn,
     model: { encoder: m.encoder, T: m.T, K: m.mask.K, size },
     encoderSteps: m.T,
   };
@@ -497,7 +500,9 @@ async function start(): Promise<void> {
   try {
     const res = await fetch(MODEL_URL);
     if (!res.ok) throw new Error(`${MODEL_URL}: HTTP ${res.status}`);
-    state.model = modelFromCheckpoint(parseCheckpoint(new Uint8Array(await res.arrayBuffer()), MODEL_URL), MODEL_URL);
+    const ckpt = parseCheckpoint(new Uint8Array(await res.arrayBuffer()), MODEL_URL);
+    state.model = modelFromCheckpoint(ckpt, MODEL_URL);
+    trainedOn = ckpt.header.data;
   } catch (e) {
     setStatus('error', `cannot load the model (${(e as Error).message})`);
     return;
