@@ -242,9 +242,9 @@ export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Floa
 /**
  * A refinement run step by step: yields the progress after every optimisation step (also given to
  * onStep) and undefined at other pause points (between layers of the exact evaluations, see
- * layersPerPause), and returns the result. The one refinement loop: refineLayers runs it to the end at once
- * (the CLI, the library), runStepsAsync between pauses (the browser editor, so its page stays
- * responsive). Abandoning it early (the generator's return()) frees its tensors.
+ * layersPerPause), and returns the result. The one refinement loop: refineLayers runs it to the
+ * end at once (the CLI, the library), runStepsAsync between pauses (the browser editor, so its
+ * page stays responsive). Abandoning it early (the generator's return()) frees its tensors.
  */
 export type RefineSteps<R> = Generator<RefineProgress | undefined, R, void>;
 
