@@ -5,8 +5,9 @@ import { mulberry32 } from '../src/core/random.js';
 import { jitterLayer, recolour } from '../src/edit/edits.js';
 import { addLayersGreedy, pruneLayers } from '../src/model/layers.js';
 import { contributionsFromMasks } from '../src/eval/contribution.js';
-import { layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers } from '../src/model/refine.js';
-import { refineDecomposition } from '../src/model/refineDocument.js';
+import * as tf from '../src/core/tf.js';
+import { layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers, runStepsAsync } from '../src/model/refine.js';
+import { refineDecomposition, refineDecompositionSteps } from '../src/model/refineDocument.js';
 import { onBackend, psnr, testDocument } from './helpers.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
@@ -178,4 +179,44 @@ test('decompose: least-squares colours given the encoder masks beat the encoder 
   for (let i = 0; i < r.rgb.length; i++) assert.ok(Math.abs(r.rgb[i]! - ls.canvas[i]!) < 1e-4, `pixel value ${i}`);
   assert.deepEqual(ls.steps[ls.steps.length - 1]!.canvas, ls.canvas);
   model.dispose();
+});
+
+test('the stepwise run (the editor: pauses between steps, a stop) is the same loop: same result, stops early keeping the best, frees its tensors when abandoned', async () => {
+  await onBackend('native');
+  const { target, start } = problem(24);
+  const sync = refineDecomposition(start, target, { steps: 6, budgetMs: 0 });
+  let pauses = 0;
+  const seen: number[] = [];
+  const stepwise = await runStepsAsync(refineDecompositionSteps(start, target, { steps: 6, budgetMs: 0, onStep: (s) => seen.push(s.step) }), async () => {
+    pauses++;
+    await new Promise((r) => setTimeout(r, 0));
+  }, 0);
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+  assert.equal(pauses, 6, 'a pause after every step when the slice is 0 ms');
+  assert.deepEqual(stepwise.doc.layers, sync.doc.layers);
+  // the exact evaluations a layer at a time: a pause between layers too, the same result
+  pauses = 0;
+  const layerwise = await runStepsAsync(refineDecompositionSteps(start, target, { steps: 6, budgetMs: 0, layersPerPause: 1 }), async () => void pauses++, 0);
+  assert.equal(pauses, 6 + 2 * (start.layers.length - 1), 'steps, and between layers at the start and the end');
+  layerwise.doc.layers.forEach((l, t) => {
+    l.p.forEach((v, k) => assert.ok(Math.abs(v - sync.doc.layers[t]!.p[k]!) < 1e-4));
+    l.colour.forEach((v, k) => assert.ok(Math.abs(v - sync.doc.layers[t]!.colour[k]!) < 1e-4));
+  });
+  assert.ok(Math.abs(layerwise.psnrAfter - sync.psnrAfter) < 1e-3);
+  assert.equal(stepwise.psnrAfter, sync.psnrAfter);
+  // a stop after step 2 of a long budget: the run ends there and keeps the better of start and end
+  let stop = false;
+  const stopped = await runStepsAsync(refineDecompositionSteps(start, target, { budgetMs: 600_000, shouldStop: () => stop, onStep: (s) => (stop = s.step >= 2) }), () => Promise.resolve());
+  assert.equal(stopped.refine!.steps, 2);
+  assert.ok(stopped.psnrAfter >= stopped.psnrBefore);
+  const rec = stopped.doc.source!.refinement as Record<string, unknown>;
+  assert.equal(rec.steps, 2);
+  assert.equal(rec.budgetMs, 600_000);
+  // at least minSteps whatever the budget (the editor's click always takes a step)
+  const least = refineDecomposition(start, target, { budgetMs: 1e-6, minSteps: 3 });
+  assert.equal(least.refine!.steps, 3);
+  // abandoned midway (an error in a pause): the variables and optimiser state are disposed
+  const before = tf.memory().numTensors;
+  await assert.rejects(runStepsAsync(refineDecompositionSteps(start, target, { steps: 50, budgetMs: 0 }), () => Promise.reject(new Error('page closed')), 0), /page closed/);
+  assert.equal(tf.memory().numTensors, before);
 });

@@ -1,22 +1,25 @@
 /**
  * End to end in Debian's Chromium (playwright-core): load the editor, decompose a sample, recolour
- * a layer, and check the canvas changed where that layer shows and nowhere else.
+ * a layer, and check the canvas changed where that layer shows and nowhere else; refine the layers
+ * (progress, a higher PSNR, the list and the document updated, undo) and stop a long refinement.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { serveEditor } from '../src/cli/serve.js';
 import type { LayeredDocument } from '../src/core/document.js';
 import { renderDocument } from '../src/core/document.js';
-import { onBackend } from './helpers.js';
+import { readImageSquare } from '../src/data/images.js';
+import { onBackend, psnr } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-test('browser editor: decompose a sample, recolour a layer: pixels change where its mask shows and nowhere else', { timeout: 300_000 }, async () => {
+/** the editor served from web-dist/ (npm run build:web) in a fresh Chromium page; page errors fail the test */
+async function withEditor(size: number, f: (page: Page) => Promise<void>): Promise<void> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
   await onBackend('native');
   const server = await serveEditor(ROOT, 0);
@@ -29,14 +32,33 @@ test('browser editor: decompose a sample, recolour a layer: pixels change where 
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    const SIZE = 64;
-    await page.goto(`http://127.0.0.1:${port}/?size=${SIZE}`);
+    await page.goto(`http://127.0.0.1:${port}/?size=${size}`);
     await page.waitForSelector('body[data-status="ready"]', { timeout: 60_000 });
-    await page.setInputFiles('#file', join(ROOT, 'samples', 'ankle-boot.png'));
-    await page.waitForSelector('body[data-status="done"]', { timeout: 180_000 });
+    await f(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    server.close();
+  }
+}
+
+const editorDocument = (page: Page) => page.evaluate(() => (window as unknown as { stratum: { document(): unknown } }).stratum.document()) as Promise<LayeredDocument>;
+
+/** what the layer list shows: each layer's colour and contribution */
+const layerList = (page: Page) => page.locator('#layers li').evaluateAll((lis) => lis.map((li) => `${(li.querySelector('input.colour') as HTMLInputElement).value} ${li.querySelector('.contribution')!.textContent}`));
+
+async function decomposeSample(page: Page, sample: string): Promise<void> {
+  await page.setInputFiles('#file', join(ROOT, 'samples', sample));
+  await page.waitForSelector('body[data-status="done"]', { timeout: 180_000 });
+}
+
+test('browser editor: decompose a sample, recolour a layer: pixels change where its mask shows and nowhere else', { timeout: 300_000 }, async () => {
+  const SIZE = 64;
+  await withEditor(SIZE, async (page) => {
+    await decomposeSample(page, 'ankle-boot.png');
     const pixels = () => page.evaluate(() => Array.from((document.getElementById('view') as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 64, 64).data));
     const before = await pixels();
-    const doc = (await page.evaluate(() => (window as unknown as { stratum: { document(): unknown } }).stratum.document())) as LayeredDocument;
+    const doc = await editorDocument(page);
     assert.equal(doc.layers.length, 10);
     assert.equal(await page.locator('#steps canvas').count(), 10, 'one thumbnail per step');
     // each layer's worth (PSNR lost when it alone is hidden) is shown in the layer list
@@ -77,9 +99,88 @@ test('browser editor: decompose a sample, recolour a layer: pixels change where 
     await page.locator(`#layers li[data-index="${i}"] button.delete`).click();
     const deleted = await page.evaluate(() => (document.getElementById('view') as HTMLCanvasElement).toDataURL());
     assert.equal(deleted, hidden);
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-    server.close();
-  }
+  });
+});
+
+test('browser editor: refine shows progress, raises PSNR, updates the layer list and the document\'s record; undo restores the layers', { timeout: 600_000 }, async () => {
+  await withEditor(64, async (page) => {
+    await decomposeSample(page, 'ankle-boot.png');
+    // a 32² image: its own side is offered as the fit size, and chosen by default
+    assert.deepEqual(await page.locator('#refine-fit option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value)), ['32', '64', '128', '256']);
+    assert.equal(await page.locator('#refine-fit').inputValue(), '32');
+    const doc0 = await editorDocument(page);
+    const list0 = await layerList(page);
+    // every progress text the page shows while refining
+    await page.evaluate(() => {
+      const seen: string[] = ((window as unknown as { seen: string[] }).seen = []);
+      const info = document.getElementById('refine-info')!;
+      new MutationObserver(() => seen.push(`${info.dataset.step}|${info.textContent}`)).observe(info, { childList: true, characterData: true, subtree: true, attributes: true });
+    });
+    await page.fill('#refine-budget', '1');
+    await page.click('#refine');
+    await page.waitForSelector('body[data-status="refined"]', { timeout: 300_000 });
+    const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
+    assert.ok(seen.some((t) => /^\d+\|step \d+ · \d+\.\d s · \d+\.\d\d dB/.test(t)), `progress shown: ${JSON.stringify(seen.slice(0, 5))}`);
+    const info = page.locator('#refine-info');
+    const before = Number(await info.getAttribute('data-psnr-before'));
+    const after = Number(await info.getAttribute('data-psnr-after'));
+    assert.ok(Number.isFinite(before) && after >= before, `shown PSNR ${before} -> ${after}`);
+    assert.match((await info.textContent())!, /^\d+ steps? in \d+\.\d s · at 32²: \d+\.\d\d → \d+\.\d\d dB$/);
+    // the layers changed, and the list shows the new ones (colours, contributions)
+    const doc1 = await editorDocument(page);
+    assert.equal(doc1.layers.length, doc0.layers.length);
+    assert.notDeepEqual(doc1.layers.map((l) => [l.p, l.colour]), doc0.layers.map((l) => [l.p, l.colour]));
+    const list1 = await layerList(page);
+    assert.equal(list1.length, list0.length);
+    assert.notDeepEqual(list1, list0);
+    for (const row of list1) assert.match(row, /^#[0-9a-f]{6} -?\d+\.\d dB$/);
+    // the exported document says how it was made, as the CLI records it
+    const src = doc1.source as { image: string; checkpoint: string; model: { T: number }; refinement: Record<string, number> };
+    assert.equal(src.image, 'ankle-boot.png');
+    assert.equal(src.checkpoint, 'default.stratum');
+    assert.equal(src.model.T, 10);
+    const rec = src.refinement;
+    assert.equal(rec.fitSize, 32);
+    assert.equal(rec.budgetMs, 1000);
+    assert.ok(rec.steps! >= 1);
+    assert.equal(rec.psnrBefore, before);
+    assert.equal(rec.psnrAfter, after);
+    assert.equal(rec.layersOut, doc0.layers.length);
+    // the refined layers rendered here (Node) against the image have the PSNR shown
+    const image = Float32Array.from(await readImageSquare(join(ROOT, 'samples', 'ankle-boot.png'), 32), (v) => v / 255);
+    const rendered = psnr(renderDocument(doc1, 32).rgb, image);
+    assert.ok(Math.abs(rendered - after) < 0.05, `rendered ${rendered} dB, shown ${after} dB`);
+    // undo: back to the decomposition's layers and record
+    await page.click('#refine-undo');
+    const doc2 = await editorDocument(page);
+    assert.deepEqual(doc2.layers, doc0.layers);
+    assert.equal((doc2.source as Record<string, unknown>).refinement, undefined);
+    assert.deepEqual(await layerList(page), list0);
+  });
+});
+
+test('browser editor: Stop ends a long refinement early and keeps a result at least as good as the start', { timeout: 600_000 }, async () => {
+  await withEditor(64, async (page) => {
+    await decomposeSample(page, 'ankle-boot.png');
+    const doc0 = await editorDocument(page);
+    await page.fill('#refine-budget', '600');
+    await page.click('#refine');
+    // the page stays responsive while it runs: wait for a few steps, then stop
+    await page.waitForFunction(() => Number(document.getElementById('refine-info')!.dataset.step) >= 2, undefined, { timeout: 300_000, polling: 100 });
+    assert.equal(await page.locator('#refine').isDisabled(), true);
+    await page.click('#refine-stop');
+    await page.waitForSelector('body[data-status="refined"]', { timeout: 300_000 });
+    assert.match((await page.locator('#refine-info').textContent())!, /\(stopped\)/);
+    assert.equal(await page.locator('#refine-stop').isHidden(), true);
+    const doc1 = await editorDocument(page);
+    const rec = (doc1.source as { refinement: Record<string, number> }).refinement;
+    assert.equal(rec.budgetMs, 600_000);
+    assert.ok(rec.steps! >= 2, `${rec.steps} steps`);
+    assert.ok(rec.seconds! < 600, `stopped before the budget (${rec.seconds} s)`);
+    assert.ok(rec.psnrAfter! >= rec.psnrBefore!, `${rec.psnrBefore} -> ${rec.psnrAfter}`);
+    assert.equal(doc1.layers.length, doc0.layers.length);
+    assert.equal(await page.locator('#layers li').count(), doc0.layers.length);
+    // and a second refinement can start from the result
+    assert.equal(await page.locator('#refine').isDisabled(), false);
+  });
 });

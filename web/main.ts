@@ -1,8 +1,10 @@
 /**
  * Stratum's browser editor: load the bundled model, drop an image, watch it being decomposed step
  * by step, then edit the layers (visibility, colour, order, deletion, mask parameters) with
- * instant re-render, re-run the model after an edited layer, zoom at true resolution and export.
- * All compute runs in the page with tfjs (WebGL, or the CPU backend where WebGL is missing).
+ * instant re-render, re-run the model after an edited layer, refine the layers against the image
+ * (the library's refinement, run a slice of steps per frame, with progress and a stop), zoom at
+ * true resolution and export. All compute runs in the page with tfjs (WebGL, or the CPU backend
+ * where WebGL is missing); the fused kernels of Node's native backend are never bundled.
  */
 import { blendLayerInto, compositeLayers } from '../src/core/blend.js';
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, makeDocument, type DocLayer, type LayeredDocument } from '../src/core/document.js';
@@ -14,6 +16,8 @@ import { colourHex, moveLayer, parseColour, recolour, removeLayers, setParams, s
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
 import type { Decomposer } from '../src/model/decomposer.js';
 import { newCtx } from '../src/model/nn.js';
+import { runStepsAsync, type RefineProgress } from '../src/model/refine.js';
+import { refineDecompositionSteps } from '../src/model/refineDocument.js';
 
 const params = new URLSearchParams(location.search);
 const MODEL_URL = params.get('model') ?? '../models/default.stratum';
@@ -22,19 +26,28 @@ const SAMPLES = ['sunset.jpg', 'ankle-boot.png', 'bag.png', 'sneaker.png', 'trou
 const ZOOMS = [64, 128, 256, 512, 1024];
 const TILE = 64;
 const ADAPTIVE_TILE = 256;
+/** refinement fit sizes offered (plus the image's own side when it is smaller than the largest) */
+const FIT_SIZES = [64, 128, 256];
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const view = $<HTMLCanvasElement>('view');
 
 interface State {
   model: Decomposer | null;
+  /** the loaded image, kept to take the refinement's target at any fit size */
+  image: HTMLImageElement | null;
+  /** the image at the model's size */
   target: Float32Array | null;
   layers: DocLayer[];
+  /** how the layers were made: the document's source (model, image, refinement) */
+  source: Record<string, unknown>;
+  /** the layers and source before the last refinement, while no edit has followed it */
+  beforeRefine: { layers: DocLayer[]; source: Record<string, unknown> } | null;
   selected: number;
   viewSize: number;
   busy: boolean;
 }
-const state: State = { model: null, target: null, layers: [], selected: -1, viewSize: Number(params.get('size') ?? 256), busy: false };
+const state: State = { model: null, image: null, target: null, layers: [], source: { editor: 'stratum web' }, beforeRefine: null, selected: -1, viewSize: Number(params.get('size') ?? 256), busy: false };
 const maskCache = new Map<string, Float32Array>();
 
 function setStatus(status: string, text: string): void {
@@ -84,7 +97,7 @@ function draw(): void {
 }
 
 function document_(): LayeredDocument {
-  return makeDocument(state.model!.cfg.mask, S(), state.model!.store, state.layers, { editor: 'stratum web' });
+  return makeDocument(state.model!.cfg.mask, S(), state.model!.store, state.layers, state.source);
 }
 
 /** the layers as a document without weights: what src/edit's functions read and return */
@@ -95,6 +108,14 @@ function layersDoc(): LayeredDocument {
 /** apply one of src/edit's edits to the layers */
 function editLayers(f: (doc: LayeredDocument) => LayeredDocument): void {
   state.layers = f(layersDoc()).layers;
+  edited();
+}
+
+/** the layers changed by hand: a refinement can no longer be undone, and its record says so */
+function edited(): void {
+  state.beforeRefine = null;
+  if (state.source.refinement && !state.source.editedAfterRefinement) state.source = { ...state.source, editedAfterRefinement: true };
+  $<HTMLButtonElement>('refine-undo').disabled = true;
 }
 
 // ------------------------------------------------------------------ decomposition
@@ -102,8 +123,10 @@ async function runModel(fromStep: number): Promise<void> {
   const model = state.model!;
   const size = S();
   state.busy = true;
+  refineControls();
   setStatus('decomposing', `decomposing… step ${fromStep + 1}/${model.cfg.T}`);
   state.layers = state.layers.slice(0, fromStep);
+  if (fromStep > 0) edited();
   const target = tf.tensor4d(state.target!, [1, size, size, 3]);
   // the target's part of the encoder's first convolution is the same at every step
   const targetStem = tf.tidy(() => model.targetStem(target));
@@ -130,6 +153,135 @@ async function runModel(fromStep: number): Promise<void> {
   buildLayerList();
   draw();
   setStatus('done', `${state.layers.length} layers — edit them on the right`);
+  refineControls();
+}
+
+// ------------------------------------------------------------------ refinement
+let stopRequested = false;
+/** the training data named in the model's checkpoint, for the document's record */
+let trainedOn: string | undefined;
+
+/** the loaded image as RGB floats at size², centre-cropped to a square (as the CLI reads it) */
+function imageSquare(img: HTMLImageElement, size: number): Float32Array {
+  const c = document.createElement('canvas');
+  c.width = size;
+  c.height = size;
+  const g = c.getContext('2d', { willReadFrequently: true })!;
+  const side = Math.min(img.naturalWidth, img.naturalHeight);
+  g.imageSmoothingQuality = 'high';
+  g.drawImage(img, (img.naturalWidth - side) / 2, (img.naturalHeight - side) / 2, side, side, 0, 0, size, size);
+  const px = g.getImageData(0, 0, size, size).data;
+  const rgb = new Float32Array(size * size * 3);
+  for (let p = 0; p < size * size; p++) for (let k = 0; k < 3; k++) rgb[3 * p + k] = px[4 * p + k]! / 255;
+  return rgb;
+}
+
+/** fit sizes for the loaded image: 64, 128, 256 and its own side if smaller; 128 or its side by default */
+function fitSizeOptions(): void {
+  const select = $<HTMLSelectElement>('refine-fit');
+  select.replaceChildren();
+  if (!state.image) return;
+  const side = Math.min(state.image.naturalWidth, state.image.naturalHeight);
+  const sizes = [...new Set([...FIT_SIZES, ...(side < FIT_SIZES.at(-1)! ? [side] : [])])].sort((a, b) => a - b);
+  const preferred = Math.min(128, side);
+  for (const f of sizes) {
+    const o = document.createElement('option');
+    o.value = String(f);
+    o.textContent = `${f}²${f > side ? ' (upsampled)' : ''}`;
+    o.selected = f === preferred;
+    select.append(o);
+  }
+}
+
+function refineControls(running = false): void {
+  $<HTMLButtonElement>('refine').disabled = running || state.busy || !state.image || state.layers.length === 0;
+  $<HTMLButtonElement>('refine-stop').hidden = !running;
+  $<HTMLButtonElement>('refine-stop').disabled = !running;
+  $<HTMLButtonElement>('refine-undo').disabled = running || !state.beforeRefine;
+}
+
+function showProgress(s: RefineProgress, budgetMs: number): void {
+  const bar = $<HTMLProgressElement>('refine-progress');
+  bar.max = budgetMs;
+  bar.value = Math.min(budgetMs, s.elapsedMs);
+  const info = $('refine-info');
+  info.dataset.step = String(s.step);
+  info.textContent = `step ${s.step} · ${(s.elapsedMs / 1000).toFixed(1)} s · ${s.psnr.toFixed(2)} dB (on this step's pixels)`;
+}
+
+/**
+ * Refine the current layers against the loaded image at the chosen fit size: the library's
+ * refinement (src/model/refineDocument.ts, the same as `stratum decompose --refine`), a slice of
+ * steps per frame so the page stays responsive; Stop ends it at the next step and keeps the
+ * better of start and end (refinement never lowers PSNR). The document's source.refinement
+ * records the run as the CLI records it.
+ */
+async function refine(): Promise<void> {
+  if (!state.model || !state.image || state.busy || state.layers.length === 0) return;
+  const fit = Number($<HTMLSelectElement>('refine-fit').value);
+  const budgetMs = Math.round(Number($<HTMLInputElement>('refine-budget').value) * 1000);
+  if (!(budgetMs > 0)) {
+    setStatus('error', 'give the refinement a time budget above 0 s');
+    return;
+  }
+  state.busy = true;
+  stopRequested = false;
+  refineControls(true);
+  const info = $('refine-info');
+  info.dataset.step = '0';
+  delete info.dataset.psnrBefore;
+  delete info.dataset.psnrAfter;
+  info.textContent = `evaluating the layers at ${fit}²…`;
+  $<HTMLProgressElement>('refine-progress').value = 0;
+  setStatus('refining', `refining at ${fit}² for up to ${budgetMs / 1000} s…`);
+  const frame = () => new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, 50);
+    requestAnimationFrame(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+  await frame();
+  const before = { layers: state.layers, source: state.source };
+  try {
+    const target = { rgb: imageSquare(state.image, fit), size: fit };
+    const steps = refineDecompositionSteps(document_(), target, { budgetMs, minSteps: 1, layersPerPause: 1, shouldStop: () => stopRequested, onStep: (s) => showProgress(s, budgetMs) });
+    const r = await runStepsAsync(steps, frame);
+    state.layers = r.doc.layers;
+    state.source = r.doc.source ?? {};
+    // the refinement's masks of these layers at the fit size: the redraw need not compute them again
+    if (r.refine && r.pruned.length === 0 && r.added === 0) r.doc.layers.forEach((l, t) => maskCache.set(`${fit}|${l.p.join(',')}`, r.refine!.masks[t]!));
+    state.beforeRefine = before;
+    const rec = r.doc.source!.refinement as { steps: number; seconds: number; psnrBefore: number; psnrAfter: number };
+    info.dataset.step = String(rec.steps);
+    info.dataset.psnrBefore = String(rec.psnrBefore);
+    info.dataset.psnrAfter = String(rec.psnrAfter);
+    info.textContent = `${rec.steps} steps in ${rec.seconds.toFixed(1)} s${stopRequested ? ' (stopped)' : ''} · at ${fit}²: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB`;
+    $<HTMLProgressElement>('refine-progress').value = $<HTMLProgressElement>('refine-progress').max;
+    setStatus('refined', `refined: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB at ${fit}²`);
+  } catch (e) {
+    setStatus('error', `refinement failed (${(e as Error).message})`);
+  } finally {
+    state.busy = false;
+    refineControls();
+    drawSteps();
+    buildLayerList();
+    draw();
+  }
+}
+
+/** back to the layers (and record) from before the last refinement */
+function undoRefine(): void {
+  if (!state.beforeRefine || state.busy) return;
+  state.layers = state.beforeRefine.layers;
+  state.source = state.beforeRefine.source;
+  state.beforeRefine = null;
+  if (state.selected >= state.layers.length) state.selected = state.layers.length - 1;
+  refineControls();
+  drawSteps();
+  buildLayerList();
+  draw();
+  setStatus('done', 'refinement undone');
 }
 
 function drawSteps(): void {
@@ -278,17 +430,23 @@ async function loadImage(src: string | Blob): Promise<void> {
     return;
   }
   const size = S();
-  const c = $<HTMLCanvasElement>('target');
-  c.width = size;
-  c.height = size;
-  const g = c.getContext('2d')!;
-  const side = Math.min(img.naturalWidth, img.naturalHeight);
-  g.imageSmoothingQuality = 'high';
-  g.drawImage(img, (img.naturalWidth - side) / 2, (img.naturalHeight - side) / 2, side, side, 0, 0, size, size);
-  const px = g.getImageData(0, 0, size, size).data;
-  state.target = new Float32Array(size * size * 3);
-  for (let p = 0; p < size * size; p++) for (let k = 0; k < 3; k++) state.target[3 * p + k] = px[4 * p + k]! / 255;
+  state.image = img;
+  state.target = imageSquare(img, size);
+  putRgb($<HTMLCanvasElement>('target'), state.target, size);
+  const m = state.model.cfg;
+  // as `stratum decompose` records it (src/model/decomposeImage.ts)
+  state.source = {
+    editor: 'stratum web',
+    image: typeof src === 'string' ? src.split('/').pop() : src instanceof File ? src.name : 'image',
+    checkpoint: MODEL_URL.split('/').pop(),
+    trainedOn,
+    model: { encoder: m.encoder, T: m.T, K: m.mask.K, size },
+    encoderSteps: m.T,
+  };
+  state.beforeRefine = null;
   state.selected = -1;
+  fitSizeOptions();
+  $('refine-info').textContent = '';
   await runModel(0);
 }
 
@@ -319,6 +477,12 @@ function wire(): void {
   $('zoom-in').onclick = () => zoom(+1);
   $('zoom-out').onclick = () => zoom(-1);
   $('rerun').onclick = () => state.selected >= 0 && void runModel(state.selected + 1);
+  $('refine').onclick = () => void refine();
+  $('refine-stop').onclick = () => {
+    stopRequested = true;
+    $<HTMLButtonElement>('refine-stop').disabled = true;
+  };
+  $('refine-undo').onclick = undoRefine;
   $('export-png').onclick = () => view.toBlob((b) => b && download(`stratum-${state.viewSize}.png`, b), 'image/png');
   $('export-doc').onclick = () => download('stratum.stratum.json', new Blob([JSON.stringify(document_())], { type: 'application/json' }));
 }
@@ -336,16 +500,19 @@ async function start(): Promise<void> {
   try {
     const res = await fetch(MODEL_URL);
     if (!res.ok) throw new Error(`${MODEL_URL}: HTTP ${res.status}`);
-    state.model = modelFromCheckpoint(parseCheckpoint(new Uint8Array(await res.arrayBuffer()), MODEL_URL), MODEL_URL);
+    const ckpt = parseCheckpoint(new Uint8Array(await res.arrayBuffer()), MODEL_URL);
+    state.model = modelFromCheckpoint(ckpt, MODEL_URL);
+    trainedOn = ckpt.header.data;
   } catch (e) {
     setStatus('error', `cannot load the model (${(e as Error).message})`);
     return;
   }
   const m = state.model.cfg;
+  refineControls();
   setStatus('ready', `model: ${m.encoder} encoder, T=${m.T}, K=${m.mask.K}, ${m.size}² — tfjs ${tf.getBackend()}`);
   draw();
 }
 
 // hooks for tests and the console
-(window as unknown as { stratum: unknown }).stratum = { state, document: document_, draw, loadImage, backend: () => tf.getBackend() };
+(window as unknown as { stratum: unknown }).stratum = { state, document: document_, draw, loadImage, refine, backend: () => tf.getBackend() };
 void start();

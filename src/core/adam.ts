@@ -38,8 +38,9 @@ export class Adam {
       let m = this.m.get(name);
       let v = this.v.get(name);
       if (!m || !v) {
-        m = tf.variable(tf.zerosLike(p), false);
-        v = tf.variable(tf.zerosLike(p), false);
+        // the zeros the variables are made from are freed; the variables keep their data
+        m = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+        v = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
         this.m.set(name, m);
         this.v.set(name, v);
       }

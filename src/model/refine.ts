@@ -49,6 +49,13 @@ export interface RefineOptions extends Partial<RefineConfig> {
   onStep?: (p: RefineProgress) => void;
   /** checked before every step (the editor's stop button) */
   shouldStop?: () => boolean;
+  /** take at least this many steps even when the budget runs out first (a stop still ends the run) */
+  minSteps?: number;
+  /**
+   * the exact evaluations at the fit size (start and end) take this many layers at a time, with a
+   * pause point between groups (the editor: 1, so its page stays responsive); default all at once
+   */
+  layersPerPause?: number;
 }
 
 export interface RefineResult {
@@ -210,6 +217,17 @@ export function masksAt(store: ParamStore, cfg: MaskNetConfig, referenceSize: nu
   return renderLayers(store, cfg, layers, { width: size, height: size, referenceSize, keepMasks: true }).masks!;
 }
 
+/** masksAt a group of `perGroup` layers at a time, with a pause point (yield) after each group but the last */
+export function* masksAtSteps(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], size: number, perGroup = layers.length): Generator<undefined, Float32Array[], void> {
+  const n = Math.max(1, Math.floor(perGroup));
+  const out: Float32Array[] = [];
+  for (let i = 0; i < layers.length; i += n) {
+    if (i > 0) yield;
+    out.push(...masksAt(store, cfg, referenceSize, layers.slice(i, i + n), size));
+  }
+  return out;
+}
+
 /** PSNR of the layers' blend (masks given) against target [n·3] */
 export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Float32Array): number {
   const rgb = new Float32Array(target.length);
@@ -222,10 +240,52 @@ export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Floa
 }
 
 /**
+ * A refinement run step by step: yields the progress after every optimisation step (also given to
+ * onStep) and undefined at other pause points (between layers of the exact evaluations, see
+ * layersPerPause), and returns the result. The one refinement loop: refineLayers runs it to the
+ * end at once (the CLI, the library), runStepsAsync between pauses (the browser editor, so its
+ * page stays responsive). Abandoning it early (the generator's return()) frees its tensors.
+ */
+export type RefineSteps<R> = Generator<RefineProgress | undefined, R, void>;
+
+/** run a stepwise refinement to its end, synchronously */
+export function runSteps<R>(steps: RefineSteps<R>): R {
+  for (;;) {
+    const n = steps.next();
+    if (n.done) return n.value;
+  }
+}
+
+/**
+ * Run a stepwise refinement to its end, awaiting pause() whenever `sliceMs` of steps have run
+ * since the last pause (the browser: pause = the next animation frame).
+ */
+export async function runStepsAsync<R>(steps: RefineSteps<R>, pause: () => Promise<void>, sliceMs = 30): Promise<R> {
+  let since = performance.now();
+  try {
+    for (;;) {
+      const n = steps.next();
+      if (n.done) return n.value;
+      if (performance.now() - since >= sliceMs) {
+        await pause();
+        since = performance.now();
+      }
+    }
+  } finally {
+    steps.return(undefined as never);
+  }
+}
+
+/**
  * Refine all visible layers' p (Adam) and colours (least squares, or Adam on logits when
  * leastSquares is off) against the target at its size. Hidden layers are kept as they are.
  */
 export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], target: FitTarget, options: RefineOptions = {}): RefineResult {
+  return runSteps(refineLayersSteps(store, cfg, referenceSize, layers, target, options));
+}
+
+/** refineLayers step by step (see RefineSteps) */
+export function* refineLayersSteps(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], target: FitTarget, options: RefineOptions = {}): RefineSteps<RefineResult> {
   const o = { ...REFINE_DEFAULTS, ...options };
   const t0 = performance.now();
   // the budget counts from here, the exact start evaluation included
@@ -237,7 +297,7 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSiz
   const vis = layers.map((l, t) => (l.visible !== false ? t : -1)).filter((t) => t >= 0);
   const visible = layers.map((l) => l.visible !== false);
   // exact start
-  const startMasks = o.startMasks ?? masksAt(store, cfg, referenceSize, layers, S);
+  const startMasks = o.startMasks ?? (yield* masksAtSteps(store, cfg, referenceSize, layers, S, o.layersPerPause));
   if (startMasks.length !== layers.length || startMasks.some((m) => m.length !== S * S)) throw new Error('refine: startMasks must be one fit-size mask per layer');
   const psnrBefore = psnrOfMasks(startMasks, layers, target.rgb);
   let colours: RGB[] = layers.map((l) => [...l.colour] as RGB);
@@ -251,90 +311,95 @@ export function refineLayers(store: ParamStore, cfg: MaskNetConfig, referenceSiz
     const grid = tf.tidy(() => pixelGrid(S, S).dataSync() as Float32Array);
     const statsSize = Math.min(o.statsSize > 0 ? o.statsSize : referenceSize, referenceSize);
     const ref = pixelGrid(statsSize, statsSize);
-    const P = tf.variable(tf.tensor2d(vis.map((t) => layers[t]!.p), [V, cfg.K]), !o.coloursOnly);
+    const P = tf.tidy(() => tf.variable(tf.tensor2d(vis.map((t) => layers[t]!.p), [V, cfg.K]), !o.coloursOnly));
     const logit = (c: number) => {
       const v = Math.min(Math.max(c, 1e-4), 1 - 1e-4);
       return Math.log(v / (1 - v));
     };
-    const Z = tf.variable(tf.tensor2d(vis.map((t) => colours[t]!.map(logit)), [V, 3]));
+    const Z = tf.tidy(() => tf.variable(tf.tensor2d(vis.map((t) => colours[t]!.map(logit)), [V, 3])));
     const opt = new Adam({ lr: o.lr, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
-    const vars = new Map<string, tf.Variable>();
-    if (!o.coloursOnly) vars.set('p', P);
-    if (!o.leastSquares) vars.set('c', Z);
-    const nPix = Math.min(o.pixels > 0 ? o.pixels : S * S, S * S);
-    const order = Int32Array.from({ length: S * S }, (_, i) => i);
-    const rng = mulberry32(o.seed);
-    let cursor = order.length;
-    const coords = new Float32Array(nPix * 2);
-    const sampleTarget = new Float32Array(nPix * 3);
-    const maxSteps = o.steps > 0 ? o.steps : Infinity;
-    const deadline = o.budgetMs > 0 ? c0 + o.budgetMs : Infinity;
-    let lsColours: RGB[] = vis.map((t) => colours[t]!);
-    while (vars.size > 0 && steps < maxSteps && clock() < deadline && !o.shouldStop?.()) {
-      // next nPix pixels of a shuffled pass over the fit-size grid
-      for (let k = 0; k < nPix; k++) {
-        if (cursor >= order.length) {
-          for (let i = order.length - 1; i > 0; i--) {
-            const j = Math.floor(rng() * (i + 1));
-            const tmp = order[i]!;
-            order[i] = order[j]!;
-            order[j] = tmp;
+    try {
+      const vars = new Map<string, tf.Variable>();
+      if (!o.coloursOnly) vars.set('p', P);
+      if (!o.leastSquares) vars.set('c', Z);
+      const nPix = Math.min(o.pixels > 0 ? o.pixels : S * S, S * S);
+      const order = Int32Array.from({ length: S * S }, (_, i) => i);
+      const rng = mulberry32(o.seed);
+      let cursor = order.length;
+      const coords = new Float32Array(nPix * 2);
+      const sampleTarget = new Float32Array(nPix * 3);
+      const maxSteps = o.steps > 0 ? o.steps : Infinity;
+      const deadline = o.budgetMs > 0 ? c0 + o.budgetMs : Infinity;
+      let lsColours: RGB[] = vis.map((t) => colours[t]!);
+      const minSteps = Math.min(o.minSteps ?? 0, maxSteps);
+      while (vars.size > 0 && steps < maxSteps && (steps < minSteps || clock() < deadline) && !o.shouldStop?.()) {
+        // next nPix pixels of a shuffled pass over the fit-size grid
+        for (let k = 0; k < nPix; k++) {
+          if (cursor >= order.length) {
+            for (let i = order.length - 1; i > 0; i--) {
+              const j = Math.floor(rng() * (i + 1));
+              const tmp = order[i]!;
+              order[i] = order[j]!;
+              order[j] = tmp;
+            }
+            cursor = 0;
           }
-          cursor = 0;
+          const q = order[cursor++]!;
+          coords[2 * k] = grid[2 * q]!;
+          coords[2 * k + 1] = grid[2 * q + 1]!;
+          sampleTarget[3 * k] = target.rgb[3 * q]!;
+          sampleTarget[3 * k + 1] = target.rgb[3 * q + 1]!;
+          sampleTarget[3 * k + 2] = target.rgb[3 * q + 2]!;
         }
-        const q = order[cursor++]!;
-        coords[2 * k] = grid[2 * q]!;
-        coords[2 * k + 1] = grid[2 * q + 1]!;
-        sampleTarget[3 * k] = target.rgb[3 * q]!;
-        sampleTarget[3 * k + 1] = target.rgb[3 * q + 1]!;
-        sampleTarget[3 * k + 2] = target.rgb[3 * q + 2]!;
+        const c = tf.tensor2d(coords, [nPix, 2]);
+        const y = tf.tensor2d(sampleTarget, [nPix, 3]);
+        const { value, grads } = tf.variableGrads(() => {
+          const masks = maskNetWithReference(store, cfg, ref, c, P); // [V, n]
+          let col: tf.Tensor2D;
+          if (o.leastSquares) {
+            const mv = masks.dataSync() as Float32Array;
+            const per = Array.from({ length: V }, (_, v) => mv.subarray(v * nPix, (v + 1) * nPix));
+            lsColours = leastSquaresColours(layerWeights(per), sampleTarget, lsColours);
+            col = tf.tensor2d(lsColours.flat(), [V, 3]);
+          } else {
+            col = tf.sigmoid(Z) as tf.Tensor2D;
+          }
+          let canvas: tf.Tensor2D = tf.zeros([nPix, 3]);
+          for (let v = 0; v < V; v++) {
+            const m = masks.slice([v, 0], [1, nPix]).reshape([nPix, 1]);
+            canvas = canvas.mul(tf.sub(1, m)).add(m.mul(col.slice([v, 0], [1, 3])));
+          }
+          return tf.mean(tf.squaredDifference(canvas, y)) as tf.Scalar;
+        }, [...vars.values()]);
+        const mse = value.dataSync()[0]!;
+        const named = new Map<string, tf.Tensor>([...vars].map(([k, v]) => [k, grads[v.name]!]));
+        if (o.lrFinal !== 1) {
+          // cosine from lr to lr · lrFinal over the run: the steps, or the budget, whichever ends first
+          const frac = Math.min(1, Math.max(steps / maxSteps, (clock() - c0) / (deadline - c0)));
+          opt.cfg.lr = o.lr * (o.lrFinal + (1 - o.lrFinal) * 0.5 * (1 + Math.cos(Math.PI * frac)));
+        }
+        opt.apply(vars, named);
+        tf.dispose([value, c, y, ...Object.values(grads)]);
+        steps++;
+        const info = { step: steps, elapsedMs: performance.now() - t0, psnr: psnrOfMse(mse) };
+        history.push(info);
+        o.onStep?.(info);
+        yield info;
       }
-      const c = tf.tensor2d(coords, [nPix, 2]);
-      const y = tf.tensor2d(sampleTarget, [nPix, 3]);
-      const { value, grads } = tf.variableGrads(() => {
-        const masks = maskNetWithReference(store, cfg, ref, c, P); // [V, n]
-        let col: tf.Tensor2D;
-        if (o.leastSquares) {
-          const mv = masks.dataSync() as Float32Array;
-          const per = Array.from({ length: V }, (_, v) => mv.subarray(v * nPix, (v + 1) * nPix));
-          lsColours = leastSquaresColours(layerWeights(per), sampleTarget, lsColours);
-          col = tf.tensor2d(lsColours.flat(), [V, 3]);
-        } else {
-          col = tf.sigmoid(Z) as tf.Tensor2D;
-        }
-        let canvas: tf.Tensor2D = tf.zeros([nPix, 3]);
-        for (let v = 0; v < V; v++) {
-          const m = masks.slice([v, 0], [1, nPix]).reshape([nPix, 1]);
-          canvas = canvas.mul(tf.sub(1, m)).add(m.mul(col.slice([v, 0], [1, 3])));
-        }
-        return tf.mean(tf.squaredDifference(canvas, y)) as tf.Scalar;
-      }, [...vars.values()]);
-      const mse = value.dataSync()[0]!;
-      const named = new Map<string, tf.Tensor>([...vars].map(([k, v]) => [k, grads[v.name]!]));
-      if (o.lrFinal !== 1) {
-        // cosine from lr to lr · lrFinal over the run: the steps, or the budget, whichever ends first
-        const frac = Math.min(1, Math.max(steps / maxSteps, (clock() - c0) / (deadline - c0)));
-        opt.cfg.lr = o.lr * (o.lrFinal + (1 - o.lrFinal) * 0.5 * (1 + Math.cos(Math.PI * frac)));
-      }
-      opt.apply(vars, named);
-      tf.dispose([value, c, y, ...Object.values(grads)]);
-      steps++;
-      const info = { step: steps, elapsedMs: performance.now() - t0, psnr: psnrOfMse(mse) };
-      history.push(info);
-      o.onStep?.(info);
+      const pv = P.arraySync() as number[][];
+      const cv = o.leastSquares ? lsColours : (tf.tidy(() => tf.sigmoid(Z).arraySync()) as RGB[]);
+      vis.forEach((t, v) => {
+        colours[t] = [...cv[v]!] as RGB;
+      });
+      endLayers = layers.map((l, t) => (visible[t] ? { ...l, p: o.coloursOnly ? l.p : pv[vis.indexOf(t)]!, colour: colours[t]! } : l));
+    } finally {
+      opt.dispose();
+      tf.dispose([P, Z, ref]);
     }
-    const pv = P.arraySync() as number[][];
-    const cv = o.leastSquares ? lsColours : (tf.tidy(() => tf.sigmoid(Z).arraySync()) as RGB[]);
-    vis.forEach((t, v) => {
-      colours[t] = [...cv[v]!] as RGB;
-    });
-    endLayers = layers.map((l, t) => (visible[t] ? { ...l, p: o.coloursOnly ? l.p : pv[vis.indexOf(t)]!, colour: colours[t]! } : l));
-    opt.dispose();
-    tf.dispose([P, Z, ref]);
   }
   // exact end: the optimised colours, or the least-squares ones on the full grid if better
   let best = { layers, psnr: psnrBefore, masks: startMasks };
-  const endMasks = steps > 0 && !o.coloursOnly ? masksAt(store, cfg, referenceSize, endLayers, S) : startMasks;
+  const endMasks = steps > 0 && !o.coloursOnly ? yield* masksAtSteps(store, cfg, referenceSize, endLayers, S, o.layersPerPause) : startMasks;
   const psnrEnd = psnrOfMasks(endMasks, endLayers, target.rgb);
   const candidates: [Layer[], Float32Array[]][] = [[endLayers, endMasks]];
   if (o.leastSquares) {

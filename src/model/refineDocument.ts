@@ -7,7 +7,7 @@
 import { REFINE_DEFAULTS } from '../config.js';
 import { documentStore, type DocLayer, type LayeredDocument } from '../core/document.js';
 import { addLayersGreedy, pruneLayers } from './layers.js';
-import { masksAt, psnrOfMasks, refineLayers, type FitTarget, type RefineOptions, type RefineResult } from './refine.js';
+import { masksAt, masksAtSteps, psnrOfMasks, refineLayersSteps, runSteps, type FitTarget, type RefineOptions, type RefineResult, type RefineSteps } from './refine.js';
 
 export interface RefineDocumentOptions extends RefineOptions {
   /** layers to add greedily before refining (0: none) */
@@ -33,6 +33,11 @@ export interface RefineDocumentResult {
 }
 
 export function refineDecomposition(doc: LayeredDocument, target: FitTarget, options: RefineDocumentOptions = {}): RefineDocumentResult {
+  return runSteps(refineDecompositionSteps(doc, target, options));
+}
+
+/** refineDecomposition step by step (the browser editor runs it with runStepsAsync; see RefineSteps) */
+export function* refineDecompositionSteps(doc: LayeredDocument, target: FitTarget, options: RefineDocumentOptions = {}): RefineSteps<RefineDocumentResult> {
   const t0 = performance.now();
   const o = { ...REFINE_DEFAULTS, ...options };
   const S = target.size;
@@ -42,7 +47,7 @@ export function refineDecomposition(doc: LayeredDocument, target: FitTarget, opt
   const store = documentStore(doc);
   try {
     let layers: DocLayer[] = doc.layers;
-    let masks = masksAt(store, doc.mask, doc.referenceSize, layers, S);
+    let masks = yield* masksAtSteps(store, doc.mask, doc.referenceSize, layers, S, options.layersPerPause);
     const psnrBefore = psnrOfMasks(masks, layers, target.rgb);
     let added = 0;
     if ((options.addLayers ?? 0) > 0) {
@@ -54,7 +59,7 @@ export function refineDecomposition(doc: LayeredDocument, target: FitTarget, opt
     }
     let refine: RefineResult | undefined;
     if (!options.noOptimise) {
-      refine = refineLayers(store, doc.mask, doc.referenceSize, layers, target, { ...options, startMasks: masks });
+      refine = yield* refineLayersSteps(store, doc.mask, doc.referenceSize, layers, target, { ...options, startMasks: masks });
       layers = refine.layers.map((l, t) => ({ ...layers[t]!, p: l.p, colour: l.colour }));
       masks = refine.masks;
     }
