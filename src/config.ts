@@ -171,8 +171,8 @@ export const REFINE_DEFAULTS: RefineConfig = {
   lrFinal: 0.05,
   leastSquares: true,
   coloursOnly: false,
-  pixels: 256,
-  statsSize: 8,
+  pixels: 128,
+  statsSize: 4,
   clock: 'wall',
   seed: 0,
 };

@@ -6,7 +6,7 @@ import { jitterLayer, recolour } from '../src/edit/edits.js';
 import { addLayersGreedy, pruneLayers } from '../src/model/layers.js';
 import { contributionsFromMasks } from '../src/eval/contribution.js';
 import * as tf from '../src/core/tf.js';
-import { layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers, runStepsAsync } from '../src/model/refine.js';
+import { closedFormBlend, layerWeights, leastSquaresColours, masksAt, mseOfColours, refineLayers, runStepsAsync } from '../src/model/refine.js';
 import { refineDecomposition, refineDecompositionSteps } from '../src/model/refineDocument.js';
 import { onBackend, psnr, testDocument } from './helpers.js';
 import { loadModel } from '../src/model/checkpoint.js';
@@ -219,4 +219,32 @@ test('the stepwise run (the editor: pauses between steps, a stop) is the same lo
   const before = tf.memory().numTensors;
   await assert.rejects(runStepsAsync(refineDecompositionSteps(start, target, { steps: 50, budgetMs: 0 }), () => Promise.reject(new Error('page closed')), 0), /page closed/);
   assert.equal(tf.memory().numTensors, before);
+});
+
+test('the closed-form blend (Σ c_t M_t Π_{s>t}(1 − M_s)) equals the layer-by-layer blend in value and gradient', async () => {
+  await onBackend('native');
+  const rng = mulberry32(9);
+  const V = 7, n = 33;
+  const M = tf.tensor2d(Array.from({ length: V * n }, (_, i) => (i % 11 === 0 ? 1 : i % 13 === 0 ? 0 : rng())), [V, n]);
+  const C = tf.tensor2d(Array.from({ length: V * 3 }, () => rng()), [V, 3]);
+  const loop = (m: tf.Tensor2D, c: tf.Tensor2D) => {
+    let canvas: tf.Tensor2D = tf.zeros([n, 3]);
+    for (let v = 0; v < V; v++) {
+      const mv = m.slice([v, 0], [1, n]).reshape([n, 1]);
+      canvas = canvas.mul(tf.sub(1, mv)).add(mv.mul(c.slice([v, 0], [1, 3])));
+    }
+    return canvas;
+  };
+  const w = tf.tensor2d(Array.from({ length: n * 3 }, () => rng() - 0.5), [n, 3]);
+  const loss = (f: typeof loop) => (...x: tf.Tensor[]) => f(x[0] as tf.Tensor2D, x[1] as tf.Tensor2D).mul(w).sum() as tf.Scalar;
+  const a = closedFormBlend(M, C).arraySync().flat();
+  const b = loop(M, C).arraySync().flat();
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) < 1e-5, `value ${i}: ${v} vs ${b[i]}`));
+  // gradients away from M = 1 exactly (where the closed form caps M inside its log)
+  const Mi = tf.tensor2d(Array.from({ length: V * n }, () => 0.02 + 0.96 * rng()), [V, n]);
+  const [gm, gc] = tf.grads(loss(closedFormBlend))([Mi, C]).map((g) => Array.from(g.dataSync()));
+  const [hm, hc] = tf.grads(loss(loop))([Mi, C]).map((g) => Array.from(g.dataSync()));
+  gm!.forEach((v, i) => assert.ok(Math.abs(v - hm![i]!) < 1e-4, `dM ${i}: ${v} vs ${hm![i]}`));
+  gc!.forEach((v, i) => assert.ok(Math.abs(v - hc![i]!) < 1e-4, `dC ${i}: ${v} vs ${hc![i]}`));
+  tf.dispose([M, C, w, Mi]);
 });
