@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { removeOrphanTempFiles, writeFileAtomic } from '../src/io/atomicFile.js';
 import { checkOutputs } from '../src/io/paths.js';
-import { lockRunFolder, readMetrics } from '../src/train/trainer.js';
+import { lockRunFolder } from '../src/io/runLock.js';
+import { readMetrics } from '../src/train/trainer.js';
 import { testDocument, tmp } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');

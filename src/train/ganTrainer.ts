@@ -17,7 +17,7 @@ import { adversaryState, newAdversary, restoreAdversary, type Adversary } from '
 import { batchIndices } from './batches.js';
 import { OPTIMISER_PREFIX, readCheckpoint, restoreOptimiser, restoreStore, saveCheckpoint } from '../model/checkpoint.js';
 import { MetricsLog, trainingLoop } from './loop.js';
-import { lockRunFolder } from './trainer.js';
+import { lockRunFolder } from '../io/runLock.js';
 import { removeOrphanTempFiles } from '../io/atomicFile.js';
 import { optimiseStep } from './step.js';
 import { criticLoss, generatorLoss } from './wgan.js';

@@ -5,8 +5,9 @@
  * masks; the best model by held-out PSNR is kept in best.stratum. Killed at any point, `stratum train --resume` continues from the last checkpoint with the
  * same batches it would have seen.
  */
-import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { processAlive, removeOrphanTempFiles } from '../io/atomicFile.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { removeOrphanTempFiles } from '../io/atomicFile.js';
+import { lockRunFolder } from '../io/runLock.js';
 import { join } from 'node:path';
 import { CALIBRATION_BATCHES, type ModelConfig, type TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
@@ -67,36 +68,6 @@ export const METRICS_FILE = 'metrics.jsonl';
 /** the metrics log's rows up to step `upTo` (a torn last line dropped, see readRows) */
 export function readMetrics<R extends { step: number } = MetricRow>(path: string, upTo: number): R[] {
   return readRows<R>(path).filter((r) => r.step <= upTo);
-}
-
-/** the run folder's lock: one run per folder at a time (a lock left by a killed run is taken over) */
-export const LOCK_FILE = 'run.lock';
-
-export function lockRunFolder(dir: string): () => void {
-  const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
-      const release = () => {
-        try {
-          if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      };
-      process.once('exit', release);
-      return () => {
-        process.removeListener('exit', release);
-        release();
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${path}: cannot create the run lock (${(e as NodeJS.ErrnoException).code})`);
-      const pid = Number(readFileSync(path, 'utf8').trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) throw new Error(`${dir}: another run (process ${pid}) is using this folder`);
-      unlinkSync(path); // stale: its process is gone
-    }
-  }
-  throw new Error(`${path}: cannot take the run lock`);
 }
 
 export async function plotMetrics(path: string, log: MetricsLog<MetricRow>): Promise<void> {
