@@ -27,7 +27,7 @@ for (const kind of BASELINES) {
       assert.ok(v.every((a) => a > 0 && a < 1));
     });
     const opt = new Adam({ ...TRAIN_DEFAULTS, lr: 3e-3 });
-    const losses = Array.from({ length: 8 }, () => optimiseStep(m.store, opt, (ctx) => l1(m.forward(x, ctx), x)));
+    const losses = Array.from({ length: 8 }, () => optimiseStep(m.store, opt, (ctx) => l1(m.forward(x, ctx), x)).loss);
     assert.ok(losses.at(-1)! < losses[0]!, `${kind}: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
     x.dispose();
     opt.dispose();

@@ -122,7 +122,7 @@ async function runEntry(e: Entry, o: ExperimentOptions): Promise<{ row: Row; rec
       quiet: !o.log,
       step: (step) => {
         const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
-        const loss = optimiseStep(store, opt, (ctx) => l1(reconstruct(x, ctx), x));
+        const { loss } = optimiseStep(store, opt, (ctx) => l1(reconstruct(x, ctx), x));
         x.dispose();
         return `L1 ${loss.toFixed(4)}`;
       },

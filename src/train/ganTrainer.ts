@@ -102,10 +102,10 @@ async function trainGanLocked(run: GanRun, data: ImageSet): Promise<{ g: GanGene
         const ctx = newCtx(true);
         const fake = tf.tidy(() => g.generate(run.batch, ctx).canvas);
         discardBnUpdates(ctx);
-        dLoss = optimiseStep(critic.store, optD, () => criticLoss(critic, real, fake, run.gamma));
+        dLoss = optimiseStep(critic.store, optD, () => criticLoss(critic, real, fake, run.gamma)).loss;
         tf.dispose([real, fake]);
       }
-      const gLoss = optimiseStep(g.store, optG, (ctx) => generatorLoss(critic, g.generate(run.batch, ctx).canvas));
+      const gLoss = optimiseStep(g.store, optG, (ctx) => generatorLoss(critic, g.generate(run.batch, ctx).canvas)).loss;
       metrics.add({ step, critic: dLoss, gen: gLoss });
       return `critic ${dLoss.toFixed(3)} gen ${gLoss.toFixed(3)}`;
     },

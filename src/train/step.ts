@@ -9,15 +9,20 @@ export function l1(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.mean(tf.abs(tf.sub(a, b)));
 }
 
-/** the gradient's global L2 norm of the last optimiseStep (before clipping), for logs and the collapse guard */
-export let lastGradNorm = NaN;
+export interface StepResult {
+  /** the loss before the update */
+  loss: number;
+  /** the gradient's global L2 norm (before clipping), for logs and the collapse guard */
+  gradNorm: number;
+}
 
 /**
  * Minimise `loss` over the trainable parameters of `store` (or those named in `only`) with one
- * Adam step. Returns the loss before the update; a non-finite loss throws and changes nothing.
+ * Adam step. Returns the loss before the update and the gradient norm; a non-finite loss throws
+ * and changes nothing.
  * With `clip` > 0 the gradients are scaled so their global L2 norm is at most `clip`.
  */
-export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => tf.Scalar, bnMomentum = 0.1, only?: (name: string) => boolean, clip = 0): number {
+export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => tf.Scalar, bnMomentum = 0.1, only?: (name: string) => boolean, clip = 0): StepResult {
   const ctx = newCtx(true, bnMomentum);
   const params = new Map([...store.trainable()].filter(([k]) => !only || only(k)));
   try {
@@ -33,26 +38,26 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
       const g = grads[v.name];
       if (g) named.set(name, g);
     }
-    lastGradNorm = Math.sqrt(tf.tidy(() => tf.addN([...named.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
-    if (!Number.isFinite(lastGradNorm)) {
+    const gradNorm = Math.sqrt(tf.tidy(() => tf.addN([...named.values()].map((g) => tf.sum(tf.square(g)))).dataSync()[0]!));
+    if (!Number.isFinite(gradNorm)) {
       tf.dispose(grads);
-      throw new Error(`gradient norm is ${lastGradNorm} (not finite): training diverged; lower --lr or resume from the last checkpoint`);
+      throw new Error(`gradient norm is ${gradNorm} (not finite): training diverged; lower --lr or resume from the last checkpoint`);
     }
-    if (clip > 0 && lastGradNorm > clip) {
-      const k = clip / lastGradNorm;
+    if (clip > 0 && gradNorm > clip) {
+      const k = clip / gradNorm;
       for (const [name, g] of named) named.set(name, tf.tidy(() => g.mul(k)));
     }
     opt.apply(params, named);
     // the gradients and, when clipped, their scaled copies (disposing a tensor twice is a no-op)
     tf.dispose([...Object.values(grads), ...named.values()]);
     applyBnUpdates(store, ctx);
-    return l;
+    return { loss: l, gradNorm };
   } finally {
     discardBnUpdates(ctx);
   }
 }
 
 /** the reconstruction model's step: L1(I_T, target) */
-export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0): number {
+export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0): StepResult {
   return optimiseStep(model.store, opt, (ctx) => l1(model.forward(target, ctx).canvas, target), bnMomentum, undefined, clip);
 }

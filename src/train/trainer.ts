@@ -24,7 +24,7 @@ import { calibrateBatchNorm } from './calibrate.js';
 import { MetricsLog, readRows, trainingLoop } from './loop.js';
 import { CollapseGuard } from './guard.js';
 import { learningRate } from './schedule.js';
-import { l1, lastGradNorm, optimiseStep, trainStep } from './step.js';
+import { l1, optimiseStep, trainStep, type StepResult } from './step.js';
 import { newCtx, discardBnUpdates } from '../model/nn.js';
 import { criticLoss, generatorLoss } from './wgan.js';
 
@@ -175,14 +175,15 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
       const lr = learningRate(cfg, step, guard.lrScale);
       opt.cfg.lr = lr;
       const x = batchTensor(data.train, batchIndices(data.train.n, cfg.batch, cfg.seed, step));
-      let loss: number;
+      let r: StepResult;
       try {
-        loss = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum, cfg.clip);
+        r = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum, cfg.clip);
       } finally {
         x.dispose();
       }
+      const loss = r.loss;
       lossAvg = Number.isNaN(lossAvg) ? loss : 0.95 * lossAvg + 0.05 * loss;
-      metrics.add({ step, loss, lr, gradNorm: adv ? undefined : lastGradNorm, secPerStep: (Date.now() - t0) / 1000 / (step - start), elapsed: elapsed() });
+      metrics.add({ step, loss, lr, gradNorm: adv ? undefined : r.gradNorm, secPerStep: (Date.now() - t0) / 1000 / (step - start), elapsed: elapsed() });
       const jump = guard.afterStep(loss);
       if (jump) {
         rollback(step, jump, log);
@@ -241,14 +242,14 @@ function initialModel(path: string, cfg: ModelConfig): Decomposer {
 
 // ------------------------------------------------------------------ adversarial reconstruction
 /** one critic update on (target, reconstruction), then the model on L1 + λ·(−D(reconstruction)) */
-export function adversarialStep(model: Decomposer, opt: Adam, adv: Adversary, x: tf.Tensor4D, cfg: TrainConfig): number {
+export function adversarialStep(model: Decomposer, opt: Adam, adv: Adversary, x: tf.Tensor4D, cfg: TrainConfig): StepResult {
   const ctx = newCtx(true);
   const fake = tf.tidy(() => model.forward(x, ctx).canvas);
   discardBnUpdates(ctx);
   optimiseStep(adv.critic.store, adv.opt, () => criticLoss(adv.critic, x, fake, cfg.gamma));
   fake.dispose();
   let rec = 0;
-  optimiseStep(
+  const { gradNorm } = optimiseStep(
     model.store,
     opt,
     (c) => {
@@ -259,5 +260,6 @@ export function adversarialStep(model: Decomposer, opt: Adam, adv: Adversary, x:
     },
     cfg.bnMomentum,
   );
-  return rec;
+  // the reconstruction part of the loss; the norm is of the whole objective's gradient
+  return { loss: rec, gradNorm };
 }
