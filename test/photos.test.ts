@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { groupHeldOut, loadPhotoSources, sourceGroup, photoImages, PHOTO_PACKAGES, readPhotoManifest, resampleArea, wholePhotos, type PhotoManifest } from '../src/data/photos.js';
+import { flatColourPsnr, groupHeldOut, loadPhotoSources, UNIFORM_PSNR, sourceGroup, photoImages, PHOTO_PACKAGES, readPhotoManifest, resampleArea, wholePhotos, type PhotoManifest } from '../src/data/photos.js';
 import { tmp } from './helpers.js';
 
 test('photo manifest: one side of the split per source photo, no duplicate content, only the allowed packages', () => {
@@ -96,10 +96,22 @@ test('photos data: crops come only from their side of the split, stamps are comp
   const whole = wholePhotos(test, 8);
   assert.equal(whole.n, 1);
   assert.deepEqual(whole.names, [join(dir, 'blue.png')]);
+  // the benchmarks leave out near-uniform wallpapers (nothing to decompose; 100 dB for a flat colour)
+  assert.equal(wholePhotos(test, 8, { skipUniform: true }).n, 0);
   // a file whose content changed is skipped, not trained on (size 70: another decode size, so not from the cache)
   writeFileSync(join(dir, 'red.png'), await png(10, 10, 3, () => [0, 0, 0]));
   const logs: string[] = [];
   await assert.rejects(loadPhotoSources('train', 70, (l) => logs.push(l), manifest), /no readable train wallpapers/);
   assert.match(logs.join('\n'), /content differs/);
   assert.ok(readFileSync(manifest, 'utf8').length > 0);
+});
+
+test('flatColourPsnr: a flat image is 100 dB (the floor), a ramp or a noisy image is well under the uniform threshold', () => {
+  const flat = new Float32Array(16 * 3).fill(120);
+  assert.equal(flatColourPsnr(flat), 100);
+  const ramp = Float32Array.from({ length: 16 * 3 }, (_, i) => Math.floor(i / 3) * 16);
+  assert.ok(flatColourPsnr(ramp) < UNIFORM_PSNR, `${flatColourPsnr(ramp)}`);
+  // an image within ±1 of its mean counts as uniform
+  const nearly = Float32Array.from({ length: 64 * 3 }, (_, i) => 120 + (i % 2));
+  assert.ok(flatColourPsnr(nearly) > UNIFORM_PSNR);
 });
