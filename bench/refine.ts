@@ -12,7 +12,8 @@
 import { Command } from 'commander';
 import { loadavg } from 'node:os';
 import { basename } from 'node:path';
-import { Bitmap, ImageRunner, ShapeTypes } from 'geometrizejs';
+import { geometrizeRun } from './geometrize.js';
+import { mixSeed } from '../src/core/random.js';
 import { useBackend } from '../src/backend/index.js';
 import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
@@ -104,25 +105,10 @@ for (const F of list(o.sizes)) {
       const ss: number[] = [];
       pick.forEach((i) => {
         const bytes = big.data.subarray(i * F * F * 3, (i + 1) * F * F * 3);
-        const t0 = performance.now();
-        const rgba = new Array<number>(F * F * 4);
-        const avg = [0, 0, 0];
-        for (let q = 0; q < F * F; q++) {
-          for (let c = 0; c < 3; c++) {
-            rgba[q * 4 + c] = bytes[q * 3 + c]!;
-            avg[c] = avg[c]! + (bytes[q * 3 + c]!);
-          }
-          rgba[q * 4 + 3] = 255;
-        }
-        const [r, g, b] = avg.map((v) => Math.round(v / (F * F)));
-        const background = ((r! << 24) | (g! << 16) | (b! << 8) | 255) >>> 0;
-        const runner = new (ImageRunner as unknown as new (bm: Bitmap, bg: number) => ImageRunner)(Bitmap.createFromByteArray(F, F, rgba), background);
-        for (let k = 0; k < N; k++) runner.step({ shapeTypes: [ShapeTypes.TRIANGLE], alpha: 128, candidateShapesPerStep: 50, shapeMutationsPerStep: 100 });
-        ss.push((performance.now() - t0) / 1000);
-        const out = runner.getImageData().getBytes().b;
-        const got = new Float32Array(F * F * 3);
-        for (let q = 0; q < F * F; q++) for (let c = 0; c < 3; c++) got[q * 3 + c] = out[q * 4 + c]! / 255;
-        ps.push(psnr(got, targets[pick.indexOf(i)]!));
+        // the quality benchmark's peer, seeded per photo (bench/geometrize.ts): reproducible
+        const r = geometrizeRun(bytes, F, { shape: 'triangle', counts: [N], candidates: 50, mutations: 100 }, mixSeed(1, i + 1)).get(N)!;
+        ss.push(r.seconds);
+        ps.push(psnr(r.render!, targets[pick.indexOf(i)]!));
       });
       row('geometrize triangles', F, N, '-', ps, ss, cpuSince());
     }
