@@ -20,7 +20,8 @@ import { loadModel } from '../src/model/checkpoint.js';
 export const SAMPLE_IMAGES = ['samples/ankle-boot.png', 'samples/bag.png', 'samples/sneaker.png'];
 export const PHOTOS = ['/usr/share/backgrounds/Dragonfly_by_Bolly.jpg', '/usr/share/backgrounds/goldfish.png'];
 
-export function syntheticDocument(T = 10, seed = 3): LayeredDocument {
+/** a randomly initialised mask MLP with T random layers (p uniform in ±3), reference 32²; `hidden`: that layer index is hidden */
+export function syntheticDocument(T = 10, seed = 3, hidden = -1): LayeredDocument {
   const store = new ParamStore();
   initMaskNet(store, MASK_NET_DEFAULTS, mulberry32(seed));
   const rng = mulberry32(seed + 1);
@@ -28,7 +29,7 @@ export function syntheticDocument(T = 10, seed = 3): LayeredDocument {
     name: `layer ${i + 1}`,
     p: Array.from({ length: MASK_NET_DEFAULTS.K }, () => 3 * (rng() * 2 - 1)),
     colour: [rng(), rng(), rng()] as [number, number, number],
-    visible: true,
+    visible: i !== hidden,
   }));
   const doc = makeDocument(MASK_NET_DEFAULTS, 32, store, layers);
   store.dispose();

@@ -4,10 +4,8 @@ import { join } from 'node:path';
 import { useBackend } from '../src/backend/index.js';
 import * as tf from '../src/core/tf.js';
 import { ParamStore } from '../src/core/params.js';
-import { MASK_NET_DEFAULTS } from '../src/config.js';
-import { makeDocument, type LayeredDocument } from '../src/core/document.js';
-import { initMaskNet } from '../src/core/maskNet.js';
-import { mulberry32 } from '../src/core/random.js';
+import type { LayeredDocument } from '../src/core/document.js';
+import { syntheticDocument } from '../bench/renderDocs.js';
 
 export function tmp(prefix = 'stratum-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -55,18 +53,7 @@ export function gradCheck(store: ParamStore, names: string[], f: () => tf.Scalar
 
 /** a layered document with a random (untrained) mask MLP and random layers; layer 2 hidden */
 export function testDocument(T = 5, seed = 3): LayeredDocument {
-  const store = new ParamStore();
-  initMaskNet(store, MASK_NET_DEFAULTS, mulberry32(seed));
-  const rng = mulberry32(seed + 1);
-  const layers = Array.from({ length: T }, (_, i) => ({
-    name: `layer ${i + 1}`,
-    p: Array.from({ length: 10 }, () => 3 * (rng() * 2 - 1)),
-    colour: [rng(), rng(), rng()] as [number, number, number],
-    visible: i !== 2,
-  }));
-  const doc = makeDocument(MASK_NET_DEFAULTS, 32, store, layers);
-  store.dispose();
-  return doc;
+  return syntheticDocument(T, seed, 2);
 }
 
 export { psnrOf as psnr } from '../src/core/psnr.js';
