@@ -14,6 +14,7 @@ import { loadavg } from 'node:os';
 import { basename } from 'node:path';
 import { geometrizeRun } from './geometrize.js';
 import { mixSeed } from '../src/core/random.js';
+import { psnrOf } from '../src/core/psnr.js';
 import { useBackend } from '../src/backend/index.js';
 import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
@@ -39,11 +40,6 @@ const o = new Command()
 
 const list = (s: string) => s.split(',').map(Number);
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
-const psnr = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return 10 * Math.log10(1 / Math.max(s / a.length, 1e-10));
-};
 
 await useBackend('native');
 const { model } = loadModel(o.model);
@@ -108,7 +104,7 @@ for (const F of list(o.sizes)) {
         // the quality benchmark's peer, seeded per photo (bench/geometrize.ts): reproducible
         const r = geometrizeRun(bytes, F, { shape: 'triangle', counts: [N], candidates: 50, mutations: 100 }, mixSeed(1, i + 1)).get(N)!;
         ss.push(r.seconds);
-        ps.push(psnr(r.render!, targets[pick.indexOf(i)]!));
+        ps.push(psnrOf(r.render!, targets[pick.indexOf(i)]!));
       });
       row('geometrize triangles', F, N, '-', ps, ss, cpuSince());
     }

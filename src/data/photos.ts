@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { psnrFromMse } from '../core/psnr.js';
 import { mulberry32 } from '../core/random.js';
 import type { ImageSet } from './imageSet.js';
 
@@ -319,7 +320,7 @@ export function flatColourPsnr(rgb: Float32Array): number {
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) mean[c]! += rgb[3 * i + c]! / n;
   let se = 0;
   for (let i = 0; i < n; i++) for (let c = 0; c < 3; c++) se += ((rgb[3 * i + c]! - mean[c]!) / 255) ** 2;
-  return 10 * Math.log10(1 / Math.max(se / rgb.length, 1e-10));
+  return psnrFromMse(se / rgb.length);
 }
 
 /**
