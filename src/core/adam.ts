@@ -12,6 +12,14 @@ export interface AdamConfig {
   eps: number;
 }
 
+/**
+ * The share of the base learning rate at fraction t ∈ [0, 1] of a cosine decay that ends at
+ * `finalShare`: m + (1 − m) · ½(1 + cos(π t)). Training's schedule and refinement's decay both use it.
+ */
+export function cosineShare(t: number, finalShare: number): number {
+  return finalShare + (1 - finalShare) * 0.5 * (1 + Math.cos(Math.PI * t));
+}
+
 /** an in-place update of p, m and v by one Adam step; returns false to decline (then the plain update runs) */
 export type AdamUpdate = (p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number) => boolean;
 

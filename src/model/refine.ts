@@ -25,7 +25,7 @@ import type { ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
 import { renderLayers, type Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
-import { Adam } from '../core/adam.js';
+import { Adam, cosineShare } from '../core/adam.js';
 
 export type RGB = [number, number, number];
 
@@ -389,7 +389,7 @@ export function* refineLayersSteps(store: ParamStore, cfg: MaskNetConfig, refere
         if (o.lrFinal !== 1) {
           // cosine from lr to lr · lrFinal over the run: the steps, or the budget, whichever ends first
           const frac = Math.min(1, Math.max(steps / maxSteps, (clock() - c0) / (deadline - c0)));
-          opt.cfg.lr = o.lr * (o.lrFinal + (1 - o.lrFinal) * 0.5 * (1 + Math.cos(Math.PI * frac)));
+          opt.cfg.lr = o.lr * cosineShare(frac, o.lrFinal);
         }
         opt.apply(vars, named);
         tf.dispose([value, c, y, ...Object.values(grads)]);

@@ -8,12 +8,12 @@
  * (halved at each rollback); it is saved in checkpoints so a resumed run keeps it.
  */
 import type { TrainConfig } from '../config.js';
+import { cosineShare } from '../core/adam.js';
 
 export function learningRate(cfg: Pick<TrainConfig, 'lr' | 'schedule' | 'warmup' | 'minLrShare' | 'steps'>, step: number, scale = 1): number {
   const warm = cfg.warmup > 0 ? Math.min(1, step / cfg.warmup) : 1;
   if (cfg.schedule === 'constant') return cfg.lr * scale * warm;
   const span = Math.max(1, cfg.steps - cfg.warmup);
   const t = Math.min(1, Math.max(0, (step - cfg.warmup) / span));
-  const m = cfg.minLrShare;
-  return cfg.lr * scale * warm * (m + (1 - m) * 0.5 * (1 + Math.cos(Math.PI * t)));
+  return cfg.lr * scale * warm * cosineShare(t, cfg.minLrShare);
 }
