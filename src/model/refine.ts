@@ -18,7 +18,7 @@
  */
 import type { MaskNetConfig } from '../config.js';
 import { REFINE_DEFAULTS, type RefineConfig } from '../config.js';
-import { blendLayerInto } from '../core/blend.js';
+import { blendLayerInto, closedFormBlend } from '../core/blend.js';
 import { pixelGrid } from '../core/grid.js';
 import { maskNetWithReference } from '../core/maskNet.js';
 import type { ParamStore } from '../core/params.js';
@@ -182,23 +182,6 @@ export function leastSquaresColours(weights: Float32Array[], target: Float32Arra
     if (moved < 1e-7) break;
   }
   return C;
-}
-
-/**
- * The blend from black in closed form, a handful of ops whatever the layer count (the loop over
- * layers was 5 ops per layer, forward and backward, and op dispatch dominated a refinement step):
- *   I = Σ_t c_t · w_t,   w_t = M_t · Π_{s>t} (1 − M_s) = M_t · exp(Σ_{s>t} log(1 − M_s))
- * masks [V, n], colours [V, 3] -> [n, 3]. M is capped at 1 − 1e-6 inside the log only.
- */
-export function closedFormBlend(masks: tf.Tensor2D, colours: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    // layers along the last axis: tfjs's cumsum gradient assumes it
-    const m = masks.transpose() as tf.Tensor2D; // [n, V]
-    const logKeep = tf.log(tf.sub(1, tf.minimum(m, 1 - 1e-6)));
-    const above = tf.cumsum(logKeep, 1, true, true); // Σ_{s>t}: exclusive, reversed
-    const w = m.mul(tf.exp(above)) as tf.Tensor2D;
-    return tf.matMul(w, colours);
-  });
 }
 
 /** solve A X = B for symmetric positive definite A [n×n] and B [n×m] (row-major) */
