@@ -107,17 +107,9 @@ export function adaptiveMask(w: number, h: number, sample: MaskSampler, opt: Ada
       const x0 = cells[c]!, y0 = cells[c + 1]!, x1 = cells[c + 2]!, y1 = cells[c + 3]!;
       const xm = testAt(x0, x1, half);
       const ym = testAt(y0, y1, half);
-      const a = mask[y0 * w + x0]!, b = mask[y0 * w + x1]!, cc = mask[y1 * w + x0]!, d = mask[y1 * w + x1]!;
       const u = x1 > x0 ? (xm - x0) / (x1 - x0) : 0;
       const v = y1 > y0 ? (ym - y0) / (y1 - y0) : 0;
-      const top = a + (b - a) * u, bot = cc + (d - cc) * u, left = a + (cc - a) * v, right = b + (d - b) * v;
-      const e = Math.max(
-        Math.abs(mask[y0 * w + xm]! - top),
-        Math.abs(mask[y1 * w + xm]! - bot),
-        Math.abs(mask[ym * w + x0]! - left),
-        Math.abs(mask[ym * w + x1]! - right),
-        Math.abs(mask[ym * w + xm]! - (top + (bot - top) * v)),
-      );
+      const e = bilinearError((x, y) => mask[y * w + x]!, x0, y0, x1, y1, xm, ym, u, v);
       errAt[k] = e;
       err[(y0 / s + 1) * gw + (x0 / s + 1)] = e;
     }
@@ -126,8 +118,7 @@ export function adaptiveMask(w: number, h: number, sample: MaskSampler, opt: Ada
       const x0 = cells[c]!, y0 = cells[c + 1]!, x1 = cells[c + 2]!, y1 = cells[c + 3]!;
       let e = errAt[k]!;
       if (opt.margin !== false && e <= opt.tol) {
-        const g = (y0 / s + 1) * gw + (x0 / s + 1);
-        e = Math.max(err[g - gw - 1]!, err[g - gw]!, err[g - gw + 1]!, err[g - 1]!, err[g + 1]!, err[g + gw - 1]!, err[g + gw]!, err[g + gw + 1]!);
+        e = Math.max(e, neighbourhoodMax(err, 0, (y0 / s + 1) * gw + (x0 / s + 1), gw));
       }
       if (x1 - x0 <= 1 && y1 - y0 <= 1) continue; // every pixel of the cell is a node: all known
       // children split the cell on the next level's lattice; a cell already narrower than that
@@ -351,8 +342,7 @@ export function adaptiveComposite(
       errAt[k * (T + 1) + T] = e;
       errC[g] = e;
     }
-    const near = (grid: Float32Array, off: number, g: number): number =>
-      Math.max(grid[off + g - gw - 1]!, grid[off + g - gw]!, grid[off + g - gw + 1]!, grid[off + g - 1]!, grid[off + g]!, grid[off + g + 1]!, grid[off + g + gw - 1]!, grid[off + g + gw]!, grid[off + g + gw + 1]!);
+    const near = (grid: Float32Array, off: number, g: number): number => neighbourhoodMax(grid, off, g, gw);
     const next: number[] = [];
     const margin = opt.margin !== false;
     for (let c = 0, k = 0; c < cells.length; c += R, k++) {
@@ -402,6 +392,12 @@ export function adaptiveComposite(
     s = half;
   }
   return evaluated;
+}
+
+/** the largest error in the 3×3 block of cells around cell g of a padded grid (row width gw) starting at off */
+function neighbourhoodMax(grid: Float32Array, off: number, g: number, gw: number): number {
+  const i = off + g;
+  return Math.max(grid[i - gw - 1]!, grid[i - gw]!, grid[i - gw + 1]!, grid[i - 1]!, grid[i]!, grid[i + 1]!, grid[i + gw - 1]!, grid[i + gw]!, grid[i + gw + 1]!);
 }
 
 /** max |value − bilinear(corners)| over the 5 test nodes of a cell */
