@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { flatColourPsnr, groupHeldOut, loadPhotoSources, UNIFORM_PSNR, sourceGroup, photoImages, PHOTO_PACKAGES, readPhotoManifest, resampleArea, wholePhotos, type PhotoManifest } from '../src/data/photos.js';
+import { loadDataset } from '../src/data/datasets.js';
 import { tmp } from './helpers.js';
 
 test('photo manifest: one side of the split per source photo, no duplicate content, only the allowed packages', () => {
@@ -114,4 +115,36 @@ test('flatColourPsnr: a flat image is 100 dB (the floor), a ramp or a noisy imag
   // an image within ±1 of its mean counts as uniform
   const nearly = Float32Array.from({ length: 64 * 3 }, (_, i) => 120 + (i % 2));
   assert.ok(flatColourPsnr(nearly) > UNIFORM_PSNR);
+});
+
+test('photos data: wholeShare 1 crops (nearly) the whole photo, 0 draws the images it drew without the option; the spec checks it', async () => {
+  const dir = tmp();
+  // a horizontal ramp: a crop's red range is the share of the short side it spans
+  const W = 256;
+  const d = Buffer.alloc(W * W * 3);
+  for (let y = 0; y < W; y++) for (let x = 0; x < W; x++) d[(y * W + x) * 3] = x;
+  const buf = await sharp(d, { raw: { width: W, height: W, channels: 3 } }).png().toBuffer();
+  const path = join(dir, 'ramp.png');
+  writeFileSync(path, buf);
+  const m: PhotoManifest = { version: 1, holdoutPercent: { wallpaper: 25, stamp: 15 }, entries: [{ path, package: 'test', kind: 'wallpaper', bytes: buf.length, sha256: createHash('sha256').update(buf).digest('hex'), group: path, split: 'train' }] };
+  const manifest = join(dir, 'manifest.json');
+  writeFileSync(manifest, JSON.stringify(m));
+  const src = await loadPhotoSources('train', 8, undefined, manifest);
+  const ranges = (s: { n: number; data: Uint8Array }) =>
+    Array.from({ length: s.n }, (_, i) => {
+      const reds = Array.from({ length: 64 }, (_, q) => s.data[i * 192 + q * 3]!);
+      return (Math.max(...reds) - Math.min(...reds)) / 255;
+    });
+  const plain = photoImages(src, { n: 200, size: 8, seed: 5, stampShare: 0 });
+  assert.deepEqual(photoImages(src, { n: 200, size: 8, seed: 5, stampShare: 0, wholeShare: 0 }).data, plain.data);
+  const whole = ranges(photoImages(src, { n: 200, size: 8, seed: 5, stampShare: 0, wholeShare: 1 }));
+  // a crop spanning ≥ 3/4 of the side has a red range ≥ 3/4 · 7/8 (pixel centres) minus rounding
+  assert.ok(Math.min(...whole) > 0.6, `narrowest whole crop spans ${Math.min(...whole)}`);
+  const narrow = ranges(plain).filter((r) => r < 0.6).length;
+  assert.ok(narrow > 120, `log-uniform crops: ${narrow}/200 narrower than 0.6 (expected about 3/4)`);
+  const half = ranges(photoImages(src, { n: 200, size: 8, seed: 5, stampShare: 0, wholeShare: 0.5 })).filter((r) => r < 0.6).length;
+  assert.ok(half > 40 && half < narrow - 30, `half whole: ${half}/200 narrow`);
+  assert.throws(() => photoImages(src, { n: 1, size: 8, seed: 5, wholeShare: 1.5 }), /whole-photo share/);
+  await assert.rejects(loadDataset('photos:10:2', { size: 8 }), /photos:10:2.*whole-photo share/);
+  await assert.rejects(loadDataset('photos:10:', { size: 8 }), /whole-photo share/);
 });

@@ -242,6 +242,13 @@ export interface PhotoSetOptions {
   seed: number;
   /** share of images with a composited stamp */
   stampShare?: number;
+  /**
+   * share of crops that are (nearly) the whole photo: side 3/4 to all of the short side. The other
+   * crops' sides are log-uniform from 1/8 to all of it, where only about 1 in 9 is that wide, while
+   * people decompose whole photos (and bench:quality measures them). 0 (the default) draws exactly
+   * the images it drew before the option existed.
+   */
+  wholeShare?: number;
 }
 
 /**
@@ -269,10 +276,11 @@ function compositeStamp(img: Float32Array, size: number, st: PhotoSources['stamp
 }
 
 /** one generated image (uint8 RGB, size²) from the sources and a generator */
-function drawImage(src: PhotoSources, size: number, rng: () => number, stampShare: number): Uint8Array {
+function drawImage(src: PhotoSources, size: number, rng: () => number, stampShare: number, wholeShare: number): Uint8Array {
   const wp = src.wallpapers[Math.floor(rng() * src.wallpapers.length)]!;
   const S = Math.min(wp.w, wp.h);
-  const side = S * Math.pow(2, -3 * rng());
+  // with wholeShare 0 no extra number is drawn, so old seeds give the same images
+  const side = wholeShare > 0 && rng() < wholeShare ? S * (0.75 + 0.25 * rng()) : S * Math.pow(2, -3 * rng());
   const x0 = rng() * (wp.w - side);
   const y0 = rng() * (wp.h - side);
   // read from the pyramid level that is at most 2× the output's resolution (same box filter, ~30× less work)
@@ -299,7 +307,9 @@ export function photoImages(src: PhotoSources, o: PhotoSetOptions): ImageSet {
   const rng = mulberry32(o.seed);
   const px = o.size * o.size * 3;
   const data = new Uint8Array(o.n * px);
-  for (let i = 0; i < o.n; i++) data.set(drawImage(src, o.size, rng, o.stampShare ?? 0.5), i * px);
+  const wholeShare = o.wholeShare ?? 0;
+  if (!(wholeShare >= 0 && wholeShare <= 1)) throw new Error(`whole-photo share must be in [0, 1], got ${wholeShare}`);
+  for (let i = 0; i < o.n; i++) data.set(drawImage(src, o.size, rng, o.stampShare ?? 0.5, wholeShare), i * px);
   return { n: o.n, size: o.size, data };
 }
 
