@@ -85,6 +85,12 @@ export interface TrainConfig {
   minLrShare: number;
   /** clip the gradient's global L2 norm to this; 0 = no clipping */
   clip: number;
+  /**
+   * weight of the loss on the image with least-squares colours (src/train/step.ts
+   * reconstructionLoss); 0 = the encoder's colours only. With it, held-out evaluation picks the
+   * best model by the least-squares PSNR (what decompose paints).
+   */
+  lsLoss: number;
   /** collapse guard: held-out PSNR this many dB below the best so far rolls back to the best; 0 = off */
   guardDrop: number;
   /** collapse guard: the training loss average rising to this multiple of its lowest rolls back; 0 = off */
@@ -112,6 +118,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   warmup: 0,
   minLrShare: 0.05,
   clip: 0,
+  lsLoss: 0,
   guardDrop: 2,
   guardLossJump: 2,
   guardLrFactor: 0.5,

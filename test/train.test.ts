@@ -189,3 +189,23 @@ test('adversarial reconstruction (L1 + λ·WGAN-GP): trains, keeps improving L1,
   model.dispose();
   more.model.dispose();
 });
+
+test('--ls-loss: trains on the least-squares-colour image too, keeps the best model by that PSNR, which is above the encoder colours\' PSNR', async () => {
+  await onBackend('native');
+  const data = split(deadLeaves({ n: 400, size: 16, seed: 1 }), 32, 0);
+  const out = tmp();
+  const { model } = await train({ out, data: 'deadleaves:400', model: tinyModel(), train: tinyTrain({ lsLoss: 0.5, steps: 90 }), resume: false, quiet: true }, data);
+  const rows = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; psnr?: number; psnrLs?: number });
+  const evals = rows.filter((r) => r.psnrLs !== undefined);
+  assert.ok(evals.at(-1)!.psnrLs! > evals[0]!.psnrLs! + 0.3, `LS PSNR ${evals[0]!.psnrLs} -> ${evals.at(-1)!.psnrLs}`);
+  const top = evals.reduce((a, b) => (b.psnrLs! > a.psnrLs! ? b : a));
+  const bestCk = loadModel(join(out, BEST_FILE));
+  assert.equal(bestCk.ckpt.header.step, top.step);
+  assert.equal(bestCk.ckpt.header.info?.heldOutPsnr, top.psnrLs);
+  const r = evaluate(bestCk.model, data.test);
+  assert.ok(Math.abs(r.psnrLs - top.psnrLs!) < 1e-3, 'the best model file evaluates to its recorded LS PSNR');
+  // the least-squares colours are the best colours for the masks: never below the encoder's
+  assert.ok(r.psnrLs >= r.psnr, `LS ${r.psnrLs} vs encoder colours ${r.psnr}`);
+  bestCk.model.dispose();
+  model.dispose();
+});

@@ -1,4 +1,5 @@
 /** Run a trained model over a set of images and measure it. */
+import { leastSquaresBlend } from '../core/blend.js';
 import * as tf from '../core/tf.js';
 import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
 import type { Decomposer } from '../model/decomposer.js';
@@ -10,23 +11,34 @@ export interface EvalResult {
   psnr: number;
   /** PSNR with per-batch BatchNorm statistics (as during training) */
   psnrBatchStats: number;
+  /**
+   * PSNR (inference mode) with the least-squares colours for the encoder's masks
+   * (unconstrained, core/blend.ts leastSquaresBlend): close to what decompose paints
+   */
+  psnrLs: number;
   n: number;
 }
 
 export function evaluate(model: Decomposer, set: ImageSet, batch = 64, T?: number): EvalResult {
   let sumEval = 0;
   let sumBatch = 0;
+  let sumLs = 0;
   for (let i = 0; i < set.n; i += batch) {
     const idx = range(i, Math.min(set.n, i + batch));
     tf.tidy(() => {
       const x = batchTensor(set, idx);
-      sumEval += psnr(model.forward(x, newCtx(false), false, T).canvas, x) * idx.length;
+      const { canvas, steps } = model.forward(x, newCtx(false), true, T);
+      sumEval += psnr(canvas, x) * idx.length;
+      const [B, H, W] = x.shape;
+      const masks = tf.concat(steps.map((s) => s.mask), 3).reshape([B, H * W, steps.length]) as tf.Tensor3D;
+      const ls = leastSquaresBlend(masks, x.reshape([B, H * W, 3]), 1e-6).image.clipByValue(0, 1);
+      sumLs += psnr(ls.reshape(x.shape) as tf.Tensor4D, x) * idx.length;
       const ctx = newCtx(true);
       sumBatch += psnr(model.forward(x, ctx, false, T).canvas, x) * idx.length;
       for (const u of ctx.bnUpdates) tf.dispose([u.mean, u.variance]);
     });
   }
-  return { psnr: sumEval / set.n, psnrBatchStats: sumBatch / set.n, n: set.n };
+  return { psnr: sumEval / set.n, psnrBatchStats: sumBatch / set.n, psnrLs: sumLs / set.n, n: set.n };
 }
 
 /**

@@ -16,6 +16,7 @@
  * while optimising). The exact PSNR at the fit size is computed at the start and the end, and the
  * better of the two is returned: refinement never lowers PSNR.
  */
+import { choleskySolve } from '../core/solve.js';
 import type { MaskNetConfig } from '../config.js';
 import { REFINE_DEFAULTS, type RefineConfig } from '../config.js';
 import { blendLayerInto, closedFormBlend } from '../core/blend.js';
@@ -182,34 +183,6 @@ export function leastSquaresColours(weights: Float32Array[], target: Float32Arra
     if (moved < 1e-7) break;
   }
   return C;
-}
-
-/** solve A X = B for symmetric positive definite A [n×n] and B [n×m] (row-major) */
-export function choleskySolve(A: Float64Array, B: Float64Array, n: number, m: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * n + j]!;
-      for (let k = 0; k < j; k++) s -= L[i * n + k]! * L[j * n + k]!;
-      if (i === j) L[i * n + i] = Math.sqrt(Math.max(s, 1e-300));
-      else L[i * n + j] = s / L[j * n + j]!;
-    }
-  }
-  const X = new Float64Array(n * m);
-  for (let c = 0; c < m; c++) {
-    const y = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let s = B[i * m + c]!;
-      for (let k = 0; k < i; k++) s -= L[i * n + k]! * y[k]!;
-      y[i] = s / L[i * n + i]!;
-    }
-    for (let i = n - 1; i >= 0; i--) {
-      let s = y[i]!;
-      for (let k = i + 1; k < n; k++) s -= L[k * n + i]! * X[k * m + c]!;
-      X[i * m + c] = s / L[i * n + i]!;
-    }
-  }
-  return X;
 }
 
 /** every layer's mask at size² (the document's render function), for evaluation, pruning and contributions */

@@ -1,4 +1,5 @@
 /** One optimisation step: loss, gradients, Adam, BatchNorm running statistics. */
+import { leastSquaresBlend } from '../core/blend.js';
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
 import type { Decomposer } from '../model/decomposer.js';
@@ -57,7 +58,25 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
   }
 }
 
-/** the reconstruction model's step: L1(I_T, target) */
-export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0): StepResult {
-  return optimiseStep(model.store, opt, (ctx) => l1(model.forward(target, ctx).canvas, target), bnMomentum, undefined, clip);
+/**
+ * The reconstruction loss: L1(I_T, target) with the encoder's colours, or with weight `lsLoss` the
+ * L1 of the image with the least-squares colours for the same masks (what `decompose` paints,
+ * src/model/decomposeImage.ts; core/blend.ts leastSquaresBlend):
+ *   (1 − lsLoss) · L1(I_T, y) + lsLoss · L1(Σ_t c*_t w_t, y)
+ * The encoder's colours still build the canvases it sees, so its colour head keeps a gradient
+ * from the first term.
+ */
+export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: Ctx, lsLoss = 0): tf.Scalar {
+  if (!(lsLoss > 0)) return l1(model.forward(target, ctx).canvas, target);
+  const { canvas, steps } = model.forward(target, ctx, true);
+  const [B, H, W] = target.shape;
+  const masks = tf.concat(steps.map((s) => s.mask), 3).reshape([B, H * W, steps.length]) as tf.Tensor3D;
+  const { image } = leastSquaresBlend(masks, target.reshape([B, H * W, 3]));
+  const ls = l1(image, target.reshape([B, H * W, 3])).mul(lsLoss) as tf.Scalar;
+  return lsLoss < 1 ? (ls.add(l1(canvas, target).mul(1 - lsLoss)) as tf.Scalar) : (ls as tf.Scalar);
+}
+
+/** the reconstruction model's step on reconstructionLoss */
+export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0, lsLoss = 0): StepResult {
+  return optimiseStep(model.store, opt, (ctx) => reconstructionLoss(model, target, ctx, lsLoss), bnMomentum, undefined, clip);
 }

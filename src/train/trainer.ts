@@ -46,6 +46,8 @@ export interface MetricRow {
   loss?: number;
   psnr?: number;
   psnrBatchStats?: number;
+  /** held-out PSNR with least-squares colours (evaluate's psnrLs) */
+  psnrLs?: number;
   secPerStep?: number;
   /** learning rate used at this step */
   lr?: number;
@@ -143,18 +145,21 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
     calibrateBatchNorm(model, data.train, CALIBRATION_BATCHES, cfg.batch);
     const r = evaluate(model, data.test);
     const h = maskHealth(model, data.test);
-    metrics.add({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats, flatMasks: h.flat, maskStd: h.spatialStd });
-    if (r.psnr > best) {
-      best = r.psnr;
-      saveCheckpoint(bestPath, model, { step, data: run.data, weightsOnly: true, info: { heldOutPsnr: r.psnr, heldOutImages: data.test.n, trainConfig: cfg } });
+    metrics.add({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats, psnrLs: r.psnrLs, flatMasks: h.flat, maskStd: h.spatialStd });
+    // the number the run is judged by (best model, collapse guard): the PSNR of what it is trained to paint
+    const score = cfg.lsLoss > 0 ? r.psnrLs : r.psnr;
+    if (score > best) {
+      best = score;
+      saveCheckpoint(bestPath, model, { step, data: run.data, weightsOnly: true, info: { heldOutPsnr: score, heldOutPsnrEncoderColours: r.psnr, heldOutPsnrLs: r.psnrLs, heldOutImages: data.test.n, trainConfig: cfg } });
     }
-    return r;
+    return { ...r, score };
   };
-  if (start === 0) guard.keep(0, evalNow(0).psnr, model.store, opt);
-  else guard.keep(start, metrics.last('psnr')?.psnr ?? -Infinity, model.store, opt);
+  if (start === 0) guard.keep(0, evalNow(0).score, model.store, opt);
+  else guard.keep(start, (cfg.lsLoss > 0 ? metrics.last('psnrLs')?.psnrLs : metrics.last('psnr')?.psnr) ?? -Infinity, model.store, opt);
   if (guard.lrScale < 1) say(`learning rate at ${guard.lrScale}× after ${guard.rollbacks} rollback(s)`);
   let lossAvg = NaN;
   let lastPsnr = metrics.last('psnr')?.psnr ?? NaN;
+  let lastLs = metrics.last('psnrLs')?.psnrLs ?? NaN;
   const rollback = (step: number, why: string, log: (m: string) => void) => {
     const lrBefore = learningRate(cfg, step, guard.lrScale);
     const to = guard.rollback(model.store, opt);
@@ -177,7 +182,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
       const x = batchTensor(data.train, batchIndices(data.train.n, cfg.batch, cfg.seed, step));
       let r: StepResult;
       try {
-        r = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum, cfg.clip);
+        r = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum, cfg.clip, cfg.lsLoss);
       } finally {
         x.dispose();
       }
@@ -190,12 +195,14 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
         lossAvg = NaN;
       }
       if (step % cfg.evalEvery === 0 || step === cfg.steps) {
-        lastPsnr = evalNow(step).psnr;
-        const fall = guard.afterEval(step, lastPsnr, model.store, opt);
+        const r = evalNow(step);
+        lastPsnr = r.psnr;
+        lastLs = r.psnrLs;
+        const fall = guard.afterEval(step, r.score, model.store, opt);
         if (fall) rollback(step, fall, log);
       }
       const lrNote = guard.rollbacks > 0 ? ` lr ${lr.toPrecision(2)} (${guard.rollbacks} rollback${guard.rollbacks > 1 ? 's' : ''})` : '';
-      return `L1 ${Number.isNaN(lossAvg) ? '-' : lossAvg.toFixed(4)} PSNR ${Number.isNaN(lastPsnr) ? '-' : lastPsnr.toFixed(2)} dB${lrNote}`;
+      return `L1 ${Number.isNaN(lossAvg) ? '-' : lossAvg.toFixed(4)} PSNR ${Number.isNaN(lastPsnr) ? '-' : lastPsnr.toFixed(2)} dB (LS colours ${Number.isNaN(lastLs) ? '-' : lastLs.toFixed(2)})${lrNote}`;
     },
   });
   const final = metrics.last('psnr') ?? { step: start };

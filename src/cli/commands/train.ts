@@ -15,7 +15,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('train')
     .description('train the iterative reconstruction model (L1, Adam) with checkpoints, plots and grids in -o/--output')
-    .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N] | photos[:N]', 'fashion-mnist')
+    .option('--data <spec>', 'data set: fashion-mnist[:DIR] | mnist:DIR | idx:FILE | cifar10:PATH | folder:DIR | patches:DIR[:N] | deadleaves[:N] | photos[:N[:WHOLE_SHARE]]', 'fashion-mnist')
     .option('--resume', 'continue the checkpoint in -o/--output', false)
     .option('--steps <n>', 'training steps', int('--steps'), TRAIN_DEFAULTS.steps)
     .option('--batch <n>', 'batch size', int('--batch'), TRAIN_DEFAULTS.batch)
@@ -39,12 +39,15 @@ export function register(program: Command): void {
     .addOption(new Option('--schedule <kind>', "learning rate: 'constant' or 'cosine' (warm-up, then cosine decay to 5% at --steps)").choices(['constant', 'cosine']).default(TRAIN_DEFAULTS.schedule))
     .option('--warmup <n>', 'linear learning-rate warm-up steps', int('--warmup', 0), TRAIN_DEFAULTS.warmup)
     .option('--clip <x>', 'clip the gradient norm to x (0: off)', num('--clip', true), TRAIN_DEFAULTS.clip)
+    .option('--ls-loss <w>', 'weight in [0, 1] of the L1 loss on the image painted with least-squares colours for the masks (what decompose paints); the best model is then chosen by that PSNR', num('--ls-loss', true), TRAIN_DEFAULTS.lsLoss)
     .option('--guard-drop <dB>', 'roll back to the best state when held-out PSNR falls this far below it (0: off)', num('--guard-drop', true), TRAIN_DEFAULTS.guardDrop)
     .option('--guard-loss-jump <x>', 'roll back when the training loss average rises to x times its lowest (0: off)', num('--guard-loss-jump', true), TRAIN_DEFAULTS.guardLossJump)
     .addOption(backendOption());
   outputOption(cmd, 'run folder (checkpoint.stratum, best.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train').action(async (o, cmd: Command) => {
     o.out = outputOf(cmd);
     if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
+    if (!(o.lsLoss >= 0 && o.lsLoss <= 1)) throw new Error(`--ls-loss must be a weight in [0, 1], got ${o.lsLoss}`);
+    if (o.lsLoss > 0 && o.advLambda > 0) throw new Error('--ls-loss and --adv-lambda: the adversarial step trains on the encoder\'s colours only; use one of them');
     checkOutputFolder(o.out);
     checkOutputs([o.export, ...['checkpoint.stratum', 'best.stratum', 'metrics.jsonl', 'curves.png', 'grid.png'].map((f) => join(o.out, f))], [o.init], '--output/--export');
     checkOutputs([o.export], [join(o.out, 'checkpoint.stratum'), join(o.out, 'best.stratum')], '--export');
@@ -57,7 +60,7 @@ export function register(program: Command): void {
     const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
     checkTraining(model, o.batch, data.train.data.byteLength + data.test.data.byteLength);
     const { final } = await train(
-      { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
+      { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, lsLoss: o.lsLoss, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
       data,
     );
     console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
