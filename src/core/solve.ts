@@ -1,14 +1,17 @@
 /**
- * Small symmetric positive definite solves, A X = B, by Cholesky: the least-squares colours of a
- * layer stack (the image is linear in the colours, I = Σ_t c_t w_t, so the best colours for given
- * masks solve the T×T normal equations (WᵀW) C = Wᵀ y).
+ * The least-squares colours of a layer stack. The image is linear in the colours,
+ * I = Σ_t c_t w_t, so the best colours for given masks minimise ‖W C − y‖² over C in the box
+ * [0, 1] (colours a document can hold): with A = WᵀW (T×T) and B = Wᵀy (T×3) a small convex
+ * quadratic program, solved by Cholesky on the normal equations A C = B, clamped, then projected
+ * coordinate descent (exact when the unconstrained solution lies inside the box).
  *
- * `spdSolve` is the batched, differentiable version used inside the training loss: the systems are
- * T×T (T ≈ 10), so they are solved on the CPU in float64 whatever the backend, and the gradient is
- * the textbook one for X = A⁻¹ B, with A read as its symmetric part (A + Aᵀ)/2 so the function
- * and its gradient agree whichever triangle a caller perturbs:
- *   dB = A⁻¹ dX,    dA = −(dB Xᵀ + X dBᵀ) / 2
- * (tfjs has no linear solve op; test/spdSolve.test.ts holds the gradient to finite differences).
+ * `boxSolve` is the batched, differentiable version inside the training loss (T ≈ 10: solved on
+ * the CPU in float64 whatever the backend). Its gradient comes from the solution's free set F
+ * (entries strictly inside the box; the clamped ones do not move under a small change of A, B):
+ * C_F = A_FF⁻¹ (B_F − A_FĀ C_Ā), so with u = A_FF⁻¹ dC_F per colour channel
+ *   dB_F = u,   dB_Ā = 0,   dA_F· = −u Cᵀ
+ * and A is read as its symmetric part (A + Aᵀ)/2, so dA is symmetrised too.
+ * (tfjs has no linear solve op; test/leastSquaresLoss.test.ts holds the gradient to finite differences.)
  */
 import * as tf from './tf.js';
 
@@ -40,42 +43,117 @@ export function choleskySolve(A: Float64Array, B: Float64Array, n: number, m: nu
   return X;
 }
 
-/** A [Bt, n, n] symmetric positive definite, B [Bt, n, m] -> X [Bt, n, m] with A X = B, differentiable in A and B */
-export function spdSolve(A: tf.Tensor3D, B: tf.Tensor3D): tf.Tensor3D {
+/**
+ * min ‖W C − y‖² over C in [0, 1]^{n×m}, given A = WᵀW [n×n] and B = Wᵀy [n×m] (row-major).
+ * `ridge` is added to A's diagonal for the starting solve only; a row whose A_tt ≤ ridge (a layer
+ * covering nothing) keeps `start` (or 0). Returns C [n×m].
+ */
+export function boxLeastSquares(A: Float64Array, B: Float64Array, n: number, m: number, ridge: number, start?: (t: number, k: number) => number): Float64Array {
+  const Ar = A.slice();
+  for (let a = 0; a < n; a++) Ar[a * n + a] = Ar[a * n + a]! + ridge;
+  const X = choleskySolve(Ar, B, n, m);
+  const C = new Float64Array(n * m);
+  for (let t = 0; t < n; t++) {
+    const empty = A[t * n + t]! <= ridge;
+    for (let k = 0; k < m; k++) C[t * m + k] = empty ? (start?.(t, k) ?? 0) : Math.min(1, Math.max(0, X[t * m + k]!));
+  }
+  // projected coordinate descent: c_t ← clamp(c_t + (B_t − Σ_s A_ts c_s) / A_tt)
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let moved = 0;
+    for (let t = 0; t < n; t++) {
+      const d = A[t * n + t]!;
+      if (d <= ridge) continue;
+      for (let k = 0; k < m; k++) {
+        let r = B[t * m + k]!;
+        for (let s2 = 0; s2 < n; s2++) r -= A[t * n + s2]! * C[s2 * m + k]!;
+        const next = Math.min(1, Math.max(0, C[t * m + k]! + r / d));
+        moved = Math.max(moved, Math.abs(next - C[t * m + k]!));
+        C[t * m + k] = next;
+      }
+    }
+    if (moved < 1e-9) break;
+  }
+  return C;
+}
+
+/**
+ * A [Bt, n, n] (read as its symmetric part) and B [Bt, n, m] -> C [Bt, n, m] = boxLeastSquares per
+ * item, differentiable in A and B; `ridge` is relative to A's mean diagonal (starting solve, empty
+ * layers, and the gradient's solve)
+ */
+export function boxSolve(A: tf.Tensor3D, B: tf.Tensor3D, ridge = 1e-9): tf.Tensor3D {
   const [bt, n, n2] = A.shape;
   const [bb, nb] = B.shape;
-  if (n !== n2 || bb !== bt || nb !== n) throw new Error(`spdSolve: A [${A.shape}] and B [${B.shape}] do not match`);
-  return spdSolveOp(A, B) as tf.Tensor3D;
+  if (n !== n2 || bb !== bt || nb !== n) throw new Error(`boxSolve: A [${A.shape}] and B [${B.shape}] do not match`);
+  return boxSolveOp(A, B, tf.scalar(ridge)) as tf.Tensor3D;
 }
 
-function solveBatch(A: Float32Array | Float64Array, B: Float32Array | Float64Array, bt: number, n: number, m: number): Float32Array {
-  const out = new Float32Array(bt * n * m);
-  for (let b = 0; b < bt; b++) {
-    const a = Float64Array.from(A.subarray(b * n * n, (b + 1) * n * n));
-    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i] = (a[i * n + j]! + a[j * n + i]!) / 2;
-    const X = choleskySolve(a, Float64Array.from(B.subarray(b * n * m, (b + 1) * n * m)), n, m);
-    out.set(X, b * n * m);
-  }
-  return out;
+/** item b of a batch of n×n matrices, symmetrised, in float64 */
+function symmetricItem(A: ArrayLike<number>, b: number, n: number): Float64Array {
+  const a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = (A[b * n * n + i * n + j]! + A[b * n * n + j * n + i]!) / 2;
+  return a;
 }
 
-const spdSolveOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+const boxSolveOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const A = args[0] as tf.Tensor3D;
   const B = args[1] as tf.Tensor3D;
-  const save = args[2] as tf.GradSaveFunc;
+  const ridge = (args[2] as tf.Scalar).dataSync()[0]!;
+  const save = args[3] as tf.GradSaveFunc;
   const [bt, n] = A.shape;
   const m = B.shape[2];
-  const a = A.dataSync() as Float32Array;
-  const X = tf.tensor3d(solveBatch(a, B.dataSync() as Float32Array, bt, n, m), [bt, n, m]);
-  save([A, X]);
+  const a = A.dataSync();
+  const bd = B.dataSync();
+  const out = new Float32Array(bt * n * m);
+  for (let b = 0; b < bt; b++) {
+    const Ab = symmetricItem(a, b, n);
+    out.set(boxLeastSquares(Ab, Float64Array.from(bd.subarray(b * n * m, (b + 1) * n * m)), n, m, ridgeOf(Ab, n, ridge)), b * n * m);
+  }
+  const C = tf.tensor3d(out, [bt, n, m]);
+  save([A, C]);
   return {
-    value: X,
+    value: C,
     gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-      const [As, Xs] = saved as [tf.Tensor3D, tf.Tensor3D];
-      const dB = tf.tensor3d(solveBatch(As.dataSync() as Float32Array, (dy as tf.Tensor).dataSync() as Float32Array, bt, n, m), [bt, n, m]);
-      const outer = tf.matMul(dB, Xs, false, true);
-      const dA = tf.neg(outer.add(outer.transpose([0, 2, 1]))).div(2);
-      return [dA, dB];
+      const [As, Cs] = saved as [tf.Tensor3D, tf.Tensor3D];
+      const aa = As.dataSync();
+      const cc = Cs.dataSync();
+      const dc = (dy as tf.Tensor).dataSync();
+      const dA = new Float32Array(bt * n * n);
+      const dB = new Float32Array(bt * n * m);
+      for (let b = 0; b < bt; b++) {
+        const Ab = symmetricItem(aa, b, n);
+        const r = ridgeOf(Ab, n, ridge);
+        const o = b * n * m;
+        for (let k = 0; k < m; k++) {
+          const F: number[] = [];
+          for (let t = 0; t < n; t++) {
+            const c = cc[o + t * m + k]!;
+            if (c > 1e-7 && c < 1 - 1e-7 && Ab[t * n + t]! > r) F.push(t);
+          }
+          if (!F.length) continue;
+          const f = F.length;
+          const Aff = new Float64Array(f * f);
+          // the same relative ridge as the starting solve keeps u bounded when two free layers nearly coincide
+          F.forEach((i, p) => F.forEach((j, q) => (Aff[p * f + q] = Ab[i * n + j]! + (p === q ? r : 0))));
+          const u = choleskySolve(Aff, Float64Array.from(F, (t) => dc[o + t * m + k]!), f, 1);
+          F.forEach((i, p) => {
+            dB[o + i * m + k] = u[p]!;
+            for (let j = 0; j < n; j++) {
+              const g = -u[p]! * cc[o + j * m + k]! / 2;
+              dA[b * n * n + i * n + j] = dA[b * n * n + i * n + j]! + g;
+              dA[b * n * n + j * n + i] = dA[b * n * n + j * n + i]! + g;
+            }
+          });
+        }
+      }
+      return [tf.tensor3d(dA, [bt, n, n]), tf.tensor3d(dB, [bt, n, m]), tf.scalar(0)];
     },
   };
 });
+
+/** `ridge` relative to the mean diagonal of a (n×n) */
+function ridgeOf(a: Float64Array, n: number, ridge: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += a[i * n + i]!;
+  return ridge * Math.max(s / n, 1e-12);
+}

@@ -12,8 +12,8 @@ export interface EvalResult {
   /** PSNR with per-batch BatchNorm statistics (as during training) */
   psnrBatchStats: number;
   /**
-   * PSNR (inference mode) with the least-squares colours for the encoder's masks
-   * (unconstrained, core/blend.ts leastSquaresBlend): close to what decompose paints
+   * PSNR (inference mode) with the least-squares colours for the encoder's masks, clamped to
+   * [0, 1] (core/blend.ts leastSquaresBlend): close to what decompose paints
    */
   psnrLs: number;
   n: number;
@@ -31,7 +31,7 @@ export function evaluate(model: Decomposer, set: ImageSet, batch = 64, T?: numbe
       sumEval += psnr(canvas, x) * idx.length;
       const [B, H, W] = x.shape;
       const masks = tf.concat(steps.map((s) => s.mask), 3).reshape([B, H * W, steps.length]) as tf.Tensor3D;
-      const ls = leastSquaresBlend(masks, x.reshape([B, H * W, 3]), 1e-6).image.clipByValue(0, 1);
+      const ls = leastSquaresBlend(masks, x.reshape([B, H * W, 3]), 1e-6).image;
       sumLs += psnr(ls.reshape(x.shape) as tf.Tensor4D, x) * idx.length;
       const ctx = newCtx(true);
       sumBatch += psnr(model.forward(x, ctx, false, T).canvas, x) * idx.length;

@@ -16,7 +16,7 @@
  * while optimising). The exact PSNR at the fit size is computed at the start and the end, and the
  * better of the two is returned: refinement never lowers PSNR.
  */
-import { choleskySolve } from '../core/solve.js';
+import { boxLeastSquares } from '../core/solve.js';
 import type { MaskNetConfig } from '../config.js';
 import { REFINE_DEFAULTS, type RefineConfig } from '../config.js';
 import { blendLayerInto, closedFormBlend } from '../core/blend.js';
@@ -158,31 +158,8 @@ export function leastSquaresColours(weights: Float32Array[], target: Float32Arra
   }
   let trace = 0;
   for (let a = 0; a < T; a++) trace += A[a * T + a]!;
-  const ridge = 1e-9 * Math.max(trace / Math.max(T, 1), 1e-12);
-  const Ar = A.slice();
-  for (let a = 0; a < T; a++) Ar[a * T + a] = Ar[a * T + a]! + ridge;
-  const X = choleskySolve(Ar, Bm, T, 3);
-  const C = Array.from({ length: T }, (_, t) => {
-    const empty = A[t * T + t]! <= ridge;
-    return [0, 1, 2].map((k) => (empty && previous ? previous[t]![k]! : Math.min(1, Math.max(0, X[t * 3 + k]!)))) as RGB;
-  });
-  // projected coordinate descent: c_t ← clamp(c_t + (B_t − Σ_s A_ts c_s) / A_tt)
-  for (let sweep = 0; sweep < 50; sweep++) {
-    let moved = 0;
-    for (let t = 0; t < T; t++) {
-      const d = A[t * T + t]!;
-      if (d <= ridge) continue;
-      for (let k = 0; k < 3; k++) {
-        let r = Bm[t * 3 + k]!;
-        for (let s = 0; s < T; s++) r -= A[t * T + s]! * C[s]![k]!;
-        const next = Math.min(1, Math.max(0, C[t]![k]! + r / d));
-        moved = Math.max(moved, Math.abs(next - C[t]![k]!));
-        C[t]![k] = next;
-      }
-    }
-    if (moved < 1e-7) break;
-  }
-  return C;
+  const X = boxLeastSquares(A, Bm, T, 3, 1e-9 * Math.max(trace / Math.max(T, 1), 1e-12), (t, k) => (previous ? previous[t]![k]! : 0));
+  return Array.from({ length: T }, (_, t) => [X[t * 3]!, X[t * 3 + 1]!, X[t * 3 + 2]!] as RGB);
 }
 
 /** every layer's mask at size² (the document's render function), for evaluation, pruning and contributions */
