@@ -1,9 +1,9 @@
 /**
  * Stratum's browser editor: load the bundled model, drop an image, watch it being decomposed step
- * by step, then edit the layers (visibility, colour, order, deletion, mask parameters) with
- * instant re-render, re-run the model after an edited layer, refine the layers against the image
- * (the library's refinement, run a slice of steps per frame, with progress and a stop), zoom at
- * true resolution and export. All compute runs in the page with tfjs (WebGL, or the CPU backend
+ * by step (for the model's T layers or more), then edit the layers (visibility, colour, order,
+ * deletion, mask parameters) with instant re-render, re-run the model after an edited layer, refine
+ * the layers against the image (the library's refinement, run a slice of steps per frame, with
+ * progress and a stop), zoom at true resolution and export. All compute runs in the page with tfjs (WebGL, or the CPU backend
  * where WebGL is missing); the fused kernels of Node's native backend are never bundled.
  */
 import { blendLayerInto, compositeLayers } from '../src/core/blend.js';
@@ -14,6 +14,7 @@ import { contributionsFromMasks } from '../src/eval/contribution.js';
 import * as tf from '../src/core/tf.js';
 import { colourHex, moveLayer, parseColour, recolour, removeLayers, setParams, setVisible } from '../src/edit/edits.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
+import { maxEncoderSteps } from '../src/model/decomposeImage.js';
 import type { Decomposer } from '../src/model/decomposer.js';
 import { newCtx } from '../src/model/nn.js';
 import { runStepsAsync, type RefineProgress } from '../src/model/refine.js';
@@ -57,6 +58,41 @@ function setStatus(status: string, text: string): void {
 
 function S(): number {
   return state.model!.cfg.size;
+}
+
+/**
+ * The number in field `id`, checked before any work starts: at least `min`, at most `max`, whole
+ * when `whole`; a blank field gives `blank` where one is allowed. Anything else throws a one-line
+ * message for the status bar. (Text the browser cannot read as a number leaves the value blank:
+ * validity.badInput tells it from a field left empty.)
+ */
+function numberField(id: string, what: string, o: { min: number; max?: number; whole?: boolean; blank?: number; note?: string }): number {
+  const input = $<HTMLInputElement>(id);
+  const text = input.value.trim();
+  if (text === '' && !input.validity.badInput && o.blank !== undefined) return o.blank;
+  const v = Number(text);
+  if (text === '' || !Number.isFinite(v) || (o.whole && !Number.isInteger(v)) || v < o.min || (o.max !== undefined && v > o.max)) {
+    const range = o.max === undefined ? `≥ ${o.min}` : `from ${o.min} to ${o.max}`;
+    const got = input.validity.badInput ? ', and what is typed there is not a number' : text === '' ? '' : `, not ${text}`;
+    throw new Error(`${what} must be ${o.whole ? 'a whole number' : 'a number'} ${range}${o.note ? ` (${o.note})` : ''}${got}`);
+  }
+  return v;
+}
+
+/** what `read` returns, or undefined after showing in the status bar why a field is not acceptable */
+function checked<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (e) {
+    setStatus('error', (e as Error).message);
+    return undefined;
+  }
+}
+
+/** the layers field: how many steps to run the encoder for, capped as `stratum decompose --layers` is */
+function requestedLayers(): number {
+  const T = state.model!.cfg.T;
+  return numberField('decompose-layers', 'layers', { min: 1, max: maxEncoderSteps(T), whole: true, note: `the model's T is ${T}` });
 }
 
 /** a layer's mask at `size`², computed once per (p, size) */
@@ -119,21 +155,23 @@ function edited(): void {
 }
 
 // ------------------------------------------------------------------ decomposition
-async function runModel(fromStep: number): Promise<void> {
+/** the layers from `fromStep` on, up to `N`: the encoder runs past its T steps as decompose --layers does */
+async function runModel(fromStep: number, N: number): Promise<void> {
   const model = state.model!;
   const size = S();
   state.busy = true;
   refineControls();
-  setStatus('decomposing', `decomposing… step ${fromStep + 1}/${model.cfg.T}`);
+  setStatus('decomposing', `decomposing… step ${fromStep + 1}/${N}`);
   state.layers = state.layers.slice(0, fromStep);
   if (fromStep > 0) edited();
+  state.source = { ...state.source, encoderSteps: N };
   const target = tf.tensor4d(state.target!, [1, size, size, 3]);
   // the target's part of the encoder's first convolution is the same at every step
   const targetStem = tf.tidy(() => model.targetStem(target));
   const predict = model.predictor(targetStem, newCtx(false));
   // from the layers kept (edits included), one step of the layer loop per frame
   let canvas = tf.tensor4d(composite(size), [1, size, size, 3]);
-  for (let t = fromStep; t < model.cfg.T; t++) {
+  for (let t = fromStep; t < N; t++) {
     const next = tf.tidy(() => {
       const s = layerStep(canvas, t, predict, (p) => model.masks(p));
       return { p: Array.from(s.p.dataSync()), c: Array.from(s.c.dataSync()) as [number, number, number], canvas: s.canvas };
@@ -141,7 +179,7 @@ async function runModel(fromStep: number): Promise<void> {
     state.layers.push({ name: `layer ${t + 1}`, p: next.p, colour: next.c, visible: true });
     canvas.dispose();
     canvas = next.canvas;
-    setStatus('decomposing', `decomposing… step ${t + 1}/${model.cfg.T}`);
+    setStatus('decomposing', `decomposing… step ${t + 1}/${N}`);
     drawSteps();
     await tf.nextFrame();
   }
@@ -391,7 +429,8 @@ function buildSliders(): void {
   box.replaceChildren();
   const l = state.layers[state.selected];
   $('sel-name').textContent = l ? (l.name ?? `layer ${state.selected + 1}`) : '—';
-  $<HTMLButtonElement>('rerun').disabled = !l || state.selected === state.layers.length - 1 && state.layers.length === state.model?.cfg.T;
+  // a re-run after the layer the layers field ends at would only drop the layers above it
+  $<HTMLButtonElement>('rerun').disabled = !l || state.selected + 1 >= Number($<HTMLInputElement>('decompose-layers').value);
   if (!l) return;
   l.p.forEach((v, k) => {
     const label = document.createElement('label');
@@ -420,6 +459,8 @@ function buildSliders(): void {
 // ------------------------------------------------------------------ input, zoom, export
 async function loadImage(src: string | Blob): Promise<void> {
   if (!state.model || state.busy) return;
+  const N = checked(requestedLayers);
+  if (N === undefined) return;
   const url = typeof src === 'string' ? src : URL.createObjectURL(src);
   const img = new Image();
   img.src = url;
@@ -434,20 +475,19 @@ async function loadImage(src: string | Blob): Promise<void> {
   state.target = imageSquare(img, size);
   putRgb($<HTMLCanvasElement>('target'), state.target, size);
   const m = state.model.cfg;
-  // as `stratum decompose` records it (src/model/decomposeImage.ts)
+  // as `stratum decompose` records it (src/model/decomposeImage.ts); runModel adds encoderSteps
   state.source = {
     editor: 'stratum web',
     image: typeof src === 'string' ? src.split('/').pop() : src instanceof File ? src.name : 'image',
     checkpoint: MODEL_URL.split('/').pop(),
     trainedOn,
     model: { encoder: m.encoder, T: m.T, K: m.mask.K, size },
-    encoderSteps: m.T,
   };
   state.beforeRefine = null;
   state.selected = -1;
   fitSizeOptions();
   $('refine-info').textContent = '';
-  await runModel(0);
+  await runModel(0, N);
 }
 
 function download(name: string, blob: Blob): void {
@@ -472,11 +512,20 @@ function wire(): void {
     if (f) void loadImage(f);
   };
   const file = $<HTMLInputElement>('file');
-  file.onchange = () => file.files?.[0] && void loadImage(file.files[0]);
+  file.onchange = () => {
+    const f = file.files?.[0];
+    // cleared, so that choosing the same file again (say after a refused layers value) is a change
+    file.value = '';
+    if (f) void loadImage(f);
+  };
   for (const s of SAMPLES) $('samples').append(button(s.replace(/\.\w+$/, ''), `decompose samples/${s}`, () => void loadImage(`../samples/${s}`)));
   $('zoom-in').onclick = () => zoom(+1);
   $('zoom-out').onclick = () => zoom(-1);
-  $('rerun').onclick = () => state.selected >= 0 && void runModel(state.selected + 1);
+  $('rerun').onclick = () => {
+    const N = state.selected >= 0 ? checked(requestedLayers) : undefined;
+    if (N !== undefined) void runModel(state.selected + 1, N);
+  };
+  $('decompose-layers').oninput = () => state.model && buildSliders();
   $('refine').onclick = () => void refine();
   $('refine-stop').onclick = () => {
     stopRequested = true;
@@ -508,6 +557,9 @@ async function start(): Promise<void> {
     return;
   }
   const m = state.model.cfg;
+  const layersField = $<HTMLInputElement>('decompose-layers');
+  layersField.value = String(m.T);
+  layersField.max = String(maxEncoderSteps(m.T));
   refineControls();
   setStatus('ready', `model: ${m.encoder} encoder, T=${m.T}, K=${m.mask.K}, ${m.size}² — tfjs ${tf.getBackend()}`);
   draw();
