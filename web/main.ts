@@ -3,7 +3,8 @@
  * by step (for the model's T layers or more), then edit the layers (visibility, colour, order,
  * deletion, mask parameters) with instant re-render, re-run the model after an edited layer, refine
  * the layers against the image (the library's refinement, run a slice of steps per frame, with
- * progress and a stop), zoom at true resolution and export. All compute runs in the page with tfjs (WebGL, or the CPU backend
+ * progress and a stop; optionally adding greedy layers first and pruning weak ones after), zoom at
+ * true resolution and export. All compute runs in the page with tfjs (WebGL, or the CPU backend
  * where WebGL is missing); the fused kernels of Node's native backend are never bundled.
  */
 import { blendLayerInto, compositeLayers } from '../src/core/blend.js';
@@ -251,8 +252,9 @@ function showProgress(s: RefineProgress, budgetMs: number): void {
  * Refine the current layers against the loaded image at the chosen fit size: the library's
  * refinement (src/model/refineDocument.ts, the same as `stratum decompose --refine`), a slice of
  * steps per frame so the page stays responsive; Stop ends it at the next step and keeps the
- * better of start and end (refinement never lowers PSNR). The document's source.refinement
- * records the run as the CLI records it.
+ * better of start and end (refinement never lowers PSNR). As with decompose --greedy and --prune,
+ * layers can be added greedily before the optimisation and the weakest removed after it. The
+ * document's source.refinement records the run as the CLI records it.
  */
 async function refine(): Promise<void> {
   if (!state.model || !state.image || state.busy || state.layers.length === 0) return;
@@ -262,6 +264,13 @@ async function refine(): Promise<void> {
     setStatus('error', 'give the refinement a time budget above 0 s');
     return;
   }
+  const cap = maxEncoderSteps(state.model.cfg.T);
+  const more = checked(() => ({
+    addLayers: numberField('refine-greedy', 'add greedy layers', { min: 0, max: Math.max(0, cap - state.layers.length), whole: true, blank: 0, note: `at most ${cap} layers in all` }),
+    // 0 dB would prune only layers that lower the PSNR: the field offers 0 as "off", like blank
+    prune: numberField('refine-prune', 'prune below (dB)', { min: 0, blank: 0 }) || undefined,
+  }));
+  if (!more) return;
   state.busy = true;
   stopRequested = false;
   refineControls(true);
@@ -269,7 +278,7 @@ async function refine(): Promise<void> {
   info.dataset.step = '0';
   delete info.dataset.psnrBefore;
   delete info.dataset.psnrAfter;
-  info.textContent = `evaluating the layers at ${fit}²…`;
+  info.textContent = `evaluating the layers at ${fit}²${more.addLayers ? ` and adding ${more.addLayers} greedy layers` : ''}…`;
   $<HTMLProgressElement>('refine-progress').value = 0;
   setStatus('refining', `refining at ${fit}² for up to ${budgetMs / 1000} s…`);
   const frame = () => new Promise<void>((resolve) => {
@@ -283,20 +292,26 @@ async function refine(): Promise<void> {
   const before = { layers: state.layers, source: state.source };
   try {
     const target = { rgb: imageSquare(state.image, fit), size: fit };
-    const steps = refineDecompositionSteps(document_(), target, { budgetMs, minSteps: 1, layersPerPause: 1, shouldStop: () => stopRequested, onStep: (s) => showProgress(s, budgetMs) });
+    const steps = refineDecompositionSteps(document_(), target, { ...more, budgetMs, minSteps: 1, layersPerPause: 1, shouldStop: () => stopRequested, onStep: (s) => showProgress(s, budgetMs) });
     const r = await runStepsAsync(steps, frame);
     state.layers = r.doc.layers;
     state.source = r.doc.source ?? {};
+    if (state.selected >= state.layers.length) state.selected = state.layers.length - 1;
     // the refinement's masks of these layers at the fit size: the redraw need not compute them again
     if (r.refine && r.pruned.length === 0 && r.added === 0) r.doc.layers.forEach((l, t) => maskCache.set(`${fit}|${l.p.join(',')}`, r.refine!.masks[t]!));
     state.beforeRefine = before;
-    const rec = r.doc.source!.refinement as { steps: number; seconds: number; psnrBefore: number; psnrAfter: number };
+    const rec = r.doc.source!.refinement as { steps: number; seconds: number; psnrBefore: number; psnrAfter: number; greedyAdded: number; prunedBelowDb?: number; pruned: number };
     info.dataset.step = String(rec.steps);
     info.dataset.psnrBefore = String(rec.psnrBefore);
     info.dataset.psnrAfter = String(rec.psnrAfter);
-    info.textContent = `${rec.steps} steps in ${rec.seconds.toFixed(1)} s${stopRequested ? ' (stopped)' : ''} · at ${fit}²: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB`;
+    // greedy may add fewer layers than asked (none that lowers the residual): the record says how many
+    const layerChanges = [more.addLayers ? `${rec.greedyAdded} greedy layers added` : '', rec.prunedBelowDb !== undefined ? `${rec.pruned} pruned below ${rec.prunedBelowDb} dB` : '']
+      .filter(Boolean)
+      .map((c) => ` · ${c}`)
+      .join('');
+    info.textContent = `${rec.steps} steps in ${rec.seconds.toFixed(1)} s${stopRequested ? ' (stopped)' : ''} · at ${fit}²: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB${layerChanges}`;
     $<HTMLProgressElement>('refine-progress').value = $<HTMLProgressElement>('refine-progress').max;
-    setStatus('refined', `refined: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB at ${fit}²`);
+    setStatus('refined', `refined: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB at ${fit}²${layerChanges}`);
   } catch (e) {
     setStatus('error', `refinement failed (${(e as Error).message})`);
   } finally {
