@@ -1,7 +1,8 @@
 /**
  * End to end in Debian's Chromium (playwright-core): load the editor, decompose a sample, recolour
  * a layer, and check the canvas changed where that layer shows and nowhere else; refine the layers
- * (progress, a higher PSNR, the list and the document updated, undo) and stop a long refinement.
+ * (progress, a higher PSNR, the list and the document updated, undo) and stop a long refinement;
+ * decompose with more layers than T, add greedy layers and prune, as decompose --layers/--greedy/--prune.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,6 +14,7 @@ import { serveEditor } from '../src/cli/serve.js';
 import type { LayeredDocument } from '../src/core/document.js';
 import { renderDocument } from '../src/core/document.js';
 import { readImageSquare } from '../src/data/images.js';
+import { maxEncoderSteps } from '../src/model/decomposeImage.js';
 import { onBackend, psnr } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -182,5 +184,108 @@ test('browser editor: Stop ends a long refinement early and keeps a result at le
     assert.equal(await page.locator('#layers li').count(), doc0.layers.length);
     // and a second refinement can start from the result
     assert.equal(await page.locator('#refine').isDisabled(), false);
+  });
+});
+
+test('browser editor: layers past T, greedy layers and pruning (decompose --layers/--greedy/--prune); bad values refused with a message; undo restores the layers', { timeout: 600_000 }, async () => {
+  await withEditor(64, async (page) => {
+    const status = async () => [await page.evaluate(() => document.body.dataset.status), await page.locator('#status').textContent()];
+    const refinement = async () => (await editorDocument(page)).source?.refinement as Record<string, number | undefined> | undefined;
+    const names = () => page.locator('#layers li .name').allTextContents();
+    // the layers field starts at the model's T and is capped as the CLI caps --layers
+    const T = 10;
+    assert.equal(await page.inputValue('#decompose-layers'), String(T));
+    assert.equal(await page.getAttribute('#decompose-layers', 'max'), String(maxEncoderSteps(T)));
+    // bad values: a one-line message in the status bar, and no decomposition starts
+    for (const [value, message] of [['-1', /^layers must be a whole number from 1 to 64 \(the model's T is 10\), not -1$/], ['65', /not 65$/], ['2.5', /not 2\.5$/], ['', /^layers must be/]] as const) {
+      await page.fill('#decompose-layers', value);
+      await page.setInputFiles('#file', join(ROOT, 'samples', 'ankle-boot.png'));
+      const [s, text] = await status();
+      assert.equal(s, 'error', `layers ${value}`);
+      assert.match(text!, message);
+      assert.equal(await page.locator('#layers li').count(), 0);
+    }
+    // T + 2 layers: the encoder runs past its T steps
+    await page.fill('#decompose-layers', String(T + 2));
+    await decomposeSample(page, 'ankle-boot.png');
+    assert.equal(await page.locator('#layers li').count(), T + 2);
+    assert.equal(await page.locator('#steps canvas').count(), T + 2);
+    const doc0 = await editorDocument(page);
+    assert.equal((doc0.source as { encoderSteps: number }).encoderSteps, T + 2);
+
+    await page.fill('#refine-budget', '0.5');
+    // bad greedy and prune values: refused before any work
+    for (const [field, value, message] of [
+      ['#refine-greedy', '-1', /^add greedy layers must be a whole number from 0 to 52 \(at most 64 layers in all\), not -1$/],
+      ['#refine-greedy', '53', /not 53$/],
+      ['#refine-prune', '-0.5', /^prune below \(dB\) must be a number ≥ 0, not -0\.5$/],
+    ] as const) {
+      await page.fill(field, value);
+      await page.click('#refine');
+      const [s, text] = await status();
+      assert.equal(s, 'error', `${field} ${value}`);
+      assert.match(text!, message);
+      assert.equal(await refinement(), undefined);
+      await page.fill(field, field === '#refine-greedy' ? '0' : '');
+    }
+    // typed text that is not a number
+    await page.locator('#refine-prune').pressSequentially('1e');
+    await page.click('#refine');
+    assert.deepEqual(await status(), ['error', 'prune below (dB) must be a number ≥ 0, and what is typed there is not a number']);
+    await page.fill('#refine-prune', '');
+
+    // 2 greedy layers, then the refinement: 2 more layers in the list, named as the library names them
+    await page.fill('#refine-greedy', '2');
+    await page.click('#refine');
+    await page.waitForSelector('body[data-status="refined"]', { timeout: 300_000 });
+    const info = page.locator('#refine-info');
+    assert.match((await info.textContent())!, / · 2 greedy layers added$/);
+    const doc1 = await editorDocument(page);
+    assert.equal(doc1.layers.length, T + 4);
+    const names1 = await names();
+    assert.equal(names1.length, T + 4);
+    assert.deepEqual(names1.slice(T + 2), [`layer ${T + 3} (greedy)`, `layer ${T + 4} (greedy)`]);
+    const rec1 = (await refinement())!;
+    assert.equal(rec1.layersIn, T + 2);
+    assert.equal(rec1.greedyAdded, 2);
+    assert.equal(rec1.prunedBelowDb, undefined);
+    assert.equal(rec1.layersOut, T + 4);
+    const psnr1 = Number(await info.getAttribute('data-psnr-after'));
+
+    // prune a little above the weakest layer's worth (shown in the list, at the model's size = the fit size)
+    const worth = (await page.locator('#layers li .contribution').allTextContents()).map((t) => Number.parseFloat(t));
+    const threshold = Number((Math.max(0, Math.min(...worth)) + 0.3).toFixed(1));
+    await page.fill('#refine-greedy', '0');
+    await page.fill('#refine-prune', String(threshold));
+    await page.click('#refine');
+    await page.waitForSelector('body[data-status="refined"]', { timeout: 300_000 });
+    const doc2 = await editorDocument(page);
+    const removed = T + 4 - doc2.layers.length;
+    assert.ok(removed >= 1, `pruned ${removed} layers below ${threshold} dB (weakest ${Math.min(...worth)} dB)`);
+    assert.match((await info.textContent())!, new RegExp(` · ${removed} pruned below ${threshold} dB$`));
+    // the list shows what is left: the surviving layers, in order
+    const names2 = await names();
+    assert.equal(names2.length, doc2.layers.length);
+    assert.deepEqual(names2, names1.filter((n) => names2.includes(n)));
+    const rec2 = (await refinement())!;
+    assert.equal(rec2.prunedBelowDb, threshold);
+    assert.equal(rec2.pruned, removed);
+    assert.equal(rec2.layersIn, T + 4);
+    assert.equal(rec2.layersOut, doc2.layers.length);
+    // each pruned layer cost less than the threshold, and the refinement before it never lowers the PSNR
+    assert.equal(rec2.psnrBefore, psnr1);
+    const after = Number(await info.getAttribute('data-psnr-after'));
+    assert.ok(after >= psnr1 - threshold * removed, `${psnr1} -> ${after} dB after pruning ${removed} layers below ${threshold} dB`);
+    const image = Float32Array.from(await readImageSquare(join(ROOT, 'samples', 'ankle-boot.png'), 32), (v) => v / 255);
+    const rendered = psnr(renderDocument(doc2, 32).rgb, image);
+    assert.ok(Math.abs(rendered - after) < 0.05, `rendered ${rendered} dB, shown ${after} dB`);
+
+    // undo: the layers (and record) from before the pruning
+    await page.click('#refine-undo');
+    const doc3 = await editorDocument(page);
+    assert.equal(await page.locator('#layers li').count(), T + 4);
+    assert.deepEqual(doc3.layers, doc1.layers);
+    assert.deepEqual(await names(), names1);
+    assert.equal((await refinement())!.greedyAdded, 2);
   });
 });

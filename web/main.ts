@@ -1,8 +1,9 @@
 /**
  * Stratum's browser editor: load the bundled model, drop an image, watch it being decomposed step
- * by step, then edit the layers (visibility, colour, order, deletion, mask parameters) with
- * instant re-render, re-run the model after an edited layer, refine the layers against the image
- * (the library's refinement, run a slice of steps per frame, with progress and a stop), zoom at
+ * by step (for the model's T layers or more), then edit the layers (visibility, colour, order,
+ * deletion, mask parameters) with instant re-render, re-run the model after an edited layer, refine
+ * the layers against the image (the library's refinement, run a slice of steps per frame, with
+ * progress and a stop; optionally adding greedy layers first and pruning weak ones after), zoom at
  * true resolution and export. All compute runs in the page with tfjs (WebGL, or the CPU backend
  * where WebGL is missing); the fused kernels of Node's native backend are never bundled.
  */
@@ -14,6 +15,7 @@ import { contributionsFromMasks } from '../src/eval/contribution.js';
 import * as tf from '../src/core/tf.js';
 import { colourHex, moveLayer, parseColour, recolour, removeLayers, setParams, setVisible } from '../src/edit/edits.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
+import { maxEncoderSteps } from '../src/model/decomposeImage.js';
 import type { Decomposer } from '../src/model/decomposer.js';
 import { newCtx } from '../src/model/nn.js';
 import { runStepsAsync, type RefineProgress } from '../src/model/refine.js';
@@ -57,6 +59,41 @@ function setStatus(status: string, text: string): void {
 
 function S(): number {
   return state.model!.cfg.size;
+}
+
+/**
+ * The number in field `id`, checked before any work starts: at least `min`, at most `max`, whole
+ * when `whole`; a blank field gives `blank` where one is allowed. Anything else throws a one-line
+ * message for the status bar. (Text the browser cannot read as a number leaves the value blank:
+ * validity.badInput tells it from a field left empty.)
+ */
+function numberField(id: string, what: string, o: { min: number; max?: number; whole?: boolean; blank?: number; note?: string }): number {
+  const input = $<HTMLInputElement>(id);
+  const text = input.value.trim();
+  if (text === '' && !input.validity.badInput && o.blank !== undefined) return o.blank;
+  const v = Number(text);
+  if (text === '' || !Number.isFinite(v) || (o.whole && !Number.isInteger(v)) || v < o.min || (o.max !== undefined && v > o.max)) {
+    const range = o.max === undefined ? `≥ ${o.min}` : `from ${o.min} to ${o.max}`;
+    const got = input.validity.badInput ? ', and what is typed there is not a number' : text === '' ? '' : `, not ${text}`;
+    throw new Error(`${what} must be ${o.whole ? 'a whole number' : 'a number'} ${range}${o.note ? ` (${o.note})` : ''}${got}`);
+  }
+  return v;
+}
+
+/** what `read` returns, or undefined after showing in the status bar why a field is not acceptable */
+function checked<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (e) {
+    setStatus('error', (e as Error).message);
+    return undefined;
+  }
+}
+
+/** the layers field: how many steps to run the encoder for, capped as `stratum decompose --layers` is */
+function requestedLayers(): number {
+  const T = state.model!.cfg.T;
+  return numberField('decompose-layers', 'layers', { min: 1, max: maxEncoderSteps(T), whole: true, note: `the model's T is ${T}` });
 }
 
 /** a layer's mask at `size`², computed once per (p, size) */
@@ -119,21 +156,23 @@ function edited(): void {
 }
 
 // ------------------------------------------------------------------ decomposition
-async function runModel(fromStep: number): Promise<void> {
+/** the layers from `fromStep` on, up to `N`: the encoder runs past its T steps as decompose --layers does */
+async function runModel(fromStep: number, N: number): Promise<void> {
   const model = state.model!;
   const size = S();
   state.busy = true;
   refineControls();
-  setStatus('decomposing', `decomposing… step ${fromStep + 1}/${model.cfg.T}`);
+  setStatus('decomposing', `decomposing… step ${fromStep + 1}/${N}`);
   state.layers = state.layers.slice(0, fromStep);
   if (fromStep > 0) edited();
+  state.source = { ...state.source, encoderSteps: N };
   const target = tf.tensor4d(state.target!, [1, size, size, 3]);
   // the target's part of the encoder's first convolution is the same at every step
   const targetStem = tf.tidy(() => model.targetStem(target));
   const predict = model.predictor(targetStem, newCtx(false));
   // from the layers kept (edits included), one step of the layer loop per frame
   let canvas = tf.tensor4d(composite(size), [1, size, size, 3]);
-  for (let t = fromStep; t < model.cfg.T; t++) {
+  for (let t = fromStep; t < N; t++) {
     const next = tf.tidy(() => {
       const s = layerStep(canvas, t, predict, (p) => model.masks(p));
       return { p: Array.from(s.p.dataSync()), c: Array.from(s.c.dataSync()) as [number, number, number], canvas: s.canvas };
@@ -141,7 +180,7 @@ async function runModel(fromStep: number): Promise<void> {
     state.layers.push({ name: `layer ${t + 1}`, p: next.p, colour: next.c, visible: true });
     canvas.dispose();
     canvas = next.canvas;
-    setStatus('decomposing', `decomposing… step ${t + 1}/${model.cfg.T}`);
+    setStatus('decomposing', `decomposing… step ${t + 1}/${N}`);
     drawSteps();
     await tf.nextFrame();
   }
@@ -213,8 +252,9 @@ function showProgress(s: RefineProgress, budgetMs: number): void {
  * Refine the current layers against the loaded image at the chosen fit size: the library's
  * refinement (src/model/refineDocument.ts, the same as `stratum decompose --refine`), a slice of
  * steps per frame so the page stays responsive; Stop ends it at the next step and keeps the
- * better of start and end (refinement never lowers PSNR). The document's source.refinement
- * records the run as the CLI records it.
+ * better of start and end (refinement never lowers PSNR). As with decompose --greedy and --prune,
+ * layers can be added greedily before the optimisation and the weakest removed after it. The
+ * document's source.refinement records the run as the CLI records it.
  */
 async function refine(): Promise<void> {
   if (!state.model || !state.image || state.busy || state.layers.length === 0) return;
@@ -224,6 +264,13 @@ async function refine(): Promise<void> {
     setStatus('error', 'give the refinement a time budget above 0 s');
     return;
   }
+  const cap = maxEncoderSteps(state.model.cfg.T);
+  const more = checked(() => ({
+    addLayers: numberField('refine-greedy', 'add greedy layers', { min: 0, max: Math.max(0, cap - state.layers.length), whole: true, blank: 0, note: `at most ${cap} layers in all` }),
+    // 0 dB would prune only layers that lower the PSNR: the field offers 0 as "off", like blank
+    prune: numberField('refine-prune', 'prune below (dB)', { min: 0, blank: 0 }) || undefined,
+  }));
+  if (!more) return;
   state.busy = true;
   stopRequested = false;
   refineControls(true);
@@ -231,7 +278,7 @@ async function refine(): Promise<void> {
   info.dataset.step = '0';
   delete info.dataset.psnrBefore;
   delete info.dataset.psnrAfter;
-  info.textContent = `evaluating the layers at ${fit}²…`;
+  info.textContent = `evaluating the layers at ${fit}²${more.addLayers ? ` and adding ${more.addLayers} greedy layers` : ''}…`;
   $<HTMLProgressElement>('refine-progress').value = 0;
   setStatus('refining', `refining at ${fit}² for up to ${budgetMs / 1000} s…`);
   const frame = () => new Promise<void>((resolve) => {
@@ -245,20 +292,26 @@ async function refine(): Promise<void> {
   const before = { layers: state.layers, source: state.source };
   try {
     const target = { rgb: imageSquare(state.image, fit), size: fit };
-    const steps = refineDecompositionSteps(document_(), target, { budgetMs, minSteps: 1, layersPerPause: 1, shouldStop: () => stopRequested, onStep: (s) => showProgress(s, budgetMs) });
+    const steps = refineDecompositionSteps(document_(), target, { ...more, budgetMs, minSteps: 1, layersPerPause: 1, shouldStop: () => stopRequested, onStep: (s) => showProgress(s, budgetMs) });
     const r = await runStepsAsync(steps, frame);
     state.layers = r.doc.layers;
     state.source = r.doc.source ?? {};
+    if (state.selected >= state.layers.length) state.selected = state.layers.length - 1;
     // the refinement's masks of these layers at the fit size: the redraw need not compute them again
     if (r.refine && r.pruned.length === 0 && r.added === 0) r.doc.layers.forEach((l, t) => maskCache.set(`${fit}|${l.p.join(',')}`, r.refine!.masks[t]!));
     state.beforeRefine = before;
-    const rec = r.doc.source!.refinement as { steps: number; seconds: number; psnrBefore: number; psnrAfter: number };
+    const rec = r.doc.source!.refinement as { steps: number; seconds: number; psnrBefore: number; psnrAfter: number; greedyAdded: number; prunedBelowDb?: number; pruned: number };
     info.dataset.step = String(rec.steps);
     info.dataset.psnrBefore = String(rec.psnrBefore);
     info.dataset.psnrAfter = String(rec.psnrAfter);
-    info.textContent = `${rec.steps} steps in ${rec.seconds.toFixed(1)} s${stopRequested ? ' (stopped)' : ''} · at ${fit}²: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB`;
+    // greedy may add fewer layers than asked (none that lowers the residual): the record says how many
+    const layerChanges = [more.addLayers ? `${rec.greedyAdded} greedy layers added` : '', rec.prunedBelowDb !== undefined ? `${rec.pruned} pruned below ${rec.prunedBelowDb} dB` : '']
+      .filter(Boolean)
+      .map((c) => ` · ${c}`)
+      .join('');
+    info.textContent = `${rec.steps} steps in ${rec.seconds.toFixed(1)} s${stopRequested ? ' (stopped)' : ''} · at ${fit}²: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB${layerChanges}`;
     $<HTMLProgressElement>('refine-progress').value = $<HTMLProgressElement>('refine-progress').max;
-    setStatus('refined', `refined: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB at ${fit}²`);
+    setStatus('refined', `refined: ${rec.psnrBefore.toFixed(2)} → ${rec.psnrAfter.toFixed(2)} dB at ${fit}²${layerChanges}`);
   } catch (e) {
     setStatus('error', `refinement failed (${(e as Error).message})`);
   } finally {
@@ -391,7 +444,8 @@ function buildSliders(): void {
   box.replaceChildren();
   const l = state.layers[state.selected];
   $('sel-name').textContent = l ? (l.name ?? `layer ${state.selected + 1}`) : '—';
-  $<HTMLButtonElement>('rerun').disabled = !l || state.selected === state.layers.length - 1 && state.layers.length === state.model?.cfg.T;
+  // a re-run after the layer the layers field ends at would only drop the layers above it
+  $<HTMLButtonElement>('rerun').disabled = !l || state.selected + 1 >= Number($<HTMLInputElement>('decompose-layers').value);
   if (!l) return;
   l.p.forEach((v, k) => {
     const label = document.createElement('label');
@@ -420,6 +474,8 @@ function buildSliders(): void {
 // ------------------------------------------------------------------ input, zoom, export
 async function loadImage(src: string | Blob): Promise<void> {
   if (!state.model || state.busy) return;
+  const N = checked(requestedLayers);
+  if (N === undefined) return;
   const url = typeof src === 'string' ? src : URL.createObjectURL(src);
   const img = new Image();
   img.src = url;
@@ -434,20 +490,19 @@ async function loadImage(src: string | Blob): Promise<void> {
   state.target = imageSquare(img, size);
   putRgb($<HTMLCanvasElement>('target'), state.target, size);
   const m = state.model.cfg;
-  // as `stratum decompose` records it (src/model/decomposeImage.ts)
+  // as `stratum decompose` records it (src/model/decomposeImage.ts); runModel adds encoderSteps
   state.source = {
     editor: 'stratum web',
     image: typeof src === 'string' ? src.split('/').pop() : src instanceof File ? src.name : 'image',
     checkpoint: MODEL_URL.split('/').pop(),
     trainedOn,
     model: { encoder: m.encoder, T: m.T, K: m.mask.K, size },
-    encoderSteps: m.T,
   };
   state.beforeRefine = null;
   state.selected = -1;
   fitSizeOptions();
   $('refine-info').textContent = '';
-  await runModel(0);
+  await runModel(0, N);
 }
 
 function download(name: string, blob: Blob): void {
@@ -472,11 +527,20 @@ function wire(): void {
     if (f) void loadImage(f);
   };
   const file = $<HTMLInputElement>('file');
-  file.onchange = () => file.files?.[0] && void loadImage(file.files[0]);
+  file.onchange = () => {
+    const f = file.files?.[0];
+    // cleared, so that choosing the same file again (say after a refused layers value) is a change
+    file.value = '';
+    if (f) void loadImage(f);
+  };
   for (const s of SAMPLES) $('samples').append(button(s.replace(/\.\w+$/, ''), `decompose samples/${s}`, () => void loadImage(`../samples/${s}`)));
   $('zoom-in').onclick = () => zoom(+1);
   $('zoom-out').onclick = () => zoom(-1);
-  $('rerun').onclick = () => state.selected >= 0 && void runModel(state.selected + 1);
+  $('rerun').onclick = () => {
+    const N = state.selected >= 0 ? checked(requestedLayers) : undefined;
+    if (N !== undefined) void runModel(state.selected + 1, N);
+  };
+  $('decompose-layers').oninput = () => state.model && buildSliders();
   $('refine').onclick = () => void refine();
   $('refine-stop').onclick = () => {
     stopRequested = true;
@@ -508,6 +572,9 @@ async function start(): Promise<void> {
     return;
   }
   const m = state.model.cfg;
+  const layersField = $<HTMLInputElement>('decompose-layers');
+  layersField.value = String(m.T);
+  layersField.max = String(maxEncoderSteps(m.T));
   refineControls();
   setStatus('ready', `model: ${m.encoder} encoder, T=${m.T}, K=${m.mask.K}, ${m.size}² — tfjs ${tf.getBackend()}`);
   draw();

@@ -24,6 +24,15 @@ export interface DecomposeImageOptions {
   leastSquares?: boolean;
 }
 
+/**
+ * The most layers a decomposition may ask of an encoder trained with T steps: it keeps running past
+ * T (it looks at the canvas), but far beyond that a request is more likely a typo than a wish.
+ * `stratum decompose --layers` and the browser editor's layers field share it.
+ */
+export function maxEncoderSteps(T: number): number {
+  return Math.max(64, 4 * T);
+}
+
 /** rgb: uint8 [S, S, 3] at the model's size */
 export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Record<string, unknown> = {}, T = model.cfg.T, o: DecomposeImageOptions = {}): Decomposition {
   const S = model.cfg.size;

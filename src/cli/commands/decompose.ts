@@ -13,7 +13,7 @@ import { readImageSquare, writePng } from '../../data/images.js';
 import { formatContributions, layerContributions } from '../../eval/contribution.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
-import { decomposeImage } from '../../model/decomposeImage.js';
+import { decomposeImage, maxEncoderSteps } from '../../model/decomposeImage.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
@@ -52,7 +52,7 @@ export function register(program: Command): void {
     await useBackend(o.backend as BackendName);
     const { model, ckpt } = loadModel(o.model);
     const N = o.layers ?? o.T ?? model.cfg.T;
-    if (N > Math.max(64, model.cfg.T * 4)) throw new Error(`--layers ${N} is far beyond the model's T=${model.cfg.T} (at most ${Math.max(64, model.cfg.T * 4)})`);
+    if (N > maxEncoderSteps(model.cfg.T)) throw new Error(`--layers ${N} is far beyond the model's T=${model.cfg.T} (at most ${maxEncoderSteps(model.cfg.T)})`);
     const S = model.cfg.size;
     // the decomposition itself works at the model's size; the render at --size dominates
     const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + o.greedy }) } as unknown as LayeredDocument;
