@@ -18,7 +18,7 @@ import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFor
 import { maxEncoderSteps } from '../src/model/decomposeImage.js';
 import type { Decomposer } from '../src/model/decomposer.js';
 import { newCtx } from '../src/model/nn.js';
-import { runStepsAsync, type RefineProgress } from '../src/model/refine.js';
+import { layerWeights, leastSquaresColours, runStepsAsync, type RefineProgress } from '../src/model/refine.js';
 import { refineDecompositionSteps } from '../src/model/refineDocument.js';
 
 const params = new URLSearchParams(location.search);
@@ -187,6 +187,14 @@ async function runModel(fromStep: number, N: number): Promise<void> {
   canvas.dispose();
   target.dispose();
   tf.dispose([targetStem.stem, targetStem.canvasWeight]);
+  if (fromStep === 0 && state.layers.length > 0) {
+    // as decompose does: the best colours for the encoder's masks (least squares in [0, 1]), so the
+    // editor's layers are the CLI's (a re-run after an edit keeps the edited layers' colours)
+    const masks = state.layers.map((l) => maskAt(l, size));
+    const colours = leastSquaresColours(layerWeights(masks), state.target!, state.layers.map((l) => l.colour));
+    state.layers = state.layers.map((l, t) => ({ ...l, colour: colours[t]! }));
+    state.source = { ...state.source, colours: 'least-squares' };
+  }
   state.busy = false;
   if (state.selected >= state.layers.length) state.selected = state.layers.length - 1;
   buildLayerList();
