@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { renderDocument, validateDocument } from '../src/core/document.js';
+import { readCheckpoint } from '../src/model/checkpoint.js';
 import { tmp } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'stratum.js');
@@ -136,4 +137,28 @@ test('decompose --layers N beyond T, then greedy, refine and prune: N layers who
   let s = 0;
   for (let i = 0; i < got.length; i++) s += (got[i]! - data[i]! / 255) ** 2;
   assert.ok(Math.abs(10 * Math.log10(got.length / s) - rec.psnrAfter!) < 0.01);
+});
+
+test('train --ls-loss: checked, recorded in the checkpoint, kept by --resume (a different value is refused)', () => {
+  const dir = tmp();
+  const run = join(dir, 'run');
+  const args = ['--data', 'deadleaves:120', '--encoder', 'small', '--T', '2', '--size', '16', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--save-every', '2', '-o', run];
+  const bad = stratum('train', ...args, '--ls-loss', '2', '--steps', '2');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--ls-loss must be a weight in \[0, 1\], got 2/);
+  assert.ok(!existsSync(run), 'nothing written for a refused run');
+  const a = stratum('train', ...args, '--ls-loss', '0.5', '--steps', '2');
+  assert.equal(a.code, 0, a.err);
+  assert.equal(readCheckpoint(join(run, 'checkpoint.stratum')).header.train?.lsLoss, 0.5);
+  const clash = stratum('train', ...args, '--resume', '--ls-loss', '0', '--steps', '4');
+  assert.notEqual(clash.code, 0);
+  assert.match(clash.err, /--ls-loss 0 differs from the run in .*checkpoint\.stratum \(lsLoss 0\.5\)/);
+  // resumed without the flag: the run's own objective, and its best model still chosen by the least-squares PSNR
+  const b = stratum('train', ...args, '--resume', '--steps', '4');
+  assert.equal(b.code, 0, b.err);
+  assert.equal(readCheckpoint(join(run, 'checkpoint.stratum')).header.train?.lsLoss, 0.5);
+  const rows = readFileSync(join(run, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; psnrLs?: number });
+  const best = readCheckpoint(join(run, 'best.stratum')).header;
+  const top = rows.filter((r) => r.psnrLs !== undefined).reduce((x, y) => (y.psnrLs! > x.psnrLs! ? y : x));
+  assert.equal(best.info?.heldOutPsnr, top.psnrLs);
 });

@@ -76,12 +76,13 @@ function architectureOf(path: string, cmd: Command, how: '--init' | '--resume'):
   if (header.kind) throw new Error(`${path}: a ${header.kind} checkpoint, not a reconstruction model`);
   const m = header.model;
   const fromFile: Record<string, unknown> = { T: m.T, K: m.mask.K, size: m.size, encoder: m.encoder, norm: m.mask.norm, encoderNorm: m.encoderNorm ?? 'batch', stopCanvasGrad: m.stopCanvasGrad ?? false };
-  // a resumed run continues on its own data set; --init may fine-tune on another
+  // a resumed run continues on its own data set and objective (which PSNR picks its best model); --init may fine-tune on another
   if (how === '--resume' && header.data !== undefined) fromFile.data = header.data;
+  if (how === '--resume' && header.train?.lsLoss !== undefined) fromFile.lsLoss = header.train.lsLoss;
   for (const [key, value] of Object.entries(fromFile)) {
     const given = cmd.getOptionValue(key);
-    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : `--${key}`;
-    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the model in ${path} (${key} ${value}); leave it out with ${how}`);
+    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : key === 'lsLoss' ? '--ls-loss' : `--${key}`;
+    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${key === 'lsLoss' || key === 'data' ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
   }
   return { ...fromFile, smallChannels: m.smallChannels };
 }
