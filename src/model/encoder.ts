@@ -53,8 +53,9 @@ export function stemConv(spec: EncoderSpec, x: tf.Tensor4D, w: tf.Tensor4D): tf.
 /** the stem weight [k, k, inCh, C] cut along its input channels at `at`: [W_a, W_b] */
 export function splitStem(store: ParamStore, spec: EncoderSpec, at: number): [tf.Tensor4D, tf.Tensor4D] {
   const w = stemWeight(store, spec);
-  const [k, k2, cin, cout] = w.shape;
-  return [w.slice([0, 0, 0, 0], [k, k2, at, cout]), w.slice([0, 0, at, 0], [k, k2, cin - at, cout])];
+  // one split (SplitV, a native kernel) rather than two slices: tfjs-cpu's slice of a 4-D tensor
+  // along an inner axis copies element by element (≈0.45 ms each for this [3, 3, 6, 32] weight)
+  return tf.split(w, [at, w.shape[2] - at], 2) as [tf.Tensor4D, tf.Tensor4D];
 }
 
 /** features [B, F] from the stem's output (before its normalisation) */
