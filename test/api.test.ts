@@ -30,6 +30,9 @@ test('library: a tensor decomposes like the file it came from; refine raises PSN
   await assert.rejects(decompose(model, new Uint8Array([1, 2, 3, 4])), /image \(4 bytes\): cannot read image/);
   await assert.rejects(decompose(model, tf.zeros([S, S, 4])), /must be \[H, W, 3\] or \[1, H, W, 3\] RGB, got \[32, 32, 4\]/);
   await assert.rejects(decompose(model, tf.fill([S, S, 3], 255)), /values must lie in \[0, 1\]/);
+  // the layer count is capped as decompose --layers is (maxEncoderSteps), before any work
+  await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { T: 1000 }), /layers must be a whole number from 1 to 64 for this model \(T=10\), got 1000/);
+  await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { T: 0 }), /layers must be a whole number/);
   await assert.rejects(load(join(tmp(), 'missing.stratum')), /missing\.stratum: no such checkpoint/);
   model.dispose();
 });

@@ -37,6 +37,8 @@ export function maxEncoderSteps(T: number): number {
 export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Record<string, unknown> = {}, T = model.cfg.T, o: DecomposeImageOptions = {}): Decomposition {
   const S = model.cfg.size;
   if (rgb.length !== S * S * 3) throw new Error(`image must be ${S}×${S} RGB for this model`);
+  const cap = maxEncoderSteps(model.cfg.T);
+  if (!Number.isInteger(T) || T < 1 || T > cap) throw new Error(`layers must be a whole number from 1 to ${cap} for this model (T=${model.cfg.T}), got ${T}`);
   const leastSquares = o.leastSquares ?? true;
   // tensors out of tidy, arrays read after it: a tidy returning typed arrays walks every element
   // of them looking for tensors (a fifth of the time of a 32² decomposition)
