@@ -73,6 +73,7 @@ export function readMetrics<R extends { step: number } = MetricRow>(path: string
 }
 
 export async function plotMetrics(path: string, log: MetricsLog<MetricRow>): Promise<void> {
+  const ls = log.series('psnrLs');
   await plotPanels(path, [
     { title: 'training L1 loss', yLabel: 'L1', logY: true, series: [{ name: 'train L1', points: log.series('loss'), colour: '#1f77b4' }] },
     {
@@ -83,6 +84,8 @@ export async function plotMetrics(path: string, log: MetricsLog<MetricRow>): Pro
         { name: 'batch-stat BN', points: log.series('psnrBatchStats'), colour: '#ff9f0e' },
       ],
     },
+    // what decompose paints (least-squares colours for the masks): its own panel, several dB higher
+    ...(ls.length ? [{ title: 'held-out PSNR, least-squares colours', yLabel: 'dB', series: [{ name: 'inference BN', points: ls, colour: '#2ca02c' }] }] : []),
   ]);
 }
 

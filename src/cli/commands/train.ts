@@ -82,7 +82,7 @@ function architectureOf(path: string, cmd: Command, how: '--init' | '--resume'):
   for (const [key, value] of Object.entries(fromFile)) {
     const given = cmd.getOptionValue(key);
     const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : key === 'lsLoss' ? '--ls-loss' : `--${key}`;
-    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${key === 'lsLoss' || key === 'data' ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
+    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${key === 'lsLoss' ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
   }
   return { ...fromFile, smallChannels: m.smallChannels };
 }
