@@ -20,14 +20,18 @@ export function blendLayer(canvas: tf.Tensor4D, mask: tf.Tensor4D, colour: tf.Te
  * masks [V, n], colours [V, 3] -> [n, 3]. M is capped at 1 − 1e-6 inside the log only.
  */
 export function closedFormBlend(masks: tf.Tensor2D, colours: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    // layers along the last axis: tfjs's cumsum gradient assumes it
-    const m = masks.transpose() as tf.Tensor2D; // [n, V]
-    const logKeep = tf.log(tf.sub(1, tf.minimum(m, 1 - 1e-6)));
-    const above = tf.cumsum(logKeep, 1, true, true); // Σ_{s>t}: exclusive, reversed
-    const w = m.mul(tf.exp(above)) as tf.Tensor2D;
-    return tf.matMul(w, colours);
-  });
+  return tf.tidy(() => tf.matMul(blendWeights(masks.transpose() as tf.Tensor2D), colours));
+}
+
+/**
+ * Each layer's weight in the blend from black, w_t = M_t · exp(Σ_{s>t} log(1 − M_s)), for masks
+ * with the layers along the last axis (tfjs's cumsum gradient assumes it). M is capped at 1 − 1e-6
+ * inside the log only.
+ */
+function blendWeights<R extends tf.Rank>(m: tf.Tensor<R>): tf.Tensor<R> {
+  const axis = m.rank - 1;
+  const logKeep = tf.log(tf.sub(1, tf.minimum(m, 1 - 1e-6)));
+  return m.mul(tf.exp(tf.cumsum(logKeep, axis, true, true))); // Σ_{s>t}: exclusive, reversed
 }
 
 /** blendLayer on plain arrays (used by tiled rendering): rgb [P*3], mask [P], colour [3] */
@@ -74,9 +78,20 @@ export function canvasAfterEachLayer(masks: Float32Array[], colours: ArrayLike<n
  */
 export function leastSquaresBlend(masks: tf.Tensor3D, target: tf.Tensor3D, ridge = 1e-4): { image: tf.Tensor3D; colours: tf.Tensor3D } {
   return tf.tidy(() => {
-    const logKeep = tf.log(tf.sub(1, tf.minimum(masks, 1 - 1e-6)));
-    const w = masks.mul(tf.exp(tf.cumsum(logKeep, 2, true, true))) as tf.Tensor3D; // [B, P, T]
+    const w = blendWeights(masks); // [B, P, T]
     const colours = boxSolve(tf.matMul(w, w, true, false), tf.matMul(w, target, true, false), ridge);
     return { image: tf.matMul(w, colours), colours };
+  });
+}
+
+/**
+ * leastSquaresBlend for a layer loop's masks, one [B, H, W, 1] per step, and its target
+ * [B, H, W, 3]: the canvas painted with the least-squares colours, [B, H, W, 3]
+ */
+export function leastSquaresCanvas(masks: tf.Tensor4D[], target: tf.Tensor4D, ridge?: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [B, H, W] = target.shape;
+    const m = tf.concat(masks, 3).reshape([B, H * W, masks.length]) as tf.Tensor3D;
+    return leastSquaresBlend(m, target.reshape([B, H * W, 3]), ridge).image.reshape(target.shape) as tf.Tensor4D;
   });
 }

@@ -1,5 +1,5 @@
 /** Run a trained model over a set of images and measure it. */
-import { leastSquaresBlend } from '../core/blend.js';
+import { leastSquaresCanvas } from '../core/blend.js';
 import * as tf from '../core/tf.js';
 import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
 import type { Decomposer } from '../model/decomposer.js';
@@ -12,8 +12,8 @@ export interface EvalResult {
   /** PSNR with per-batch BatchNorm statistics (as during training) */
   psnrBatchStats: number;
   /**
-   * PSNR (inference mode) with the least-squares colours for the encoder's masks, clamped to
-   * [0, 1] (core/blend.ts leastSquaresBlend): close to what decompose paints
+   * PSNR (inference mode) with the least-squares colours in [0, 1] for the encoder's masks
+   * (core/blend.ts leastSquaresCanvas): close to what decompose paints
    */
   psnrLs: number;
   n: number;
@@ -29,10 +29,7 @@ export function evaluate(model: Decomposer, set: ImageSet, batch = 64, T?: numbe
       const x = batchTensor(set, idx);
       const { canvas, steps } = model.forward(x, newCtx(false), true, T);
       sumEval += psnr(canvas, x) * idx.length;
-      const [B, H, W] = x.shape;
-      const masks = tf.concat(steps.map((s) => s.mask), 3).reshape([B, H * W, steps.length]) as tf.Tensor3D;
-      const ls = leastSquaresBlend(masks, x.reshape([B, H * W, 3]), 1e-6).image;
-      sumLs += psnr(ls.reshape(x.shape) as tf.Tensor4D, x) * idx.length;
+      sumLs += psnr(leastSquaresCanvas(steps.map((s) => s.mask), x, 1e-6), x) * idx.length;
       const ctx = newCtx(true);
       sumBatch += psnr(model.forward(x, ctx, false, T).canvas, x) * idx.length;
       for (const u of ctx.bnUpdates) tf.dispose([u.mean, u.variance]);

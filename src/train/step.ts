@@ -1,5 +1,5 @@
 /** One optimisation step: loss, gradients, Adam, BatchNorm running statistics. */
-import { leastSquaresBlend } from '../core/blend.js';
+import { leastSquaresCanvas } from '../core/blend.js';
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
 import type { Decomposer } from '../model/decomposer.js';
@@ -69,10 +69,7 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
 export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: Ctx, lsLoss = 0): tf.Scalar {
   if (!(lsLoss > 0)) return l1(model.forward(target, ctx).canvas, target);
   const { canvas, steps } = model.forward(target, ctx, true);
-  const [B, H, W] = target.shape;
-  const masks = tf.concat(steps.map((s) => s.mask), 3).reshape([B, H * W, steps.length]) as tf.Tensor3D;
-  const { image } = leastSquaresBlend(masks, target.reshape([B, H * W, 3]));
-  const ls = l1(image, target.reshape([B, H * W, 3])).mul(lsLoss) as tf.Scalar;
+  const ls = l1(leastSquaresCanvas(steps.map((s) => s.mask), target), target).mul(lsLoss) as tf.Scalar;
   return lsLoss < 1 ? (ls.add(l1(canvas, target).mul(1 - lsLoss)) as tf.Scalar) : (ls as tf.Scalar);
 }
 

@@ -143,14 +143,15 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
     await decompositionGrid(join(run.out, 'grid.png'), model, data.test, 6);
   };
   const bestPath = join(run.out, BEST_FILE);
+  // the number the run is judged by (best model, collapse guard): the PSNR of what it is trained to paint
+  const scoreKey = cfg.lsLoss > 0 ? 'psnrLs' : 'psnr';
   let best = start > 0 && existsSync(bestPath) ? Number(readCheckpoint(bestPath).header.info?.heldOutPsnr ?? -Infinity) : -Infinity;
   const evalNow = (step: number) => {
     calibrateBatchNorm(model, data.train, CALIBRATION_BATCHES, cfg.batch);
     const r = evaluate(model, data.test);
     const h = maskHealth(model, data.test);
     metrics.add({ step, psnr: r.psnr, psnrBatchStats: r.psnrBatchStats, psnrLs: r.psnrLs, flatMasks: h.flat, maskStd: h.spatialStd });
-    // the number the run is judged by (best model, collapse guard): the PSNR of what it is trained to paint
-    const score = cfg.lsLoss > 0 ? r.psnrLs : r.psnr;
+    const score = r[scoreKey];
     if (score > best) {
       best = score;
       saveCheckpoint(bestPath, model, { step, data: run.data, weightsOnly: true, info: { heldOutPsnr: score, heldOutPsnrEncoderColours: r.psnr, heldOutPsnrLs: r.psnrLs, heldOutImages: data.test.n, trainConfig: cfg } });
@@ -158,7 +159,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
     return { ...r, score };
   };
   if (start === 0) guard.keep(0, evalNow(0).score, model.store, opt);
-  else guard.keep(start, (cfg.lsLoss > 0 ? metrics.last('psnrLs')?.psnrLs : metrics.last('psnr')?.psnr) ?? -Infinity, model.store, opt);
+  else guard.keep(start, metrics.last(scoreKey)?.[scoreKey] ?? -Infinity, model.store, opt);
   if (guard.lrScale < 1) say(`learning rate at ${guard.lrScale}× after ${guard.rollbacks} rollback(s)`);
   let lossAvg = NaN;
   let lastPsnr = metrics.last('psnr')?.psnr ?? NaN;
