@@ -2,7 +2,8 @@
  * Held-out photo PSNR of model files at their size, as decompose paints them, for comparing
  * training variants (docs/photos.md, leg 3):
  *   whole   the held-out photos whole (bench:quality's set: photos-whole without near-uniform
- *           wallpapers), through decomposeImage with least-squares colours and with the encoder's
+ *           wallpapers), through decomposeImage with least-squares colours and with the encoder's,
+ *           and the share of layers contributing < 0.1 dB (least-squares colours)
  *   crops   photos-test:512 (crops, whole-photo share 0 and 0.5), evaluate()'s PSNR with the
  *           encoder's colours and with least-squares colours
  *
@@ -14,6 +15,7 @@ import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { psnrArrays } from '../src/eval/metrics.js';
 import { evaluate } from '../src/eval/reconstruct.js';
+import { contributionsFromMasks, nearUselessShare } from '../src/eval/contribution.js';
 await useBackend('native');
 const files = process.argv.slice(2);
 if (files.length === 0) throw new Error('usage: eval-photos.ts MODEL [MODEL ...]');
@@ -26,13 +28,16 @@ for (const { f, model, ckpt } of models) {
   const crops = photoImages(src, { n: 512, size: S, seed: 0x7e57 });
   const crops5 = photoImages(src, { n: 512, size: S, seed: 0x7e57, wholeShare: 0.5 });
   let sLS = 0, sEnc = 0;
+  const contributions: number[] = [];
   for (let i = 0; i < all.n; i++) {
     const rgb = all.data.subarray(i * px, (i + 1) * px);
     const t = Float32Array.from(rgb, (v) => v / 255);
-    sLS += psnrArrays(decomposeImage(model, rgb).canvas, t);
+    const d = decomposeImage(model, rgb);
+    sLS += psnrArrays(d.canvas, t);
+    contributions.push(...contributionsFromMasks(d.steps.map((s) => s.mask), d.doc.layers, t).contributions);
     sEnc += psnrArrays(decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares: false }).canvas, t);
   }
   const c = evaluate(model, crops), c5 = evaluate(model, crops5);
-  console.log(`${f} (step ${ckpt.header.step}): whole ${all.n}: LS ${(sLS / all.n).toFixed(2)} enc ${(sEnc / all.n).toFixed(2)} | crops: enc ${c.psnr.toFixed(2)} LS ${c.psnrLs.toFixed(2)} | crops 0.5 whole: enc ${c5.psnr.toFixed(2)} LS ${c5.psnrLs.toFixed(2)}`);
+  console.log(`${f} (step ${ckpt.header.step}): whole ${all.n}: LS ${(sLS / all.n).toFixed(2)} enc ${(sEnc / all.n).toFixed(2)} near-useless ${(100 * nearUselessShare(contributions)).toFixed(1)} % | crops: enc ${c.psnr.toFixed(2)} LS ${c.psnrLs.toFixed(2)} | crops 0.5 whole: enc ${c5.psnr.toFixed(2)} LS ${c5.psnrLs.toFixed(2)}`);
   model.dispose();
 }
