@@ -264,3 +264,12 @@ test('fused native decomposition of one image (small encoder, folded BatchNorm) 
     assert.throws(() => call(args), (e: Error) => e instanceof RangeError && /^decomposeForward: /.test(e.message) && re.test(e.message), `argument ${i}`);
   }
 });
+
+test('native inference BatchNorm (per-channel scale and shift) equals tfjs cpu, with and without scale and offset', async () => {
+  const mk = () => [rnd([2, 3, 4, 5], 1), rnd([5], 2), tf.randomUniform([5], 0.1, 2, 'float32', 3), rnd([5], 4), rnd([5], 5)];
+  assert.ok((await compare(mk, (x, m, v, o, s) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3))) < 1e-5);
+  assert.ok((await compare(mk, (x, m, v) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D))) < 1e-5);
+  // statistics that broadcast another way than per channel go to the cpu kernel, same result
+  const mk2 = () => [rnd([2, 3, 4, 5], 1), rnd([4, 5], 2), tf.randomUniform([4, 5], 0.1, 2, 'float32', 3)];
+  assert.ok((await compare(mk2, (x, m, v) => tf.batchNorm(x, m as tf.Tensor2D, v as tf.Tensor2D))) < 1e-5);
+});
