@@ -201,3 +201,75 @@ test('fused native Adam equals the plain tfjs update over several steps, and is 
   await onBackend('native');
   for (const k of ['p', 'm', 'v'] as const) a[k].forEach((x, i) => assert.ok(Math.abs(x - b[k][i]!) < 1e-6, `${k}[${i}] ${x} vs ${b[k][i]}`));
 });
+
+test('fused native decomposition of one image (small encoder, folded BatchNorm) equals the tfjs forward; bad sizes fail by name', async () => {
+  const { modelConfig } = await import('../src/config.js');
+  const { deadLeaves } = await import('../src/data/deadLeaves.js');
+  const { Decomposer, fusedDecompose } = await import('../src/model/decomposer.js');
+  const { decomposeImage } = await import('../src/model/decomposeImage.js');
+  const { calibrateBatchNorm } = await import('../src/train/calibrate.js');
+  await onBackend('native');
+  const set = deadLeaves({ n: 8, size: 12, seed: 7 });
+  const rgb = set.data.subarray(0, 12 * 12 * 3);
+  // odd feature-map sizes (12 -> 6 -> 3 -> 2), per-step statistics (T beyond them reuses the last
+  // row), running statistics only, and per-pixel GroupNorm in the mask network
+  const cases = [
+    { calibrate: true, norm: 'image' as const, T: 6 },
+    { calibrate: false, norm: 'image' as const, T: 3 },
+    { calibrate: true, norm: 'pixel' as const, T: 4 },
+  ];
+  for (const c of cases) {
+    await onBackend('native');
+    const m = new Decomposer(modelConfig({ encoder: 'small', smallChannels: [8, 16, 12], T: 4, size: 12, mask: { K: 5, norm: c.norm } }), 9);
+    for (const name of m.store.names().filter((n) => n.endsWith('.runMean') || n.endsWith('.runVar') || n.endsWith('.gamma') || n.endsWith('.beta'))) {
+      const v = m.store.get(name);
+      v.assign(tf.randomUniform(v.shape, name.endsWith('.runMean') || name.endsWith('.beta') ? -0.5 : 0.5, name.endsWith('.runMean') || name.endsWith('.beta') ? 0.5 : 1.5, 'float32', name.length));
+    }
+    if (c.calibrate) calibrateBatchNorm(m, set, 1, 4);
+    const fused = fusedDecompose.active();
+    assert.ok(fused, 'the native backend registers the fused decomposition');
+    const a = decomposeImage(m, rgb, {}, c.T, { leastSquares: false });
+    fusedDecompose.register([], null);
+    const b = decomposeImage(m, rgb, {}, c.T, { leastSquares: false });
+    fusedDecompose.register(['native'], fused);
+    const diff = (x: ArrayLike<number>, y: ArrayLike<number>) => Math.max(...Array.from(x, (v, i) => Math.abs(v - y[i]!)));
+    assert.ok(diff(a.canvas, b.canvas) < 1e-5, `canvas differs by ${diff(a.canvas, b.canvas)} (${JSON.stringify(c)})`);
+    a.doc.layers.forEach((l, t) => {
+      assert.ok(diff(l.p, b.doc.layers[t]!.p) < 1e-4, `p of layer ${t} (${JSON.stringify(c)})`);
+      assert.ok(diff(l.colour, b.doc.layers[t]!.colour) < 1e-5, `colour of layer ${t}`);
+      assert.ok(diff(a.steps[t]!.mask, b.steps[t]!.mask) < 1e-5, `mask of layer ${t}`);
+      assert.ok(diff(a.steps[t]!.canvas, b.steps[t]!.canvas) < 1e-5, `canvas after layer ${t}`);
+    });
+    // the layers differ from step to step, so a wrong per-step row or a dropped step would show
+    assert.ok(diff(a.doc.layers[0]!.p, a.doc.layers[1]!.p) > 1e-3);
+    m.dispose();
+  }
+  // the kernel checks every size before it runs
+  const n = loadAddon()!;
+  const f = (k: number) => new Float32Array(k);
+  const ok = () => [[4, 1, 2, 1, 4], [1, 16, 2, 8, 4, 1, 0, 0], 1e-5, f(48), [f(9 * 6 * 4)], f(4), f(4), f(8), f(2), f(12), f(3), f(32), [f(4 * 8), f(8), f(8), f(8), f(8), f(1)], f(2), f(3), f(16), f(48)] as unknown[];
+  const call = (args: unknown[]) => (n.decomposeForward as (...a: unknown[]) => void)(...args);
+  call(ok());
+  const bad: [number, unknown, RegExp][] = [
+    [3, f(47), /target holds 47 values, expected 48/],
+    [4, [f(9 * 5 * 4)], /conv weights holds 180 values, expected 216/],
+    [0, [4, 1, 2, 2, 4], /n channel counts/],
+    [0, [4, 1e9, 2, 1, 4], /positive integers|out of range/],
+    [1, [1, 9, 2, 8, 4, 1, 0, 0], /mask dims/],
+    [16, f(47), /outCanvas holds 47 values/],
+  ];
+  for (const [i, v, re] of bad) {
+    const args = ok();
+    args[i] = v;
+    assert.throws(() => call(args), (e: Error) => e instanceof RangeError && /^decomposeForward: /.test(e.message) && re.test(e.message), `argument ${i}`);
+  }
+});
+
+test('native inference BatchNorm (per-channel scale and shift) equals tfjs cpu, with and without scale and offset', async () => {
+  const mk = () => [rnd([2, 3, 4, 5], 1), rnd([5], 2), tf.randomUniform([5], 0.1, 2, 'float32', 3), rnd([5], 4), rnd([5], 5)];
+  assert.ok((await compare(mk, (x, m, v, o, s) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3))) < 1e-5);
+  assert.ok((await compare(mk, (x, m, v) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D))) < 1e-5);
+  // statistics that broadcast another way than per channel go to the cpu kernel, same result
+  const mk2 = () => [rnd([2, 3, 4, 5], 1), rnd([4, 5], 2), tf.randomUniform([4, 5], 0.1, 2, 'float32', 3)];
+  assert.ok((await compare(mk2, (x, m, v) => tf.batchNorm(x, m as tf.Tensor2D, v as tf.Tensor2D))) < 1e-5);
+});

@@ -13,6 +13,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { fusedAdam } from '../core/adam.js';
 import * as tf from '../core/tf.js';
 import { chooseBlasCore } from './blasCore.js';
+import { registerNativeDecompose } from './nativeDecompose.js';
 import { registerNativeBatchNorm } from './nativeBatchNorm.js';
 import { registerNativeMaskNet } from './nativeMaskNet.js';
 
@@ -28,6 +29,8 @@ export interface NativeAddon {
   unary(op: number, x: Float32Array, y: Float32Array, alpha?: number): void;
   maskForward(dims: number[], eps: number, coords: Float32Array, p: Float32Array, w: Float32Array[], masks: Float32Array, xhat: Float32Array[], act: Float32Array[], rstd: Float32Array[], statsMean: Float32Array[], statsRstd: Float32Array[]): void;
   maskStats(dims: number[], eps: number, coords: Float32Array, p: Float32Array, w: Float32Array[], mean: Float32Array[], rstd: Float32Array[]): void;
+  /** one image's T steps at inference (src/backend/nativeDecompose.ts) */
+  decomposeForward?(dims: number[], maskDims: number[], eps: number, target: Float32Array, convW: Float32Array[], scale: Float32Array, shift: Float32Array, headP: Float32Array, headPb: Float32Array, headC: Float32Array, headCb: Float32Array, coords: Float32Array, maskW: Float32Array[], outP: Float32Array, outC: Float32Array, outMasks: Float32Array, outCanvas: Float32Array): void;
   maskBackward(dims: number[], eps: number, coords: Float32Array, p: Float32Array, w: Float32Array[], masks: Float32Array, xhat: Float32Array[], act: Float32Array[], rstd: Float32Array[], dmasks: Float32Array, grads: Float32Array[], dp: Float32Array): void;
   maxPoolGrad(geom: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number): void;
@@ -65,6 +68,10 @@ export function loadAddon(): NativeAddon | null {
   // spin-wait between loops starve OpenBLAS (measured: 2.4 s -> 1.0 s per small-encoder step).
   // libgomp reads this when the addon is loaded, so it must be set before.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // ...but a thread that sleeps at once after every parallel loop must be woken by the kernel for
+  // the next one: one image's decomposition runs hundreds of short loops, and those wake-ups were
+  // 40 % of its time (32²: 11.9 -> 7.0 ms). Spinning ~10 µs first costs training nothing measurable.
+  process.env.GOMP_SPINCOUNT ??= '10000';
   // OpenBLAS picks its kernels when it loads, and falls back to SSE3 ones on CPUs newer than itself
   chooseBlasCore();
   const path = join(packageRoot(), 'native', 'build', 'Release', 'stratum_native.node');
@@ -262,6 +269,31 @@ function nativeKernels(n: NativeAddon, cpu: (name: string) => KernelFn): Record<
       false,
       tf.backend_util.convertConv2DDataFormat(at.dataFormat),
     );
+  // inference BatchNorm: tfjs-cpu's kernel takes a square root and a division per element (about a
+  // millisecond per 32² decomposition); per-channel scale and shift computed once give the same
+  // y = offset + (x − mean)·scale / sqrt(variance + ε) in one multiply-add per element
+  k.FusedBatchNorm = (args) => {
+    const { x, mean, variance, scale, offset } = args.inputs as Record<string, tf.TensorInfo | undefined>;
+    const C = x!.shape[x!.shape.length - 1] ?? 1;
+    const perChannel = (t: tf.TensorInfo | undefined) => t === undefined || size(t.shape) === C || size(t.shape) === 1;
+    if (!isF32(x, mean, variance) || ![mean, variance, scale, offset].every(perChannel) || (scale && !isF32(scale)) || (offset && !isF32(offset))) return cpu('FusedBatchNorm')(args);
+    const eps = (args.attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001;
+    const at = (t: tf.TensorInfo | undefined, fallback: number) => {
+      if (!t) return () => fallback;
+      const v = f32(args.backend, t);
+      return v.length === 1 ? () => v[0]! : (c: number) => v[c]!;
+    };
+    const m = at(mean, 0), v = at(variance, 1), s = at(scale, 1), o = at(offset, 0);
+    const mul = new Float32Array(C), add = new Float32Array(C);
+    for (let c = 0; c < C; c++) {
+      mul[c] = s(c) / Math.sqrt(v(c) + eps);
+      add[c] = o(c) - m(c) * mul[c]!;
+    }
+    const xv = f32(args.backend, x!);
+    const out = new Float32Array(xv.length);
+    for (let i = 0; i < xv.length; i += C) for (let c = 0; c < C; c++) out[i + c] = xv[i + c]! * mul[c]! + add[c]!;
+    return args.backend.makeTensorInfo(x!.shape, 'float32', out);
+  };
   k.Conv2D = (args) => {
     const { x, filter } = args.inputs as { x: tf.TensorInfo; filter: tf.TensorInfo };
     const at = args.attrs as ConvAttrs;
@@ -319,6 +351,7 @@ export function registerNativeBackend(): boolean {
   if (!n) return false;
   registerNativeMaskNet(n, NATIVE_BACKEND);
   registerNativeBatchNorm(n, NATIVE_BACKEND);
+  registerNativeDecompose(n, NATIVE_BACKEND);
   fusedAdam.register([NATIVE_BACKEND], nativeAdam);
   if (tf.findBackendFactory(NATIVE_BACKEND)) return true;
   tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 3);

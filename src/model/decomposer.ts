@@ -13,6 +13,7 @@
  */
 import * as tf from '../core/tf.js';
 import type { ModelConfig } from '../config.js';
+import { FusedKernel } from '../core/fused.js';
 import { pixelGrid } from '../core/grid.js';
 import { layerLoop, type LayerStep, type Predict } from '../core/layerLoop.js';
 import { maskNet } from '../core/maskNet.js';
@@ -30,6 +31,20 @@ export type TargetStem = {
   stem: tf.Tensor4D;
   canvasWeight: tf.Tensor4D;
 };
+
+/** one image's T steps at inference: p [T·K], colours [T·3], masks [T·S·S], the final canvas [S·S·3] */
+export interface OneImageForward {
+  p: Float32Array;
+  c: Float32Array;
+  masks: Float32Array;
+  canvas: Float32Array;
+}
+
+/**
+ * An optional fused forward for one image at inference (src/backend/nativeDecompose.ts): the same
+ * T steps as forward() with inference BatchNorm, or null for a model it does not cover.
+ */
+export const fusedDecompose = new FusedKernel<(model: Decomposer, target: Float32Array, T: number) => OneImageForward | null>('decomposeOne');
 
 export class Decomposer {
   readonly store = new ParamStore();

@@ -1,0 +1,89 @@
+/**
+ * One image's decomposition at inference (src/model/decomposer.ts forward, small encoder with
+ * BatchNorm) as one native call: for a single image the tfjs definition is ~35 tiny ops per step,
+ * and their dispatch was a third of a 32² decomposition. BatchNorm is folded into a per-step scale
+ * and shift here (the per-step statistics of src/train/calibrate.ts when the model has them, as
+ * bn() picks them); test/native.test.ts holds the result equal to the tfjs forward.
+ */
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import { NORM_EPS } from '../config.js';
+import { pixelGrid } from '../core/grid.js';
+import { MASK_EPS, maskWeightNames } from '../core/maskSpec.js';
+import * as tf from '../core/tf.js';
+import { fusedDecompose, type Decomposer, type OneImageForward } from '../model/decomposer.js';
+import { ENCODER_PREFIX } from '../model/encoder.js';
+import type { NativeAddon } from './native.js';
+
+function values(t: tf.Tensor): Float32Array {
+  const v = (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
+}
+
+const grids = new Map<number, Float32Array>();
+function grid(S: number): Float32Array {
+  let g = grids.get(S);
+  if (!g) {
+    const t = pixelGrid(S, S);
+    g = t.dataSync() as Float32Array;
+    t.dispose();
+    grids.set(S, g);
+  }
+  return g;
+}
+
+export function registerNativeDecompose(n: NativeAddon, backend: string): void {
+  function run(model: Decomposer, target: Float32Array, T: number): OneImageForward | null {
+    const { cfg, store } = model;
+    const chans = cfg.smallChannels;
+    const bn = chans.map((_, i) => `${ENCODER_PREFIX}.bn${i}`);
+    // ResNet-18 and the GroupNorm encoder keep the tfjs definition
+    if (cfg.encoder !== 'small' || !bn.every((b) => store.has(`${b}.runMean`)) || n.decomposeForward === undefined) return null;
+    const S = cfg.size, P = S * S, K = cfg.mask.K;
+    if (target.length !== P * 3) throw new Error(`target must hold ${S}×${S}×3 values, got ${target.length}`);
+    const sumC = chans.reduce((a, b) => a + b, 0);
+    const scale = new Float32Array(T * sumC);
+    const shift = new Float32Array(T * sumC);
+    let off = 0;
+    bn.forEach((b, i) => {
+      const C = chans[i]!;
+      const gamma = values(store.get(`${b}.gamma`));
+      const beta = values(store.get(`${b}.beta`));
+      const stepped = store.has(`${b}.stepMean`);
+      const mean = values(store.get(stepped ? `${b}.stepMean` : `${b}.runMean`));
+      const variance = values(store.get(stepped ? `${b}.stepVar` : `${b}.runVar`));
+      const rows = mean.length / C;
+      for (let t = 0; t < T; t++) {
+        const r = Math.min(t, rows - 1) * C; // bn(): step t uses row min(t, rows − 1)
+        for (let c = 0; c < C; c++) {
+          const s = gamma[c]! / Math.sqrt(variance[r + c]! + NORM_EPS);
+          scale[t * sumC + off + c] = s;
+          shift[t * sumC + off + c] = beta[c]! - mean[r + c]! * s;
+        }
+      }
+      off += C;
+    });
+    const m = cfg.mask;
+    const out: OneImageForward = { p: new Float32Array(T * K), c: new Float32Array(T * 3), masks: new Float32Array(T * P), canvas: new Float32Array(P * 3) };
+    n.decomposeForward(
+      [S, T, K, chans.length, ...chans],
+      [1, P, K, m.hidden, m.groups, m.depth, m.norm === 'pixel' ? 1 : 0, 0],
+      MASK_EPS,
+      target,
+      chans.map((_, i) => values(store.get(`${ENCODER_PREFIX}.conv${i}.w`))),
+      scale,
+      shift,
+      values(store.get('head.p.w')),
+      values(store.get('head.p.b')),
+      values(store.get('head.c.w')),
+      values(store.get('head.c.b')),
+      grid(S),
+      maskWeightNames(m).map((k) => values(store.get(k))),
+      out.p,
+      out.c,
+      out.masks,
+      out.canvas,
+    );
+    return out;
+  }
+  fusedDecompose.register([backend], run);
+}
