@@ -566,6 +566,25 @@ static inline void normTanhRow(const float* src, const float* muH, const float* 
   }
 }
 
+// per-group mean and 1/std from per-channel sums s, s2 over n = pixels·C values, given as `parts`
+// partial rows of H (one per thread, or one), combined in double
+static void groupMoments(const float* s, const float* s2, int parts, int H, int G, double n, double eps, float* mu, float* rs) {
+  const int C = H / G;
+  for (int g = 0; g < G; g++) {
+    double m = 0, m2 = 0;
+    for (int t = 0; t < parts; t++)
+      for (int c = 0; c < C; c++) {
+        m += s[(size_t)t * H + g * C + c];
+        m2 += s2[(size_t)t * H + g * C + c];
+      }
+    m /= n;
+    double var = m2 / n - m * m;
+    if (var < 0) var = 0;
+    mu[g] = (float)m;
+    rs[g] = (float)(1.0 / std::sqrt(var + eps));
+  }
+}
+
 static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, const float* beta, float* xhat, float* a,
                           float* rstdOut, const float* meanIn, const float* rstdIn) {
   const int B = d.B, P = d.P, H = d.H, G = d.G, C = H / G;
@@ -598,20 +617,7 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
             }
           }
         }
-        const double n = (double)d.R * C;
-        for (int g = 0; g < G; g++) {
-          double m = 0, m2 = 0;
-          for (int t = 0; t < nt; t++)
-            for (int c = 0; c < C; c++) {
-              m += sT[(size_t)t * H + g * C + c];
-              m2 += s2T[(size_t)t * H + g * C + c];
-            }
-          m /= n;
-          double var = m2 / n - m * m;
-          if (var < 0) var = 0;
-          mu[g] = (float)m;
-          rs[g] = (float)(1.0 / std::sqrt(var + d.eps));
-        }
+        groupMoments(sT.data(), s2T.data(), nt, H, G, (double)d.R * C, d.eps, mu, rs);
       }
       if (rstdOut)
         for (int g = 0; g < G; g++) rstdOut[b * G + g] = rs[g];
@@ -644,19 +650,7 @@ static void groupNormTanh(const MaskDims& d, float* pre, const float* gamma, con
             s2[h] += row[h] * row[h];
           }
         }
-        const double n = (double)d.R * C;
-        for (int g = 0; g < G; g++) {
-          double m = 0, m2 = 0;
-          for (int c = 0; c < C; c++) {
-            m += s[g * C + c];
-            m2 += s2[g * C + c];
-          }
-          m /= n;
-          double var = m2 / n - m * m;
-          if (var < 0) var = 0;
-          mu[g] = (float)m;
-          rs[g] = (float)(1.0 / std::sqrt(var + d.eps));
-        }
+        groupMoments(s.data(), s2.data(), 1, H, G, (double)d.R * C, d.eps, mu, rs);
       }
       if (rstdOut)
         for (int g = 0; g < G; g++) rstdOut[b * G + g] = rs[g];

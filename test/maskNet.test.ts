@@ -48,6 +48,21 @@ for (const norm of ['image', 'pixel'] as const) {
     assertSameValueAndGradients(a, b, store, names);
     store.dispose();
   });
+
+  test(`fused native mask MLP (${norm}) at inference equals the definition for one image (GroupNorm over pixel chunks) and for several`, async () => {
+    await onBackend('native');
+    const cfg: MaskNetConfig = { ...MASK_NET_DEFAULTS, K: 5, norm };
+    for (const B of [1, 3]) {
+      const { store, coords } = setup(cfg, B, 17);
+      const p = store.get('p') as tf.Tensor2D;
+      const a = maskNet(store, cfg, coords, p).masks.dataSync();
+      const b = maskNetOps(store, cfg, coords, p).masks.dataSync();
+      let d = 0;
+      for (let i = 0; i < b.length; i++) d = Math.max(d, Math.abs(a[i]! - b[i]!));
+      assert.ok(d < 1e-5, `B=${B}: fused inference differs by ${d}`);
+      store.dispose();
+    }
+  });
 }
 
 
