@@ -80,6 +80,13 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   assert.equal(tuned.code, 0, tuned.err);
   assert.match(tuned.err, /initialised from .*model\.stratum/);
   assert.match(tuned.err, /small encoder, T=3, K=10, 16²/);
+  // grow it: a wider small encoder that paints the same (src/model/widen.ts), then trains on
+  const grown = stratum('train', '--data', 'deadleaves:120', '--init', model, '--channels', '32,64,64,96', '--steps', '1', '--batch', '8', '--holdout', '16', '--eval-every', '1', '-o', join(dir, 'grown'));
+  assert.equal(grown.code, 0, grown.err);
+  assert.match(grown.err, /small encoder widened from 32,64,64,64 to 32,64,64,96 channels/);
+  const shrunk = stratum('train', '--data', 'deadleaves:120', '--init', model, '--channels', '32,64,64,32', '-o', join(dir, 'shrunk'));
+  assert.notEqual(shrunk.code, 0);
+  assert.match(shrunk.err, /cannot initialise from this model: layer 3 would shrink from 64 to 32 channels/);
   const clash = stratum('train', '--data', 'deadleaves:120', '--init', model, '--T', '5', '-o', join(dir, 'clash'));
   assert.notEqual(clash.code, 0);
   assert.match(clash.err, /--T 5 differs from the model in .*model\.stratum \(T 3\)/);

@@ -130,6 +130,8 @@ test('resume: torn metrics line, architecture and data from the checkpoint, one 
   writeFileSync(join(run, 'checkpoint.stratum.tmp-999999'), 'half a checkpoint');
   refused(stratum(['train', ...base, '--steps', '4', '--resume', '--encoder', 'resnet18']), /--encoder resnet18 differs from the model in .*checkpoint\.stratum \(encoder small\); leave it out with --resume/, '--resume with another encoder');
   refused(stratum(['train', ...base.filter((a) => a !== 'deadleaves:40' && a !== '--data'), '--data', 'deadleaves:50', '--steps', '4', '--resume']), /--data deadleaves:50 differs from the model/, '--resume with other data');
+  refused(stratum(['train', ...base, '--steps', '4', '--resume', '--channels', '8,8']), /--channels 8,8 differs from the model in .*checkpoint\.stratum \(32,64,64,64\); leave it out with --resume/, '--resume with other channels');
+  refused(stratum(['train', ...base, '--steps', '4', '--channels', '8,0']), /--channels must be 1 to 16 whole numbers from 1 to 1024/, '--channels 8,0');
   const resumed = stratum(['train', '--resume', '--steps', '4', '--batch', '4', '--holdout', '8', '--eval-every', '2', '--save-every', '2', '-o', run]);
   assert.equal(resumed.code, 0, resumed.err);
   assert.match(resumed.err, /removed 1 temporary file\(s\) left by a killed run: checkpoint\.stratum\.tmp-999999/);

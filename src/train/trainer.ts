@@ -16,6 +16,7 @@ import { decompositionGrid } from '../eval/figures.js';
 import { plotPanels } from '../eval/plot.js';
 import { evaluate, maskHealth } from '../eval/reconstruct.js';
 import { Decomposer } from '../model/decomposer.js';
+import { widenModel, widenProblem } from '../model/widen.js';
 import { Adam } from '../core/adam.js';
 import { adversaryState, disposeAdversary, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
@@ -108,6 +109,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
   const opt = new Adam({ ...cfg });
   let adv: Adversary | null = null;
   let model: Decomposer;
+  let widenedFrom: number[] | undefined;
   let start = 0;
   let guardState: { lrScale?: number; rollbacks?: number } = {};
   let elapsedBefore = 0;
@@ -123,7 +125,8 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
     if (!run.resume && existsSync(ckptPath)) {
       throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another -o/--output folder`);
     }
-    model = run.initFrom ? initialModel(run.initFrom, run.model) : new Decomposer(run.model, cfg.seed);
+    if (run.initFrom) ({ model, widenedFrom } = initialModel(run.initFrom, run.model));
+    else model = new Decomposer(run.model, cfg.seed);
   }
   // λ > 0 with no critic yet (a fresh run, or resuming an L1-only run): a fresh critic
   if (cfg.advLambda > 0 && !adv) adv = newAdversary(run.model.size, cfg.criticWidth, cfg.seed + 7);
@@ -132,7 +135,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
   if (orphans.length) say(`removed ${orphans.length} temporary file(s) left by a killed run: ${orphans.join(', ')}`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
-  else if (run.initFrom) say(`initialised from ${run.initFrom}`);
+  else if (run.initFrom) say(`initialised from ${run.initFrom}${widenedFrom ? ` (its small encoder widened from ${widenedFrom.join(',')} to ${model.cfg.smallChannels.join(',')} channels, painting the same)` : ''}`);
   const guard = new CollapseGuard(cfg, guardState);
   const tStart = Date.now();
   const elapsed = () => Math.round(elapsedBefore + (Date.now() - tStart) / 1000);
@@ -238,14 +241,20 @@ export function architectureDifference(a: ModelConfig, b: ModelConfig): string {
 }
 
 /** a new model of configuration `cfg` holding the weights (and BatchNorm running statistics) of a model file */
-function initialModel(path: string, cfg: ModelConfig): Decomposer {
+function initialModel(path: string, cfg: ModelConfig): { model: Decomposer; widenedFrom?: number[] } {
   const { model: src } = loadModel(path);
   try {
     const diff = architectureDifference(src.cfg, cfg);
+    // wider small-encoder layers only: grow the model, keeping its function (src/model/widen.ts)
+    if (diff && architectureDifference({ ...src.cfg, smallChannels: cfg.smallChannels }, cfg) === '') {
+      const problem = widenProblem(src.cfg, cfg);
+      if (problem) throw new Error(`${path}: cannot initialise from this model: ${problem}`);
+      return { model: widenModel(src, cfg, 1), widenedFrom: src.cfg.smallChannels };
+    }
     if (diff) throw new Error(`${path}: cannot initialise from this model: ${diff}`);
     const model = new Decomposer(cfg);
     for (const [name, e] of model.store.entries) e.variable.assign(src.store.get(name));
-    return model;
+    return { model };
   } finally {
     src.dispose();
   }

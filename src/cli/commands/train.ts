@@ -24,6 +24,7 @@ export function register(program: Command): void {
     .option('--K <n>', 'mask parameters per layer', int('--K'), MODEL_DEFAULTS.mask.K)
     .option('--size <n>', 'training image size', int('--size', 4), MODEL_DEFAULTS.size)
     .addOption(new Option('--encoder <kind>', 'encoder').choices(['resnet18', 'small']).default(MODEL_DEFAULTS.encoder))
+    .option('--channels <list>', `small encoder: channels of its layers (default ${MODEL_DEFAULTS.smallChannels.join(',')}); with --init, wider layers than the model file's grow it and keep what it paints`, channelList)
     .addOption(new Option('--norm <mode>', "mask-MLP GroupNorm: 'image' (authors' code) or 'pixel' (paper's table)").choices(['image', 'pixel']).default(MODEL_DEFAULTS.mask.norm))
     .addOption(new Option('--encoder-norm <kind>', "encoder normalisation: 'batch' (BatchNorm) or 'group' (GroupNorm, as the authors' code)").choices(['batch', 'group']).default(MODEL_DEFAULTS.encoderNorm))
     .option('--stop-canvas-grad', 'feed the canvas to the encoder with gradients stopped (authors\' code)', false)
@@ -55,9 +56,10 @@ export function register(program: Command): void {
     if (resuming && o.init) throw new Error(`--init and --resume: ${join(o.out, CHECKPOINT_FILE)} already holds this run's weights; leave out --init`);
     if (resuming) Object.assign(o, architectureOf(join(o.out, CHECKPOINT_FILE), cmd, '--resume'));
     else if (o.init) Object.assign(o, architectureOf(o.init, cmd, '--init'));
+    if (o.channels && o.encoder !== 'small') throw new Error(`--channels sets the small encoder's layers; this run's encoder is ${o.encoder}`);
     await useBackend(o.backend as BackendName);
     const data = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
-    const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
+    const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.channels ?? o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
     checkTraining(model, o.batch, data.train.data.byteLength + data.test.data.byteLength);
     const { final } = await train(
       { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, lsLoss: o.lsLoss, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
@@ -84,5 +86,14 @@ function architectureOf(path: string, cmd: Command, how: '--init' | '--resume'):
     const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : key === 'lsLoss' ? '--ls-loss' : `--${key}`;
     if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${key === 'lsLoss' ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
   }
+  const channels = cmd.getOptionValue('channels') as number[] | undefined;
+  if (channels && how === '--resume' && channels.join(',') !== m.smallChannels.join(',')) throw new Error(`--channels ${channels.join(',')} differs from the model in ${path} (${m.smallChannels.join(',')}); leave it out with --resume`);
   return { ...fromFile, smallChannels: m.smallChannels };
+}
+
+/** --channels: a comma-separated list of 1 to 16 channel counts, each 1..1024 */
+function channelList(v: string): number[] {
+  const cs = v.split(',').map((s) => Number(s.trim()));
+  if (cs.length < 1 || cs.length > 16 || !cs.every((c) => Number.isInteger(c) && c >= 1 && c <= 1024)) throw new Error(`--channels must be 1 to 16 whole numbers from 1 to 1024 separated by commas, got '${v}'`);
+  return cs;
 }

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { modelConfig } from '../src/config.js';
+import * as tf from '../src/core/tf.js';
+import { deadLeaves } from '../src/data/deadLeaves.js';
+import { batchTensor } from '../src/data/imageSet.js';
+import { Decomposer } from '../src/model/decomposer.js';
+import { decomposeImage } from '../src/model/decomposeImage.js';
+import { newCtx } from '../src/model/nn.js';
+import { widenModel, widenProblem } from '../src/model/widen.js';
+import { calibrateBatchNorm } from '../src/train/calibrate.js';
+import { onBackend } from './helpers.js';
+
+const cfg = (smallChannels: number[], T = 4) => modelConfig({ encoder: 'small', smallChannels, T, size: 16, mask: { K: 5 } });
+const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+
+test('a widened small encoder paints the same layers (inference and batch statistics), and its copies learn apart', async () => {
+  await onBackend('native');
+  const set = deadLeaves({ n: 8, size: 16, seed: 3 });
+  const src = new Decomposer(cfg([8, 16, 16]), 5);
+  // non-trivial BatchNorm statistics and affine parameters, per-step statistics too
+  for (const name of src.store.names('enc.bn')) {
+    const v = src.store.get(name);
+    v.assign(tf.randomUniform(v.shape, 0.5, 1.5, 'float32', name.length));
+  }
+  calibrateBatchNorm(src, set, 1, 4);
+  const wide = widenModel(src, cfg([12, 32, 20]), 9);
+  assert.deepEqual(wide.cfg.smallChannels, [12, 32, 20]);
+  assert.equal(wide.store.get('enc.conv1.w').shape.join(','), '3,3,12,32');
+  assert.equal(wide.store.get('enc.bn2.stepMean').shape.join(','), `${src.cfg.T},20`);
+  // one image through decompose (the fused native forward), with the encoder's colours
+  const rgb = set.data.subarray(0, 16 * 16 * 3);
+  const a = decomposeImage(src, rgb, {}, 4, { leastSquares: false });
+  const b = decomposeImage(wide, rgb, {}, 4, { leastSquares: false });
+  assert.ok(maxDiff(a.canvas, b.canvas) < 1e-4, `canvas differs by ${maxDiff(a.canvas, b.canvas)}`);
+  a.doc.layers.forEach((l, t) => assert.ok(maxDiff(l.p, b.doc.layers[t]!.p) < 1e-4, `p of layer ${t}`));
+  // a batch in training mode (batch statistics), through the tfjs forward
+  const x = batchTensor(set, [0, 1, 2, 3]);
+  const ya = tf.tidy(() => src.forward(x, newCtx(true)).canvas.dataSync());
+  const yb = tf.tidy(() => wide.forward(x, newCtx(true)).canvas.dataSync());
+  assert.ok(maxDiff(ya, yb) < 1e-4, `training-mode canvas differs by ${maxDiff(ya, yb)}`);
+  // a copied channel and its source get different gradients (unequal shares of the next layer)
+  const w = wide.store.get('enc.conv0.w');
+  const grads = tf.tidy(() => tf.variableGrads(() => tf.sum(tf.abs(tf.sub(wide.forward(x, newCtx(true)).canvas, x))) as tf.Scalar, [w]).grads[w.name]!.dataSync());
+  const col = (j: number) => Array.from({ length: 3 * 3 * 6 }, (_, r) => grads[r * 12 + j]!);
+  const copies = Array.from({ length: 4 }, (_, k) => 8 + k);
+  assert.ok(copies.every((j) => col(j).some((v) => v !== 0)), 'copies take part in training');
+  const source = (j: number) => {
+    const wc = wide.store.get('enc.conv0.w').dataSync();
+    return Array.from({ length: 8 }, (_, s) => s).find((s) => Array.from({ length: 54 }, (_, r) => wc[r * 12 + j]! === wc[r * 12 + s]!).every(Boolean))!;
+  };
+  for (const j of copies) assert.ok(maxDiff(col(j), col(source(j))) > 1e-7, `copy ${j} gets its source's gradient`);
+  src.dispose();
+  wide.dispose();
+  tf.dispose(x);
+});
+
+test('widening refuses what it cannot keep equal', () => {
+  assert.match(widenProblem(cfg([8, 16]), cfg([8, 8])), /layer 1 would shrink from 16 to 8/);
+  assert.match(widenProblem(cfg([8, 16]), cfg([8, 16, 16])), /2 layers in the model file and 3/);
+  assert.match(widenProblem(cfg([8, 16]), modelConfig({ encoder: 'resnet18', T: 4, size: 16 })), /only the small encoder/);
+  assert.equal(widenProblem(cfg([8, 16]), cfg([8, 24])), '');
+});
