@@ -12,7 +12,7 @@ import { plotPanels, type Series } from '../src/eval/plot.js';
 const [out, ...specs] = process.argv.slice(2);
 if (!out || specs.length === 0) throw new Error('usage: compare-runs.ts OUT.png NAME=RUN_DIR ...');
 const colours = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f'];
-interface Row { step: number; loss?: number; psnr?: number; elapsed?: number; rolledBackTo?: number }
+interface Row { step: number; loss?: number; psnr?: number; psnrLs?: number; elapsed?: number; rolledBackTo?: number }
 const runs = specs.map((s, i) => {
   const [name, dir] = s.split('=');
   const path = join(dir!, 'metrics.jsonl');
@@ -26,19 +26,22 @@ const runs = specs.map((s, i) => {
     minutes.set(r.step, last);
   }
   const psnr = rows.filter((r) => r.psnr !== undefined).map((r) => [r.step, r.psnr!] as [number, number]);
+  const psnrLs = rows.filter((r) => r.psnrLs !== undefined).map((r) => [r.step, r.psnrLs!] as [number, number]);
   let ema = NaN;
   const loss = rows.filter((r) => r.loss !== undefined).map((r) => {
     ema = Number.isNaN(ema) ? r.loss! : 0.9 * ema + 0.1 * r.loss!;
     return [r.step, ema] as [number, number];
   });
-  return { name: name!, colour: colours[i % colours.length]!, psnr, loss, minutes };
+  return { name: name!, colour: colours[i % colours.length]!, psnr, psnrLs, loss, minutes };
 });
-const s = (key: 'psnr' | 'loss', x: 'step' | 'min'): Series[] =>
+const s = (key: 'psnr' | 'psnrLs' | 'loss', x: 'step' | 'min'): Series[] =>
   runs.map((r) => ({ name: r.name, colour: r.colour, points: r[key].map(([st, v]) => [x === 'step' ? st : (r.minutes.get(st) ?? 0), v] as [number, number]) }));
 await plotPanels(out, [
   { title: 'held-out PSNR vs step', yLabel: 'dB', series: s('psnr', 'step') },
   { title: 'held-out PSNR vs minutes', yLabel: 'dB', xLabel: 'minutes of training (this machine, shared)', series: s('psnr', 'min') },
   { title: 'training L1 (EMA 0.9) vs step', yLabel: 'L1', logY: true, series: s('loss', 'step') },
+  // runs that log it: held-out PSNR with least-squares colours (what decompose paints)
+  ...(runs.some((r) => r.psnrLs.length) ? [{ title: 'held-out PSNR, least-squares colours, vs step', yLabel: 'dB', series: s('psnrLs', 'step') }] : []),
 ]);
 console.log('| run | best held-out PSNR | at step | minutes to it | last PSNR |\n|---|---|---|---|---|');
 for (const r of runs) {
