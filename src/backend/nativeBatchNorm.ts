@@ -3,16 +3,11 @@
  * and one native backward call, instead of tfjs's ~25 composed ops per layer for moments,
  * normalisation and their gradients. Same math; test/native.test.ts compares both.
  */
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { NORM_EPS } from '../config.js';
 import * as tf from '../core/tf.js';
 import { fusedBatchNorm } from '../model/nn.js';
 import type { NativeAddon } from './native.js';
-
-function values(t: tf.Tensor): Float32Array {
-  const v = (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
+import { values } from './tensorValues.js';
 
 export function registerNativeBatchNorm(n: NativeAddon, backend: string): void {
   function run(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): { y: tf.Tensor4D; mean: tf.Tensor1D; variance: tf.Tensor1D } {

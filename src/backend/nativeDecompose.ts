@@ -5,31 +5,12 @@
  * and shift here (the per-step statistics of src/train/calibrate.ts when the model has them, as
  * bn() picks them); test/native.test.ts holds the result equal to the tfjs forward.
  */
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { NORM_EPS } from '../config.js';
-import { pixelGrid } from '../core/grid.js';
 import { MASK_EPS, maskWeightNames } from '../core/maskSpec.js';
-import * as tf from '../core/tf.js';
 import { fusedDecompose, type Decomposer, type OneImageForward } from '../model/decomposer.js';
 import { ENCODER_PREFIX } from '../model/encoder.js';
 import type { NativeAddon } from './native.js';
-
-function values(t: tf.Tensor): Float32Array {
-  const v = (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
-
-const grids = new Map<number, Float32Array>();
-function grid(S: number): Float32Array {
-  let g = grids.get(S);
-  if (!g) {
-    const t = pixelGrid(S, S);
-    g = t.dataSync() as Float32Array;
-    t.dispose();
-    grids.set(S, g);
-  }
-  return g;
-}
+import { values } from './tensorValues.js';
 
 export function registerNativeDecompose(n: NativeAddon, backend: string): void {
   function run(model: Decomposer, target: Float32Array, T: number): OneImageForward | null {
@@ -39,7 +20,6 @@ export function registerNativeDecompose(n: NativeAddon, backend: string): void {
     // ResNet-18 and the GroupNorm encoder keep the tfjs definition
     if (cfg.encoder !== 'small' || !bn.every((b) => store.has(`${b}.runMean`)) || n.decomposeForward === undefined) return null;
     const S = cfg.size, P = S * S, K = cfg.mask.K;
-    if (target.length !== P * 3) throw new Error(`target must hold ${S}×${S}×3 values, got ${target.length}`);
     const sumC = chans.reduce((a, b) => a + b, 0);
     const scale = new Float32Array(T * sumC);
     const shift = new Float32Array(T * sumC);
@@ -76,7 +56,7 @@ export function registerNativeDecompose(n: NativeAddon, backend: string): void {
       values(store.get('head.p.b')),
       values(store.get('head.c.w')),
       values(store.get('head.c.b')),
-      grid(S),
+      values(model.grid()),
       maskWeightNames(m).map((k) => values(store.get(k))),
       out.p,
       out.c,

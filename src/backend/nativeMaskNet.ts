@@ -5,7 +5,6 @@
  * Fusing matters because the [B, P, 128] activations would otherwise be ~20 separate tfjs tensors
  * per layer and step, each a fresh 16 MB allocation at B=32, 32².
  */
-import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { MaskNetConfig } from '../config.js';
 import type { GroupStats } from '../core/groupNorm.js';
 import { fusedMaskNet } from '../core/maskNet.js';
@@ -13,11 +12,7 @@ import { MASK_EPS, maskWeightNames } from '../core/maskSpec.js';
 import type { ParamStore } from '../core/params.js';
 import * as tf from '../core/tf.js';
 import type { NativeAddon } from './native.js';
-
-function values(t: tf.Tensor): Float32Array {
-  const v = (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
-  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
-}
+import { values } from './tensorValues.js';
 
 /**
  * Reused Float32Arrays for the activations the backward pass needs: a fresh 16 MB typed array

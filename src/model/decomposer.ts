@@ -60,7 +60,8 @@ export class Decomposer {
     return encoderFeatures(this.cfg);
   }
 
-  private grid(): tf.Tensor2D {
+  /** the pixel grid of the training size [S·S, 2], kept (the fused forward reads it too) */
+  grid(): tf.Tensor2D {
     if (!this.gridCache) this.gridCache = tf.keep(pixelGrid(this.cfg.size, this.cfg.size));
     return this.gridCache;
   }
