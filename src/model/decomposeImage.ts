@@ -44,50 +44,29 @@ export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Recor
   const P = S * S;
   const target = new Float32Array(rgb.length); // (a loop: Float32Array.from with a map function is ~10× slower)
   for (let i = 0; i < rgb.length; i++) target[i] = rgb[i]! / 255;
-  let canvasData: Float32Array, pData: Float32Array, cData: Float32Array, maskData: Float32Array, stepData: Float32Array;
+  // the layers' parameters, encoder colours and masks from one forward pass: fused for one image
+  // where the backend has it, else the tfjs definition (tensors out of tidy, arrays read after it:
+  // a tidy returning typed arrays walks every element of them looking for tensors)
+  let pData: Float32Array, cData: Float32Array, maskData: Float32Array;
   const one = fusedDecompose.active()?.(model, target, T);
-  if (one) {
-    ({ canvas: canvasData, p: pData, c: cData, masks: maskData } = one);
-    stepData = new Float32Array(0);
-    if (!leastSquares) {
-      const masks = Array.from({ length: T }, (_, s) => maskData.subarray(s * P, (s + 1) * P));
-      const colours = Array.from({ length: T }, (_, s) => cData.subarray(s * 3, (s + 1) * 3));
-      stepData = new Float32Array(T * P * 3);
-      canvasAfterEachLayer(masks, colours).forEach((c, s) => stepData.set(c, s * P * 3));
-    }
-  } else {
-    // tensors out of tidy, arrays read after it: a tidy returning typed arrays walks every element
-    // of them looking for tensors (a fifth of the time of a 32² decomposition)
+  if (one) ({ p: pData, c: cData, masks: maskData } = one);
+  else {
     const t = tf.tidy(() => {
-      const x = tf.tensor4d(target, [1, S, S, 3]);
-      const { canvas, steps } = model.forward(x, newCtx(false), true, T);
-      const stacked = (f: (s: (typeof steps)[number]) => tf.Tensor) => (steps.length ? tf.stack(steps.map(f)) : tf.zeros([0]));
-      // with least-squares colours the canvases are recomputed from the masks: not read back
-      return { canvas, p: stacked((s) => s.p), c: stacked((s) => s.c), mask: stacked((s) => s.mask), stepCanvas: leastSquares ? tf.zeros([0]) : stacked((s) => s.canvas) };
+      const { steps } = model.forward(tf.tensor4d(target, [1, S, S, 3]), newCtx(false), true, T);
+      return [tf.stack(steps.map((s) => s.p)), tf.stack(steps.map((s) => s.c)), tf.stack(steps.map((s) => s.mask))];
     });
-    [canvasData, pData, cData, maskData, stepData] = [t.canvas, t.p, t.c, t.mask, t.stepCanvas].map((v) => v.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array, Float32Array, Float32Array];
-    tf.dispose([t.canvas, t.p, t.c, t.mask, t.stepCanvas]);
+    [pData, cData, maskData] = t.map((v) => v.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array];
+    tf.dispose(t);
   }
-  const out = {
-    canvas: canvasData,
-    steps: Array.from({ length: T }, (_, s) => ({
-      p: Array.from(pData.subarray(s * K, (s + 1) * K)),
-      c: Array.from(cData.subarray(s * 3, (s + 1) * 3)) as [number, number, number],
-      mask: maskData.slice(s * P, (s + 1) * P),
-      canvas: leastSquares ? new Float32Array(0) : stepData.slice(s * P * 3, (s + 1) * P * 3),
-    })),
-  };
-  let canvas: Float32Array = out.canvas;
-  let steps: { canvas: Float32Array; mask: Float32Array }[] = out.steps.map((s) => ({ canvas: s.canvas, mask: s.mask }));
-  if (leastSquares && steps.length > 0) {
-    const masks = steps.map((s) => s.mask);
-    const colours = leastSquaresColours(layerWeights(masks), target, out.steps.map((s) => s.c));
-    out.steps.forEach((s, t) => (s.c = colours[t]!));
-    const canvases = canvasAfterEachLayer(masks, colours);
-    canvas = canvases[canvases.length - 1]!;
-    steps = canvases.map((c, t) => ({ canvas: c, mask: masks[t]! }));
-  }
-  const layers: DocLayer[] = out.steps.map((s, t) => ({ name: `layer ${t + 1}`, p: s.p, colour: s.c, visible: true }));
+  const masks = Array.from({ length: T }, (_, s) => maskData.slice(s * P, (s + 1) * P));
+  const encoderColours = Array.from({ length: T }, (_, s) => Array.from(cData.subarray(s * 3, (s + 1) * 3)) as [number, number, number]);
+  const colours = leastSquares ? leastSquaresColours(layerWeights(masks), target, encoderColours) : encoderColours;
+  // the canvas after each layer, blended from the masks (the forward pass's own canvases are the
+  // same blend with the encoder's colours)
+  const canvases = canvasAfterEachLayer(masks, colours);
+  const steps = canvases.map((c, t) => ({ canvas: c, mask: masks[t]! }));
+  const canvas = canvases[T - 1]!;
+  const layers: DocLayer[] = colours.map((colour, t) => ({ name: `layer ${t + 1}`, p: Array.from(pData.subarray(t * K, (t + 1) * K)), colour, visible: true }));
   const doc = makeDocument(model.cfg.mask, S, model.store, layers, {
     ...source,
     // T: the layer count the model was trained with; encoderSteps: how many layers it predicted here
