@@ -147,4 +147,6 @@ test('photos data: wholeShare 1 crops (nearly) the whole photo, 0 draws the imag
   assert.throws(() => photoImages(src, { n: 1, size: 8, seed: 5, wholeShare: 1.5 }), /whole-photo share/);
   await assert.rejects(loadDataset('photos:10:2', { size: 8 }), /photos:10:2.*whole-photo share/);
   await assert.rejects(loadDataset('photos:10:', { size: 8 }), /whole-photo share/);
+  await assert.rejects(loadDataset('photos:10:0.5:-1', { size: 8 }), /photos:10:0.5:-1.*cut-out object share/);
+  await assert.rejects(loadDataset('photos-test:10:0.5:', { size: 8 }), /cut-out object share/);
 });

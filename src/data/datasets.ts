@@ -8,12 +8,13 @@
  *   folder:DIR               jpg/png images, any depth (CelebA / ImageNet layout), centre-cropped
  *   patches:DIR[:PER_IMAGE]  random patches of large photos (wallpapers), default 64 per photo
  *   deadleaves[:N]           synthetic dead-leaves images (default 4000)
- *   photos[:N[:WHOLE]]       N images (default 50000) from the training side of the photo corpus
- *                            (src/data/photos.ts): multi-scale crops of photographs, cut-out objects
- *                            composited on them, flips; WHOLE (default 0) is the share of crops
- *                            that are nearly the whole photo (3/4 to all of its short side)
- *   photos-test[:N[:WHOLE]]  the same from the held-out photos (default 512); training on `photos`
- *                            evaluates on these (with its WHOLE), never on crops of its own photos
+ *   photos[:N[:WHOLE[:OBJECTS]]]  N images (default 50000) from the training side of the photo
+ *                            corpus (src/data/photos.ts): multi-scale crops of photographs, cut-out
+ *                            objects composited on them, flips; WHOLE (default 0) is the share of
+ *                            crops that are nearly the whole photo (3/4 to all of its short side),
+ *                            OBJECTS (default 0.5) the share of images with a cut-out object
+ *   photos-test[:N[:WHOLE[:OBJECTS]]]  the same from the held-out photos (default 512); training on
+ *                            `photos` evaluates on these (with its shares), never on its own photos
  *   photos-whole             the held-out photos whole (centre-cropped), for benchmarks
  * Images are returned at the requested square size. The train/test split is deterministic.
  */
@@ -150,14 +151,16 @@ export async function loadDataset(spec: string, o: LoadOptions): Promise<ImageSe
     case 'photos':
     case 'photos-test': {
       const test = kind === 'photos-test';
-      const [count, share] = arg.split(':');
+      const [count, share, stamps] = arg.split(':');
       const n = count ? Number(count) : test ? 512 : 50000;
       if (!Number.isInteger(n) || n <= 0) throw new Error(`data spec '${spec}': image count must be a positive integer`);
       const wholeShare = share === undefined ? 0 : Number(share);
       if (share === '' || !(wholeShare >= 0 && wholeShare <= 1)) throw new Error(`data spec '${spec}': whole-photo share must be a number in [0, 1]`);
+      const stampShare = stamps === undefined ? 0.5 : Number(stamps);
+      if (stamps === '' || !(stampShare >= 0 && stampShare <= 1)) throw new Error(`data spec '${spec}': cut-out object share must be a number in [0, 1]`);
       const src = await loadPhotoSources(test ? 'test' : 'train', o.size, o.log);
       // the held-out crops use their own fixed stream, whatever the run's seed
-      set = photoImages(src, { n: o.limit ? Math.min(n, o.limit) : n, size: o.size, seed: test ? 0x7e57 : (o.seed ?? 0), wholeShare });
+      set = photoImages(src, { n: o.limit ? Math.min(n, o.limit) : n, size: o.size, seed: test ? 0x7e57 : (o.seed ?? 0), wholeShare, stampShare });
       break;
     }
     case 'photos-whole':
@@ -170,7 +173,7 @@ export async function loadDataset(spec: string, o: LoadOptions): Promise<ImageSe
       break;
     }
     default:
-      throw new Error(`unknown data spec '${spec}' (fashion-mnist[:DIR], fashion-mnist-test[:DIR], mnist:DIR, mnist-test:DIR, idx:FILE, cifar10:PATH, folder:DIR, patches:DIR[:N], deadleaves[:N], photos[:N], photos-test[:N], photos-whole)`);
+      throw new Error(`unknown data spec '${spec}' (fashion-mnist[:DIR], fashion-mnist-test[:DIR], mnist:DIR, mnist-test:DIR, idx:FILE, cifar10:PATH, folder:DIR, patches:DIR[:N], deadleaves[:N], photos[:N[:WHOLE[:OBJECTS]]], photos-test[:N[:WHOLE[:OBJECTS]]], photos-whole)`);
   }
   if (o.limit && set.n > o.limit) set = subset(set, Array.from({ length: o.limit }, (_, i) => i));
   return set;
@@ -200,9 +203,9 @@ export async function loadSplit(spec: string, holdout: number, o: LoadOptions): 
   const kind = spec.split(':')[0];
   if (kind === 'photos') {
     const train = await loadDataset(spec, o);
-    // held out with the training spec's whole-photo share, so the curve measures what is trained for
-    const share = spec.split(':')[2];
-    const test = await loadDataset(`photos-test:${Math.max(1, holdout)}${share !== undefined ? `:${share}` : ''}`, { ...o, limit: undefined });
+    // held out with the training spec's whole-photo and object shares, so the curve measures what is trained for
+    const shares = spec.split(':').slice(2);
+    const test = await loadDataset(['photos-test', String(Math.max(1, holdout)), ...shares].join(':'), { ...o, limit: undefined });
     return { train, test };
   }
   const set = await loadDataset(spec, o);
