@@ -91,6 +91,11 @@ export interface TrainConfig {
    * best model by the least-squares PSNR (what decompose paints).
    */
   lsLoss: number;
+  /**
+   * weight of the mean L1 of every step's canvas I_1 … I_T (the encoder's colours) against the
+   * target, added to the loss (src/train/step.ts reconstructionLoss); 0 = the final image only
+   */
+  stepLoss: number;
   /** collapse guard: held-out PSNR this many dB below the best so far rolls back to the best; 0 = off */
   guardDrop: number;
   /** collapse guard: the training loss average rising to this multiple of its lowest rolls back; 0 = off */
@@ -119,6 +124,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   minLrShare: 0.05,
   clip: 0,
   lsLoss: 0,
+  stepLoss: 0,
   guardDrop: 2,
   guardLossJump: 2,
   guardLrFactor: 0.5,

@@ -146,6 +146,25 @@ test('decompose --layers N beyond T, then greedy, refine and prune: N layers who
   assert.ok(Math.abs(10 * Math.log10(got.length / s) - rec.psnrAfter!) < 0.01);
 });
 
+test('train --step-loss: checked, recorded in the checkpoint, kept by --resume (a different value is refused)', () => {
+  const dir = tmp();
+  const run = join(dir, 'run');
+  const args = ['--data', 'deadleaves:120', '--encoder', 'small', '--T', '2', '--size', '16', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--save-every', '2', '-o', run];
+  const bad = stratum('train', ...args, '--step-loss', '-1', '--steps', '2');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /--step-loss/);
+  assert.ok(!existsSync(run), 'nothing written for a refused run');
+  const a = stratum('train', ...args, '--step-loss', '0.3', '--steps', '2');
+  assert.equal(a.code, 0, a.err);
+  assert.equal(readCheckpoint(join(run, 'checkpoint.stratum')).header.train?.stepLoss, 0.3);
+  const clash = stratum('train', ...args, '--resume', '--step-loss', '0', '--steps', '4');
+  assert.notEqual(clash.code, 0);
+  assert.match(clash.err, /--step-loss 0 differs from the run in .*checkpoint\.stratum \(stepLoss 0\.3\)/);
+  const b = stratum('train', ...args, '--resume', '--steps', '4');
+  assert.equal(b.code, 0, b.err);
+  assert.equal(readCheckpoint(join(run, 'checkpoint.stratum')).header.train?.stepLoss, 0.3);
+});
+
 test('train --ls-loss: checked, recorded in the checkpoint, kept by --resume (a different value is refused)', () => {
   const dir = tmp();
   const run = join(dir, 'run');

@@ -61,19 +61,24 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
 /**
  * The reconstruction loss: L1(I_T, target) with the encoder's colours, or with weight `lsLoss` the
  * L1 of the image with the least-squares colours for the same masks (what `decompose` paints,
- * src/model/decomposeImage.ts; core/blend.ts leastSquaresBlend):
- *   (1 − lsLoss) · L1(I_T, y) + lsLoss · L1(Σ_t c*_t w_t, y)
+ * src/model/decomposeImage.ts; core/blend.ts leastSquaresBlend), plus with weight `stepLoss` the
+ * mean L1 of every step's canvas (deep supervision: each layer is asked to improve the image it is
+ * painted on, so a layer whose colour matches what lies under it still gets a gradient):
+ *   (1 − lsLoss) · L1(I_T, y) + lsLoss · L1(Σ_t c*_t w_t, y) + stepLoss · (1/T) Σ_t L1(I_t, y)
  * The encoder's colours still build the canvases it sees, so its colour head keeps a gradient
  * from the first term.
  */
-export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: Ctx, lsLoss = 0): tf.Scalar {
-  if (!(lsLoss > 0)) return l1(model.forward(target, ctx).canvas, target);
+export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: Ctx, lsLoss = 0, stepLoss = 0): tf.Scalar {
+  if (!(lsLoss > 0) && !(stepLoss > 0)) return l1(model.forward(target, ctx).canvas, target);
   const { canvas, steps } = model.forward(target, ctx, true);
-  const ls = l1(leastSquaresCanvas(steps.map((s) => s.mask), target), target).mul(lsLoss) as tf.Scalar;
-  return lsLoss < 1 ? (ls.add(l1(canvas, target).mul(1 - lsLoss)) as tf.Scalar) : (ls as tf.Scalar);
+  const terms: tf.Scalar[] = [];
+  if (lsLoss > 0) terms.push(l1(leastSquaresCanvas(steps.map((s) => s.mask), target), target).mul(lsLoss) as tf.Scalar);
+  if (lsLoss < 1) terms.push(l1(canvas, target).mul(1 - lsLoss) as tf.Scalar);
+  if (stepLoss > 0) terms.push(tf.addN(steps.map((s) => l1(s.canvas, target))).mul(stepLoss / steps.length) as tf.Scalar);
+  return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
 /** the reconstruction model's step on reconstructionLoss */
-export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0, lsLoss = 0): StepResult {
-  return optimiseStep(model.store, opt, (ctx) => reconstructionLoss(model, target, ctx, lsLoss), bnMomentum, undefined, clip);
+export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0, lsLoss = 0, stepLoss = 0): StepResult {
+  return optimiseStep(model.store, opt, (ctx) => reconstructionLoss(model, target, ctx, lsLoss, stepLoss), bnMomentum, undefined, clip);
 }

@@ -41,6 +41,7 @@ export function register(program: Command): void {
     .option('--warmup <n>', 'linear learning-rate warm-up steps', int('--warmup', 0), TRAIN_DEFAULTS.warmup)
     .option('--clip <x>', 'clip the gradient norm to x (0: off)', num('--clip', true), TRAIN_DEFAULTS.clip)
     .option('--ls-loss <w>', 'weight in [0, 1] of the L1 loss on the image painted with least-squares colours for the masks (what decompose paints); the best model is then chosen by that PSNR', num('--ls-loss', true), TRAIN_DEFAULTS.lsLoss)
+    .option('--step-loss <w>', 'add w × the mean L1 of every step\'s canvas (deep supervision: each layer is asked to improve the image it is painted on)', num('--step-loss', true), TRAIN_DEFAULTS.stepLoss)
     .option('--guard-drop <dB>', 'roll back to the best state when held-out PSNR falls this far below it (0: off)', num('--guard-drop', true), TRAIN_DEFAULTS.guardDrop)
     .option('--guard-loss-jump <x>', 'roll back when the training loss average rises to x times its lowest (0: off)', num('--guard-loss-jump', true), TRAIN_DEFAULTS.guardLossJump)
     .addOption(backendOption());
@@ -48,6 +49,8 @@ export function register(program: Command): void {
     o.out = outputOf(cmd);
     if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
     if (!(o.lsLoss >= 0 && o.lsLoss <= 1)) throw new Error(`--ls-loss must be a weight in [0, 1], got ${o.lsLoss}`);
+    if (!(o.stepLoss >= 0 && o.stepLoss <= 10)) throw new Error(`--step-loss must be a weight in [0, 10], got ${o.stepLoss}`);
+    if (o.stepLoss > 0 && o.advLambda > 0) throw new Error('--step-loss and --adv-lambda: the adversarial step has its own loss; use one of them');
     if (o.lsLoss > 0 && o.advLambda > 0) throw new Error('--ls-loss and --adv-lambda: the adversarial step trains on the encoder\'s colours only; use one of them');
     checkOutputFolder(o.out);
     checkOutputs([o.export, ...['checkpoint.stratum', 'best.stratum', 'metrics.jsonl', 'curves.png', 'grid.png'].map((f) => join(o.out, f))], [o.init], '--output/--export');
@@ -62,7 +65,7 @@ export function register(program: Command): void {
     const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.channels ?? o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
     checkTraining(model, o.batch, data.train.data.byteLength + data.test.data.byteLength);
     const { final } = await train(
-      { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, lsLoss: o.lsLoss, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
+      { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, lsLoss: o.lsLoss, stepLoss: o.stepLoss, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
       data,
     );
     console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
@@ -81,10 +84,11 @@ function architectureOf(path: string, cmd: Command, how: '--init' | '--resume'):
   // a resumed run continues on its own data set and objective (which PSNR picks its best model); --init may fine-tune on another
   if (how === '--resume' && header.data !== undefined) fromFile.data = header.data;
   if (how === '--resume' && header.train?.lsLoss !== undefined) fromFile.lsLoss = header.train.lsLoss;
+  if (how === '--resume' && header.train?.stepLoss !== undefined) fromFile.stepLoss = header.train.stepLoss;
   for (const [key, value] of Object.entries(fromFile)) {
     const given = cmd.getOptionValue(key);
-    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : key === 'lsLoss' ? '--ls-loss' : `--${key}`;
-    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${key === 'lsLoss' ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
+    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : key === 'lsLoss' ? '--ls-loss' : key === 'stepLoss' ? '--step-loss' : `--${key}`;
+    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${key === 'lsLoss' || key === 'stepLoss' ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
   }
   const channels = cmd.getOptionValue('channels') as number[] | undefined;
   if (channels && how === '--resume' && channels.join(',') !== m.smallChannels.join(',')) throw new Error(`--channels ${channels.join(',')} differs from the model in ${path} (${m.smallChannels.join(',')}); leave it out with --resume`);
