@@ -860,14 +860,15 @@ Napi::Value MaskForward(const Napi::CallbackInfo& info) {
 // src/model/smallEncoder.ts and inference BatchNorm) for ONE image, all T steps in one call:
 //   h_0 = relu(a_0t ⊙ (W_target * target + W_canvas * canvas) + b_0t)    3×3 stride-2 convolutions,
 //   h_i = relu(a_it ⊙ (W_i * h_{i−1}) + b_it)                               BatchNorm folded per step t
-//   f = mean_xy h_last,  p_t = f·W_p + b_p,  c_t = σ(f·W_c + b_c)            into a scale a and shift b
+//   f = mean_xy h_last (or h_last flattened),  p_t = f·W_p + b_p,  c_t = σ(f·W_c + b_c)   into a scale a and shift b
 //   M_t = f(x, y, p_t) (the mask MLP above),  canvas = canvas·(1 − M_t) + c_t·M_t
 // Same math as the tfjs definition, which for one image is ~35 small tfjs ops per step whose
 // dispatch cost a third of a 32² decomposition (test/native.test.ts holds the two equal).
 // decomposeForward(dims [S, T, K, n, C_0..C_{n−1}], maskDims [1, S·S, K, H, G, L, pixel], eps, target [S·S·3],
 //   convW[n] ([3,3,6,C_0], [3,3,C_{i−1},C_i]), scale [T·ΣC], shift [T·ΣC], headP [C_{n−1}·K], headPb [K],
 //   headC [C_{n−1}·3], headCb [3], coords [S·S·2], maskW[4L+2], outP [T·K], outC [T·3], outMasks [T·S·S],
-//   outCanvas [S·S·3])
+//   outCanvas [S·S·3], flatten (optional boolean: the heads read the last map flattened, h·w·C_{n−1}
+//   rows in NHWC order, instead of its mean)
 constexpr int MAX_DEC_SIZE = 4096, MAX_DEC_STEPS = 4096, MAX_DEC_CONVS = 16, MAX_DEC_CHANNELS = 4096;
 
 // 3×3, stride 2, padding 1 convolution of one NHWC image [H,W,C] with w [9·C, CO] (rows (kh·3+kw)·C + c)
@@ -907,7 +908,16 @@ Napi::Value DecomposeForward(const Napi::CallbackInfo& info) {
   MaskDims d = ParseDims(info[1], info[2], e);
   if (!e.msg.empty()) return argFail(env, "decomposeForward", e);
   if (d.B != 1 || d.P != S * S || d.K != K) return fail("mask dims must be [1, S·S, K, H, G, L, pixel]");
-  const int P = S * S, F = ch[nConv - 1];
+  if (info.Length() > 17 && !info[17].IsBoolean() && !info[17].IsUndefined()) return fail("flatten must be a boolean");
+  const bool flatten = info.Length() > 17 && info[17].IsBoolean() && info[17].As<Napi::Boolean>().Value();
+  std::vector<int> hs(nConv + 1), ws(nConv + 1);
+  hs[0] = ws[0] = S;
+  for (int i = 0; i < nConv; i++) {
+    hs[i + 1] = (hs[i] - 1) / 2 + 1;
+    ws[i + 1] = (ws[i] - 1) / 2 + 1;
+  }
+  const int CL = ch[nConv - 1], lastRows = hs[nConv] * ws[nConv];
+  const int P = S * S, F = flatten ? CL * lastRows : CL;
   const float* target = F32N(info[3], (size_t)P * 3, "target", e);
   std::vector<size_t> convLens;
   for (int i = 0; i < nConv; i++) convLens.push_back((size_t)9 * (i == 0 ? 6 : ch[i - 1]) * ch[i]);
@@ -934,12 +944,6 @@ Napi::Value DecomposeForward(const Napi::CallbackInfo& info) {
       std::memcpy(wT.data() + ((size_t)k * 3 + c) * C0, convW[0] + ((size_t)k * 6 + c) * C0, sizeof(float) * C0);
       std::memcpy(wCv.data() + ((size_t)k * 3 + c) * C0, convW[0] + ((size_t)k * 6 + 3 + c) * C0, sizeof(float) * C0);
     }
-  std::vector<int> hs(nConv + 1), ws(nConv + 1);
-  hs[0] = ws[0] = S;
-  for (int i = 0; i < nConv; i++) {
-    hs[i + 1] = (hs[i] - 1) / 2 + 1;
-    ws[i + 1] = (ws[i] - 1) / 2 + 1;
-  }
   std::vector<float> cols, stemT((size_t)hs[1] * ws[1] * C0), feat(F), pv(K);
   std::vector<std::vector<float>> h(nConv);
   for (int i = 0; i < nConv; i++) h[i].resize((size_t)hs[i + 1] * ws[i + 1] * ch[i]);
@@ -967,11 +971,14 @@ Napi::Value DecomposeForward(const Napi::CallbackInfo& info) {
         }
       off += CO;
     }
-    const size_t rows = (size_t)hs[nConv] * ws[nConv];
-    std::fill(feat.begin(), feat.end(), 0.f);
-    for (size_t r = 0; r < rows; r++)
-      for (int c = 0; c < F; c++) feat[c] += h[nConv - 1][r * F + c];
-    for (int c = 0; c < F; c++) feat[c] /= (float)rows;
+    if (flatten) {
+      std::copy(h[nConv - 1].begin(), h[nConv - 1].end(), feat.begin());
+    } else {
+      std::fill(feat.begin(), feat.end(), 0.f);
+      for (int r = 0; r < lastRows; r++)
+        for (int c = 0; c < CL; c++) feat[c] += h[nConv - 1][(size_t)r * CL + c];
+      for (int c = 0; c < CL; c++) feat[c] /= (float)lastRows;
+    }
     float* p = outP + (size_t)t * K;
     for (int k = 0; k < K; k++) {
       float a = bp[k];

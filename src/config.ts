@@ -27,6 +27,13 @@ export type EncoderKind = 'resnet18' | 'small';
 /** the encoder's normalisation: BatchNorm (torchvision's ResNet) or GroupNorm (the authors' code) */
 export type EncoderNorm = 'batch' | 'group';
 
+/**
+ * How the small encoder's last feature map [h, w, C] becomes the feature vector the heads read:
+ * 'mean' (global average pooling, C values: the PyTorch reference's) or 'flatten' (h·w·C values:
+ * every position's channels, so a head can tell where in the image a feature is).
+ */
+export type SmallPool = 'mean' | 'flatten';
+
 /** groups of the encoder's GroupNorm */
 export const ENCODER_GN_GROUPS = 8;
 
@@ -39,6 +46,8 @@ export interface ModelConfig {
   encoder: EncoderKind;
   /** channels of the small CPU encoder's four stride-2 convolutions */
   smallChannels: number[];
+  /** the small encoder's pooling of its last feature map (absent in older model files: 'mean') */
+  smallPool?: SmallPool;
   /** feed the canvas to the encoder with gradients stopped (what the authors' code does) */
   stopCanvasGrad: boolean;
   /** the encoder's normalisation layers */

@@ -83,7 +83,18 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   // grow it: a wider small encoder that paints the same (src/model/widen.ts), then trains on
   const grown = stratum('train', '--data', 'deadleaves:120', '--init', model, '--channels', '32,64,64,96', '--steps', '1', '--batch', '8', '--holdout', '16', '--eval-every', '1', '-o', join(dir, 'grown'));
   assert.equal(grown.code, 0, grown.err);
-  assert.match(grown.err, /small encoder widened from 32,64,64,64 to 32,64,64,96 channels/);
+  assert.match(grown.err, /small encoder grown from 32,64,64,64 channels, mean pooling to 32,64,64,96 channels, mean pooling/);
+  // flatten its pooling: the same painting, then the heads learn where; kept by --resume, decompose reads it
+  const flatArgs = ['--data', 'deadleaves:120', '--steps', '1', '--batch', '8', '--holdout', '16', '--eval-every', '1', '-o', join(dir, 'flat')];
+  const flat = stratum('train', ...flatArgs, '--init', model, '--pool', 'flatten');
+  assert.equal(flat.code, 0, flat.err);
+  assert.match(flat.err, /grown from 32,64,64,64 channels, mean pooling to 32,64,64,64 channels, flatten pooling, painting the same/);
+  assert.equal(readCheckpoint(join(dir, 'flat', 'checkpoint.stratum')).header.model.smallPool, 'flatten');
+  const back = stratum('train', ...flatArgs, '--resume', '--pool', 'mean');
+  assert.notEqual(back.code, 0);
+  assert.match(back.err, /--pool mean differs from the model in .*checkpoint\.stratum \(flatten\)/);
+  const fd = stratum('decompose', img, '--model', join(dir, 'flat', 'checkpoint.stratum'), '-o', join(dir, 'flat-out'), '--size', '32');
+  assert.equal(fd.code, 0, fd.err);
   const shrunk = stratum('train', '--data', 'deadleaves:120', '--init', model, '--channels', '32,64,64,32', '-o', join(dir, 'shrunk'));
   assert.notEqual(shrunk.code, 0);
   assert.match(shrunk.err, /cannot initialise from this model: layer 3 would shrink from 64 to 32 channels/);

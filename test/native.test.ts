@@ -212,15 +212,18 @@ test('fused native decomposition of one image (small encoder, folded BatchNorm) 
   const set = deadLeaves({ n: 8, size: 12, seed: 7 });
   const rgb = set.data.subarray(0, 12 * 12 * 3);
   // odd feature-map sizes (12 -> 6 -> 3 -> 2), per-step statistics (T beyond them reuses the last
-  // row), running statistics only, and per-pixel GroupNorm in the mask network
+  // row), running statistics only, per-pixel GroupNorm in the mask network, and the flattened
+  // last feature map (2×2 positions here)
   const cases = [
-    { calibrate: true, norm: 'image' as const, T: 6 },
-    { calibrate: false, norm: 'image' as const, T: 3 },
-    { calibrate: true, norm: 'pixel' as const, T: 4 },
+    { calibrate: true, norm: 'image' as const, T: 6, pool: 'mean' as const },
+    { calibrate: false, norm: 'image' as const, T: 3, pool: 'mean' as const },
+    { calibrate: true, norm: 'pixel' as const, T: 4, pool: 'mean' as const },
+    { calibrate: true, norm: 'image' as const, T: 5, pool: 'flatten' as const },
   ];
   for (const c of cases) {
     await onBackend('native');
-    const m = new Decomposer(modelConfig({ encoder: 'small', smallChannels: [8, 16, 12], T: 4, size: 12, mask: { K: 5, norm: c.norm } }), 9);
+    const m = new Decomposer(modelConfig({ encoder: 'small', smallChannels: [8, 16, 12], smallPool: c.pool, T: 4, size: 12, mask: { K: 5, norm: c.norm } }), 9);
+    assert.equal(m.store.get('head.p.w').shape[0], c.pool === 'flatten' ? 4 * 12 : 12);
     for (const name of m.store.names().filter((n) => n.endsWith('.runMean') || n.endsWith('.runVar') || n.endsWith('.gamma') || n.endsWith('.beta'))) {
       const v = m.store.get(name);
       v.assign(tf.randomUniform(v.shape, name.endsWith('.runMean') || name.endsWith('.beta') ? -0.5 : 0.5, name.endsWith('.runMean') || name.endsWith('.beta') ? 0.5 : 1.5, 'float32', name.length));
@@ -257,6 +260,9 @@ test('fused native decomposition of one image (small encoder, folded BatchNorm) 
     [0, [4, 1e9, 2, 1, 4], /positive integers|out of range/],
     [1, [1, 9, 2, 8, 4, 1, 0, 0], /mask dims/],
     [16, f(47), /outCanvas holds 47 values/],
+    // flattened, the heads read 2×2 positions × 4 channels: the mean pool's head weights are too short
+    [17, true, /head p weight holds 8 values, expected 32/],
+    [17, 'yes', /flatten must be a boolean/],
   ];
   for (const [i, v, re] of bad) {
     const args = ok();

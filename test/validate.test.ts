@@ -91,6 +91,7 @@ test('crafted model headers fail with one line naming the file', async () => {
     [(h) => (h.model.T = -1), /model\.T must be/],
     [(h) => (h.model.smallChannels = [32, 0, 64, 64]), /model\.smallChannels must be/],
     [(h) => (h.model.encoder = 'vgg'), /model\.encoder must be/],
+    [(h) => (h.model.smallPool = 'max'), /model\.smallPool must be 'mean' or 'flatten', got "max"/],
     [(h) => (h.tensors[1].offset = -4), /tensor .* has a bad offset -4/],
     [(h) => (h.tensors[1].offset = 2), /tensor .* has a bad offset 2/],
     [(h) => (h.tensors[0].shape = [-1, 3]), /tensor .* has a bad shape/],

@@ -55,6 +55,47 @@ test('a widened small encoder paints the same layers (inference and batch statis
   tf.dispose(x);
 });
 
+test("growing the pooling from 'mean' to 'flatten' (and widening at once, or widening a flattened model) paints the same layers; the heads then tell positions apart", async () => {
+  await onBackend('native');
+  const set = deadLeaves({ n: 8, size: 16, seed: 4 });
+  const src = new Decomposer(cfg([8, 16, 16]), 6);
+  for (const name of src.store.names('enc.bn')) {
+    const v = src.store.get(name);
+    v.assign(tf.randomUniform(v.shape, 0.5, 1.5, 'float32', name.length));
+  }
+  calibrateBatchNorm(src, set, 1, 4);
+  const flat = (c: number[]) => ({ ...cfg(c), smallPool: 'flatten' as const });
+  const rgb = set.data.subarray(0, 16 * 16 * 3);
+  const x = batchTensor(set, [0, 1, 2, 3]);
+  const a = decomposeImage(src, rgb, {}, 4, { leastSquares: false });
+  const ya = tf.tidy(() => src.forward(x, newCtx(true)).canvas.dataSync());
+  const same = (m: Decomposer, what: string) => {
+    const b = decomposeImage(m, rgb, {}, 4, { leastSquares: false });
+    assert.ok(maxDiff(a.canvas, b.canvas) < 1e-4, `${what}: canvas differs by ${maxDiff(a.canvas, b.canvas)}`);
+    a.doc.layers.forEach((l, t) => assert.ok(maxDiff(l.p, b.doc.layers[t]!.p) < 1e-4, `${what}: p of layer ${t}`));
+    const yb = tf.tidy(() => m.forward(x, newCtx(true)).canvas.dataSync());
+    assert.ok(maxDiff(ya, yb) < 1e-4, `${what}: training-mode canvas differs by ${maxDiff(ya, yb)}`);
+  };
+  // 16² → 8 → 4 → 2: four positions of 16 channels
+  const f1 = widenModel(src, flat([8, 16, 16]), 3);
+  assert.equal(f1.store.get('head.p.w').shape.join(','), '64,5');
+  same(f1, 'flattened');
+  const f2 = widenModel(src, flat([8, 24, 20]), 3);
+  assert.equal(f2.store.get('head.p.w').shape.join(','), '80,5');
+  same(f2, 'flattened and widened');
+  const f3 = widenModel(f1, flat([12, 16, 24]), 5);
+  assert.equal(f3.store.get('head.c.w').shape.join(','), '96,3');
+  same(f3, 'a flattened model widened');
+  // the flattened heads get a different gradient at each position: they can learn where
+  const w = f1.store.get('head.p.w');
+  const g = tf.tidy(() => tf.variableGrads(() => tf.sum(tf.abs(tf.sub(f1.forward(x, newCtx(true)).canvas, x))) as tf.Scalar, [w]).grads[w.name]!.dataSync());
+  const block = (q: number) => Array.from(g.subarray(q * 16 * 5, (q + 1) * 16 * 5));
+  assert.ok(maxDiff(block(0), block(3)) > 1e-7, 'positions 0 and 3 get the same gradient');
+  assert.match(widenProblem(flat([8, 16, 16]), cfg([8, 16, 16])), /'flatten' pooling cannot go back to 'mean'/);
+  for (const m of [src, f1, f2, f3]) m.dispose();
+  tf.dispose(x);
+});
+
 test('widening refuses what it cannot keep equal', () => {
   assert.match(widenProblem(cfg([8, 16]), cfg([8, 8])), /layer 1 would shrink from 16 to 8/);
   assert.match(widenProblem(cfg([8, 16]), cfg([8, 16, 16])), /2 layers in the model file and 3/);

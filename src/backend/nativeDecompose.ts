@@ -62,6 +62,7 @@ export function registerNativeDecompose(n: NativeAddon, backend: string): void {
       out.c,
       out.masks,
       out.canvas,
+      cfg.smallPool === 'flatten',
     );
     return out;
   }

@@ -101,6 +101,8 @@ export function modelConfigProblem(m: unknown, kind?: string): string {
     return `model.smallChannels must be 1 to 8 integers in [${ch.min}, ${ch.max}], got ${show(m.smallChannels)}`;
   }
   if (typeof m.stopCanvasGrad !== 'boolean' && m.stopCanvasGrad !== undefined) return 'model.stopCanvasGrad must be true or false';
+  if (m.smallPool !== undefined && m.smallPool !== 'mean' && m.smallPool !== 'flatten') return `model.smallPool must be 'mean' or 'flatten', got ${show(m.smallPool)}`;
+  if (m.smallPool === 'flatten' && m.encoder !== 'small') return "model.smallPool 'flatten' is for the small encoder only";
   if (kind === 'gan' && !intIn(m.noise, MODEL_LIMITS.noise.min, MODEL_LIMITS.noise.max)) return `model.noise must be an integer in [${MODEL_LIMITS.noise.min}, ${MODEL_LIMITS.noise.max}], got ${show(m.noise)}`;
   return '';
 }

@@ -10,18 +10,22 @@
  * and the target half is the same at all T steps: `splitStem` lets the decomposer compute it once
  * per image instead of once per step, and skip the gradient with respect to the target entirely.
  */
-import type { EncoderKind, EncoderNorm } from '../config.js';
+import type { EncoderKind, EncoderNorm, SmallPool } from '../config.js';
 import type { ParamStore } from '../core/params.js';
 import * as tf from '../core/tf.js';
 import type { Ctx } from './nn.js';
 import { initResNet18, RESNET18_FEATURES, RESNET18_STEM, resNet18From } from './resnet18.js';
-import { initSmallEncoder, SMALL_STEM, smallEncoderFrom } from './smallEncoder.js';
+import { initSmallEncoder, SMALL_STEM, smallEncoderFrom, smallFeatureSide } from './smallEncoder.js';
 
 export interface EncoderSpec {
   encoder: EncoderKind;
   smallChannels: number[];
   /** BatchNorm (default) or GroupNorm */
   encoderNorm?: EncoderNorm;
+  /** the small encoder's pooling (default 'mean'); 'flatten' needs `size` */
+  smallPool?: SmallPool;
+  /** image side the encoder sees */
+  size?: number;
 }
 
 export const ENCODER_PREFIX = 'enc';
@@ -32,7 +36,11 @@ export function initEncoder(store: ParamStore, spec: EncoderSpec, inCh: number, 
 }
 
 export function encoderFeatures(spec: EncoderSpec): number {
-  return spec.encoder === 'resnet18' ? RESNET18_FEATURES : spec.smallChannels[spec.smallChannels.length - 1]!;
+  if (spec.encoder === 'resnet18') return RESNET18_FEATURES;
+  const C = spec.smallChannels[spec.smallChannels.length - 1]!;
+  if ((spec.smallPool ?? 'mean') === 'mean') return C;
+  if (spec.size === undefined) throw new Error("the small encoder's 'flatten' pooling needs the image size");
+  return C * smallFeatureSide(spec.size, spec.smallChannels.length) ** 2;
 }
 
 function stemOf(spec: EncoderSpec): { name: string; stride: number; pad: number } {
@@ -60,7 +68,7 @@ export function splitStem(store: ParamStore, spec: EncoderSpec, at: number): [tf
 
 /** features [B, F] from the stem's output (before its normalisation) */
 export function encodeFromStem(store: ParamStore, spec: EncoderSpec, stem: tf.Tensor4D, ctx: Ctx): tf.Tensor2D {
-  return spec.encoder === 'resnet18' ? resNet18From(store, ENCODER_PREFIX, stem, ctx) : smallEncoderFrom(store, ENCODER_PREFIX, stem, spec.smallChannels, ctx);
+  return spec.encoder === 'resnet18' ? resNet18From(store, ENCODER_PREFIX, stem, ctx) : smallEncoderFrom(store, ENCODER_PREFIX, stem, spec.smallChannels, ctx, spec.smallPool);
 }
 
 /** features [B, F] of an image batch [B, H, W, inCh] */

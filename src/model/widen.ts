@@ -11,8 +11,13 @@
  * so every sum the next layer forms is unchanged. The fractions are random (not 1/n), so copies get
  * different gradients and drift apart in training. Batch statistics of a copy equal its source's,
  * so training-mode BatchNorm is preserved too. Only the small encoder with BatchNorm grows here.
+ *
+ * The pooling can grow too, from 'mean' to 'flatten' (src/model/smallEncoder.ts): the mean over the
+ * last map's n positions is a flattened feature read with the head's rows repeated at every
+ * position and divided by n, so the heads start out painting the same and can then learn where.
  */
 import type { ModelConfig } from '../config.js';
+import { smallFeatureSide } from './smallEncoder.js';
 import { mulberry32 } from '../core/random.js';
 import * as tf from '../core/tf.js';
 import { Decomposer } from './decomposer.js';
@@ -26,6 +31,7 @@ export function widenProblem(from: ModelConfig, to: ModelConfig): string {
   if (a.length !== b.length) return `the small encoder has ${a.length} layers in the model file and ${b.length} in this run`;
   const i = b.findIndex((c, k) => c < a[k]!);
   if (i >= 0) return `layer ${i} would shrink from ${a[i]} to ${b[i]} channels`;
+  if ((from.smallPool ?? 'mean') === 'flatten' && (to.smallPool ?? 'mean') === 'mean') return "a 'flatten' pooling cannot go back to 'mean'";
   return '';
 }
 
@@ -55,7 +61,7 @@ function remap(w: Float32Array, shape: number[], inMap: { src: number[]; share: 
   return { data: out, shape: [...shape.slice(0, -2), cin2, cout2] };
 }
 
-/** `src` grown to configuration `to` (wider small-encoder layers), the same function; `src` is left as it is */
+/** `src` grown to configuration `to` (wider small-encoder layers, 'mean' → 'flatten' pooling), the same function; `src` is left as it is */
 export function widenModel(src: Decomposer, to: ModelConfig, seed = 1): Decomposer {
   const problem = widenProblem(src.cfg, to);
   if (problem) throw new Error(`cannot widen: ${problem}`);
@@ -84,10 +90,22 @@ export function widenModel(src: Decomposer, to: ModelConfig, seed = 1): Decompos
     }
     prev = map;
   });
-  // the heads read the mean-pooled last layer: their input rows are split like a convolution's
+  // the heads read the last layer (at each of n positions when flattened, NHWC): their input rows
+  // are split like a convolution's, position by position; a mean pool grown to a flattened one
+  // repeats them at every position, divided by n
+  const side = smallFeatureSide(to.size, chans.length);
+  const n = side * side;
+  const fromFlat = (src.cfg.smallPool ?? 'mean') === 'flatten', toFlat = (to.smallPool ?? 'mean') === 'flatten';
+  const Cin = from[from.length - 1]!;
   for (const head of ['head.p', 'head.c']) {
-    const w = remap(get(`${head}.w`), src.store.get(`${head}.w`).shape, prev, null);
-    put(`${head}.w`, w.data, w.shape);
+    const out = src.store.get(`${head}.w`).shape[1]!;
+    const w = remap(get(`${head}.w`), fromFlat ? [n, Cin, out] : [Cin, out], prev, null);
+    let data = w.data;
+    if (toFlat && !fromFlat) {
+      data = new Float32Array(n * w.data.length);
+      for (let q = 0; q < n; q++) for (let k = 0; k < w.data.length; k++) data[q * w.data.length + k] = w.data[k]! / n;
+    }
+    put(`${head}.w`, data, [data.length / out, out]);
     put(`${head}.b`, get(`${head}.b`), src.store.get(`${head}.b`).shape);
   }
   // the mask MLP does not change

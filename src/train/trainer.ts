@@ -109,7 +109,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
   const opt = new Adam({ ...cfg });
   let adv: Adversary | null = null;
   let model: Decomposer;
-  let widenedFrom: number[] | undefined;
+  let grownFrom: ModelConfig | undefined;
   let start = 0;
   let guardState: { lrScale?: number; rollbacks?: number } = {};
   let elapsedBefore = 0;
@@ -125,7 +125,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
     if (!run.resume && existsSync(ckptPath)) {
       throw new Error(`${ckptPath} exists: pass --resume to continue it or choose another -o/--output folder`);
     }
-    if (run.initFrom) ({ model, widenedFrom } = initialModel(run.initFrom, run.model));
+    if (run.initFrom) ({ model, grownFrom } = initialModel(run.initFrom, run.model));
     else model = new Decomposer(run.model, cfg.seed);
   }
   // λ > 0 with no critic yet (a fresh run, or resuming an L1-only run): a fresh critic
@@ -135,7 +135,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
   if (orphans.length) say(`removed ${orphans.length} temporary file(s) left by a killed run: ${orphans.join(', ')}`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
-  else if (run.initFrom) say(`initialised from ${run.initFrom}${widenedFrom ? ` (its small encoder widened from ${widenedFrom.join(',')} to ${model.cfg.smallChannels.join(',')} channels, painting the same)` : ''}`);
+  else if (run.initFrom) say(`initialised from ${run.initFrom}${grownFrom ? ` (its small encoder grown from ${encoderShape(grownFrom)} to ${encoderShape(model.cfg)}, painting the same)` : ''}`);
   const guard = new CollapseGuard(cfg, guardState);
   const tStart = Date.now();
   const elapsed = () => Math.round(elapsedBefore + (Date.now() - tStart) / 1000);
@@ -233,6 +233,7 @@ export function architectureDifference(a: ModelConfig, b: ModelConfig): string {
     ['GroupNorm mode', a.mask.norm, b.mask.norm],
     ['mask MLP', `${a.mask.depth}×${a.mask.hidden}/${a.mask.groups}`, `${b.mask.depth}×${b.mask.hidden}/${b.mask.groups}`],
     ['small-encoder channels', a.smallChannels.join(','), b.smallChannels.join(',')],
+    ['small-encoder pooling', a.smallPool ?? 'mean', b.smallPool ?? 'mean'],
   ];
   return fields
     .filter(([, x, y]) => x !== y)
@@ -241,15 +242,18 @@ export function architectureDifference(a: ModelConfig, b: ModelConfig): string {
 }
 
 /** a new model of configuration `cfg` holding the weights (and BatchNorm running statistics) of a model file */
-function initialModel(path: string, cfg: ModelConfig): { model: Decomposer; widenedFrom?: number[] } {
+/** the small encoder's channels and pooling, for messages */
+const encoderShape = (c: ModelConfig) => `${c.smallChannels.join(',')} channels, ${c.smallPool ?? 'mean'} pooling`;
+
+function initialModel(path: string, cfg: ModelConfig): { model: Decomposer; grownFrom?: ModelConfig } {
   const { model: src } = loadModel(path);
   try {
     const diff = architectureDifference(src.cfg, cfg);
-    // wider small-encoder layers only: grow the model, keeping its function (src/model/widen.ts)
-    if (diff && architectureDifference({ ...src.cfg, smallChannels: cfg.smallChannels }, cfg) === '') {
+    // wider small-encoder layers or a flattened pooling only: grow the model, keeping its function (src/model/widen.ts)
+    if (diff && architectureDifference({ ...src.cfg, smallChannels: cfg.smallChannels, smallPool: cfg.smallPool }, cfg) === '') {
       const problem = widenProblem(src.cfg, cfg);
       if (problem) throw new Error(`${path}: cannot initialise from this model: ${problem}`);
-      return { model: widenModel(src, cfg, 1), widenedFrom: src.cfg.smallChannels };
+      return { model: widenModel(src, cfg, 1), grownFrom: src.cfg };
     }
     if (diff) throw new Error(`${path}: cannot initialise from this model: ${diff}`);
     const model = new Decomposer(cfg);

@@ -25,6 +25,7 @@ export function register(program: Command): void {
     .option('--size <n>', 'training image size', int('--size', 4), MODEL_DEFAULTS.size)
     .addOption(new Option('--encoder <kind>', 'encoder').choices(['resnet18', 'small']).default(MODEL_DEFAULTS.encoder))
     .option('--channels <list>', `small encoder: channels of its layers (default ${MODEL_DEFAULTS.smallChannels.join(',')}); with --init, wider layers than the model file's grow it and keep what it paints`, channelList)
+    .addOption(new Option('--pool <kind>', "small encoder: 'mean' (global average of its last feature map, default) or 'flatten' (every position's features, so the heads know where a feature is); with --init, 'flatten' grows a 'mean' model and keeps what it paints").choices(['mean', 'flatten']))
     .addOption(new Option('--norm <mode>', "mask-MLP GroupNorm: 'image' (authors' code) or 'pixel' (paper's table)").choices(['image', 'pixel']).default(MODEL_DEFAULTS.mask.norm))
     .addOption(new Option('--encoder-norm <kind>', "encoder normalisation: 'batch' (BatchNorm) or 'group' (GroupNorm, as the authors' code)").choices(['batch', 'group']).default(MODEL_DEFAULTS.encoderNorm))
     .option('--stop-canvas-grad', 'feed the canvas to the encoder with gradients stopped (authors\' code)', false)
@@ -60,9 +61,10 @@ export function register(program: Command): void {
     if (resuming) Object.assign(o, architectureOf(join(o.out, CHECKPOINT_FILE), cmd, '--resume'));
     else if (o.init) Object.assign(o, architectureOf(o.init, cmd, '--init'));
     if (o.channels && o.encoder !== 'small') throw new Error(`--channels sets the small encoder's layers; this run's encoder is ${o.encoder}`);
+    if (o.pool && o.encoder !== 'small') throw new Error(`--pool sets the small encoder's pooling; this run's encoder is ${o.encoder}`);
     await useBackend(o.backend as BackendName);
     const data = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
-    const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.channels ?? o.smallChannels ?? MODEL_DEFAULTS.smallChannels, stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
+    const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.channels ?? o.smallChannels ?? MODEL_DEFAULTS.smallChannels, smallPool: o.pool ?? o.smallPool ?? 'mean', stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
     checkTraining(model, o.batch, data.train.data.byteLength + data.test.data.byteLength);
     const { final } = await train(
       { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, lsLoss: o.lsLoss, stepLoss: o.stepLoss, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
@@ -92,7 +94,9 @@ function architectureOf(path: string, cmd: Command, how: '--init' | '--resume'):
   }
   const channels = cmd.getOptionValue('channels') as number[] | undefined;
   if (channels && how === '--resume' && channels.join(',') !== m.smallChannels.join(',')) throw new Error(`--channels ${channels.join(',')} differs from the model in ${path} (${m.smallChannels.join(',')}); leave it out with --resume`);
-  return { ...fromFile, smallChannels: m.smallChannels };
+  const pool = cmd.getOptionValue('pool') as string | undefined;
+  if (pool && how === '--resume' && pool !== (m.smallPool ?? 'mean')) throw new Error(`--pool ${pool} differs from the model in ${path} (${m.smallPool ?? 'mean'}); leave it out with --resume`);
+  return { ...fromFile, smallChannels: m.smallChannels, smallPool: m.smallPool ?? 'mean' };
 }
 
 /** --channels: a comma-separated list of 1 to 16 channel counts, each 1..1024 */
