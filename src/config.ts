@@ -231,3 +231,6 @@ export function modelConfig(over: Partial<Omit<ModelConfig, 'mask'>> & { mask?: 
 
 /** the largest image sharp writes (its default pixel limit, 0x3FFF²) */
 export const MAX_IMAGE_PIXELS = 0x3fff * 0x3fff;
+
+/** PSNR below which a layer counts as near-useless (issue 8: "contribute less than 0.1 dB") */
+export const NEAR_USELESS_DB = 0.1;

@@ -170,11 +170,20 @@ test('decompose: least-squares colours given the encoder masks beat the encoder 
   const ls = decomposeImage(model, rgb);
   assert.equal(ls.doc.source?.colours, 'least-squares');
   assert.equal(enc.doc.source?.colours, 'encoder');
-  // same masks (the encoder ran once, the same way), other colours
-  ls.steps.forEach((s, t) => assert.deepEqual(s.mask, enc.steps[t]!.mask));
+  const kept = decomposeImage(model, rgb, {}, model.cfg.T, { reorder: false });
+  assert.equal(kept.doc.source?.stepOfLayer, undefined);
+  // same masks (the encoder ran once, the same way), other colours; the order search may restack
+  // them, and says which step each layer came from
+  const order = (ls.doc.source?.stepOfLayer as number[] | undefined) ?? ls.steps.map((_, t) => t);
+  assert.deepEqual([...order].sort((a, b) => a - b), ls.steps.map((_, t) => t));
+  ls.steps.forEach((s, t) => assert.deepEqual(s.mask, enc.steps[order[t]!]!.mask));
+  kept.steps.forEach((s, t) => assert.deepEqual(s.mask, enc.steps[t]!.mask));
+  ls.doc.layers.forEach((l, t) => assert.deepEqual(l.p, enc.doc.layers[order[t]!]!.p));
   const pEnc = psnr(enc.canvas, target);
+  const pKept = psnr(kept.canvas, target);
   const pLs = psnr(ls.canvas, target);
-  assert.ok(pLs >= pEnc, `least squares ${pLs.toFixed(2)} dB < encoder colours ${pEnc.toFixed(2)} dB`);
+  assert.ok(pKept >= pEnc, `least squares ${pKept.toFixed(2)} dB < encoder colours ${pEnc.toFixed(2)} dB`);
+  assert.ok(pLs >= pKept - 1e-9, `restacked ${pLs.toFixed(3)} dB < in step order ${pKept.toFixed(3)} dB`);
   // the canvas is what the document renders at the model's size, and the last step's canvas
   const r = renderDocument(ls.doc, S, S, { method: 'dense' });
   for (let i = 0; i < r.rgb.length; i++) assert.ok(Math.abs(r.rgb[i]! - ls.canvas[i]!) < 1e-4, `pixel value ${i}`);

@@ -11,13 +11,14 @@
  * "without layer t" images are re-blended from them on the CPU, which is exact: blending is the
  * same arithmetic as the renderer's.
  */
+import { NEAR_USELESS_DB } from '../config.js';
 import { blendLayerInto } from '../core/blend.js';
 import { renderDocument, type LayeredDocument } from '../core/document.js';
 import type { Layer } from '../core/render.js';
 import { psnrArrays } from './metrics.js';
 
 /** PSNR below which a layer counts as near-useless (issue 8: "contribute less than 0.1 dB") */
-export const NEAR_USELESS_DB = 0.1;
+export { NEAR_USELESS_DB };
 
 export interface Contributions {
   /** PSNR (dB) of the render with every visible layer */

@@ -3,6 +3,7 @@ import { canvasAfterEachLayer } from '../core/blend.js';
 import { makeDocument, type DocLayer, type LayeredDocument } from '../core/document.js';
 import * as tf from '../core/tf.js';
 import { layerWeights, leastSquaresColours } from './refine.js';
+import { searchLayerOrder } from './reorder.js';
 import { fusedDecompose, type Decomposer } from './decomposer.js';
 import { newCtx } from './nn.js';
 
@@ -22,6 +23,12 @@ export interface DecomposeImageOptions {
    * about a millisecond, and on the held-out photos +1.3 dB over the encoder's own colours.
    */
   leastSquares?: boolean;
+  /**
+   * with least-squares colours, search the stack's order (default true): layers worth < 0.1 dB
+   * are tried at the bottom and the top, and a move is kept when the image gets closer to the
+   * target (src/model/reorder.ts). The same layers, restacked.
+   */
+  reorder?: boolean;
 }
 
 /**
@@ -58,21 +65,30 @@ export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Recor
     [pData, cData, maskData] = t.map((v) => v.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array];
     tf.dispose(t);
   }
-  const masks = Array.from({ length: T }, (_, s) => maskData.slice(s * P, (s + 1) * P));
+  let masks = Array.from({ length: T }, (_, s) => maskData.slice(s * P, (s + 1) * P));
   const encoderColours = Array.from({ length: T }, (_, s) => Array.from(cData.subarray(s * 3, (s + 1) * 3)) as [number, number, number]);
-  const colours = leastSquares ? leastSquaresColours(layerWeights(masks), target, encoderColours) : encoderColours;
+  let colours = leastSquares ? leastSquaresColours(layerWeights(masks), target, encoderColours) : encoderColours;
+  // the layers in stack order: step order[k] of the forward pass is layer k
+  let order = Array.from({ length: T }, (_, k) => k);
+  let moves = 0;
+  if (leastSquares && (o.reorder ?? true)) {
+    ({ order, colours, moves } = searchLayerOrder(masks, target, colours));
+    masks = order.map((s) => masks[s]!);
+  }
   // the canvas after each layer, blended from the masks (the forward pass's own canvases are the
   // same blend with the encoder's colours)
   const canvases = canvasAfterEachLayer(masks, colours);
   const steps = canvases.map((c, t) => ({ canvas: c, mask: masks[t]! }));
   const canvas = canvases[T - 1]!;
-  const layers: DocLayer[] = colours.map((colour, t) => ({ name: `layer ${t + 1}`, p: Array.from(pData.subarray(t * K, (t + 1) * K)), colour, visible: true }));
+  const layers: DocLayer[] = colours.map((colour, t) => ({ name: `layer ${t + 1}`, p: Array.from(pData.subarray(order[t]! * K, (order[t]! + 1) * K)), colour, visible: true }));
   const doc = makeDocument(model.cfg.mask, S, model.store, layers, {
     ...source,
     // T: the layer count the model was trained with; encoderSteps: how many layers it predicted here
     model: { encoder: model.cfg.encoder, T: model.cfg.T, K: model.cfg.mask.K, size: S },
     encoderSteps: T,
     colours: leastSquares ? 'least-squares' : 'encoder',
+    // the forward pass's step of each layer, bottom first, when the order search moved any
+    ...(moves > 0 ? { stepOfLayer: order } : {}),
   });
   return { doc, canvas, steps };
 }
