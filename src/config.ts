@@ -105,6 +105,11 @@ export interface TrainConfig {
    * target, added to the loss (src/train/step.ts reconstructionLoss); 0 = the final image only
    */
   stepLoss: number;
+  /**
+   * weight of a hinge on each mask's coverage, mean_x M_t(x), below COVERAGE_FLOOR (src/train/step.ts
+   * reconstructionLoss): a layer whose mask has shrunk to nothing gets a gradient back; 0 = off
+   */
+  coverageLoss: number;
   /** collapse guard: held-out PSNR this many dB below the best so far rolls back to the best; 0 = off */
   guardDrop: number;
   /** collapse guard: the training loss average rising to this multiple of its lowest rolls back; 0 = off */
@@ -134,6 +139,7 @@ export const TRAIN_DEFAULTS: TrainConfig = {
   clip: 0,
   lsLoss: 0,
   stepLoss: 0,
+  coverageLoss: 0,
   guardDrop: 2,
   guardLossJump: 2,
   guardLrFactor: 0.5,
@@ -234,3 +240,6 @@ export const MAX_IMAGE_PIXELS = 0x3fff * 0x3fff;
 
 /** PSNR below which a layer counts as near-useless (issue 8: "contribute less than 0.1 dB") */
 export const NEAR_USELESS_DB = 0.1;
+
+/** mask coverage (share of the image) under which --coverage-loss pushes a mask back up */
+export const COVERAGE_FLOOR = 0.02;

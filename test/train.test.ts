@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelConfig, TRAIN_DEFAULTS, type TrainConfig } from '../src/config.js';
+import { COVERAGE_FLOOR, modelConfig, TRAIN_DEFAULTS, type TrainConfig } from '../src/config.js';
+import { maskWeightNames } from '../src/core/maskSpec.js';
 import * as tf from '../src/core/tf.js';
 import { split } from '../src/data/datasets.js';
 import { deadLeaves } from '../src/data/deadLeaves.js';
@@ -230,6 +231,27 @@ test('--step-loss: the loss adds w × the mean L1 of every step\'s canvas (compu
   const expected = final + (w * perStep.reduce((a, b) => a + b, 0)) / 3;
   assert.ok(Math.abs(withSteps - expected) < 1e-5, `${withSteps} vs ${expected}`);
   assert.equal(reconstructionLoss(model, x, ctx(), 0, 0).dataSync()[0]!, base);
+  model.dispose();
+});
+
+test('--coverage-loss: the loss adds w × the mean hinge max(0, floor − coverage) over images and layers (by hand), which is 0 for masks above the floor', async () => {
+  await onBackend('native');
+  const model = new Decomposer(tinyModel({ T: 3 }), 4);
+  const x = tf.tensor4d(deadLeaves({ n: 4, size: 16, seed: 2 }).data, [4, 16, 16, 3]).div(255) as tf.Tensor4D;
+  const ctx = () => newCtx(false);
+  const names = maskWeightNames(model.cfg.mask);
+  const bias = model.store.get(names[names.length - 1]!);
+  const base = reconstructionLoss(model, x, ctx()).dataSync()[0]!;
+  assert.equal(reconstructionLoss(model, x, ctx(), 0, 0, 5).dataSync()[0]!, base, 'masks of a fresh model cover far more than 2 %');
+  // the output bias pushed down until the masks cover (almost) nothing: the hinge is active
+  bias.assign(tf.fill(bias.shape, -6));
+  const { canvas, steps } = model.forward(x, ctx(), true);
+  const final = tf.mean(tf.abs(tf.sub(canvas, x))).dataSync()[0]!;
+  const cover = steps.flatMap((st) => Array.from(tf.mean(st.mask, [1, 2, 3]).dataSync()));
+  assert.ok(cover.every((c) => c < COVERAGE_FLOOR), `coverage ${cover}`);
+  const hinge = cover.reduce((a, c) => a + Math.max(0, COVERAGE_FLOOR - c), 0) / cover.length;
+  const got = reconstructionLoss(model, x, ctx(), 0, 0, 5).dataSync()[0]!;
+  assert.ok(Math.abs(got - (final + 5 * hinge)) < 1e-6, `${got} vs ${final + 5 * hinge}`);
   model.dispose();
 });
 

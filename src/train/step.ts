@@ -1,4 +1,5 @@
 /** One optimisation step: loss, gradients, Adam, BatchNorm running statistics. */
+import { COVERAGE_FLOOR } from '../config.js';
 import { leastSquaresCanvas } from '../core/blend.js';
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
@@ -65,20 +66,27 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
  * mean L1 of every step's canvas (deep supervision: each layer is asked to improve the image it is
  * painted on, so a layer whose colour matches what lies under it still gets a gradient):
  *   (1 − lsLoss) · L1(I_T, y) + lsLoss · L1(Σ_t c*_t w_t, y) + stepLoss · (1/T) Σ_t L1(I_t, y)
+ *     + coverageLoss · mean_{b,t} max(0, COVERAGE_FLOOR − mean_x M_t(x))
+ * The last term is a hinge on masks that have shrunk to (almost) nothing: their sigmoid saturates,
+ * the reconstruction gradient through them vanishes, and the layer stays dead.
  * The encoder's colours still build the canvases it sees, so its colour head keeps a gradient
  * from the first term.
  */
-export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: Ctx, lsLoss = 0, stepLoss = 0): tf.Scalar {
-  if (!(lsLoss > 0) && !(stepLoss > 0)) return l1(model.forward(target, ctx).canvas, target);
+export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: Ctx, lsLoss = 0, stepLoss = 0, coverageLoss = 0): tf.Scalar {
+  if (!(lsLoss > 0) && !(stepLoss > 0) && !(coverageLoss > 0)) return l1(model.forward(target, ctx).canvas, target);
   const { canvas, steps } = model.forward(target, ctx, true);
   const terms: tf.Scalar[] = [];
   if (lsLoss > 0) terms.push(l1(leastSquaresCanvas(steps.map((s) => s.mask), target), target).mul(lsLoss) as tf.Scalar);
   if (lsLoss < 1) terms.push(l1(canvas, target).mul(1 - lsLoss) as tf.Scalar);
   if (stepLoss > 0) terms.push(tf.addN(steps.map((s) => l1(s.canvas, target))).mul(stepLoss / steps.length) as tf.Scalar);
+  if (coverageLoss > 0) {
+    const coverage = tf.stack(steps.map((s) => tf.mean(s.mask, [1, 2, 3]))); // [T, B]
+    terms.push(tf.mean(tf.relu(tf.sub(COVERAGE_FLOOR, coverage))).mul(coverageLoss) as tf.Scalar);
+  }
   return (terms.length === 1 ? terms[0]! : tf.addN(terms)) as tf.Scalar;
 }
 
 /** the reconstruction model's step on reconstructionLoss */
-export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0, lsLoss = 0, stepLoss = 0): StepResult {
-  return optimiseStep(model.store, opt, (ctx) => reconstructionLoss(model, target, ctx, lsLoss, stepLoss), bnMomentum, undefined, clip);
+export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0, lsLoss = 0, stepLoss = 0, coverageLoss = 0): StepResult {
+  return optimiseStep(model.store, opt, (ctx) => reconstructionLoss(model, target, ctx, lsLoss, stepLoss, coverageLoss), bnMomentum, undefined, clip);
 }

@@ -43,6 +43,7 @@ export function register(program: Command): void {
     .option('--clip <x>', 'clip the gradient norm to x (0: off)', num('--clip', true), TRAIN_DEFAULTS.clip)
     .option('--ls-loss <w>', 'weight in [0, 1] of the L1 loss on the image painted with least-squares colours for the masks (what decompose paints); the best model is then chosen by that PSNR', num('--ls-loss', true), TRAIN_DEFAULTS.lsLoss)
     .option('--step-loss <w>', 'add w × the mean L1 of every step\'s canvas (deep supervision: each layer is asked to improve the image it is painted on)', num('--step-loss', true), TRAIN_DEFAULTS.stepLoss)
+    .option('--coverage-loss <w>', 'add w × a hinge on masks covering less than 2 % of the image (brings layers whose mask has shrunk to nothing back to life)', num('--coverage-loss', true), TRAIN_DEFAULTS.coverageLoss)
     .option('--guard-drop <dB>', 'roll back to the best state when held-out PSNR falls this far below it (0: off)', num('--guard-drop', true), TRAIN_DEFAULTS.guardDrop)
     .option('--guard-loss-jump <x>', 'roll back when the training loss average rises to x times its lowest (0: off)', num('--guard-loss-jump', true), TRAIN_DEFAULTS.guardLossJump)
     .addOption(backendOption());
@@ -51,6 +52,8 @@ export function register(program: Command): void {
     if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
     if (!(o.lsLoss >= 0 && o.lsLoss <= 1)) throw new Error(`--ls-loss must be a weight in [0, 1], got ${o.lsLoss}`);
     if (!(o.stepLoss >= 0 && o.stepLoss <= 10)) throw new Error(`--step-loss must be a weight in [0, 10], got ${o.stepLoss}`);
+    if (!(o.coverageLoss >= 0 && o.coverageLoss <= 100)) throw new Error(`--coverage-loss must be a weight in [0, 100], got ${o.coverageLoss}`);
+    if (o.coverageLoss > 0 && o.advLambda > 0) throw new Error('--coverage-loss and --adv-lambda: the adversarial step has its own loss; use one of them');
     if (o.stepLoss > 0 && o.advLambda > 0) throw new Error('--step-loss and --adv-lambda: the adversarial step has its own loss; use one of them');
     if (o.lsLoss > 0 && o.advLambda > 0) throw new Error('--ls-loss and --adv-lambda: the adversarial step trains on the encoder\'s colours only; use one of them');
     checkOutputFolder(o.out);
@@ -67,7 +70,7 @@ export function register(program: Command): void {
     const model = modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, smallChannels: o.channels ?? o.smallChannels ?? MODEL_DEFAULTS.smallChannels, smallPool: o.pool ?? o.smallPool ?? 'mean', stopCanvasGrad: o.stopCanvasGrad, encoderNorm: o.encoderNorm as EncoderNorm, mask: { K: o.K, norm: o.norm as MaskNorm } });
     checkTraining(model, o.batch, data.train.data.byteLength + data.test.data.byteLength);
     const { final } = await train(
-      { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, lsLoss: o.lsLoss, stepLoss: o.stepLoss, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
+      { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, lsLoss: o.lsLoss, stepLoss: o.stepLoss, coverageLoss: o.coverageLoss, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
       data,
     );
     console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
@@ -87,10 +90,11 @@ function architectureOf(path: string, cmd: Command, how: '--init' | '--resume'):
   if (how === '--resume' && header.data !== undefined) fromFile.data = header.data;
   if (how === '--resume' && header.train?.lsLoss !== undefined) fromFile.lsLoss = header.train.lsLoss;
   if (how === '--resume' && header.train?.stepLoss !== undefined) fromFile.stepLoss = header.train.stepLoss;
+  if (how === '--resume' && header.train?.coverageLoss !== undefined) fromFile.coverageLoss = header.train.coverageLoss;
   for (const [key, value] of Object.entries(fromFile)) {
     const given = cmd.getOptionValue(key);
-    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : key === 'lsLoss' ? '--ls-loss' : key === 'stepLoss' ? '--step-loss' : `--${key}`;
-    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${key === 'lsLoss' || key === 'stepLoss' ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
+    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : key === 'lsLoss' ? '--ls-loss' : key === 'stepLoss' ? '--step-loss' : key === 'coverageLoss' ? '--coverage-loss' : `--${key}`;
+    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${['lsLoss', 'stepLoss', 'coverageLoss'].includes(key) ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
   }
   const channels = cmd.getOptionValue('channels') as number[] | undefined;
   if (channels && how === '--resume' && channels.join(',') !== m.smallChannels.join(',')) throw new Error(`--channels ${channels.join(',')} differs from the model in ${path} (${m.smallChannels.join(',')}); leave it out with --resume`);
