@@ -131,6 +131,12 @@ test('decompose --layers N beyond T, then greedy, refine and prune: N layers who
   };
   const steps13 = byStep(doc), steps10 = byStep(ten);
   for (let t = 0; t < 10; t++) assert.deepEqual(steps13.get(t), steps10.get(t), `step ${t}`);
+  // --no-reorder: the layers stay in the order the encoder painted them
+  const kept = stratum('decompose', sample, '--model', fm, '-o', join(dir, 'kept'), '--size', '32', '--no-reorder');
+  assert.equal(kept.code, 0, kept.err);
+  const inOrder = validateDocument(JSON.parse(readFileSync(join(dir, 'kept', 'bag.stratum.json'), 'utf8')));
+  assert.equal(inOrder.source?.stepOfLayer, undefined);
+  inOrder.layers.forEach((l, t) => assert.deepEqual(l.p, steps10.get(t), `layer ${t}`));
   for (const [png, size] of [[join(dir, 'more', 'bag.png'), 40], [join(dir, 'r77.png'), 77]] as const) {
     if (size !== 40) assert.equal(stratum('render', join(dir, 'more', 'bag.stratum.json'), '--size', String(size), '-o', png).code, 0);
     const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
