@@ -10,10 +10,11 @@
  * covered). Moving a layer costs new weights and one T×T least-squares solve for the colours, so
  * each layer worth less than NEAR_USELESS_DB (removing it alone, colours kept) is tried at the
  * bottom and at the top of the stack, and a move is kept when the least-squares image gets closer
- * to the target; then the contributions are measured again, up to T moves. At 32² with T = 10 this
- * is a few milliseconds. Only the order and the colours change: the layers are the same shapes.
+ * to the target; then the contributions are measured again, up to MAX_MOVES moves. At 32² with T = 10 this
+ * is about 4 ms. Only the order and the colours change: the layers are the same shapes.
  */
 import { NEAR_USELESS_DB } from '../config.js';
+import { canvasAfterEachLayer } from '../core/blend.js';
 import { layerWeights, leastSquaresColours, mseOfColours, type RGB } from './refine.js';
 
 export interface LayerOrder {
@@ -27,21 +28,48 @@ export interface LayerOrder {
 
 const without = <T>(a: T[], t: number) => a.filter((_, k) => k !== t);
 
-/** positions whose removal alone (colours kept) costs less than `db` */
-function weakLayers(masks: Float32Array[], colours: RGB[], target: Float32Array, mse: number, db: number): number[] {
+/**
+ * moves kept at most: on the 104 whole held-out photos at 32², 4 moves give 19.975 dB against 19.982
+ * with up to T (19.896 in the encoder's order) for 4.5 ms instead of 6 ms per image
+ */
+export const MAX_MOVES = 4;
+
+/**
+ * positions whose removal alone (colours kept) costs less than `db`. With C_t the canvas after layer
+ * t (C_{−1} black) and K_t = Π_{s>t} (1 − M_s), the final image is C_t · K_t + (what the layers above
+ * t paint), so removing layer t alone changes it by exactly M_t · (c_t − C_{t−1}) · K_t: all T
+ * leave-one-out errors in O(T·P).
+ */
+function weakLayers(masks: Float32Array[], colours: RGB[], target: Float32Array, db: number): number[] {
+  const T = masks.length, P = target.length / 3;
+  const before = canvasAfterEachLayer(masks, colours);
+  const final = before[T - 1]!;
+  let base = 0;
+  for (let i = 0; i < final.length; i++) base += (final[i]! - target[i]!) ** 2;
+  const keep = new Float32Array(P).fill(1);
   const out: number[] = [];
-  for (let t = 0; t < masks.length; t++) {
-    const m = mseOfColours(layerWeights(without(masks, t)), without(colours, t), target);
-    if (10 * Math.log10(Math.max(m, 1e-12) / Math.max(mse, 1e-12)) < db) out.push(t);
+  for (let t = T - 1; t >= 0; t--) {
+    const m = masks[t]!, c = colours[t]!, under = t > 0 ? before[t - 1]! : null;
+    let se = 0;
+    for (let q = 0; q < P; q++) {
+      const w = m[q]! * keep[q]!;
+      for (let k = 0; k < 3; k++) {
+        const i = 3 * q + k;
+        const d = final[i]! - w * (c[k]! - (under ? under[i]! : 0)) - target[i]!;
+        se += d * d;
+      }
+      keep[q] = keep[q]! * (1 - m[q]!);
+    }
+    if (10 * Math.log10(Math.max(se, 1e-12) / Math.max(base, 1e-12)) < db) out.push(t);
   }
-  return out;
+  return out.reverse();
 }
 
 /**
  * A better order for layers with masks `masks` (P values each, bottom first) against `target`
  * (P·3 RGB in [0, 1]); `colours` are the least-squares colours in the given order.
  */
-export function searchLayerOrder(masks: Float32Array[], target: Float32Array, colours: RGB[], maxMoves = masks.length, db = NEAR_USELESS_DB): LayerOrder {
+export function searchLayerOrder(masks: Float32Array[], target: Float32Array, colours: RGB[], maxMoves = MAX_MOVES, db = NEAR_USELESS_DB): LayerOrder {
   const T = masks.length;
   let order = Array.from({ length: T }, (_, k) => k);
   let cur = masks.slice();
@@ -50,7 +78,7 @@ export function searchLayerOrder(masks: Float32Array[], target: Float32Array, co
   let moves = 0;
   while (moves < maxMoves) {
     let moved = false;
-    for (const u of weakLayers(cur, cols, target, mse, db)) {
+    for (const u of weakLayers(cur, cols, target, db)) {
       for (const to of [T - 1, 0]) {
         if (to === u) continue;
         const move = <X>(a: X[]) => {
