@@ -87,8 +87,9 @@ export function searchLayerOrder(masks: Float32Array[], target: Float32Array, co
           return b;
         };
         const m2 = move(cur);
-        const c2 = leastSquaresColours(layerWeights(m2), target, move(cols));
-        const e2 = mseOfColours(layerWeights(m2), c2, target);
+        const w2 = layerWeights(m2);
+        const c2 = leastSquaresColours(w2, target, move(cols));
+        const e2 = mseOfColours(w2, c2, target);
         if (e2 < mse * (1 - 1e-6)) {
           [order, cur, cols, mse] = [move(order), m2, c2, e2];
           moved = true;
