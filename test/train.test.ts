@@ -227,10 +227,10 @@ test('--step-loss: the loss adds w × the mean L1 of every step\'s canvas (compu
   const base = reconstructionLoss(model, x, ctx()).dataSync()[0]!;
   assert.ok(Math.abs(base - final) < 1e-6);
   const w = 0.7;
-  const withSteps = reconstructionLoss(model, x, ctx(), 0, w).dataSync()[0]!;
+  const withSteps = reconstructionLoss(model, x, ctx(), { stepLoss: w }).dataSync()[0]!;
   const expected = final + (w * perStep.reduce((a, b) => a + b, 0)) / 3;
   assert.ok(Math.abs(withSteps - expected) < 1e-5, `${withSteps} vs ${expected}`);
-  assert.equal(reconstructionLoss(model, x, ctx(), 0, 0).dataSync()[0]!, base);
+  assert.equal(reconstructionLoss(model, x, ctx(), { stepLoss: 0 }).dataSync()[0]!, base);
   model.dispose();
 });
 
@@ -242,7 +242,7 @@ test('--coverage-loss: the loss adds w × the mean hinge max(0, floor − covera
   const names = maskWeightNames(model.cfg.mask);
   const bias = model.store.get(names[names.length - 1]!);
   const base = reconstructionLoss(model, x, ctx()).dataSync()[0]!;
-  assert.equal(reconstructionLoss(model, x, ctx(), 0, 0, 5).dataSync()[0]!, base, 'masks of a fresh model cover far more than 2 %');
+  assert.equal(reconstructionLoss(model, x, ctx(), { coverageLoss: 5 }).dataSync()[0]!, base, 'masks of a fresh model cover far more than 2 %');
   // the output bias pushed down until the masks cover (almost) nothing: the hinge is active
   bias.assign(tf.fill(bias.shape, -6));
   const { canvas, steps } = model.forward(x, ctx(), true);
@@ -250,7 +250,7 @@ test('--coverage-loss: the loss adds w × the mean hinge max(0, floor − covera
   const cover = steps.flatMap((st) => Array.from(tf.mean(st.mask, [1, 2, 3]).dataSync()));
   assert.ok(cover.every((c) => c < COVERAGE_FLOOR), `coverage ${cover}`);
   const hinge = cover.reduce((a, c) => a + Math.max(0, COVERAGE_FLOOR - c), 0) / cover.length;
-  const got = reconstructionLoss(model, x, ctx(), 0, 0, 5).dataSync()[0]!;
+  const got = reconstructionLoss(model, x, ctx(), { coverageLoss: 5 }).dataSync()[0]!;
   assert.ok(Math.abs(got - (final + 5 * hinge)) < 1e-6, `${got} vs ${final + 5 * hinge}`);
   model.dispose();
 });

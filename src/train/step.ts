@@ -1,5 +1,5 @@
 /** One optimisation step: loss, gradients, Adam, BatchNorm running statistics. */
-import { COVERAGE_FLOOR } from '../config.js';
+import { COVERAGE_FLOOR, type TrainConfig } from '../config.js';
 import { leastSquaresCanvas } from '../core/blend.js';
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
@@ -72,7 +72,9 @@ export function optimiseStep(store: ParamStore, opt: Adam, loss: (ctx: Ctx) => t
  * The encoder's colours still build the canvases it sees, so its colour head keeps a gradient
  * from the first term.
  */
-export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: Ctx, lsLoss = 0, stepLoss = 0, coverageLoss = 0): tf.Scalar {
+export type Objective = Partial<Pick<TrainConfig, 'lsLoss' | 'stepLoss' | 'coverageLoss'>>;
+
+export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: Ctx, { lsLoss = 0, stepLoss = 0, coverageLoss = 0 }: Objective = {}): tf.Scalar {
   if (!(lsLoss > 0) && !(stepLoss > 0) && !(coverageLoss > 0)) return l1(model.forward(target, ctx).canvas, target);
   const { canvas, steps } = model.forward(target, ctx, true);
   const terms: tf.Scalar[] = [];
@@ -87,6 +89,6 @@ export function reconstructionLoss(model: Decomposer, target: tf.Tensor4D, ctx: 
 }
 
 /** the reconstruction model's step on reconstructionLoss */
-export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0, lsLoss = 0, stepLoss = 0, coverageLoss = 0): StepResult {
-  return optimiseStep(model.store, opt, (ctx) => reconstructionLoss(model, target, ctx, lsLoss, stepLoss, coverageLoss), bnMomentum, undefined, clip);
+export function trainStep(model: Decomposer, opt: Adam, target: tf.Tensor4D, bnMomentum = 0.1, clip = 0, objective: Objective = {}): StepResult {
+  return optimiseStep(model.store, opt, (ctx) => reconstructionLoss(model, target, ctx, objective), bnMomentum, undefined, clip);
 }

@@ -189,7 +189,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
       const x = batchTensor(data.train, batchIndices(data.train.n, cfg.batch, cfg.seed, step));
       let r: StepResult;
       try {
-        r = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum, cfg.clip, cfg.lsLoss, cfg.stepLoss, cfg.coverageLoss);
+        r = adv ? adversarialStep(model, opt, adv, x, cfg) : trainStep(model, opt, x, cfg.bnMomentum, cfg.clip, cfg);
       } finally {
         x.dispose();
       }

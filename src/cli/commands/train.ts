@@ -77,6 +77,9 @@ export function register(program: Command): void {
   });
 }
 
+/** the loss weights a run records and --resume keeps (its objective, which also picks its best model), by flag */
+const OBJECTIVE_FLAGS = { lsLoss: '--ls-loss', stepLoss: '--step-loss', coverageLoss: '--coverage-loss' } as const;
+
 /**
  * With --init the architecture comes from the model file; an architecture flag given on the command
  * line that disagrees with it is an error rather than silently ignored.
@@ -88,13 +91,14 @@ function architectureOf(path: string, cmd: Command, how: '--init' | '--resume'):
   const fromFile: Record<string, unknown> = { T: m.T, K: m.mask.K, size: m.size, encoder: m.encoder, norm: m.mask.norm, encoderNorm: m.encoderNorm ?? 'batch', stopCanvasGrad: m.stopCanvasGrad ?? false };
   // a resumed run continues on its own data set and objective (which PSNR picks its best model); --init may fine-tune on another
   if (how === '--resume' && header.data !== undefined) fromFile.data = header.data;
-  if (how === '--resume' && header.train?.lsLoss !== undefined) fromFile.lsLoss = header.train.lsLoss;
-  if (how === '--resume' && header.train?.stepLoss !== undefined) fromFile.stepLoss = header.train.stepLoss;
-  if (how === '--resume' && header.train?.coverageLoss !== undefined) fromFile.coverageLoss = header.train.coverageLoss;
+  for (const key of Object.keys(OBJECTIVE_FLAGS) as (keyof typeof OBJECTIVE_FLAGS)[]) {
+    if (how === '--resume' && header.train?.[key] !== undefined) fromFile[key] = header.train[key];
+  }
   for (const [key, value] of Object.entries(fromFile)) {
     const given = cmd.getOptionValue(key);
-    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : key === 'lsLoss' ? '--ls-loss' : key === 'stepLoss' ? '--step-loss' : key === 'coverageLoss' ? '--coverage-loss' : `--${key}`;
-    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${['lsLoss', 'stepLoss', 'coverageLoss'].includes(key) ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
+    const objective = key in OBJECTIVE_FLAGS;
+    const flag = key === 'stopCanvasGrad' ? '--stop-canvas-grad' : key === 'encoderNorm' ? '--encoder-norm' : objective ? OBJECTIVE_FLAGS[key as keyof typeof OBJECTIVE_FLAGS] : `--${key}`;
+    if (cmd.getOptionValueSource(key) === 'cli' && given !== value) throw new Error(`${flag} ${given} differs from the ${objective ? 'run' : 'model'} in ${path} (${key} ${value}); leave it out with ${how}`);
   }
   const channels = cmd.getOptionValue('channels') as number[] | undefined;
   if (channels && how === '--resume' && channels.join(',') !== m.smallChannels.join(',')) throw new Error(`--channels ${channels.join(',')} differs from the model in ${path} (${m.smallChannels.join(',')}); leave it out with --resume`);
