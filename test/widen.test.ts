@@ -14,16 +14,21 @@ import { onBackend } from './helpers.js';
 const cfg = (smallChannels: number[], T = 4) => modelConfig({ encoder: 'small', smallChannels, T, size: 16, mask: { K: 5 } });
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
 
-test('a widened small encoder paints the same layers (inference and batch statistics), and its copies learn apart', async () => {
-  await onBackend('native');
-  const set = deadLeaves({ n: 8, size: 16, seed: 3 });
-  const src = new Decomposer(cfg([8, 16, 16]), 5);
-  // non-trivial BatchNorm statistics and affine parameters, per-step statistics too
+/** a model with channels 8,16,16 and non-trivial BatchNorm statistics and affine parameters, per-step statistics too */
+function sourceModel(set: ReturnType<typeof deadLeaves>, seed: number): Decomposer {
+  const src = new Decomposer(cfg([8, 16, 16]), seed);
   for (const name of src.store.names('enc.bn')) {
     const v = src.store.get(name);
     v.assign(tf.randomUniform(v.shape, 0.5, 1.5, 'float32', name.length));
   }
   calibrateBatchNorm(src, set, 1, 4);
+  return src;
+}
+
+test('a widened small encoder paints the same layers (inference and batch statistics), and its copies learn apart', async () => {
+  await onBackend('native');
+  const set = deadLeaves({ n: 8, size: 16, seed: 3 });
+  const src = sourceModel(set, 5);
   const wide = widenModel(src, cfg([12, 32, 20]), 9);
   assert.deepEqual(wide.cfg.smallChannels, [12, 32, 20]);
   assert.equal(wide.store.get('enc.conv1.w').shape.join(','), '3,3,12,32');
@@ -58,12 +63,7 @@ test('a widened small encoder paints the same layers (inference and batch statis
 test("growing the pooling from 'mean' to 'flatten' (and widening at once, or widening a flattened model) paints the same layers; the heads then tell positions apart", async () => {
   await onBackend('native');
   const set = deadLeaves({ n: 8, size: 16, seed: 4 });
-  const src = new Decomposer(cfg([8, 16, 16]), 6);
-  for (const name of src.store.names('enc.bn')) {
-    const v = src.store.get(name);
-    v.assign(tf.randomUniform(v.shape, 0.5, 1.5, 'float32', name.length));
-  }
-  calibrateBatchNorm(src, set, 1, 4);
+  const src = sourceModel(set, 6);
   const flat = (c: number[]) => ({ ...cfg(c), smallPool: 'flatten' as const });
   const rgb = set.data.subarray(0, 16 * 16 * 3);
   const x = batchTensor(set, [0, 1, 2, 3]);
