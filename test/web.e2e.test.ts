@@ -118,7 +118,7 @@ test('browser editor: refine shows progress, raises PSNR, updates the layer list
       const info = document.getElementById('refine-info')!;
       new MutationObserver(() => seen.push(`${info.dataset.step}|${info.textContent}`)).observe(info, { childList: true, characterData: true, subtree: true, attributes: true });
     });
-    await page.fill('#refine-budget', '3');
+    await page.fill('#refine-budget', '6');
     await page.click('#refine');
     await page.waitForSelector('body[data-status="refined"]', { timeout: 300_000 });
     const seen = await page.evaluate(() => (window as unknown as { seen: string[] }).seen);
@@ -143,7 +143,7 @@ test('browser editor: refine shows progress, raises PSNR, updates the layer list
     assert.equal(src.model.T, 10);
     const rec = src.refinement;
     assert.equal(rec.fitSize, 32);
-    assert.equal(rec.budgetMs, 3000);
+    assert.equal(rec.budgetMs, 6000);
     assert.ok(rec.steps! >= 1);
     assert.equal(rec.psnrBefore, before);
     assert.equal(rec.psnrAfter, after);
