@@ -133,6 +133,11 @@ export function mseOfColours(weights: Float32Array[], colours: ArrayLike<number>
  * `previous` colours are kept for layers with no weight at all.
  */
 export function leastSquaresColours(weights: Float32Array[], target: Float32Array, previous?: ArrayLike<number>[]): RGB[] {
+  return leastSquaresFit(weights, target, previous).colours;
+}
+
+/** leastSquaresColours and the mean squared error they leave, from the same normal equations (no image is built) */
+export function leastSquaresFit(weights: Float32Array[], target: Float32Array, previous?: ArrayLike<number>[]): { colours: RGB[]; mse: number } {
   const T = weights.length;
   const n = target.length / 3;
   const A = new Float64Array(T * T);
@@ -159,7 +164,17 @@ export function leastSquaresColours(weights: Float32Array[], target: Float32Arra
   let trace = 0;
   for (let a = 0; a < T; a++) trace += A[a * T + a]!;
   const X = boxLeastSquares(A, Bm, T, 3, 1e-9 * Math.max(trace / Math.max(T, 1), 1e-12), (t, k) => (previous ? previous[t]![k]! : 0));
-  return Array.from({ length: T }, (_, t) => [X[t * 3]!, X[t * 3 + 1]!, X[t * 3 + 2]!] as RGB);
+  // ‖W X − y‖² = yᵀy − 2 Σ X·B + Σ_k X_kᵀ A X_k
+  let se = 0;
+  for (let i = 0; i < 3 * n; i++) se += target[i]! * target[i]!;
+  for (let a = 0; a < T; a++)
+    for (let k = 0; k < 3; k++) {
+      const xa = X[a * 3 + k]!;
+      let ax = 0;
+      for (let b = 0; b < T; b++) ax += A[a * T + b]! * X[b * 3 + k]!;
+      se += xa * (ax - 2 * Bm[a * 3 + k]!);
+    }
+  return { colours: Array.from({ length: T }, (_, t) => [X[t * 3]!, X[t * 3 + 1]!, X[t * 3 + 2]!] as RGB), mse: Math.max(se, 0) / Math.max(3 * n, 1) };
 }
 
 /** every layer's mask at size² (the document's render function), for evaluation, pruning and contributions */
