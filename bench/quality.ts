@@ -105,6 +105,8 @@ async function main(): Promise<void> {
     const label = `T=${model.cfg.T} (${basename(file)})`;
     const short = `T=${model.cfg.T}`;
     methods.push(stratumMethod(model, { label, short, encoderColours: true }));
+    // a model with a shape bank: its layers before the swaps too (the bank is rendered here, at load, untimed)
+    if (model.shapeBank()) methods.push(stratumMethod(model, { label, short, shapes: false }));
     methods.push(stratumMethod(model, { label, short }));
     if (o.refineSteps > 0) methods.push(stratumMethod(model, { label, short, refineSteps: o.refineSteps, refineLr: o.refineLr }));
   }

@@ -77,8 +77,10 @@ export interface DecomposeOptions {
   name?: string;
   /** least-squares colours given the encoder's masks (default true; false: the encoder's own colours) */
   leastSquares?: boolean;
-  /** with least-squares colours, restack layers worth < 0.1 dB at the top or bottom when that brings the image closer (default true) */
+  /** with least-squares colours, improve the encoder's stack (default true): false keeps its layers in its order */
   reorder?: boolean;
+  /** swap weak layers for the model's bank shapes when it has a bank (default true; false: restack them instead) */
+  shapes?: boolean;
 }
 
 /** the layered document of an image: the model's T layers (mask parameters p and colour), bottom first */
@@ -86,7 +88,7 @@ export async function decompose(model: Decomposer, image: ImageInput, o: Decompo
   const S = model.cfg.size;
   const rgb = await imageRgb(image, S);
   const name = o.name ?? (typeof image === 'string' ? image : undefined);
-  const doc = decomposeImage(model, rgb, name ? { image: name } : {}, o.T ?? model.cfg.T, { leastSquares: o.leastSquares, reorder: o.reorder }).doc;
+  const doc = decomposeImage(model, rgb, name ? { image: name } : {}, o.T ?? model.cfg.T, { leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes }).doc;
   return o.refine ? (await refine(doc, image, o.refine)).doc : doc;
 }
 

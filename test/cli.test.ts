@@ -213,3 +213,52 @@ test('train --ls-loss: checked, recorded in the checkpoint, kept by --resume (a 
   const top = rows.filter((r) => r.psnrLs !== undefined).reduce((x, y) => (y.psnrLs! > x.psnrLs! ? y : x));
   assert.equal(best.info?.heldOutPsnr, top.psnrLs);
 });
+
+test('shapes: chooses a bank from training images and writes a new model file; decompose swaps with it (or not, --no-shapes); training drops it; bad requests fail first', () => {
+  const dir = tmp();
+  const run = join(dir, 'run');
+  const model = join(dir, 'model.stratum');
+  const t = stratum('train', '--data', 'deadleaves:120', '--encoder', 'small', '--T', '3', '--size', '16', '--steps', '2', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--save-every', '2', '-o', run, '--export', model);
+  assert.equal(t.code, 0, t.err);
+  const banked = join(dir, 'banked.stratum');
+  // refused before any work: writing over the input, no output, a pool that leaves nothing to choose with
+  const same = stratum('shapes', model, '-o', model, '--data', 'deadleaves:40');
+  assert.notEqual(same.code, 0);
+  assert.match(same.err, /model\.stratum/);
+  assert.notEqual(stratum('shapes', model, '--data', 'deadleaves:40').code, 0);
+  const greedy = stratum('shapes', model, '-o', banked, '--data', 'deadleaves:40', '--pool-images', '40');
+  assert.notEqual(greedy.code, 0);
+  assert.match(greedy.err, /--pool-images 40 leaves none of the 40 images/);
+  assert.ok(!existsSync(banked), 'nothing written for a refused request');
+  const before = readFileSync(model);
+  const s = stratum('shapes', model, '-o', banked, '--data', 'deadleaves:40', '--pool-images', '30', '--count', '8', '--min-db', '0');
+  assert.equal(s.code, 0, s.err);
+  assert.deepEqual(readFileSync(model), before, 'the input model is untouched');
+  const ck = readCheckpoint(banked);
+  const bank = ck.tensors.get('shapes.p');
+  assert.ok(bank && bank.shape[1] === ck.header.model.mask.K && bank.shape[0]! >= 1 && bank.shape[0]! <= 8, `bank shape ${bank?.shape}`);
+  assert.equal((ck.header.info?.shapeBank as { count: number }).count, bank!.shape[0]);
+  // decompose with the bank: the document says how many swaps it made; --no-shapes does not swap
+  const sample = join(import.meta.dirname, '..', 'samples', 'bag.png');
+  const d = stratum('decompose', sample, '--model', banked, '-o', join(dir, 'with'), '--size', '16');
+  assert.equal(d.code, 0, d.err);
+  const doc = validateDocument(JSON.parse(readFileSync(join(dir, 'with', 'bag.stratum.json'), 'utf8')));
+  assert.equal(typeof doc.source?.shapeSwaps, 'number');
+  const n = stratum('decompose', sample, '--model', banked, '-o', join(dir, 'without'), '--size', '16', '--no-shapes');
+  assert.equal(n.code, 0, n.err);
+  assert.equal(validateDocument(JSON.parse(readFileSync(join(dir, 'without', 'bag.stratum.json'), 'utf8'))).source?.shapeSwaps, undefined);
+  // --count 0 removes a bank
+  const none = join(dir, 'none.stratum');
+  assert.equal(stratum('shapes', banked, '-o', none, '--count', '0').code, 0);
+  assert.equal(readCheckpoint(none).tensors.get('shapes.p'), undefined);
+  // training from a checkpoint with a bank drops it (and says so)
+  const run2 = join(dir, 'run2');
+  assert.equal(stratum('train', '--data', 'deadleaves:120', '--encoder', 'small', '--T', '3', '--size', '16', '--steps', '2', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--save-every', '2', '-o', run2).code, 0);
+  const withBank = stratum('shapes', join(run2, 'checkpoint.stratum'), '-o', join(dir, 'ck-bank.stratum'), '--data', 'deadleaves:40', '--pool-images', '30', '--count', '4', '--min-db', '0');
+  assert.equal(withBank.code, 0, withBank.err);
+  writeFileSync(join(run2, 'checkpoint.stratum'), readFileSync(join(dir, 'ck-bank.stratum')));
+  const resumed = stratum('train', '--data', 'deadleaves:120', '--encoder', 'small', '--T', '3', '--size', '16', '--steps', '4', '--batch', '8', '--holdout', '16', '--eval-every', '2', '--save-every', '2', '-o', run2, '--resume');
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.err, /shape bank is dropped/);
+  assert.equal(readCheckpoint(join(run2, 'checkpoint.stratum')).tensors.get('shapes.p'), undefined);
+});

@@ -167,10 +167,11 @@ test('decompose: least-squares colours given the encoder masks beat the encoder 
   const rgb = await readImageSquare('samples/sunset.jpg', S);
   const target = Float32Array.from(rgb, (v) => v / 255);
   const enc = decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares: false });
-  const ls = decomposeImage(model, rgb);
+  // (the order search: with the model's shape bank, decompose swaps shapes instead; test/shapes.test.ts)
+  const ls = decomposeImage(model, rgb, {}, model.cfg.T, { shapes: false });
   assert.equal(ls.doc.source?.colours, 'least-squares');
   assert.equal(enc.doc.source?.colours, 'encoder');
-  const kept = decomposeImage(model, rgb, {}, model.cfg.T, { reorder: false });
+  const kept = decomposeImage(model, rgb, {}, model.cfg.T, { reorder: false, shapes: false });
   assert.equal(kept.doc.source?.stepOfLayer, undefined);
   // same masks (the encoder ran once, the same way), other colours; the order search may restack
   // them, and says which step each layer came from

@@ -8,6 +8,7 @@ import { register as trainCommand } from './commands/train.js';
 import { register as decomposeCommand } from './commands/decompose.js';
 import { register as renderCommand } from './commands/render.js';
 import { register as evalCommand } from './commands/eval.js';
+import { register as shapesCommand } from './commands/shapes.js';
 import { register as editCommand } from './commands/edit.js';
 import { register as exportCommand } from './commands/export.js';
 import { register as ganCommand } from './commands/gan.js';
@@ -30,7 +31,7 @@ export function buildCli(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [trainCommand, decomposeCommand, renderCommand, evalCommand, editCommand, exportCommand, ganCommand, sampleCommand, experimentCommand, serveCommand, exportModelCommand]) register(program);
+  for (const register of [trainCommand, decomposeCommand, renderCommand, evalCommand, editCommand, exportCommand, ganCommand, sampleCommand, experimentCommand, serveCommand, exportModelCommand, shapesCommand]) register(program);
   return program;
 }
 export async function main(argv = process.argv): Promise<number> {

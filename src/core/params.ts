@@ -27,6 +27,12 @@ export class ParamStore {
     return e.variable;
   }
 
+  /** drop one tensor (no-op when absent) */
+  remove(name: string): void {
+    this.entries.get(name)?.variable.dispose();
+    this.entries.delete(name);
+  }
+
   has(name: string): boolean {
     return this.entries.has(name);
   }

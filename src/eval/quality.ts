@@ -103,9 +103,9 @@ export function layeredMethod(name: string, short: string, decompose: (img: Benc
  * The model's layers for uint8 RGB at its size S (one forward pass, inference BatchNorm), with the
  * forward pass's own render and masks at S (the same as rendering the layers at S).
  */
-export function predictLayers(model: Decomposer, rgb: Uint8Array, leastSquares = true): { layers: Layer[]; rgb: Float32Array; masks: Float32Array[] } {
+export function predictLayers(model: Decomposer, rgb: Uint8Array, leastSquares = true, shapes = true): { layers: Layer[]; rgb: Float32Array; masks: Float32Array[] } {
   // the one forward path decompose uses (src/model/decomposeImage.ts)
-  const d = decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares });
+  const d = decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares, shapes });
   return {
     layers: d.doc.layers.map((l) => ({ p: l.p, colour: l.colour, visible: true })),
     rgb: d.canvas,
@@ -120,14 +120,15 @@ export function predictLayers(model: Decomposer, rgb: Uint8Array, leastSquares =
  * decomposition (with its seconds) reused at every size; only the render is redone per size. At S
  * itself the amortized row's render is the forward pass's own canvas (no second render).
  */
-export function stratumMethod(model: Decomposer, o: { label: string; short?: string; refineSteps?: number; refineLr?: number; encoderColours?: boolean }): Method {
+export function stratumMethod(model: Decomposer, o: { label: string; short?: string; refineSteps?: number; refineLr?: number; encoderColours?: boolean; shapes?: boolean }): Method {
   const S = model.cfg.size;
   const cache = new Map<number, Omit<Decomposed, 'store' | 'mask' | 'referenceSize'>>();
   const refine = o.refineSteps ?? 0;
-  const colourNote = o.encoderColours ? ", the encoder's colours" : '';
+  const noSwaps = o.shapes === false && !o.encoderColours && model.shapeBank() !== null;
+  const colourNote = o.encoderColours ? ", the encoder's colours" : noSwaps ? ', no shape swaps (restacked)' : '';
   const name = refine > 0 ? `Stratum ${o.label} + refinement (${refine} steps)` : `Stratum ${o.label}${colourNote}`;
   const tag = o.short ?? o.label;
-  const short = refine > 0 ? `${tag} +${refine} refine` : `Stratum ${tag}${o.encoderColours ? ' enc. colours' : ''}`;
+  const short = refine > 0 ? `${tag} +${refine} refine` : `Stratum ${tag}${o.encoderColours ? ' enc. colours' : noSwaps ? ' no swaps' : ''}`;
   return layeredMethod(
     name,
     short,
@@ -136,7 +137,7 @@ export function stratumMethod(model: Decomposer, o: { label: string; short?: str
       if (!hit) {
         const rgb = img.at(S);
         const t0 = now();
-        const predicted = predictLayers(model, rgb, !o.encoderColours);
+        const predicted = predictLayers(model, rgb, !o.encoderColours, o.shapes ?? true);
         hit =
           refine > 0
             ? { layers: refineLayers(model.store, model.cfg.mask, S, predicted.layers, { rgb: toFloat(rgb), size: S }, { steps: refine, budgetMs: 0, lr: o.refineLr }).layers, seconds: now() - t0 }

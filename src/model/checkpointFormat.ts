@@ -7,7 +7,7 @@ import type { ModelConfig, TrainConfig } from '../config.js';
 import { modelConfig } from '../config.js';
 import * as tf from '../core/tf.js';
 import { validateCheckpointHeader } from '../core/validate.js';
-import { Decomposer } from './decomposer.js';
+import { Decomposer, SHAPES_KEY } from './decomposer.js';
 
 export const CHECKPOINT_MAGIC = 'STRATUM1';
 
@@ -80,6 +80,17 @@ export function modelFromCheckpoint(ckpt: Checkpoint, path = 'checkpoint'): Deco
       throw new Error(`${path}: per-step BatchNorm statistics ${name} of shape [${t.shape}] do not fit the model`);
     }
     model.store.add(name, tf.tensor(t.values, t.shape), false);
+  }
+  // the shape bank (src/model/shapes.ts), when the checkpoint has one
+  const shapes = ckpt.tensors.get(SHAPES_KEY);
+  if (shapes) {
+    try {
+      if (shapes.shape.length !== 2 || shapes.shape[1] !== model.cfg.mask.K) throw new Error(`shape [${shapes.shape}], expected [D, ${model.cfg.mask.K}]`);
+      model.setShapes(Float32Array.from(shapes.values));
+    } catch (e) {
+      model.dispose();
+      throw new Error(`${path}: shape bank ${SHAPES_KEY}: ${(e as Error).message}`);
+    }
   }
   return model;
 }

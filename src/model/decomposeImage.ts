@@ -4,6 +4,7 @@ import { makeDocument, type DocLayer, type LayeredDocument } from '../core/docum
 import * as tf from '../core/tf.js';
 import { layerWeights, leastSquaresColours } from './refine.js';
 import { searchLayerOrder } from './reorder.js';
+import { swapShapes } from './shapes.js';
 import { fusedDecompose, type Decomposer } from './decomposer.js';
 import { newCtx } from './nn.js';
 
@@ -29,6 +30,14 @@ export interface DecomposeImageOptions {
    * target (src/model/reorder.ts). The same layers, restacked.
    */
   reorder?: boolean;
+  /**
+   * with least-squares colours and a model that has a shape bank, swap the weakest layers for bank
+   * shapes painted on top (default true; src/model/shapes.ts). It replaces the order search (a
+   * layer moved to the top is one of its candidates' kind, and it finds the same gain), so with a
+   * bank the order search is not run. `reorder: false` keeps the encoder's layers in its order, so
+   * it also turns the swaps off.
+   */
+  shapes?: boolean;
 }
 
 /**
@@ -65,30 +74,42 @@ export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Recor
     [pData, cData, maskData] = t.map((v) => v.dataSync() as Float32Array) as [Float32Array, Float32Array, Float32Array];
     tf.dispose(t);
   }
-  let masks = Array.from({ length: T }, (_, s) => maskData.slice(s * P, (s + 1) * P));
+  let masks: Float32Array[] = Array.from({ length: T }, (_, s) => maskData.slice(s * P, (s + 1) * P));
   const encoderColours = Array.from({ length: T }, (_, s) => Array.from(cData.subarray(s * 3, (s + 1) * 3)) as [number, number, number]);
   let colours = leastSquares ? leastSquaresColours(layerWeights(masks), target, encoderColours) : encoderColours;
-  // the layers in stack order: step order[k] of the forward pass is layer k
-  let order = Array.from({ length: T }, (_, k) => k);
-  let moves = 0;
-  if (leastSquares && (o.reorder ?? true)) {
+  // the layers in stack order: origin[k] ≥ 0 is the step of the forward pass that painted layer k,
+  // −1 − d a shape d of the bank
+  let origin = Array.from({ length: T }, (_, k) => k);
+  let changes = 0;
+  const bank = leastSquares && (o.shapes ?? true) && (o.reorder ?? true) ? model.shapeBank() : null;
+  if (bank) {
+    let swaps: number;
+    ({ masks, colours, origin, swaps } = swapShapes(masks, target, colours, bank));
+    changes = swaps;
+  } else if (leastSquares && (o.reorder ?? true)) {
+    let order: number[], moves: number;
     ({ order, colours, moves } = searchLayerOrder(masks, target, colours));
     masks = order.map((s) => masks[s]!);
+    origin = order;
+    changes = moves;
   }
   // the canvas after each layer, blended from the masks (the forward pass's own canvases are the
   // same blend with the encoder's colours)
   const canvases = canvasAfterEachLayer(masks, colours);
   const steps = canvases.map((c, t) => ({ canvas: c, mask: masks[t]! }));
   const canvas = canvases[T - 1]!;
-  const layers: DocLayer[] = colours.map((colour, t) => ({ name: `layer ${t + 1}`, p: Array.from(pData.subarray(order[t]! * K, (order[t]! + 1) * K)), colour, visible: true }));
+  const pOf = (o: number) => (o >= 0 ? pData.subarray(o * K, (o + 1) * K) : bank!.p.subarray((-1 - o) * K, -o * K));
+  const layers: DocLayer[] = colours.map((colour, t) => ({ name: `layer ${t + 1}`, p: Array.from(pOf(origin[t]!)), colour, visible: true }));
   const doc = makeDocument(model.cfg.mask, S, model.store, layers, {
     ...source,
     // T: the layer count the model was trained with; encoderSteps: how many layers it predicted here
     model: { encoder: model.cfg.encoder, T: model.cfg.T, K: model.cfg.mask.K, size: S },
     encoderSteps: T,
     colours: leastSquares ? 'least-squares' : 'encoder',
-    // the forward pass's step of each layer, bottom first, when the order search moved any
-    ...(moves > 0 ? { stepOfLayer: order } : {}),
+    // the forward pass's step of each layer, bottom first (null: a shape of the bank), when the
+    // order search or the shape swaps changed any
+    ...(changes > 0 ? { stepOfLayer: origin.map((o) => (o >= 0 ? o : null)) } : {}),
+    ...(bank ? { shapeSwaps: changes } : {}),
   });
   return { doc, canvas, steps };
 }

@@ -22,6 +22,13 @@ import { mulberry32 } from '../core/random.js';
 import { encodeFromStem, encoderFeatures, initEncoder, splitStem, stemConv } from './encoder.js';
 import { initLayerHeads, layerHeads } from './heads.js';
 import { stopGradient, type Ctx } from './nn.js';
+import { makeShapeBank, type ShapeBank } from './shapes.js';
+
+/** the store's name for the shape bank's parameter vectors [D, K] (non-trainable; src/model/shapes.ts) */
+export const SHAPES_KEY = 'shapes.p';
+
+/** shapes a bank may hold at most (a bank of 512 is 20 KB in the model file; its masks at 32², 2 MB in memory) */
+export const MAX_SHAPES = 8192;
 
 /**
  * the target's half of the encoder's first convolution, and the canvas's half of its weight
@@ -49,6 +56,7 @@ export const fusedDecompose = new FusedKernel<(model: Decomposer, target: Float3
 export class Decomposer {
   readonly store = new ParamStore();
   private gridCache: tf.Tensor2D | null = null;
+  private bankCache: ShapeBank | null = null;
 
   constructor(readonly cfg: ModelConfig, seed = 0) {
     const rng = mulberry32(seed);
@@ -107,7 +115,43 @@ export class Decomposer {
     return layerLoop(tf.zeros(target.shape) as tf.Tensor4D, T, this.predictor(target, ctx), (p) => this.masks(p), keep);
   }
 
+  /**
+   * The shape bank at the model's size (its masks rendered once from the stored parameter vectors),
+   * or null for a model without one.
+   */
+  shapeBank(): ShapeBank | null {
+    if (!this.store.has(SHAPES_KEY)) return null;
+    if (!this.bankCache) {
+      const pv = this.store.get(SHAPES_KEY);
+      const [D, K] = pv.shape as [number, number];
+      const p = (pv.dataSync() as Float32Array).slice();
+      const S = this.cfg.size, P = S * S;
+      const masks = new Float32Array(D * P);
+      // in chunks: the mask network's activations for 64 masks at 32² are 32 MB
+      for (let d = 0; d < D; d += 64) {
+        const n = Math.min(64, D - d);
+        const m = tf.tidy(() => this.masks(tf.tensor2d(p.subarray(d * K, (d + n) * K), [n, K])));
+        masks.set(m.dataSync() as Float32Array, d * P);
+        m.dispose();
+      }
+      this.bankCache = makeShapeBank(p, K, masks, S);
+    }
+    return this.bankCache;
+  }
+
+  /** give the model a shape bank (parameter vectors [D·K]), or drop it (null) */
+  setShapes(p: Float32Array | null): void {
+    this.bankCache = null;
+    this.store.remove(SHAPES_KEY);
+    if (!p) return;
+    const K = this.cfg.mask.K, D = p.length / K;
+    if (!Number.isInteger(D) || D < 1 || D > MAX_SHAPES) throw new Error(`a shape bank needs 1 to ${MAX_SHAPES} parameter vectors of K=${K}, got ${p.length} values`);
+    if (!p.every(Number.isFinite)) throw new Error('a shape bank must hold finite numbers');
+    this.store.add(SHAPES_KEY, tf.tensor2d(p, [D, K]), false);
+  }
+
   dispose(): void {
+    this.bankCache = null;
     this.store.dispose();
     this.gridCache?.dispose();
     this.gridCache = null;

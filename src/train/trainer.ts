@@ -15,7 +15,7 @@ import { batchTensor, type ImageSet } from '../data/imageSet.js';
 import { decompositionGrid } from '../eval/figures.js';
 import { plotPanels } from '../eval/plot.js';
 import { evaluate, maskHealth } from '../eval/reconstruct.js';
-import { Decomposer } from '../model/decomposer.js';
+import { Decomposer, SHAPES_KEY } from '../model/decomposer.js';
 import { widenModel, widenProblem } from '../model/widen.js';
 import { Adam } from '../core/adam.js';
 import { adversaryState, disposeAdversary, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
@@ -128,10 +128,15 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
     if (run.initFrom) ({ model, grownFrom } = initialModel(run.initFrom, run.model));
     else model = new Decomposer(run.model, cfg.seed);
   }
+  // a shape bank belongs to the mask network it was chosen with: training changes that network, so
+  // the bank is not carried on (rebuild it with `stratum shapes`; --init copies only the weights anyway)
+  const droppedBank = model.store.has(SHAPES_KEY);
+  if (droppedBank) model.setShapes(null);
   // λ > 0 with no critic yet (a fresh run, or resuming an L1-only run): a fresh critic
   if (cfg.advLambda > 0 && !adv) adv = newAdversary(run.model.size, cfg.criticWidth, cfg.seed + 7);
   const metrics = new MetricsLog<MetricRow>(join(run.out, METRICS_FILE), start);
   const say = (m: string) => (run.quiet ? undefined : process.stderr.write(`${m}\n`));
+  if (droppedBank) say('the checkpoint\'s shape bank is dropped: training changes the mask network it was chosen for (rebuild it with `stratum shapes`)');
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
   if (orphans.length) say(`removed ${orphans.length} temporary file(s) left by a killed run: ${orphans.join(', ')}`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);

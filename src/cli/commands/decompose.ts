@@ -35,7 +35,8 @@ export function register(program: Command): void {
     .option('--budget <time>', 'refinement time budget, e.g. 500ms, 2s, 1m (default 2s without a step count)', duration('--budget'))
     .option('--prune <dB>', 'then remove layers whose removal costs less than this many dB at the fit size', nonNegative('--prune'))
     .option('--refine-colours-only', 'refine only the colours', false)
-    .option('--no-reorder', "keep the layers in the order the encoder painted them (by default layers worth < 0.1 dB are tried at the top and the bottom of the stack, and kept there when the image gets closer)")
+    .option('--no-reorder', "keep the encoder's layers in the order it painted them (by default weak layers are swapped for the model's bank shapes, or without a bank restacked)")
+    .option('--no-shapes', "do not swap weak layers for the model's bank shapes (layers worth < 0.1 dB are then tried at the top and the bottom of the stack instead)")
     .option('--no-least-squares', "keep the encoder's colours (and refine colours by Adam on logits) instead of least-squares colours given the masks")
     .option('--refine-lr <x>', 'refinement learning rate (Adam, mask parameters)', num('--refine-lr'), REFINE_DEFAULTS.lr)
     .option('--pixels <n>', 'fit-size pixels evaluated per refinement step (0: all)', int('--pixels', 0), REFINE_DEFAULTS.pixels)
@@ -59,7 +60,7 @@ export function register(program: Command): void {
     const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + o.greedy }) } as unknown as LayeredDocument;
     checkRender(shape, o.size, o.size, 'decompose render');
     const rgb = await readImageSquare(image, S);
-    const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, N, { leastSquares: o.leastSquares, reorder: o.reorder });
+    const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, N, { leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes });
     let refineNote = '';
     if (refining || o.greedy > 0 || o.prune !== undefined) {
       const F = o.fitSize as number;
