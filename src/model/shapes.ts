@@ -81,14 +81,22 @@ export const shapeCount = (bank: ShapeBank): number => bank.norms.length;
 export type BankScores = (rows: Float32Array, D: number, L: number, v: Float32Array, N: number, out: Float32Array) => void;
 
 export function bankScoresDefinition(rows: Float32Array, D: number, L: number, v: Float32Array, N: number, out: Float32Array): void {
-  out.fill(0, 0, D * N);
+  // v's columns made contiguous, then one dot product per (shape, column) with four partial sums
+  const vt = new Float32Array(N * L);
+  for (let i = 0; i < L; i++) for (let j = 0; j < N; j++) vt[j * L + i] = v[i * N + j]!;
   for (let d = 0; d < D; d++) {
-    const o = d * N;
-    for (let i = 0; i < L; i++) {
-      const a = rows[d * L + i]!;
-      if (a === 0) continue;
-      const vi = i * N;
-      for (let j = 0; j < N; j++) out[o + j] = out[o + j]! + a * v[vi + j]!;
+    const r = d * L;
+    for (let j = 0; j < N; j++) {
+      const c = j * L;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = 0;
+      for (; i + 3 < L; i += 4) {
+        s0 += rows[r + i]! * vt[c + i]!;
+        s1 += rows[r + i + 1]! * vt[c + i + 1]!;
+        s2 += rows[r + i + 2]! * vt[c + i + 2]!;
+        s3 += rows[r + i + 3]! * vt[c + i + 3]!;
+      }
+      for (; i < L; i++) s0 += rows[r + i]! * vt[c + i]!;
+      out[d * N + j] = s0 + s1 + s2 + s3;
     }
   }
 }
