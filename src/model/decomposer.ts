@@ -30,6 +30,9 @@ export const SHAPES_KEY = 'shapes.p';
 /** shapes a bank may hold at most (a bank of 512 is 20 KB in the model file; its masks at 32², 2 MB in memory) */
 export const MAX_SHAPES = 8192;
 
+/** mask values a bank may render at the model's size (32 MB of masks; 8,192 shapes at 32², 512 at 128²) */
+export const MAX_BANK_VALUES = 8192 * 1024;
+
 /**
  * the target's half of the encoder's first convolution, and the canvas's half of its weight
  * (a type alias, not an interface, so that tf.tidy can return it)
@@ -146,6 +149,8 @@ export class Decomposer {
     if (!p) return;
     const K = this.cfg.mask.K, D = p.length / K;
     if (!Number.isInteger(D) || D < 1 || D > MAX_SHAPES) throw new Error(`a shape bank needs 1 to ${MAX_SHAPES} parameter vectors of K=${K}, got ${p.length} values`);
+    const S = this.cfg.size;
+    if (D * S * S > MAX_BANK_VALUES) throw new Error(`a shape bank of ${D} shapes at ${S}² is too large (at most ${Math.floor(MAX_BANK_VALUES / (S * S))} at this size)`);
     if (!p.every(Number.isFinite)) throw new Error('a shape bank must hold finite numbers');
     this.store.add(SHAPES_KEY, tf.tensor2d(p, [D, K]), false);
   }

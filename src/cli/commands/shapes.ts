@@ -5,7 +5,7 @@ import { loadDataset } from '../../data/datasets.js';
 import { checkOutputs } from '../../io/paths.js';
 import { Progress } from '../../io/progress.js';
 import { loadModel, saveCheckpoint } from '../../model/checkpoint.js';
-import { MAX_SHAPES } from '../../model/decomposer.js';
+import { MAX_BANK_VALUES, MAX_SHAPES } from '../../model/decomposer.js';
 import { chooseShapeBank, SHAPE_BANK_DEFAULTS } from '../../train/shapes.js';
 import { backendOption, int, num, outputOf, outputOpt } from '../options.js';
 
@@ -31,6 +31,11 @@ export function register(program: Command): void {
       if (o.count > MAX_SHAPES) throw new Error(`--count must be at most ${MAX_SHAPES}, got ${o.count}`);
       await useBackend(o.backend as BackendName);
       const { model, ckpt } = loadModel(from);
+      const S = model.cfg.size;
+      if (o.count * S * S > MAX_BANK_VALUES) {
+        model.dispose();
+        throw new Error(`--count ${o.count} is too many shapes for a ${S}² model (at most ${Math.floor(MAX_BANK_VALUES / (S * S))})`);
+      }
       const t0 = Date.now();
       let info: Record<string, unknown> = { count: 0 };
       if (o.count === 0) model.setShapes(null);
