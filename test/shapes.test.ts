@@ -10,7 +10,7 @@ import { loadModel, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer, SHAPES_KEY } from '../src/model/decomposer.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { layerWeights, leastSquaresColours, leastSquaresFit, mseOfColours } from '../src/model/refine.js';
-import { bankScores, bankScoresDefinition, errorOnTop, makeShapeBank, swapShapes } from '../src/model/shapes.js';
+import { bankScores, bankScoresDefinition, errorOnTop, fusedSwapShapes, makeShapeBank, SWAP_DEFAULTS, swapShapes, swapShapesDefinition } from '../src/model/shapes.js';
 import { onBackend, tmp } from './helpers.js';
 
 const blob = (N: number, cx: number, cy: number, r: number) => Float32Array.from({ length: N * N }, (_, q) => 1 / (1 + Math.exp(2 * (Math.hypot((q % N) - cx, Math.floor(q / N) - cy) - r))));
@@ -118,6 +118,37 @@ test('shape swaps never make the image worse, keep T layers, and return the leas
   }
   assert.throws(() => swapShapes([new Float32Array(P)], new Float32Array(5), [[0, 0, 0]], bank), /target has 5 values/);
   assert.throws(() => makeShapeBank(new Float32Array(6), 2, new Float32Array(2 * P), N), /do not describe the same shapes/);
+});
+
+test('shape swaps: the native loop gives the definition\'s swaps, order and colours', async () => {
+  await onBackend('native');
+  const native = fusedSwapShapes.active();
+  assert.ok(native, 'the native backend registers the swap loop');
+  const rng = mulberry32(33);
+  let swapped = 0;
+  for (const N of [10, 11]) {
+    const P = N * N;
+    const bankMasks = Array.from({ length: 40 }, () => blob(N, rng() * N, rng() * N, 0.5 + rng() * 5));
+    const bank = makeShapeBank(new Float32Array(40 * 2), 2, Float32Array.from(bankMasks.flatMap((m) => [...m])), N);
+    for (let trial = 0; trial < 12; trial++) {
+      const T = 1 + Math.floor(rng() * 8);
+      const masks = Array.from({ length: T }, () => blob(N, rng() * N, rng() * N, 0.2 + rng() * 6));
+      const target = Float32Array.from({ length: 3 * P }, (_, i) => 0.5 + 0.45 * Math.sin(i * 0.05 * (1 + trial) + rng()));
+      const colours = leastSquaresColours(layerWeights(masks), target);
+      for (const o of [SWAP_DEFAULTS, { ...SWAP_DEFAULTS, db: 100, maxSwaps: 3, candidates: 1 }]) {
+        const a = swapShapesDefinition(masks, target, colours, bank, o);
+        const b = native(masks, target, colours, bank, o);
+        assert.deepEqual(b.origin, a.origin, `N=${N} trial ${trial}`);
+        assert.equal(b.swaps, a.swaps);
+        b.masks.forEach((m, t) => assert.deepEqual(m, a.masks[t]));
+        a.colours.forEach((c, t) => c.forEach((v, k) => assert.ok(Math.abs(v - b.colours[t]![k]!) < 1e-9, `colour ${t}.${k}: ${v} vs ${b.colours[t]![k]}`)));
+        swapped += a.swaps;
+      }
+    }
+  }
+  assert.ok(swapped > 10, `the cases exercise swaps (${swapped})`);
+  const N = 10, bank = makeShapeBank(new Float32Array(2), 2, new Float32Array(N * N), N);
+  assert.throws(() => native([new Float32Array(N * N)], new Float32Array(3 * N * N), [[0, 0, 0]], { ...bank, rows: new Float32Array(3) }, SWAP_DEFAULTS), /a bank of 1 shapes/);
 });
 
 function tinyModel(): Decomposer {

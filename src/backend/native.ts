@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { fusedAdam } from '../core/adam.js';
 import * as tf from '../core/tf.js';
-import { bankScores } from '../model/shapes.js';
+import type { RGB } from '../model/refine.js';
+import { bankScores, fusedSwapShapes, SCORE_EXACTLY, shapeCount } from '../model/shapes.js';
 import { chooseBlasCore } from './blasCore.js';
 import { registerNativeDecompose } from './nativeDecompose.js';
 import { registerNativeBatchNorm } from './nativeBatchNorm.js';
@@ -36,6 +37,8 @@ export interface NativeAddon {
   maxPoolGrad(geom: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number): void;
   bnForward(x: Float32Array, rows: number, C: number, gamma: Float32Array, beta: Float32Array, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
+  /** src/model/shapes.ts swapShapes in one call; returns the swaps made (colours and origin written) */
+  swapShapes?(dims: number[], db: number, masks: Float32Array, target: Float32Array, colours: Float64Array, bankMasks: Float32Array, bankRows: Float32Array, bankNorms: Float32Array, origin: Int32Array): number;
   bnBackward(x: Float32Array, dy: Float32Array, rows: number, C: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   /** calling convention of the mask kernels (MASK_ABI) */
   maskAbi?(): number;
@@ -354,6 +357,23 @@ export function registerNativeBackend(): boolean {
   registerNativeBatchNorm(n, NATIVE_BACKEND);
   registerNativeDecompose(n, NATIVE_BACKEND);
   fusedAdam.register([NATIVE_BACKEND], nativeAdam);
+  fusedSwapShapes.register([NATIVE_BACKEND], n.swapShapes ? (masks, target, colours, bank, o) => {
+    const T = masks.length, S = bank.size, P = S * S, D = shapeCount(bank), L = bank.low * bank.low;
+    // swapShapes checked the masks, target and colours against the bank; the bank against itself here
+    if (T === 0) return { masks: [], colours: [], origin: [], swaps: 0 };
+    if (bank.masks.length !== D * P || bank.rows.length !== D * 2 * L || !(S >= 1) || D < 1) throw new Error(`shape swaps: a bank of ${D} shapes at ${S}² with ${bank.masks.length} mask values and ${bank.rows.length} row values`);
+    const packed = new Float32Array(T * P);
+    masks.forEach((m, t) => packed.set(m, t * P));
+    const cols = Float64Array.from(colours.flat());
+    const origin = new Int32Array(T);
+    const swaps = n.swapShapes!([T, S, D, o.maxSwaps, o.candidates, SCORE_EXACTLY], o.db, packed, target, cols, bank.masks, bank.rows, bank.norms, origin);
+    return {
+      masks: [...origin].map((g) => (g >= 0 ? masks[g]! : bank.masks.subarray((-1 - g) * P, -g * P))),
+      colours: Array.from({ length: T }, (_, t) => [cols[3 * t]!, cols[3 * t + 1]!, cols[3 * t + 2]!] as RGB),
+      origin: [...origin],
+      swaps,
+    };
+  } : null);
   bankScores.register([NATIVE_BACKEND], (rows, D, L, v, N, out) => {
     const dims = [D, L, N];
     if (!dims.every((x) => Number.isInteger(x) && x > 0) || rows.length < D * L || v.length < L * N || out.length < D * N) {

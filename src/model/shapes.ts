@@ -113,7 +113,7 @@ export interface SwapOptions {
   candidates?: number;
 }
 
-export const SWAP_DEFAULTS: Required<SwapOptions> = { maxSwaps: 6, db: 0.5, candidates: 3 };
+export const SWAP_DEFAULTS: Required<SwapOptions> = { maxSwaps: 8, db: 1, candidates: 3 };
 
 /** pairs (shape, layer) scored exactly after the half-resolution product */
 export const SCORE_EXACTLY = 8;
@@ -126,15 +126,28 @@ export interface Swapped {
   swaps: number;
 }
 
+/** the whole swap loop in one call where the backend has it (src/backend/native.ts); the same result as the definition */
+export type SwapShapes = (masks: Float32Array[], target: Float32Array, colours: RGB[], bank: ShapeBank, o: Required<SwapOptions>) => Swapped;
+export const fusedSwapShapes = new FusedKernel<SwapShapes>('swapShapes');
+
 /**
  * Replace weak layers of `masks` (bank.size² values each, bottom first) by bank shapes painted on
  * top, with least-squares colours (`colours`: those of the given masks, e.g. least squares).
  */
-export function swapShapes(masks0: Float32Array[], target: Float32Array, colours0: RGB[], bank: ShapeBank, o: SwapOptions = {}): Swapped {
-  const { maxSwaps, db, candidates } = { ...SWAP_DEFAULTS, ...o };
-  const T = masks0.length, S = bank.size, P = S * S, D = shapeCount(bank), L = bank.low * bank.low;
+export function swapShapes(masks: Float32Array[], target: Float32Array, colours: RGB[], bank: ShapeBank, o: SwapOptions = {}): Swapped {
+  const opt = { ...SWAP_DEFAULTS, ...o };
+  const S = bank.size, P = S * S;
   if (target.length !== 3 * P) throw new Error(`shape swaps: target has ${target.length} values, the bank's masks are ${S}×${S}`);
-  if (masks0.some((m) => m.length !== P)) throw new Error(`shape swaps: every mask must have ${P} values (${S}×${S})`);
+  if (masks.some((m) => m.length !== P)) throw new Error(`shape swaps: every mask must have ${P} values (${S}×${S})`);
+  if (colours.length !== masks.length) throw new Error(`shape swaps: ${colours.length} colours for ${masks.length} masks`);
+  if (!Number.isInteger(opt.maxSwaps) || opt.maxSwaps < 0 || !Number.isInteger(opt.candidates) || opt.candidates < 1) throw new Error('shape swaps: maxSwaps must be a whole number ≥ 0 and candidates ≥ 1');
+  return (fusedSwapShapes.active() ?? swapShapesDefinition)(masks, target, colours, bank, opt);
+}
+
+/** swapShapes' plain definition (checked arguments) */
+export function swapShapesDefinition(masks0: Float32Array[], target: Float32Array, colours0: RGB[], bank: ShapeBank, o: Required<SwapOptions>): Swapped {
+  const { maxSwaps, db, candidates } = o;
+  const T = masks0.length, S = bank.size, P = S * S, D = shapeCount(bank), L = bank.low * bank.low;
   let masks = masks0.slice();
   let colours = colours0.slice();
   let origin = masks.map((_, t) => t);
@@ -204,10 +217,10 @@ export function swapShapes(masks0: Float32Array[], target: Float32Array, colours
         }
       }
     }
-    let best = { d: -1, j: -1, e: Infinity };
+    let best = { d: -1, j: -1, e: Infinity, colour: [0, 0, 0] as RGB };
     for (const { d, j } of top) {
-      const e = weak[j]!.se + exactScore(bank.masks.subarray(d * P, (d + 1) * P), Math.max(bank.norms[d]!, 1e-9), Js[j]!, target);
-      if (e < best.e) best = { d, j, e };
+      const x = exactScore(bank.masks.subarray(d * P, (d + 1) * P), Math.max(bank.norms[d]!, 1e-9), Js[j]!, target);
+      if (weak[j]!.se + x.e < best.e) best = { d, j, e: weak[j]!.se + x.e, colour: x.colour };
     }
     const u = weak[best.j]!.t;
     const shape = bank.masks.subarray(best.d * P, (best.d + 1) * P);
@@ -275,16 +288,20 @@ function scoringColumns(side: number, J: Float32Array, target: Float32Array, v: 
     }
 }
 
-/** ‖target − (J·(1 − m) + c·m)‖² with the best colour c per channel: what the scoring computes for one shape */
+/** ‖target − (J·(1 − m) + c·m)‖² with the best colour c in [0, 1] per channel: what the scoring computes for one shape */
 export function errorOnTop(m: Float32Array, J: Float32Array, target: Float32Array): number {
   let r2 = 0, n2 = 0;
   for (let i = 0; i < J.length; i++) r2 += (target[i]! - J[i]!) ** 2;
   for (let q = 0; q < m.length; q++) n2 += m[q]! * m[q]!;
-  return r2 + exactScore(m, Math.max(n2, 1e-9), J, target);
+  return r2 + exactScore(m, Math.max(n2, 1e-9), J, target).e;
 }
 
-/** err − ‖r‖² of shape m (Σ m² = n2) painted on J with its best colour, at full resolution */
-function exactScore(m: Float32Array, n2: number, J: Float32Array, target: Float32Array): number {
+/**
+ * err − ‖r‖² of shape m (Σ m² = n2) painted on J with its best colour in [0, 1] (per channel the
+ * clamp of the unconstrained optimum c* = E/n2, whose error is the unconstrained one + n2·(c − c*)²),
+ * at full resolution; and that colour
+ */
+function exactScore(m: Float32Array, n2: number, J: Float32Array, target: Float32Array): { e: number; colour: RGB } {
   let a = 0, e0 = 0, e1 = 0, e2 = 0;
   for (let q = 0, i = 0; q < m.length; q++, i += 3) {
     const mq = m[q]!;
@@ -296,5 +313,11 @@ function exactScore(m: Float32Array, n2: number, J: Float32Array, target: Float3
     e1 += mq * (r1 + mq * J1);
     e2 += mq * (r2 + mq * J2);
   }
-  return a - (e0 * e0 + e1 * e1 + e2 * e2) / n2;
+  let e = a - (e0 * e0 + e1 * e1 + e2 * e2) / n2;
+  const colour = [e0, e1, e2].map((E) => {
+    const c = E / n2, k = Math.min(1, Math.max(0, c));
+    e += n2 * (k - c) ** 2;
+    return k;
+  }) as RGB;
+  return { e, colour };
 }

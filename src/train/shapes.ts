@@ -35,7 +35,7 @@ export interface ShapeBankOptions {
   progress?: (stage: 'pool' | 'usage', done: number, total: number) => void;
 }
 
-export const SHAPE_BANK_DEFAULTS: Omit<ShapeBankOptions, 'progress' | 'swap'> = { count: 512, poolImages: 1500, minDb: 0.3, candidates: 6000, seed: 777 };
+export const SHAPE_BANK_DEFAULTS: Omit<ShapeBankOptions, 'progress' | 'swap'> = { count: 1024, poolImages: 1500, minDb: 0.3, candidates: 6000, seed: 777 };
 
 export interface ShapeBankResult {
   /** count × K parameter vectors */
