@@ -65,6 +65,9 @@ const toFloat = (rgb: Uint8Array) => Float32Array.from(rgb, (v) => v / 255);
 
 const now = () => performance.now() / 1000;
 
+/** untimed runs of each method before its timed ones (runQuality) */
+export const WARM_UP = 5;
+
 /** a decomposition into layers with the mask network that renders them */
 export interface Decomposed {
   layers: Layer[];
@@ -261,14 +264,20 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
     const acc = o.methods.map(() => ({ psnr: 0, ssim: 0, seconds: 0, layers: 0, hasLayers: false, contributions: [] as number[] }));
     const keep = o.methods.map(() => [] as Float32Array[]);
     const picture: (Tile | null)[][] = shown.map((i) => [{ pixels: toFloat(image(size, i).rgb), width: size, height: size }]);
-    for (let i = 0; i < n; i++) {
-      const img = image(size, i);
-      const target = toFloat(img.rgb);
-      for (let m = 0; m < o.methods.length; m++) {
-        const method = o.methods[m]!;
+    // one method over all the images, then the next: each is timed in its own steady state, as a
+    // person decomposing photo after photo runs it (interleaved per image, the quantiser's hundreds
+    // of MB of garbage were collected during the next method's run: on this 2-core machine the
+    // collector's threads then slowed the model's two-threaded forward pass by up to 2×)
+    for (let m = 0; m < o.methods.length; m++) {
+      const method = o.methods[m]!;
+      for (let i = 0; i < n; i++) {
+        const img = image(size, i);
+        const target = toFloat(img.rgb);
         if (!warmed.has(method)) {
-          // one untimed run first (JIT, kernel set-up), on a copy nothing caches
-          await method.run({ ...img, index: -1 });
+          // untimed runs first (JIT, kernel set-up), on copies nothing caches: WARM_UP of them, on
+          // different images, since one run leaves the JIT's optimising tier still compiling
+          // (the model's first images with shape swaps took up to 100 ms, then 10–20)
+          for (let w = 0; w < Math.min(WARM_UP, n); w++) await method.run({ ...image(size, w), index: -1 });
           warmed.add(method);
         }
         const r = await method.run(img);
