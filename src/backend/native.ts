@@ -359,9 +359,11 @@ export function registerNativeBackend(): boolean {
   fusedAdam.register([NATIVE_BACKEND], nativeAdam);
   fusedSwapShapes.register([NATIVE_BACKEND], n.swapShapes ? (masks, target, colours, bank, o) => {
     const T = masks.length, S = bank.size, P = S * S, D = shapeCount(bank), L = bank.low * bank.low;
-    // swapShapes checked the masks, target and colours against the bank; the bank against itself here
+    // every size the C++ loop reads, checked here (swapShapes checks them too, with friendlier words)
     if (T === 0) return { masks: [], colours: [], origin: [], swaps: 0 };
     if (bank.masks.length !== D * P || bank.rows.length !== D * 2 * L || !(S >= 1) || D < 1) throw new Error(`shape swaps: a bank of ${D} shapes at ${S}² with ${bank.masks.length} mask values and ${bank.rows.length} row values`);
+    if (masks.some((m) => m.length !== P) || target.length !== 3 * P || colours.length !== T || colours.some((c) => c.length !== 3)) throw new Error(`shape swaps: masks, target and colours do not fit ${T} layers at ${S}²`);
+    if (![o.maxSwaps, o.candidates].every((x) => Number.isInteger(x) && x >= 0) || o.candidates < 1 || o.maxSwaps > 1e6) throw new Error('shape swaps: maxSwaps must be a whole number ≥ 0 and candidates ≥ 1');
     const packed = new Float32Array(T * P);
     masks.forEach((m, t) => packed.set(m, t * P));
     const cols = Float64Array.from(colours.flat());

@@ -95,3 +95,32 @@ export function leastSquaresCanvas(masks: tf.Tensor4D[], target: tf.Tensor4D, ri
     return leastSquaresBlend(m, target.reshape([B, H * W, 3]), ridge).image.reshape(target.shape) as tf.Tensor4D;
   });
 }
+
+/**
+ * The image without one layer, exactly: with `final` the image, m the layer's mask, c its colour,
+ * `under` the canvas under it and K = Π_{s above} (1 − M_s) what the layers above let through,
+ *
+ *   J = final − m · (c − under) · K
+ *
+ * Returns J's squared error against `target` (all P·3 values) and writes J when given: every
+ * layer's leave-one-out error in O(P) each (the order search, src/model/reorder.ts, and the shape
+ * swaps, src/model/shapes.ts).
+ */
+export function imageWithoutLayer(m: Float32Array, K: Float32Array, c: ArrayLike<number>, under: Float32Array, final: Float32Array, target: Float32Array, J: Float32Array | null): number {
+  const c0 = c[0]!, c1 = c[1]!, c2 = c[2]!;
+  let se = 0;
+  for (let q = 0, i = 0; q < m.length; q++, i += 3) {
+    const w = m[q]! * K[q]!;
+    const j0 = final[i]! - w * (c0 - under[i]!);
+    const j1 = final[i + 1]! - w * (c1 - under[i + 1]!);
+    const j2 = final[i + 2]! - w * (c2 - under[i + 2]!);
+    if (J) {
+      J[i] = j0;
+      J[i + 1] = j1;
+      J[i + 2] = j2;
+    }
+    const d0 = j0 - target[i]!, d1 = j1 - target[i + 1]!, d2 = j2 - target[i + 2]!;
+    se += d0 * d0 + d1 * d1 + d2 * d2;
+  }
+  return se;
+}

@@ -14,7 +14,7 @@
  * is about 4 ms. Only the order and the colours change: the layers are the same shapes.
  */
 import { NEAR_USELESS_DB } from '../config.js';
-import { canvasAfterEachLayer } from '../core/blend.js';
+import { canvasAfterEachLayer, imageWithoutLayer } from '../core/blend.js';
 import { layerWeights, leastSquaresColours, mseOfColours, type RGB } from './refine.js';
 
 export interface LayerOrder {
@@ -47,19 +47,12 @@ function weakLayers(masks: Float32Array[], colours: RGB[], target: Float32Array,
   let base = 0;
   for (let i = 0; i < final.length; i++) base += (final[i]! - target[i]!) ** 2;
   const keep = new Float32Array(P).fill(1);
+  const black = new Float32Array(3 * P);
   const out: number[] = [];
   for (let t = T - 1; t >= 0; t--) {
-    const m = masks[t]!, c = colours[t]!, under = t > 0 ? before[t - 1]! : null;
-    let se = 0;
-    for (let q = 0; q < P; q++) {
-      const w = m[q]! * keep[q]!;
-      for (let k = 0; k < 3; k++) {
-        const i = 3 * q + k;
-        const d = final[i]! - w * (c[k]! - (under ? under[i]! : 0)) - target[i]!;
-        se += d * d;
-      }
-      keep[q] = keep[q]! * (1 - m[q]!);
-    }
+    const m = masks[t]!;
+    const se = imageWithoutLayer(m, keep, colours[t]!, t > 0 ? before[t - 1]! : black, final, target, null);
+    for (let q = 0; q < P; q++) keep[q] = keep[q]! * (1 - m[q]!);
     if (10 * Math.log10(Math.max(se, 1e-12) / Math.max(base, 1e-12)) < db) out.push(t);
   }
   return out.reverse();

@@ -24,6 +24,7 @@
  * parameter vector p, resolution-free. The best pair is kept when the image with least-squares
  * colours for all layers gets closer to the target, up to maxSwaps times.
  */
+import { imageWithoutLayer } from '../core/blend.js';
 import { FusedKernel } from '../core/fused.js';
 import { layerWeights, leastSquaresFit, mseOfColours, type RGB } from './refine.js';
 
@@ -185,7 +186,7 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
     const loo: { t: number; se: number }[] = [];
     for (let t = 0; t < T; t++) {
       if (failed.has(masks[t]!)) continue;
-      const se = withoutLayer(masks[t]!, above[t]!, colours[t]!, t > 0 ? canvases[t - 1]! : zero, final, target, null);
+      const se = imageWithoutLayer(masks[t]!, above[t]!, colours[t]!, t > 0 ? canvases[t - 1]! : zero, final, target, null);
       if (10 * Math.log10(Math.max(se, 1e-12) / Math.max(base, 1e-12)) < db) loo.push({ t, se });
     }
     if (loo.length === 0) break;
@@ -195,7 +196,7 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
     const v = new Float32Array(2 * L * N);
     const Js = weak.map(({ t }, j) => {
       const J = new Float32Array(3 * P);
-      withoutLayer(masks[t]!, above[t]!, colours[t]!, t > 0 ? canvases[t - 1]! : zero, final, target, J);
+      imageWithoutLayer(masks[t]!, above[t]!, colours[t]!, t > 0 ? canvases[t - 1]! : zero, final, target, J);
       scoringColumns(S, J, target, v, N, 6 * j, L);
       return J;
     });
@@ -235,29 +236,6 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
     } else failed.add(masks[u]!);
   }
   return { masks, colours, origin, swaps };
-}
-
-/**
- * J = the image without one layer (mask m, what the layers above let through K, colour c, the
- * canvas under it), and its squared error against target; J is written when given
- */
-function withoutLayer(m: Float32Array, K: Float32Array, c: RGB, under: Float32Array, final: Float32Array, target: Float32Array, J: Float32Array | null): number {
-  const [c0, c1, c2] = c;
-  let se = 0;
-  for (let q = 0, i = 0; q < m.length; q++, i += 3) {
-    const w = m[q]! * K[q]!;
-    const j0 = final[i]! - w * (c0 - under[i]!);
-    const j1 = final[i + 1]! - w * (c1 - under[i + 1]!);
-    const j2 = final[i + 2]! - w * (c2 - under[i + 2]!);
-    if (J) {
-      J[i] = j0;
-      J[i + 1] = j1;
-      J[i + 2] = j2;
-    }
-    const d0 = j0 - target[i]!, d1 = j1 - target[i + 1]!, d2 = j2 - target[i + 2]!;
-    se += d0 * d0 + d1 * d1 + d2 * d2;
-  }
-  return se;
 }
 
 /**
