@@ -25,9 +25,10 @@ export interface DecomposeImageOptions {
    */
   leastSquares?: boolean;
   /**
-   * with least-squares colours, search the stack's order (default true): layers worth < 0.1 dB
-   * are tried at the bottom and the top, and a move is kept when the image gets closer to the
-   * target (src/model/reorder.ts). The same layers, restacked.
+   * with least-squares colours, improve the encoder's stack (default true): with a shape bank by
+   * the swaps below, else by the order search, where layers worth < 0.1 dB are tried at the bottom
+   * and the top and a move is kept when the image gets closer to the target (src/model/reorder.ts;
+   * the same layers, restacked). false keeps the encoder's layers in its order.
    */
   reorder?: boolean;
   /**
