@@ -27,7 +27,7 @@ import { makeShapeBank, type ShapeBank } from './shapes.js';
 /** the store's name for the shape bank's parameter vectors [D, K] (non-trainable; src/model/shapes.ts) */
 export const SHAPES_KEY = 'shapes.p';
 
-/** shapes a bank may hold at most (a bank of 512 is 20 KB in the model file; its masks at 32², 2 MB in memory) */
+/** shapes a bank may hold at most (the default bank of 1,024 is 40 KB in the model file; its masks at 32², 4 MB in memory) */
 export const MAX_SHAPES = 8192;
 
 /** mask values a bank may render at the model's size (32 MB of masks; 8,192 shapes at 32², 512 at 128²) */
