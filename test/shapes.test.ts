@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { canvasAfterEachLayer } from '../src/core/blend.js';
 import { mulberry32 } from '../src/core/random.js';
 import { renderDocument } from '../src/core/document.js';
@@ -193,6 +194,51 @@ test('a model file keeps its shape bank; the bank renders with the mask network;
   assert.ok(!back.store.has(SHAPES_KEY));
   model.dispose();
   back.dispose();
+});
+
+test('the bank\'s masks are kept on disk per model file: the next load reads them, a damaged file is replaced, STRATUM_CACHE=off keeps none', async () => {
+  await onBackend('native');
+  const model = tinyModel();
+  const K = model.cfg.mask.K, P = model.cfg.size ** 2, D = 12;
+  const rng = mulberry32(6);
+  model.setShapes(Float32Array.from({ length: D * K }, () => 4 * (rng() - 0.5)));
+  const dir = tmp();
+  const file = join(dir, 'bank.stratum');
+  saveCheckpoint(file, model, { weightsOnly: true });
+  const cache = join(dir, 'cache');
+  const before = process.env.STRATUM_CACHE;
+  process.env.STRATUM_CACHE = cache;
+  try {
+    const first = loadModel(file).model;
+    const want = first.shapeBank()!.masks;
+    const files = readdirSync(cache).filter((f) => f.endsWith('.bank'));
+    assert.equal(files.length, 1);
+    const kept = join(cache, files[0]!);
+    assert.equal(statSync(kept).size, D * P * 4);
+    // read back, not rendered: a kept file of other (valid) masks is what the next load uses
+    writeFileSync(kept, new Uint8Array(new Float32Array(D * P).fill(0.25).buffer));
+    assert.ok(loadModel(file).model.shapeBank()!.masks.every((v) => v === 0.25));
+    // damaged (a value out of range; a short file): rendered again, and the file replaced
+    for (const bad of [new Float32Array(D * P).fill(2), new Float32Array(5)]) {
+      writeFileSync(kept, new Uint8Array(bad.buffer));
+      assert.deepEqual(loadModel(file).model.shapeBank()!.masks, want);
+      assert.deepEqual(new Float32Array(readFileSync(kept).buffer.slice(0)), want);
+    }
+    // a bank set in memory is not the file's: its masks are rendered, the file's cache untouched
+    const other = loadModel(file).model;
+    other.setShapes(Float32Array.from({ length: 3 * K }, () => rng()));
+    assert.equal(other.shapeBank()!.masks.length, 3 * P);
+    assert.equal(statSync(kept).size, D * P * 4);
+    process.env.STRATUM_CACHE = 'off';
+    const off = join(dir, 'off.stratum');
+    saveCheckpoint(off, other, { weightsOnly: true });
+    loadModel(off).model.shapeBank();
+    assert.equal(readdirSync(cache).length, 1, 'nothing written with the cache off');
+  } finally {
+    if (before === undefined) delete process.env.STRATUM_CACHE;
+    else process.env.STRATUM_CACHE = before;
+  }
+  model.dispose();
 });
 
 test('a model file with a hostile shape bank fails with a one-line error naming it', async () => {

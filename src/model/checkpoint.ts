@@ -9,7 +9,8 @@ import { writeFileAtomic } from '../io/atomicFile.js';
 import type { ModelConfig, TrainConfig } from '../config.js';
 import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
-import type { Decomposer } from './decomposer.js';
+import { SHAPES_KEY, type Decomposer } from './decomposer.js';
+import { diskBankCache } from './bankCache.js';
 import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from './checkpointFormat.js';
 import { Adam } from '../core/adam.js';
 
@@ -97,16 +98,22 @@ export function saveCheckpoint(path: string, model: { store: ParamStore; cfg: un
   writeFileAtomic(path, chunks);
 }
 
-export function readCheckpoint(path: string): Checkpoint {
+function checkpointBytes(path: string): Uint8Array {
   if (!existsSync(path)) throw new Error(`${path}: no such checkpoint`);
   if (!statSync(path).isFile()) throw new Error(`${path}: is a folder, not a model file`);
-  return parseCheckpoint(new Uint8Array(readFileSync(path)), path);
+  return new Uint8Array(readFileSync(path));
 }
 
-/** rebuild the model (and optimiser state when present) from a checkpoint */
+export function readCheckpoint(path: string): Checkpoint {
+  return parseCheckpoint(checkpointBytes(path), path);
+}
+
+/** rebuild the model (and optimiser state when present) from a checkpoint; its shape bank's masks are kept on disk (src/model/bankCache.ts) */
 export function loadModel(path: string, opt?: Adam): { model: Decomposer; ckpt: Checkpoint } {
-  const ckpt = readCheckpoint(path);
+  const bytes = checkpointBytes(path);
+  const ckpt = parseCheckpoint(bytes, path);
   const model = modelFromCheckpoint(ckpt, path);
+  if (model.store.has(SHAPES_KEY)) model.bankMaskCache = diskBankCache(bytes);
   if (opt) restoreOptimiser(opt, ckpt.tensors, OPTIMISER_PREFIX, ckpt.header.adamStep);
   return { model, ckpt };
 }

@@ -33,6 +33,13 @@ export const MAX_SHAPES = 8192;
 /** mask values a bank may render at the model's size (32 MB of masks; 8,192 shapes at 32², 512 at 128²) */
 export const MAX_BANK_VALUES = 8192 * 1024;
 
+/** somewhere to keep a bank's rendered masks between processes (src/model/bankCache.ts: on disk, for Node's loadModel) */
+export interface BankMaskCache {
+  /** the masks, when kept and exactly `values` long */
+  get(values: number): Float32Array | null;
+  set(masks: Float32Array): void;
+}
+
 /**
  * the target's half of the encoder's first convolution, and the canvas's half of its weight
  * (a type alias, not an interface, so that tf.tidy can return it)
@@ -60,6 +67,8 @@ export class Decomposer {
   readonly store = new ParamStore();
   private gridCache: tf.Tensor2D | null = null;
   private bankCache: ShapeBank | null = null;
+  /** where shapeBank() looks for the bank's masks before rendering them, and leaves them after (set by loadModel) */
+  bankMaskCache: BankMaskCache | null = null;
 
   constructor(readonly cfg: ModelConfig, seed = 0) {
     const rng = mulberry32(seed);
@@ -129,13 +138,17 @@ export class Decomposer {
       const [D, K] = pv.shape as [number, number];
       const p = (pv.dataSync() as Float32Array).slice();
       const S = this.cfg.size, P = S * S;
-      const masks = new Float32Array(D * P);
-      // in chunks: the mask network's activations for 64 masks at 32² are 32 MB
-      for (let d = 0; d < D; d += 64) {
-        const n = Math.min(64, D - d);
-        const m = tf.tidy(() => this.masks(tf.tensor2d(p.subarray(d * K, (d + n) * K), [n, K])));
-        masks.set(m.dataSync() as Float32Array, d * P);
-        m.dispose();
+      let masks = this.bankMaskCache?.get(D * P) ?? null;
+      if (!masks) {
+        masks = new Float32Array(D * P);
+        // in chunks: the mask network's activations for 64 masks at 32² are 32 MB
+        for (let d = 0; d < D; d += 64) {
+          const n = Math.min(64, D - d);
+          const m = tf.tidy(() => this.masks(tf.tensor2d(p.subarray(d * K, (d + n) * K), [n, K])));
+          masks.set(m.dataSync() as Float32Array, d * P);
+          m.dispose();
+        }
+        this.bankMaskCache?.set(masks);
       }
       this.bankCache = makeShapeBank(p, K, masks, S);
     }
@@ -145,6 +158,7 @@ export class Decomposer {
   /** give the model a shape bank (parameter vectors [D·K]), or drop it (null) */
   setShapes(p: Float32Array | null): void {
     this.bankCache = null;
+    this.bankMaskCache = null; // it belonged to the model file's bank
     this.store.remove(SHAPES_KEY);
     if (!p) return;
     const K = this.cfg.mask.K, D = p.length / K;
