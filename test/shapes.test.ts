@@ -222,7 +222,7 @@ test('the bank\'s masks are kept on disk per model file: the next load reads the
     for (const bad of [new Float32Array(D * P).fill(2), new Float32Array(5)]) {
       writeFileSync(kept, new Uint8Array(bad.buffer));
       assert.deepEqual(loadModel(file).model.shapeBank()!.masks, want);
-      assert.deepEqual(new Float32Array(readFileSync(kept).buffer.slice(0)), want);
+      assert.deepEqual(new Float32Array(Uint8Array.from(readFileSync(kept)).buffer), want);
     }
     // a bank set in memory is not the file's: its masks are rendered, the file's cache untouched
     const other = loadModel(file).model;
