@@ -1606,11 +1606,12 @@ Napi::Value SwapShapes(const Napi::CallbackInfo& info) {
       const double c0 = colours[t * 3], c1 = colours[t * 3 + 1], c2 = colours[t * 3 + 2];
       if (t == 0) std::fill(canvases[0].begin(), canvases[0].end(), 0.f);
       else std::memcpy(c, canvases[t - 1].data(), sizeof(float) * 3 * P);
+      // as src/core/blend.ts blendLayerInto: c·(1 − m) + colour·m
       for (int q = 0, i = 0; q < P; q++, i += 3) {
-        const double a = m[q];
-        c[i] = (float)(c[i] + a * (c0 - c[i]));
-        c[i + 1] = (float)(c[i + 1] + a * (c1 - c[i + 1]));
-        c[i + 2] = (float)(c[i + 2] + a * (c2 - c[i + 2]));
+        const double a = m[q], k = 1.0 - a;
+        c[i] = (float)(c[i] * k + c0 * a);
+        c[i + 1] = (float)(c[i + 1] * k + c1 * a);
+        c[i + 2] = (float)(c[i + 2] * k + c2 * a);
       }
     }
     std::fill(keep.begin(), keep.end(), 1.f);

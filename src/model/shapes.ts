@@ -24,7 +24,7 @@
  * parameter vector p, resolution-free. The best pair is kept when the image with least-squares
  * colours for all layers gets closer to the target, up to maxSwaps times.
  */
-import { imageWithoutLayer } from '../core/blend.js';
+import { canvasAfterEachLayer, imageWithoutLayer } from '../core/blend.js';
 import { FusedKernel } from '../core/fused.js';
 import { layerWeights, leastSquaresFit, mseOfColours, type RGB } from './refine.js';
 
@@ -51,7 +51,7 @@ const blockOf = (side: number): number => (side % 2 ? 1 : 2);
 export function makeShapeBank(p: Float32Array, K: number, masks: Float32Array, size: number): ShapeBank {
   const P = size * size, D = p.length / K;
   if (!Number.isInteger(D) || masks.length !== D * P) throw new Error(`shape bank: ${p.length} parameters (K=${K}) and ${masks.length} mask values (${size}²) do not describe the same shapes`);
-  const low = size % 2 ? size : size / 2, L = low * low;
+  const f = blockOf(size), inv = 1 / (f * f), low = size / f, L = low * low;
   const rows = new Float32Array(D * 2 * L);
   const norms = new Float32Array(D);
   for (let d = 0; d < D; d++) {
@@ -59,7 +59,6 @@ export function makeShapeBank(p: Float32Array, K: number, masks: Float32Array, s
     let s = 0;
     for (let q = 0; q < P; q++) s += m[q]! * m[q]!;
     norms[d] = s;
-    const f = blockOf(size), inv = 1 / (f * f);
     for (let y = 0; y < low; y++)
       for (let x = 0; x < low; x++) {
         let a = 0, b = 0;
@@ -156,23 +155,12 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
   const failed = new Set<Float32Array>();
   const score = bankScores.active() ?? bankScoresDefinition;
   let swaps = 0;
-  const canvases = Array.from({ length: T }, () => new Float32Array(3 * P));
   const keep = new Float32Array(P);
   const above = Array.from({ length: T }, () => new Float32Array(P));
   const zero = new Float32Array(3 * P);
   while (swaps < maxSwaps && T > 0) {
     // the canvas after each layer; what the layers above each layer let through (K_t)
-    for (let t = 0; t < T; t++) {
-      const c = canvases[t]!, m = masks[t]!, [c0, c1, c2] = colours[t]!;
-      if (t === 0) c.fill(0);
-      else c.set(canvases[t - 1]!);
-      for (let q = 0, i = 0; q < P; q++, i += 3) {
-        const a = m[q]!;
-        c[i] = c[i]! + a * (c0 - c[i]!);
-        c[i + 1] = c[i + 1]! + a * (c1 - c[i + 1]!);
-        c[i + 2] = c[i + 2]! + a * (c2 - c[i + 2]!);
-      }
-    }
+    const canvases = canvasAfterEachLayer(masks, colours);
     keep.fill(1);
     for (let t = T - 1; t >= 0; t--) {
       above[t]!.set(keep);
