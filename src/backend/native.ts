@@ -13,7 +13,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { fusedAdam } from '../core/adam.js';
 import * as tf from '../core/tf.js';
 import type { RGB } from '../model/refine.js';
-import { bankScores, fusedSwapShapes, SCORE_EXACTLY, shapeCount } from '../model/shapes.js';
+import { fusedSwapShapes, SCORE_EXACTLY, shapeCount } from '../model/shapes.js';
 import { chooseBlasCore } from './blasCore.js';
 import { registerNativeDecompose } from './nativeDecompose.js';
 import { registerNativeBatchNorm } from './nativeBatchNorm.js';
@@ -376,20 +376,6 @@ export function registerNativeBackend(): boolean {
       swaps,
     };
   } : null);
-  bankScores.register([NATIVE_BACKEND], (rows, D, L, v, N, out) => {
-    const dims = [D, L, N];
-    if (!dims.every((x) => Number.isInteger(x) && x > 0) || rows.length < D * L || v.length < L * N || out.length < D * N) {
-      throw new Error(`bank scores: arrays of ${rows.length}, ${v.length} and ${out.length} values do not fit ${D}×${L} · ${L}×${N}`);
-    }
-    // one thread: at these sizes (≈ 5M multiply-adds) OpenBLAS's second thread costs more than it brings (0.30 against 0.78 ms measured)
-    const threads = n.threads();
-    n.threads(1);
-    try {
-      n.sgemm(false, false, D, N, L, 1, rows, L, v, N, 0, out, N);
-    } finally {
-      n.threads(threads);
-    }
-  });
   if (tf.findBackendFactory(NATIVE_BACKEND)) return true;
   tf.registerBackend(NATIVE_BACKEND, () => new MathBackendCPU(), 3);
   const cpuKernels = new Map<string, KernelFn>();

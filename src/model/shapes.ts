@@ -12,7 +12,7 @@
  *
  * so every (bank shape, removed layer) pair is scored by ONE matrix product: the bank stored as rows
  * [m | m²] (D × 2P) times six columns per candidate layer ([2 r J | J²] and [r | J], 2P × 6): an sgemm
- * on the native backend (bankScores), plain loops elsewhere. The product runs at half the model's
+ * in the native loop (src/backend/native.ts), bankScores here. The product runs at half the model's
  * resolution (2 × 2 means of m, m², r, J, rJ, J²: a quarter of the bank's bytes, which is what the
  * product waits for), and the SCORE_EXACTLY best pairs are then scored exactly at full resolution.
  *
@@ -78,9 +78,7 @@ export function makeShapeBank(p: Float32Array, K: number, masks: Float32Array, s
 export const shapeCount = (bank: ShapeBank): number => bank.norms.length;
 
 /** out[D × N] = rows[D × L] · v[L × N] (row-major) */
-export type BankScores = (rows: Float32Array, D: number, L: number, v: Float32Array, N: number, out: Float32Array) => void;
-
-export function bankScoresDefinition(rows: Float32Array, D: number, L: number, v: Float32Array, N: number, out: Float32Array): void {
+export function bankScores(rows: Float32Array, D: number, L: number, v: Float32Array, N: number, out: Float32Array): void {
   // v's columns made contiguous, then one dot product per (shape, column) with four partial sums
   const vt = new Float32Array(N * L);
   for (let i = 0; i < L; i++) for (let j = 0; j < N; j++) vt[j * L + i] = v[i * N + j]!;
@@ -100,9 +98,6 @@ export function bankScoresDefinition(rows: Float32Array, D: number, L: number, v
     }
   }
 }
-
-/** the product above as one sgemm where the backend has it (src/backend/native.ts) */
-export const bankScores = new FusedKernel<BankScores>('bankScores');
 
 export interface SwapOptions {
   /** swaps kept at most */
@@ -153,7 +148,6 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
   let origin = masks.map((_, t) => t);
   let mse = mseOfColours(layerWeights(masks), colours, target);
   const failed = new Set<Float32Array>();
-  const score = bankScores.active() ?? bankScoresDefinition;
   let swaps = 0;
   const keep = new Float32Array(P);
   const above = Array.from({ length: T }, () => new Float32Array(P));
@@ -189,7 +183,7 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
       return J;
     });
     const out = new Float32Array(D * N);
-    score(bank.rows, D, 2 * L, v, N, out);
+    bankScores(bank.rows, D, 2 * L, v, N, out);
     // the SCORE_EXACTLY best pairs at half resolution (err − ‖r‖², up to the grid's scale)
     const scale = P / L;
     const top: { d: number; j: number; e: number }[] = [];
