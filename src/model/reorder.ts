@@ -15,7 +15,7 @@
  */
 import { NEAR_USELESS_DB } from '../config.js';
 import { canvasAfterEachLayer, imageWithoutLayer } from '../core/blend.js';
-import { layerWeights, leastSquaresColours, mseOfColours, type RGB } from './refine.js';
+import { layerWeights, leastSquaresFit, mseOfColours, type RGB } from './refine.js';
 
 export interface LayerOrder {
   /** order[k] = the index (in the input) of the layer now at position k, bottom first */
@@ -80,11 +80,9 @@ export function searchLayerOrder(masks: Float32Array[], target: Float32Array, co
           return b;
         };
         const m2 = move(cur);
-        const w2 = layerWeights(m2);
-        const c2 = leastSquaresColours(w2, target, move(cols));
-        const e2 = mseOfColours(w2, c2, target);
-        if (e2 < mse * (1 - 1e-6)) {
-          [order, cur, cols, mse] = [move(order), m2, c2, e2];
+        const fit = leastSquaresFit(layerWeights(m2), target, move(cols));
+        if (fit.mse < mse * (1 - 1e-6)) {
+          [order, cur, cols, mse] = [move(order), m2, fit.colours, fit.mse];
           moved = true;
           break;
         }
