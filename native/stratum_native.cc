@@ -1505,7 +1505,8 @@ void boxLeastSquares(const std::vector<double>& A, const std::vector<double>& B,
 }
 
 // least-squares colours of a stack (src/model/refine.ts layerWeights + leastSquaresFit); returns the mse
-double fit(const std::vector<const float*>& masks, int P, const float* target, const std::vector<double>& previous, std::vector<double>& colours) {
+// w_t = M_t · Π_{s>t} (1 − M_s), [T·P] (src/model/refine.ts layerWeights)
+std::vector<float> layerWeights(const std::vector<const float*>& masks, int P) {
   const int T = (int)masks.size();
   std::vector<float> w((size_t)T * P), keep(P, 1.f);
   for (int t = T - 1; t >= 0; t--) {
@@ -1516,6 +1517,12 @@ double fit(const std::vector<const float*>& masks, int P, const float* target, c
       keep[i] = (float)((double)keep[i] * (1.0 - (double)m[i]));
     }
   }
+  return w;
+}
+
+double fit(const std::vector<const float*>& masks, int P, const float* target, const std::vector<double>& previous, std::vector<double>& colours) {
+  const int T = (int)masks.size();
+  const std::vector<float> w = layerWeights(masks, P);
   std::vector<double> A(T * T), B(T * 3);
   for (int a = 0; a < T; a++) {
     const float* wa = &w[(size_t)a * P];
@@ -1580,12 +1587,7 @@ Napi::Value SwapShapes(const Napi::CallbackInfo& info) {
   {
     // the definition sums layer by layer into a Float32Array image, bottom first
     std::vector<float> im(3 * (size_t)P, 0.f);
-    std::vector<float> keep2(P, 1.f), wt((size_t)T * P);
-    for (int t = T - 1; t >= 0; t--)
-      for (int i = 0; i < P; i++) {
-        wt[(size_t)t * P + i] = (float)((double)masks[t][i] * keep2[i]);
-        keep2[i] = (float)((double)keep2[i] * (1.0 - (double)masks[t][i]));
-      }
+    const std::vector<float> wt = layerWeights(masks, P);
     for (int t = 0; t < T; t++)
       for (int i = 0; i < P; i++)
         for (int k = 0; k < 3; k++) im[3 * i + k] = (float)((double)im[3 * i + k] + colours[t * 3 + k] * wt[(size_t)t * P + i]);
