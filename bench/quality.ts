@@ -22,7 +22,7 @@ import { Progress } from '../src/io/progress.js';
 import { DEFAULT_MODEL } from '../src/cli/options.js';
 import { subset } from '../src/data/imageSet.js';
 import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
-import { flatMethod, quantizeMethod, runQuality, stratumMethod, type Method } from '../src/eval/quality.js';
+import { flatMethod, placedMethod, quantizeMethod, runQuality, stratumMethod, type Method } from '../src/eval/quality.js';
 import type { Decomposer } from '../src/model/decomposer.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { geometrizeMethods } from './geometrize.js';
@@ -54,6 +54,9 @@ const program = new Command('bench:quality')
   .option('--geometrize-candidates <n>', 'random candidate shapes per geometrize step', int('--geometrize-candidates', 1), 50)
   .option('--geometrize-mutations <n>', 'hill-climbing mutations per candidate', int('--geometrize-mutations', 1), 100)
   .option('--no-geometrize', 'leave out the geometrize rows')
+  .option('--layers <list>', 'Stratum N-layer rows (encoder + placed layers, decompose --layers N), each timed against geometrize with N triangles (added to --shapes); empty: none', (v: string) => (v === '' ? [] : intList('--layers', 1, 1000)(v)), [] as number[])
+  .option('--budget-share <x>', "each N-layer row's time budget as a share of geometrize's time for N triangles at that size", positive('--budget-share'), 0.8)
+  .option('--peers <list>', 'geometrize shapes: triangle, ellipse', 'triangle,ellipse')
   .option('--colours <n>', 'palette size of the quantisation row', int('--colours', 2), 20)
   .option('--show <n>', 'photos shown in each side-by-side picture', int('--show', 1), 6)
   .option('--seed <n>', "seed of geometrize's random shapes", int('--seed', 0), 1)
@@ -72,6 +75,9 @@ interface Opts {
   geometrizeCandidates: number;
   geometrizeMutations: number;
   geometrize: boolean;
+  layers: number[];
+  budgetShare: number;
+  peers: string;
   colours: number;
   show: number;
   seed: number;
@@ -110,10 +116,21 @@ async function main(): Promise<void> {
     methods.push(stratumMethod(model, { label, short }));
     if (o.refineSteps > 0) methods.push(stratumMethod(model, { label, short, refineSteps: o.refineSteps, refineLr: o.refineLr }));
   }
+  const peers = o.peers.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const p of peers) if (p !== 'triangle' && p !== 'ellipse') throw new Error(`--peers takes triangle and ellipse, got '${p}'`);
+  if (o.layers.length && (!o.geometrize || !peers.includes('triangle'))) throw new Error('--layers rows take their time budget from geometrize triangles: keep --geometrize and triangle in --peers');
+  const counts = [...new Set([...o.shapes, ...o.layers])].sort((a, b) => a - b);
   if (o.geometrize) {
-    for (const shape of ['triangle', 'ellipse'] as const) {
-      methods.push(...geometrizeMethods({ shape, counts: o.shapes, candidates: o.geometrizeCandidates, mutations: o.geometrizeMutations, seed: o.seed }));
+    for (const shape of peers as ('triangle' | 'ellipse')[]) {
+      methods.push(...geometrizeMethods({ shape, counts, candidates: o.geometrizeCandidates, mutations: o.geometrizeMutations, seed: o.seed }));
     }
+  }
+  // N-layer rows after the triangles, whose time per image at N sets their budget
+  const triangleRow = (N: number) => methods.find((m) => m.name.includes(' triangles') && new RegExp(`\\b${N} triangles`).test(m.name))?.name;
+  for (const N of o.layers) {
+    const peer = triangleRow(N);
+    if (!peer) throw new Error(`no geometrize row with ${N} triangles`);
+    methods.push(placedMethod(models[models.length - 1]!.model, { layers: N, budgetFrom: peer, budgetShare: o.budgetShare, short: `Stratum ${N}` }));
   }
   methods.push(flatMethod(), quantizeMethod(o.colours));
 

@@ -243,3 +243,15 @@ export const NEAR_USELESS_DB = 0.1;
 
 /** mask coverage (share of the image) under which --coverage-loss pushes a mask back up */
 export const COVERAGE_FLOOR = 0.02;
+
+/**
+ * Greedy placed layers (src/model/place.ts): random candidates and hill-climbing mutations per
+ * layer, the smallest half-extent in fit-size pixels, the largest logit gain, the side of the
+ * bank's logit maps, how many bank shapes are used for placing, and about how many pixels a
+ * candidate is scored on (the coarsest pyramid level with at least that many in its box), and
+ * the long side of the grid the placed layers are fitted on, and the most layers a decomposition may ask for.
+ */
+export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 48, bankShapes: 1024, scorePixels: 1024, fitSize: 256, maxLayers: 1000 };
+
+/** the long side an input image is read at (larger photos are reduced first): the fit grid and the encoder's square come from it */
+export const MAX_INPUT_SIDE = 2048;

@@ -8,6 +8,7 @@ import { decodeF32, encodeF32 } from './f32.js';
 import { MASK_PREFIX } from './maskNet.js';
 import { maskParamSpecs } from './maskSpec.js';
 import { ParamStore } from './params.js';
+import { frameAspect } from './placement.js';
 import { renderLayers, type Layer, type RenderOptions, type Rendered } from './render.js';
 import * as tf from './tf.js';
 import { DOCUMENT_FORMAT, DOCUMENT_VERSION, validateDocument } from './validate.js';
@@ -30,6 +31,11 @@ export interface LayeredDocument {
   referenceSize: number;
   weights: Record<string, { shape: number[]; data: string }>;
   layers: DocLayer[];
+  /**
+   * the image's frame in pixels (its aspect ratio): renders keep it, and placed layers
+   * (src/core/placement.ts) are drawn in its isotropic coordinates. Absent: a square frame.
+   */
+  frame?: { width: number; height: number };
   source?: Record<string, unknown>;
 }
 
@@ -58,8 +64,16 @@ export function documentStore(doc: LayeredDocument, name = 'document'): ParamSto
 export function renderDocument(doc: LayeredDocument, width: number, height = width, opts: Omit<RenderOptions, 'width' | 'height' | 'referenceSize'> = {}): Rendered {
   const store = documentStore(doc);
   try {
-    return renderLayers(store, doc.mask, doc.layers, { width, height, referenceSize: doc.referenceSize, ...opts });
+    return renderLayers(store, doc.mask, doc.layers, { width, height, referenceSize: doc.referenceSize, aspect: frameAspect(doc.frame), ...opts });
   } finally {
     store.dispose();
   }
+}
+
+/** render size (width, height) for a document whose long side is `long` pixels, keeping its frame's aspect */
+export function frameSize(doc: Pick<LayeredDocument, 'frame'>, long: number): [number, number] {
+  if (!doc.frame) return [long, long];
+  const { width, height } = doc.frame;
+  const L = Math.max(width, height);
+  return [Math.max(1, Math.round((long * width) / L)), Math.max(1, Math.round((long * height) / L))];
 }

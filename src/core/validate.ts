@@ -8,6 +8,7 @@
 import { decodeF32 } from './f32.js';
 import { maskConfigProblem, maskParamSpecs } from './maskSpec.js';
 import type { LayeredDocument } from './document.js';
+import { PLACEMENT_LIMITS } from './placement.js';
 
 export const DOCUMENT_FORMAT = 'stratum-layers';
 export const DOCUMENT_VERSION = 1;
@@ -22,6 +23,9 @@ export const MODEL_LIMITS = {
   noise: { min: 1, max: 4096 },
   referenceSize: { min: 1, max: 1024 },
 } as const;
+
+/** the largest side a document's frame may record (it is an aspect ratio and the source image's size) */
+export const MAX_FRAME_SIDE = 1 << 20;
 
 /** most dimensions of a stored tensor, and most values in one */
 const MAX_RANK = 8;
@@ -63,8 +67,23 @@ export function validateDocument(d: unknown, name = 'document'): LayeredDocument
     if (!Array.isArray(layer.colour) || layer.colour.length !== 3 || !layer.colour.every((c) => typeof c === 'number' && c >= 0 && c <= 1)) fail(`layer ${i} needs an RGB colour of three numbers in [0, 1]`);
     if (layer.visible !== undefined && typeof layer.visible !== 'boolean') fail(`layer ${i}: visible must be true or false`);
     if (layer.name !== undefined && typeof layer.name !== 'string') fail(`layer ${i}: name must be a string`);
+    if (layer.place !== undefined) {
+      const pl = layer.place as Record<string, unknown>;
+      const L = PLACEMENT_LIMITS;
+      const num = (k: string) => typeof pl[k] === 'number' && Number.isFinite(pl[k]);
+      if (!isObject(pl) || !['x', 'y', 'angle', 'sx', 'sy'].every(num)) fail(`layer ${i}: place must be an object of finite numbers x, y, angle, sx, sy`);
+      if (Math.abs(pl.x as number) > L.centre || Math.abs(pl.y as number) > L.centre) fail(`layer ${i}: place centre must lie in [-${L.centre}, ${L.centre}], got (${show(pl.x)}, ${show(pl.y)})`);
+      if (Math.abs(pl.angle as number) > 1e3) fail(`layer ${i}: place.angle must lie in [-1000, 1000] radians, got ${show(pl.angle)}`);
+      for (const k of ['sx', 'sy']) if (!((pl[k] as number) >= L.scaleMin && (pl[k] as number) <= L.scaleMax)) fail(`layer ${i}: place.${k} must lie in [${L.scaleMin}, ${L.scaleMax}], got ${show(pl[k])}`);
+    }
+    if (layer.gain !== undefined && !(typeof layer.gain === 'number' && layer.gain >= PLACEMENT_LIMITS.gainMin && layer.gain <= PLACEMENT_LIMITS.gainMax)) fail(`layer ${i}: gain must be a number in [${PLACEMENT_LIMITS.gainMin}, ${PLACEMENT_LIMITS.gainMax}], got ${show(layer.gain)}`);
+    if (layer.opacity !== undefined && !(typeof layer.opacity === 'number' && layer.opacity >= 0 && layer.opacity <= 1)) fail(`layer ${i}: opacity must be a number in [0, 1], got ${show(layer.opacity)}`);
     if (layer.contributionDb !== undefined && (typeof layer.contributionDb !== 'number' || !Number.isFinite(layer.contributionDb))) fail(`layer ${i} has a contributionDb that is not a finite number`);
   });
+  if (doc.frame !== undefined) {
+    const fr = doc.frame as Record<string, unknown>;
+    if (!isObject(fr) || !intIn(fr.width, 1, MAX_FRAME_SIDE) || !intIn(fr.height, 1, MAX_FRAME_SIDE)) fail(`frame must be {width, height}, whole numbers of pixels in [1, ${MAX_FRAME_SIDE}], got ${show(fr)}`);
+  }
   if (doc.source !== undefined && !isObject(doc.source)) fail('source must be an object');
   if (!isObject(doc.weights)) fail('missing mask network weights');
   const weights = doc.weights as Record<string, unknown>;

@@ -39,6 +39,33 @@ export async function readImageSquare(input: string | Uint8Array, size: number):
   }
 }
 
+/**
+ * one image file (a path, or the file's bytes) at its own aspect ratio: uint8 RGB, the long side at
+ * most `maxSide` (never enlarged), EXIF orientation applied
+ */
+export async function readImageFrame(input: string | Uint8Array, maxSide: number): Promise<{ width: number; height: number; rgb: Uint8Array }> {
+  const path = typeof input === 'string' ? input : `image (${input.length} bytes)`;
+  if (typeof input === 'string' && !existsSync(input)) throw new Error(`${path}: no such file`);
+  if (typeof input === 'string' && !statSync(input).isFile()) throw new Error(`${path}: is a folder, not an image`);
+  try {
+    const { data, info } = await sharp(input).rotate().removeAlpha().resize(maxSide, maxSide, { fit: 'inside', withoutEnlargement: true }).toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (e) {
+    throw new Error(`${path}: cannot read image (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** one image file resized to exactly width×height (stretched: the frame of a document rendered at that size) */
+export async function readImageExact(input: string | Uint8Array, width: number, height: number): Promise<Uint8Array> {
+  const path = typeof input === 'string' ? input : `image (${input.length} bytes)`;
+  try {
+    const buf = await sharp(input).rotate().removeAlpha().resize(width, height, { fit: 'fill' }).toColourspace('srgb').raw().toBuffer();
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  } catch (e) {
+    throw new Error(`${path}: cannot read image (${(e as Error).message.split('\n')[0]})`);
+  }
+}
+
 export interface FolderOptions {
   size: number;
   limit?: number;

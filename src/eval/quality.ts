@@ -27,6 +27,10 @@ import { writeGrid, type Tile } from './grid.js';
 import { psnrArrays } from './metrics.js';
 import { quantizeRgb } from './quantize.js';
 import { ssim } from './ssim.js';
+import { gmsd } from './gmsd.js';
+import { softShareOfMasks } from './soft.js';
+import { decomposeFrame } from '../model/decomposeFrame.js';
+import { renderDocument } from '../core/document.js';
 
 /** one benchmark image at the size being measured */
 export interface BenchImage {
@@ -49,6 +53,10 @@ export interface MethodResult {
   seconds: number;
   /** per layer, PSNR (dB) lost when it alone is removed, at this size (layered methods) */
   contributions?: number[];
+  /** soft share of the layers' masks at this size (src/eval/soft.ts; layered methods) */
+  soft?: number;
+  /** seconds of the exact render through the mask network at this size, not in `seconds` (placed layers: `seconds` ends with the decomposition's own picture of the document) */
+  renderSeconds?: number;
 }
 
 export interface Method {
@@ -59,6 +67,8 @@ export interface Method {
   /** the model file or setting the row comes from, for the table's notes */
   note?: string;
   run(img: BenchImage): MethodResult | Promise<MethodResult>;
+  /** called before the method runs at a size, with the rows finished at that size (a time budget from a peer's row) */
+  prepare?(size: number, rows: QualityRow[]): void;
 }
 
 const toFloat = (rgb: Uint8Array) => Float32Array.from(rgb, (v) => v / 255);
@@ -97,7 +107,8 @@ export function layeredMethod(name: string, short: string, decompose: (img: Benc
       const r = d.rendered?.size === img.size ? d.rendered : renderLayers(d.store, d.mask, d.layers, { width: img.size, height: img.size, referenceSize: d.referenceSize, keepMasks: true });
       const seconds = d.seconds + (now() - t0);
       const { contributions } = contributionsFromMasks(r.masks!, d.layers, toFloat(img.rgb));
-      return { render: r.rgb, layers: d.layers.filter((l) => l.visible !== false).length, seconds, contributions };
+      const soft = softShareOfMasks(r.masks!.filter((_, t) => d.layers[t]!.visible !== false));
+      return { render: r.rgb, layers: d.layers.filter((l) => l.visible !== false).length, seconds, contributions, soft };
     },
   };
 }
@@ -153,6 +164,39 @@ export function stratumMethod(model: Decomposer, o: { label: string; short?: str
   );
 }
 
+/**
+ * Stratum at N layers (src/model/decomposeFrame.ts): the encoder's T layers, then N − T placed
+ * layers of the learned shape family fitted at the benchmark size. Its time budget per image is
+ * `budgetShare` of the seconds the row named `budgetFrom` took at this size (greedy shape fitting
+ * with N shapes, measured earlier in the same run), or `budgetMs`. `seconds` is the decomposition:
+ * the document and its picture at the fit size; the exact render through the mask network (the
+ * PSNR's image) is timed apart, in `renderSeconds`.
+ */
+export function placedMethod(model: Decomposer, o: { layers: number; budgetMs?: number; budgetFrom?: string; budgetShare?: number; short?: string }): Method {
+  let budgetMs = o.budgetMs ?? 0;
+  return {
+    name: `Stratum ${o.layers} layers (${model.cfg.T} encoder + ${o.layers - model.cfg.T} placed)${o.budgetFrom ? `, ${Math.round(100 * (o.budgetShare ?? 1))} % of ${o.budgetFrom}'s time` : budgetMs ? `, ${budgetMs} ms budget` : ''}`,
+    short: o.short ?? `Stratum ${o.layers}`,
+    note: `decompose --layers ${o.layers}: the encoder's ${model.cfg.T} whole-frame layers, ${o.layers - model.cfg.T} placed layers (src/model/place.ts), colours by least squares; exact render timed apart`,
+    prepare(size, rows) {
+      if (!o.budgetFrom) return;
+      const peer = rows.find((r) => r.size === size && r.method === o.budgetFrom);
+      if (!peer) throw new Error(`${this.name}: no row '${o.budgetFrom}' at ${size}² to take its time from (run it first)`);
+      budgetMs = 1000 * peer.secondsPerImage * (o.budgetShare ?? 1);
+    },
+    run(img) {
+      const t0 = now();
+      const d = decomposeFrame(model, { width: img.size, height: img.size, rgb: img.rgb }, { layers: o.layers, budgetMs, fitSize: img.size });
+      const seconds = now() - t0;
+      const t1 = now();
+      const r = renderDocument(d.doc, img.size, img.size, { keepMasks: true });
+      const renderSeconds = now() - t1;
+      const soft = softShareOfMasks(r.masks!, d.doc.layers.map((l) => l.opacity ?? 1));
+      return { render: r.rgb, layers: d.doc.layers.length, seconds, renderSeconds, contributions: d.contributions, soft };
+    },
+  };
+}
+
 /** the whole image in its mean colour */
 export function flatMethod(): Method {
   return {
@@ -194,6 +238,12 @@ export interface QualityRow {
   secondsPerImage: number;
   /** share of layers contributing less than NEAR_USELESS_DB (layered methods) */
   nearUseless?: number;
+  /** gradient magnitude similarity deviation (src/eval/gmsd.ts; lower is better) */
+  gmsd: number;
+  /** mean soft share of the layers' masks at this size (layered methods) */
+  soft?: number;
+  /** exact render seconds per image, when apart from secondsPerImage */
+  renderSecondsPerImage?: number;
 }
 
 export interface QualityOptions {
@@ -261,7 +311,7 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
   const warmed = new Set<Method>();
   for (const size of o.sizes) {
     const px = size * size * 3;
-    const acc = o.methods.map(() => ({ psnr: 0, ssim: 0, seconds: 0, layers: 0, hasLayers: false, contributions: [] as number[] }));
+    const acc = o.methods.map(() => ({ psnr: 0, ssim: 0, gmsd: 0, seconds: 0, layers: 0, hasLayers: false, contributions: [] as number[], soft: [] as number[], render: [] as number[] }));
     const keep = o.methods.map(() => [] as Float32Array[]);
     const picture: (Tile | null)[][] = shown.map((i) => [{ pixels: toFloat(image(size, i).rgb), width: size, height: size }]);
     // one method over all the images, then the next: each is timed in its own steady state, as a
@@ -270,6 +320,7 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
     // collector's threads then slowed the model's two-threaded forward pass by up to 2×)
     for (let m = 0; m < o.methods.length; m++) {
       const method = o.methods[m]!;
+      method.prepare?.(size, rows);
       for (let i = 0; i < n; i++) {
         const img = image(size, i);
         const target = toFloat(img.rgb);
@@ -285,6 +336,9 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
         const a = acc[m]!;
         a.psnr += psnrArrays(r.render, target);
         a.ssim += ssim(r.render, target, size, size);
+        a.gmsd += gmsd(r.render, target, size, size);
+        if (r.soft !== undefined) a.soft.push(r.soft);
+        if (r.renderSeconds !== undefined) a.render.push(r.renderSeconds);
         a.seconds += r.seconds;
         if (r.layers !== undefined) {
           a.layers += r.layers;
@@ -296,20 +350,23 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
         if (row >= 0) picture[row]!.push({ pixels: r.render, width: size, height: size });
         o.onProgress?.(++done, total, `${size}² ${method.short}`);
       }
+      {
+        const a = acc[m]!;
+        rows.push({
+          size,
+          method: method.name,
+          images: n,
+          layers: a.hasLayers ? a.layers / n : '',
+          psnr: a.psnr / n,
+          ssim: a.ssim / n,
+          secondsPerImage: a.seconds / n,
+          nearUseless: a.contributions.length ? nearUselessShare(a.contributions) : undefined,
+          gmsd: a.gmsd / n,
+          soft: a.soft.length ? a.soft.reduce((x, y) => x + y, 0) / a.soft.length : undefined,
+          renderSecondsPerImage: a.render.length ? a.render.reduce((x, y) => x + y, 0) / a.render.length : undefined,
+        });
+      }
     }
-    o.methods.forEach((method, m) => {
-      const a = acc[m]!;
-      rows.push({
-        size,
-        method: method.name,
-        images: n,
-        layers: a.hasLayers ? a.layers / n : '',
-        psnr: a.psnr / n,
-        ssim: a.ssim / n,
-        secondsPerImage: a.seconds / n,
-        nearUseless: a.contributions.length ? nearUselessShare(a.contributions) : undefined,
-      });
-    });
     renders?.set(size, keep);
     // each finished size is written at once, so a long run killed later keeps what it measured
     if (o.out) await writeResults(size, picture);
@@ -339,10 +396,11 @@ export function qualityMarkdown(rows: QualityRow[], methods: Method[], picture?:
   for (const size of sizes) {
     const rs = rows.filter((r) => r.size === size);
     out.push(`### ${size}² (${rs[0]!.images} images)`, '');
-    out.push(`| method | layers / shapes | PSNR (dB) | SSIM | ms per image | layers < ${NEAR_USELESS_DB} dB |`, '|---|---|---|---|---|---|');
+    out.push(`| method | layers / shapes | PSNR (dB) | SSIM | GMSD | ms per image | exact render ms | layers < ${NEAR_USELESS_DB} dB | soft share |`, '|---|---|---|---|---|---|---|---|---|');
     for (const r of rs) {
       const layers = r.layers === '' ? '' : Number.isInteger(r.layers) ? `${r.layers}` : r.layers.toFixed(1);
-      out.push(`| ${r.method} | ${layers} | ${r.psnr.toFixed(2)} | ${r.ssim.toFixed(3)} | ${(1000 * r.secondsPerImage).toFixed(1)} | ${pct(r.nearUseless)} |`);
+      const render = r.renderSecondsPerImage === undefined ? '' : (1000 * r.renderSecondsPerImage).toFixed(0);
+      out.push(`| ${r.method} | ${layers} | ${r.psnr.toFixed(2)} | ${r.ssim.toFixed(3)} | ${r.gmsd.toFixed(3)} | ${(1000 * r.secondsPerImage).toFixed(1)} | ${render} | ${pct(r.nearUseless)} | ${pct(r.soft)} |`);
     }
     out.push('');
     if (picture) out.push(`![inputs and each method's render at ${size}², one column per row of the table](${picture(size)})`, '');

@@ -23,11 +23,15 @@ export function bankCacheDir(): string | null {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stratum');
 }
 
-/** the disk cache for the bank of the model stored in `fileBytes` */
-export function diskBankCache(fileBytes: Uint8Array): BankMaskCache | null {
+/**
+ * the disk cache for the bank of the model stored in `fileBytes`: its masks (`.bank`, values in
+ * [0, 1]), or another rendering of it named by `kind` whose values pass `valid` (the placing
+ * bank's logit maps, src/model/place.ts: `.place`)
+ */
+export function diskBankCache(fileBytes: Uint8Array, kind = 'bank', valid: (v: number) => boolean = (v) => v >= 0 && v <= 1): BankMaskCache | null {
   const dir = bankCacheDir();
   if (!dir) return null;
-  const path = join(dir, `${createHash('sha256').update(fileBytes).digest('hex')}.bank`);
+  const path = join(dir, `${createHash('sha256').update(fileBytes).digest('hex')}.${kind}`);
   return {
     get(values: number): Float32Array | null {
       try {
@@ -35,7 +39,7 @@ export function diskBankCache(fileBytes: Uint8Array): BankMaskCache | null {
         const b = readFileSync(path);
         const masks = new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
         // (written by this code, but a file anyone could change: only mask values pass)
-        return masks.every((v) => v >= 0 && v <= 1) ? masks : null;
+        return masks.every(valid) ? masks : null;
       } catch {
         return null;
       }

@@ -11,6 +11,8 @@ import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
 import { SHAPES_KEY, type Decomposer } from './decomposer.js';
 import { diskBankCache } from './bankCache.js';
+import { PLACE_DEFAULTS } from '../config.js';
+import { PLACE_LOGIT_MAX } from './place.js';
 import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from './checkpointFormat.js';
 import { Adam } from '../core/adam.js';
 
@@ -113,7 +115,10 @@ export function loadModel(path: string, opt?: Adam): { model: Decomposer; ckpt: 
   const bytes = checkpointBytes(path);
   const ckpt = parseCheckpoint(bytes, path);
   const model = modelFromCheckpoint(ckpt, path);
-  if (model.store.has(SHAPES_KEY)) model.bankMaskCache = diskBankCache(bytes);
+  if (model.store.has(SHAPES_KEY)) {
+    model.bankMaskCache = diskBankCache(bytes);
+    model.placeBankCache = diskBankCache(bytes, `place${PLACE_DEFAULTS.bankSide}`, (v) => Math.abs(v) <= PLACE_LOGIT_MAX);
+  }
   if (opt) restoreOptimiser(opt, ckpt.tensors, OPTIMISER_PREFIX, ckpt.header.adamStep);
   return { model, ckpt };
 }

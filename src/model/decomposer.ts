@@ -69,6 +69,8 @@ export class Decomposer {
   private bankCache: ShapeBank | null = null;
   /** where shapeBank() looks for the bank's masks before rendering them, and leaves them after (set by loadModel) */
   bankMaskCache: BankMaskCache | null = null;
+  /** the same for the bank's logit maps used to place layers (src/model/decomposeFrame.ts placeBankOf) */
+  placeBankCache: BankMaskCache | null = null;
 
   constructor(readonly cfg: ModelConfig, seed = 0) {
     const rng = mulberry32(seed);
@@ -159,6 +161,7 @@ export class Decomposer {
   setShapes(p: Float32Array | null): void {
     this.bankCache = null;
     this.bankMaskCache = null; // it belonged to the model file's bank
+    this.placeBankCache = null;
     this.store.remove(SHAPES_KEY);
     if (!p) return;
     const K = this.cfg.mask.K, D = p.length / K;

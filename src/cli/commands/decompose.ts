@@ -5,15 +5,18 @@ import { basename, extname, join } from 'node:path';
 import { REFINE_DEFAULTS } from '../../config.js';
 import { psnrOf } from '../../core/psnr.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { renderDocument } from '../../core/document.js';
+import { frameSize, renderDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
 import { refineDecomposition } from '../../model/refineDocument.js';
 import { Progress } from '../../io/progress.js';
-import { readImageSquare, writePng } from '../../data/images.js';
+import { readImageExact, readImageFrame, writePng } from '../../data/images.js';
+import { resampleArea } from '../../data/photos.js';
+import { decomposeFrame } from '../../model/decomposeFrame.js';
+import { softShare, softShareOfMasks, SOFT_SIDE } from '../../eval/soft.js';
+import { MAX_INPUT_SIDE, PLACE_DEFAULTS } from '../../config.js';
 import { formatContributions, layerContributions } from '../../eval/contribution.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
-import { decomposeImage, maxEncoderSteps } from '../../model/decomposeImage.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
@@ -28,11 +31,11 @@ export function register(program: Command): void {
     .option('--model <file>', 'model checkpoint', DEFAULT_MODEL)
     .option('--size <n>', 'size of the rendered PNG', int('--size'), 512)
     .option('--T <n>', 'use only the first T layers (same as --layers)', int('--T'))
-    .option('--layers <n>', 'number of layers: keeps running the iterative encoder past its T steps (it looks at the canvas)', int('--layers'))
+    .option('--layers <n>', "number of layers N: up to the model's T from its forward pass; above T, N − T placed layers of the learned shape family fitted to the whole frame (see --budget)", int('--layers'))
     .option('--greedy <n>', 'then add n layers greedily where the residual is largest (at the fit size)', int('--greedy', 0), 0)
     .option('--refine [steps]', "then optimise every layer's p and c jointly at --fit-size for --budget (or this many steps)", int('--refine', 0))
-    .option('--fit-size <n>', 'edge of the grid the refinement fits the image on', int('--fit-size', 8), REFINE_DEFAULTS.fitSize)
-    .option('--budget <time>', 'refinement time budget, e.g. 500ms, 2s, 1m (default 2s without a step count)', duration('--budget'))
+    .option('--fit-size <n>', 'edge of the grid the refinement fits the image on (placed layers: its long side, default 256)', int('--fit-size', 8), REFINE_DEFAULTS.fitSize)
+    .option('--budget <time>', 'time to find the layers (with --layers above T) or to refine them (with --refine), e.g. 500ms, 2s, 1m; default for --refine 2s', duration('--budget'))
     .option('--prune <dB>', 'then remove layers whose removal costs less than this many dB at the fit size', nonNegative('--prune'))
     .option('--refine-colours-only', 'refine only the colours', false)
     .option('--no-reorder', "keep the encoder's layers in the order it painted them (by default weak layers are swapped for the model's bank shapes, or without a bank restacked)")
@@ -45,29 +48,43 @@ export function register(program: Command): void {
     if (o.fitSize > 1024) throw new Error(`--fit-size ${o.fitSize} is too large (at most 1024)`);
     const steps = typeof o.refine === 'number' ? o.refine : 0;
     const refining = o.refine !== undefined && (o.refine === true || steps > 0);
-    if (!refining && (o.budget !== undefined || o.refineColoursOnly)) throw new Error('--budget and --refine-colours-only need --refine');
+    if (!refining && o.refineColoursOnly) throw new Error('--refine-colours-only needs --refine');
     const out = outputOf(c);
     checkOutputFolder(out);
     const stem = basename(image, extname(image));
     const outputs = { png: join(out, `${stem}.png`), grid: join(out, `${stem}.layers.png`), doc: join(out, `${stem}.stratum.json`) };
     checkOutputs(Object.values(outputs), [image, o.model]);
+    const requested: number | undefined = o.layers ?? o.T;
+    if (requested !== undefined && requested > PLACE_DEFAULTS.maxLayers) throw new Error(`--layers ${requested} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
+    if (o.budget !== undefined && !refining && !(requested !== undefined)) throw new Error('--budget needs --layers (the time to find them) or --refine');
     await useBackend(o.backend as BackendName);
     const { model, ckpt } = loadModel(o.model);
-    const N = o.layers ?? o.T ?? model.cfg.T;
-    if (N > maxEncoderSteps(model.cfg.T)) throw new Error(`--layers ${N} is far beyond the model's T=${model.cfg.T} (at most ${maxEncoderSteps(model.cfg.T)})`);
+    const T = model.cfg.T;
+    const N = requested ?? T;
+    // more layers than the encoder paints: placed layers of the learned shape family, within --budget
+    const placing = N > T;
+    if (placing && (refining || o.greedy > 0 || o.prune !== undefined)) throw new Error(`--refine, --greedy and --prune work on the model's ${T} whole-frame layers; with --layers above ${T} the pipeline places the rest itself (give it time with --budget)`);
     const S = model.cfg.size;
-    // the decomposition itself works at the model's size; the render at --size dominates
-    const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + o.greedy }) } as unknown as LayeredDocument;
-    checkRender(shape, o.size, o.size, 'decompose render');
-    const rgb = await readImageSquare(image, S);
-    const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, N, { leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes });
-    let refineNote = '';
+    const frame = await readImageFrame(image, MAX_INPUT_SIDE);
+    const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + o.greedy }), frame: { width: frame.width, height: frame.height } } as unknown as LayeredDocument;
+    const [rw, rh] = frameSize(shape, o.size);
+    checkRender(shape, rw, rh, 'decompose render', true);
+    const source = { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data };
+    const fitSize = c.getOptionValueSource('fitSize') === 'default' ? PLACE_DEFAULTS.fitSize : (o.fitSize as number);
+    const bar = placing ? new Progress(N - T, 0, 'place ') : null;
+    const res = decomposeFrame(model, frame, { layers: N, budgetMs: placing ? o.budget : 0, fitSize, leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes, onLayer: bar ? (k) => bar.update(k, `layer ${T + k} of ${N}`) : undefined }, source);
+    bar?.finish();
+    let doc = res.doc;
+    let note = placing ? `${N - T} placed layers in ${res.seconds.toFixed(2)} s` : '';
     if (refining || o.greedy > 0 || o.prune !== undefined) {
+      // the whole-frame layers live in [−1, 1]² frame coordinates: fitting them to the frame stretched
+      // to a square is fitting them to the frame
       const F = o.fitSize as number;
-      const target = { rgb: Float32Array.from(await readImageSquare(image, F), (v) => v / 255), size: F };
+      const sq = resampleArea(frame.rgb, frame.width, frame.height, 3, 0, 0, frame.width, frame.height, F, F);
+      const target = { rgb: Float32Array.from(sq, (v) => v / 255), size: F };
       const budgetMs = o.budget ?? (steps > 0 ? 0 : REFINE_DEFAULTS.budgetMs);
-      const bar = new Progress(steps > 0 ? steps : Math.ceil(budgetMs / 100), 0, 'refine ');
-      const r = refineDecomposition(res.doc, target, {
+      const rbar = new Progress(steps > 0 ? steps : Math.ceil(budgetMs / 100), 0, 'refine ');
+      const r = refineDecomposition(doc, target, {
         steps,
         budgetMs,
         lr: o.refineLr,
@@ -77,35 +94,44 @@ export function register(program: Command): void {
         addLayers: o.greedy,
         prune: o.prune,
         noOptimise: !refining,
-        onStep: (s) => bar.update(steps > 0 ? s.step : Math.min(Math.floor(s.elapsedMs / 100), Math.ceil(budgetMs / 100)), `step ${s.step} PSNR ${s.psnr.toFixed(2)} dB (sample)`),
+        onStep: (s) => rbar.update(steps > 0 ? s.step : Math.min(Math.floor(s.elapsedMs / 100), Math.ceil(budgetMs / 100)), `step ${s.step} PSNR ${s.psnr.toFixed(2)} dB (sample)`),
       });
-      if (refining) bar.finish();
-      res.doc = r.doc;
+      if (refining) rbar.finish();
       const parts = [];
       if (r.added) parts.push(`${r.added} greedy layers`);
       if (refining) parts.push(`refinement ${r.refine!.steps} steps in ${r.refine!.seconds.toFixed(1)} s`);
       if (o.prune !== undefined) parts.push(`${r.pruned.length} layers pruned`);
-      refineNote = `; at ${F}²: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB (${parts.join(', ')})`;
-      // per-step canvases and masks of the final layers at the model's size
-      const again = renderDocument(res.doc, S, S, { keepMasks: true });
-      res.canvas = again.rgb;
-      const canvases = canvasAfterEachLayer(again.masks!, res.doc.layers.map((l) => l.colour));
-      res.steps = canvases.map((canvas, t) => ({ canvas, mask: again.masks![t]! }));
+      note = `at ${F}²: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB (${parts.join(', ')})`;
+      // what each layer is worth: PSNR lost at the model's size when it alone is removed
+      const small = resampleArea(frame.rgb, frame.width, frame.height, 3, 0, 0, frame.width, frame.height, S, S);
+      const { contributions } = layerContributions(r.doc, Float32Array.from(small, (v) => v / 255), S);
+      doc = { ...r.doc, layers: r.doc.layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })) };
     }
-    // what each layer is worth: PSNR lost at the model's size when it alone is removed
-    const { contributions } = layerContributions(res.doc, Float32Array.from(rgb, (v) => v / 255), S);
-    res.doc = { ...res.doc, layers: res.doc.layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })) };
     mkdirSync(out, { recursive: true });
-    saveDocument(outputs.doc, res.doc);
-    const big = renderDocument(res.doc, o.size, o.size);
-    await writePng(outputs.png, o.size, o.size, big.rgb);
-    const tile = (a: Float32Array): Tile => ({ pixels: a, width: S, height: S });
-    const inputTile = tile(Float32Array.from(rgb, (v) => v / 255));
-    await writeGrid(outputs.grid, [
-      [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
-      [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
-    ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}: ${contributions[t]!.toFixed(1)} dB`)] });
-    console.log(`${res.doc.layers.length} layers, PSNR ${psnrOf(rgb, res.canvas, 1, 1 / 255).toFixed(2)} dB at ${S}²${refineNote}; wrote ${outputs.png} (${o.size}²), ${outputs.grid}, ${outputs.doc}`);
-    console.log(formatContributions(contributions, S));
+    saveDocument(outputs.doc, doc);
+    const big = renderDocument(doc, rw, rh, { keepMasks: rw * rh <= SOFT_SIDE * SOFT_SIDE * 4 && doc.layers.length <= 256 });
+    await writePng(outputs.png, rw, rh, big.rgb);
+    const truth = await readImageExact(image, rw, rh);
+    const psnr = psnrOf(truth, big.rgb, 1, 1 / 255);
+    const soft = big.masks && Math.max(rw, rh) === SOFT_SIDE ? softShareOfMasks(big.masks, doc.layers.map((l) => l.opacity ?? 1)) : softShare(doc);
+    await writeLayersGrid(outputs.grid, doc, frame);
+    console.log(`${doc.layers.length} layers${note ? `, ${note}` : ''}; PSNR ${psnr.toFixed(2)} dB at ${rw}×${rh} (the written render against the input), soft share ${(100 * soft).toFixed(0)}% at ${SOFT_SIDE}; wrote ${outputs.png}, ${outputs.grid}, ${outputs.doc}`);
+    const contributions = doc.layers.map((l) => l.contributionDb ?? 0);
+    console.log(formatContributions(contributions, refining || o.greedy > 0 || o.prune !== undefined ? S : Math.max(res.fit.width, res.fit.height)));
   });
+}
+
+/** the input, the result and the canvas after layers (every layer up to 12, else 12 evenly spaced), masks below */
+async function writeLayersGrid(path: string, doc: LayeredDocument, frame: { width: number; height: number; rgb: Uint8Array }): Promise<void> {
+  const [w, h] = frameSize(doc, 96);
+  const input = resampleArea(frame.rgb, frame.width, frame.height, 3, 0, 0, frame.width, frame.height, w, h).map((v) => v / 255);
+  const r = renderDocument(doc, w, h, { keepMasks: true });
+  const N = doc.layers.length;
+  const shown = N <= 12 ? doc.layers.map((_, t) => t) : Array.from({ length: 12 }, (_, k) => Math.round(((k + 1) * N) / 12) - 1);
+  const canvases = canvasAfterEachLayer(r.masks!, doc.layers.map((l) => (l.visible === false ? null : l.colour)) as never);
+  const tile = (a: Float32Array): Tile => ({ pixels: a, width: w, height: h });
+  await writeGrid(path, [
+    [tile(input), tile(r.rgb), ...shown.map((t) => tile(canvases[t]!))],
+    [null, null, ...shown.map((t) => colouredMaskTile(r.masks![t]!, doc.layers[t]!.colour, w, h))],
+  ], { scale: 1, columnLabels: ['input', 'result', ...shown.map((t) => `layer ${t + 1}: ${(doc.layers[t]!.contributionDb ?? 0).toFixed(1)} dB`)] });
 }

@@ -1,0 +1,293 @@
+/**
+ * Decomposition of a whole frame into N layers (issue 22): coarse to fine.
+ *
+ *   1. the encoder looks at the frame resized to its square S² and paints its T whole-frame layers
+ *      (decomposeImage: forward pass, least-squares colours, shape swaps). Frame coordinates span
+ *      [−1, 1] on both axes, so these layers stretch back onto the frame's own aspect;
+ *   2. N − T placed layers (src/core/placement.ts) of the learned shape family are added greedily
+ *      against the frame at the fit size (src/model/place.ts), within a time budget when given;
+ *   3. all N colours are solved jointly by least squares given the masks (the image is linear in
+ *      them: I = Σ_t c_t · w_t, w_t = M_t · Π_{s>t} (1 − M_s)), kept in [0, 1].
+ *
+ * The document records the frame (its aspect), and every layer renders through the mask network
+ * at any size. Why the encoder first: one forward pass paints the large, soft structure of a photo
+ * in milliseconds, which greedy fitting would spend its first layers on.
+ */
+import { PLACE_DEFAULTS } from '../config.js';
+import { blendLayerInto } from '../core/blend.js';
+import type { DocLayer, LayeredDocument } from '../core/document.js';
+import { frameAspect } from '../core/placement.js';
+import { renderLayers } from '../core/render.js';
+import { boxLeastSquares } from '../core/solve.js';
+import { resampleArea } from '../data/photos.js';
+import { decomposeImage, type DecomposeImageOptions } from './decomposeImage.js';
+import type { Decomposer } from './decomposer.js';
+import { makePlaceBank, placeGreedy, rasterize, type PlaceBank } from './place.js';
+
+/** an RGB image at its own size, values 0..255 (uint8) */
+export interface Frame {
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+}
+
+export interface FrameOptions extends DecomposeImageOptions {
+  /** total layers N (default: the model's T, the forward pass alone) */
+  layers?: number;
+  /** time budget in milliseconds for the placed layers' search (0 or absent: the default effort per layer) */
+  budgetMs?: number;
+  /** long side of the grid the placed layers are fitted on (default PLACE_DEFAULTS.fitSize, at most the image's) */
+  fitSize?: number;
+  seed?: number;
+  /** called after each placed layer */
+  onLayer?: (done: number, total: number) => void;
+}
+
+export interface FrameDecomposition {
+  doc: LayeredDocument;
+  /** the fit grid and the reconstruction on it (RGB floats) */
+  fit: { width: number; height: number; target: Float32Array; canvas: Float32Array };
+  /** each layer's worth on the fit grid: dB lost when it alone is removed (also in the document) */
+  contributions: number[];
+  seconds: number;
+}
+
+const banks = new WeakMap<Decomposer, PlaceBank>();
+
+/** the model's shape bank as logit maps for placing (rendered once per model and process), or null without a bank */
+export function placeBankOf(model: Decomposer): PlaceBank | null {
+  const hit = banks.get(model);
+  if (hit) return hit;
+  const sb = model.shapeBank();
+  if (!sb) return null;
+  const D = Math.min(PLACE_DEFAULTS.bankShapes, sb.p.length / sb.K);
+  const bank = makePlaceBank(model.store, model.cfg.mask, model.cfg.size, sb.p.slice(0, D * sb.K), PLACE_DEFAULTS.bankSide, D * sb.K === sb.p.length ? model.placeBankCache : null);
+  banks.set(model, bank);
+  return bank;
+}
+
+/** the frame's size on a grid whose long side is `long` */
+export function fitDims(width: number, height: number, long: number): [number, number] {
+  const L = Math.max(width, height);
+  const s = Math.min(1, long / L);
+  return [Math.max(1, Math.round(width * s)), Math.max(1, Math.round(height * s))];
+}
+
+export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions = {}, source: Record<string, unknown> = {}): FrameDecomposition {
+  const t0 = performance.now();
+  const { width, height, rgb } = frame;
+  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || rgb.length !== width * height * 3) {
+    throw new Error(`image must be width×height RGB, got ${rgb.length} values for ${width}×${height}`);
+  }
+  const T = model.cfg.T;
+  const N = o.layers ?? T;
+  if (!Number.isInteger(N) || N < 1) throw new Error(`layers must be a whole number ≥ 1, got ${N}`);
+  const S = model.cfg.size;
+  // 1. the encoder on the frame resized to its square
+  const sq = resampleArea(rgb, width, height, 3, 0, 0, width, height, S, S);
+  const square = new Uint8Array(S * S * 3);
+  for (let i = 0; i < sq.length; i++) square[i] = Math.round(sq[i]!);
+  const base = decomposeImage(model, square, source, Math.min(T, N), o);
+  const aspect = frameAspect({ width, height });
+  const [W, H] = fitDims(width, height, o.fitSize ?? PLACE_DEFAULTS.fitSize);
+  const target = resampleArea(rgb, width, height, 3, 0, 0, width, height, W, H);
+  for (let i = 0; i < target.length; i++) target[i] = target[i]! / 255;
+  const baseLayers: DocLayer[] = base.doc.layers;
+  const bank = N > baseLayers.length ? placeBankOf(model) : null;
+  if (N > baseLayers.length && !bank) throw new Error(`this model has no shape bank, so it cannot place more than its T=${T} layers (add one with stratum shapes)`);
+  // 2. the whole-frame layers' masks on the fit grid, then the placed layers over their canvas
+  // (the encoder's layers are smooth at the scale of its S² grid: rendered at 2S on the long side and
+  // interpolated, as the adaptive renderer does, instead of the network at every fit pixel)
+  const [lw, lh] = fitDims(W, H, 2 * S);
+  const coarse = renderLayers(model.store, model.cfg.mask, baseLayers, { width: lw, height: lh, referenceSize: S, keepMasks: true, method: 'dense' }).masks!;
+  const baseMasks = coarse.map((m) => upsample(m, lw, lh, W, H));
+  const masks: Mask[] = baseMasks.map((m) => ({ box: [0, W - 1, 0, H - 1], m }));
+  let layers: DocLayer[] = baseLayers;
+  let placedCount = 0;
+  if (bank) {
+    const canvas = new Float32Array(W * H * 3);
+    baseLayers.forEach((l, t) => blendLayerInto(canvas, baseMasks[t]!, l.colour));
+    const spent = performance.now() - t0;
+    const placed = placeGreedy(target, canvas, W, H, bank, {
+      count: N - baseLayers.length,
+      budgetMs: o.budgetMs ? Math.max(1, o.budgetMs - spent) : 0,
+      aspect,
+      seed: o.seed,
+      onLayer: o.onLayer ? (k) => o.onLayer!(k + 1, N - baseLayers.length) : undefined,
+    });
+    placedCount = placed.length;
+    for (const l of placed) {
+      const buf = new Float32Array(W * H);
+      const box = rasterize(bank, l, aspect, W, H, buf);
+      const n = Math.max(0, box[1] - box[0] + 1) * Math.max(0, box[3] - box[2] + 1);
+      const m = buf.slice(0, n);
+      for (let i = 0; i < n; i++) m[i] = m[i]! * l.opacity;
+      masks.push({ box, m });
+    }
+    // 3. all colours jointly, given every mask on the fit grid
+    const colours = jointColours(masks, target, W, H, [...baseLayers.map((l) => l.colour), ...placed.map((l) => l.colour)]);
+    const K = bank.K;
+    layers = [
+      ...baseLayers.map((l, t) => ({ ...l, colour: colours[t]! })),
+      ...placed.map((l, k) => ({
+        name: `layer ${baseLayers.length + k + 1}`,
+        p: Array.from(bank.p.subarray(l.shape * K, (l.shape + 1) * K)),
+        colour: colours[baseLayers.length + k]!,
+        visible: true,
+        place: l.place,
+        gain: l.gain,
+        ...(l.opacity < 1 ? { opacity: l.opacity } : {}),
+      })),
+    ];
+  }
+  const canvas = new Float32Array(W * H * 3);
+  composite(masks, layers.map((l) => l.colour), W, canvas);
+  const contributions = boxContributions(masks, layers.map((l) => l.colour), target, canvas, W, H);
+  const seconds = (performance.now() - t0) / 1000;
+  const doc: LayeredDocument = {
+    ...base.doc,
+    frame: { width, height },
+    layers: layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })),
+    source: { ...base.doc.source, ...(placedCount ? { placedLayers: placedCount, fitSize: [W, H] } : {}), ...(o.budgetMs ? { budgetMs: o.budgetMs } : {}) },
+  };
+  return { doc, fit: { width: W, height: H, target, canvas }, contributions, seconds };
+}
+
+/** bilinear interpolation of a w×h grid of pixel-centre samples onto a W×H grid of the same frame */
+export function upsample(m: Float32Array, w: number, h: number, W: number, H: number): Float32Array {
+  if (w === W && h === H) return m;
+  const out = new Float32Array(W * H);
+  const xs = Array.from({ length: W }, (_, i) => Math.min(w - 1, Math.max(0, ((i + 0.5) * w) / W - 0.5)));
+  for (let j = 0; j < H; j++) {
+    const fy = Math.min(h - 1, Math.max(0, ((j + 0.5) * h) / H - 0.5));
+    const y0 = Math.min(h - 2, Math.floor(fy));
+    const b = h > 1 ? fy - Math.max(0, y0) : 0;
+    const r0 = Math.max(0, y0) * w;
+    const r1 = Math.min(h - 1, Math.max(0, y0) + 1) * w;
+    for (let i = 0; i < W; i++) {
+      const fx = xs[i]!;
+      const x0 = Math.min(w - 2, Math.floor(fx));
+      const xa = Math.max(0, x0);
+      const xb = Math.min(w - 1, xa + 1);
+      const a = w > 1 ? fx - xa : 0;
+      out[j * W + i] = (m[r0 + xa]! * (1 - a) + m[r0 + xb]! * a) * (1 - b) + (m[r1 + xa]! * (1 - a) + m[r1 + xb]! * a) * b;
+    }
+  }
+  return out;
+}
+
+/** a layer's mask on the fit grid, over its box only (row-major within the box) */
+interface Mask {
+  box: [number, number, number, number];
+  m: Float32Array;
+}
+
+/** the blend of box masks with colours, bottom first, into out (W-wide RGB) */
+function composite(masks: Mask[], colours: ArrayLike<number>[], W: number, out: Float32Array): void {
+  masks.forEach(({ box: [i0, i1, j0, j1], m }, t) => {
+    const c = colours[t]!;
+    const bw = i1 - i0 + 1;
+    for (let j = j0; j <= j1; j++) {
+      for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
+        const a = m[q]!;
+        if (a === 0) continue;
+        const k = 3 * (j * W + i);
+        for (let ch = 0; ch < 3; ch++) out[k + ch] = out[k + ch]! + a * (c[ch]! - out[k + ch]!);
+      }
+    }
+  });
+}
+
+/** each layer's weight w_t = M_t · Π_{s>t} (1 − M_s) over its box (zero outside) */
+function boxWeights(masks: Mask[], W: number, H: number): Float32Array[] {
+  const keep = new Float32Array(W * H).fill(1);
+  const w: Float32Array[] = new Array(masks.length);
+  for (let t = masks.length - 1; t >= 0; t--) {
+    const { box: [i0, i1, j0, j1], m } = masks[t]!;
+    const bw = i1 - i0 + 1;
+    const wt = new Float32Array(m.length);
+    for (let j = j0; j <= j1; j++) {
+      for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
+        const p = j * W + i;
+        wt[q] = m[q]! * keep[p]!;
+        keep[p] = keep[p]! * (1 - m[q]!);
+      }
+    }
+    w[t] = wt;
+  }
+  return w;
+}
+
+/**
+ * Least-squares colours in [0, 1] for box masks (src/model/refine.ts leastSquaresFit's normal
+ * equations, summed over box intersections only).
+ */
+export function jointColours(masks: Mask[], target: Float32Array, W: number, H: number, start: ArrayLike<number>[]): [number, number, number][] {
+  const N = masks.length;
+  const w = boxWeights(masks, W, H);
+  const A = new Float64Array(N * N);
+  const B = new Float64Array(N * 3);
+  for (let a = 0; a < N; a++) {
+    const [ai0, ai1, aj0, aj1] = masks[a]!.box;
+    const abw = ai1 - ai0 + 1;
+    const wa = w[a]!;
+    for (let j = aj0; j <= aj1; j++) {
+      for (let i = ai0, q = (j - aj0) * abw; i <= ai1; i++, q++) {
+        const k = 3 * (j * W + i);
+        B[3 * a] = B[3 * a]! + wa[q]! * target[k]!;
+        B[3 * a + 1] = B[3 * a + 1]! + wa[q]! * target[k + 1]!;
+        B[3 * a + 2] = B[3 * a + 2]! + wa[q]! * target[k + 2]!;
+      }
+    }
+    for (let b = a; b < N; b++) {
+      const [bi0, bi1, bj0, bj1] = masks[b]!.box;
+      const i0 = Math.max(ai0, bi0), i1 = Math.min(ai1, bi1), j0 = Math.max(aj0, bj0), j1 = Math.min(aj1, bj1);
+      if (i0 > i1 || j0 > j1) continue;
+      const bbw = bi1 - bi0 + 1;
+      const wb = w[b]!;
+      let s = 0;
+      for (let j = j0; j <= j1; j++) {
+        let qa = (j - aj0) * abw + (i0 - ai0);
+        let qb = (j - bj0) * bbw + (i0 - bi0);
+        for (let i = i0; i <= i1; i++) s += wa[qa++]! * wb[qb++]!;
+      }
+      A[a * N + b] = s;
+      A[b * N + a] = s;
+    }
+  }
+  let trace = 0;
+  for (let a = 0; a < N; a++) trace += A[a * N + a]!;
+  const X = boxLeastSquares(A, B, N, 3, 1e-9 * Math.max(trace / Math.max(N, 1), 1e-12), (t, k) => start[t]![k]!);
+  return Array.from({ length: N }, (_, t) => [X[3 * t]!, X[3 * t + 1]!, X[3 * t + 2]!] as [number, number, number]);
+}
+
+/**
+ * What each layer is worth (dB lost when it alone is removed) from box masks: without layer t the
+ * image is final − w_t · (c_t − C_{t−1}) (src/core/blend.ts imageWithoutLayer), which differs only
+ * in its box, so all N cost one pass over the boxes.
+ */
+export function boxContributions(masks: Mask[], colours: ArrayLike<number>[], target: Float32Array, final: Float32Array, W: number, H: number): number[] {
+  const w = boxWeights(masks, W, H);
+  let E = 0;
+  for (let i = 0; i < final.length; i++) E += (target[i]! - final[i]!) ** 2;
+  E = Math.max(E, 1e-12);
+  const under = new Float32Array(W * H * 3);
+  return masks.map(({ box: [i0, i1, j0, j1], m }, t) => {
+    const c = colours[t]!;
+    const bw = i1 - i0 + 1;
+    const wt = w[t]!;
+    let dE = 0;
+    for (let j = j0; j <= j1; j++) {
+      for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
+        const k = 3 * (j * W + i);
+        for (let ch = 0; ch < 3; ch++) {
+          const e = target[k + ch]! - final[k + ch]!;
+          const d = wt[q]! * (c[ch]! - under[k + ch]!);
+          dE += 2 * e * d + d * d;
+          under[k + ch] = under[k + ch]! + m[q]! * (c[ch]! - under[k + ch]!);
+        }
+      }
+    }
+    return 10 * Math.log10((E + Math.max(dE, 0)) / E);
+  });
+}
