@@ -5,6 +5,7 @@ import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { decomposeFrame, placeBankOf } from '../src/model/decomposeFrame.js';
 import { renderDocument } from '../src/core/document.js';
+import { softShareOfMasks } from '../src/eval/soft.js';
 import { renderLayers } from '../src/core/render.js';
 import { psnrOf } from '../src/core/psnr.js';
 import { geometrizeRun } from '../bench/geometrize.js';
@@ -37,7 +38,8 @@ for (let n = 0; n < Math.min(limit, set.n); n++) {
     t = performance.now();
     const d = decomposeFrame(model, { width: size, height: size, rgb }, { layers: N, budgetMs });
     const tp = performance.now();
-    const r = renderDocument(d.doc, size, size);
+    const r = renderDocument(d.doc, size, size, { keepMasks: true });
+    add(`N=${N} soft`, softShareOfMasks(r.masks!, d.doc.layers.map((l) => l.opacity ?? 1)));
     const te = performance.now();
     add(`N=${N} stratum`, psnrOf(target, r.rgb));
     add(`N=${N} approx`, psnrOf(d.fit.target, d.fit.canvas));

@@ -14,11 +14,13 @@ import { useBackend, type BackendName } from './backend/index.js';
 import { REFINE_DEFAULTS } from './config.js';
 import type { LayeredDocument } from './core/document.js';
 import * as tf from './core/tf.js';
-import { readImageSquare } from './data/images.js';
+import { MAX_INPUT_SIDE, PLACE_DEFAULTS } from './config.js';
+import { readImageFrame } from './data/images.js';
+import { resampleArea } from './data/photos.js';
+import { decomposeFrame, type Frame } from './model/decomposeFrame.js';
 import { exportDocument } from './export/exportDocument.js';
 import { DEFAULT_MODEL } from './io/paths.js';
 import { loadModel } from './model/checkpoint.js';
-import { decomposeImage } from './model/decomposeImage.js';
 import type { Decomposer } from './model/decomposer.js';
 import { type RefineOptions } from './model/refine.js';
 import { refineDecomposition } from './model/refineDocument.js';
@@ -53,24 +55,34 @@ export async function load(path: string = DEFAULT_MODEL, o: LoadOptions = {}): P
   return loadModel(path).model;
 }
 
-/** the image as uint8 RGB [size, size, 3]: files centre-cropped and resized, tensors resized */
-async function imageRgb(image: ImageInput, size: number): Promise<Uint8Array> {
-  if (typeof image === 'string' || image instanceof Uint8Array) return readImageSquare(image, size);
+/** the image at its own aspect as uint8 RGB (files up to MAX_INPUT_SIDE on the long side; tensors as they are) */
+async function imageFrame(image: ImageInput): Promise<Frame> {
+  if (typeof image === 'string' || image instanceof Uint8Array) return readImageFrame(image, MAX_INPUT_SIDE);
   if (!(image instanceof tf.Tensor)) throw new Error('image must be a file path, the bytes of an image file, or a tensor');
   const shape = image.shape;
   const hw = shape.length === 4 && shape[0] === 1 ? shape.slice(1) : shape;
-  if (hw.length !== 3 || hw[2] !== 3) throw new Error(`image tensor must be [H, W, 3] or [1, H, W, 3] RGB, got [${shape.join(', ')}]`);
-  const values = tf.tidy(() => {
-    const x = image.reshape([1, hw[0]!, hw[1]!, 3]).toFloat() as tf.Tensor4D;
-    return (hw[0] === size && hw[1] === size ? x : tf.image.resizeBilinear(x, [size, size])).dataSync() as Float32Array;
-  });
+  if (hw.length !== 3 || hw[2] !== 3 || hw[0]! < 1 || hw[1]! < 1) throw new Error(`image tensor must be [H, W, 3] or [1, H, W, 3] RGB, got [${shape.join(', ')}]`);
+  if (hw[0]! * hw[1]! > MAX_INPUT_SIDE * MAX_INPUT_SIDE) throw new Error(`image tensor of ${hw[1]}×${hw[0]} is too large (at most ${MAX_INPUT_SIDE * MAX_INPUT_SIDE} pixels)`);
+  const values = image.dataSync() as Float32Array;
   if (!values.every((v) => v >= 0 && v <= 1)) throw new Error('image tensor values must lie in [0, 1]');
-  return Uint8Array.from(values, (v) => Math.round(v * 255));
+  return { width: hw[1]!, height: hw[0]!, rgb: Uint8Array.from(values, (v) => Math.round(v * 255)) };
+}
+
+/** the frame stretched to size² (the whole-frame layers' own coordinates), RGB floats in [0, 1] */
+function stretched(f: Frame, size: number): Float32Array {
+  return resampleArea(f.rgb, f.width, f.height, 3, 0, 0, f.width, f.height, size, size).map((v) => v / 255);
 }
 
 export interface DecomposeOptions {
   /** use only the first T layers (default: the model's T) */
   T?: number;
+  /**
+   * layers N (default: the model's T). Above T, N − T placed layers of the learned shape family are
+   * fitted to the whole frame after the encoder's (src/model/decomposeFrame.ts)
+   */
+  layers?: number;
+  /** time for finding the placed layers, in milliseconds (default: a fixed effort per layer) */
+  budgetMs?: number;
   /** then refine the layers by gradient descent on L1 for this many steps */
   refine?: RefineOptions;
   /** recorded in the document's source */
@@ -83,12 +95,17 @@ export interface DecomposeOptions {
   shapes?: boolean;
 }
 
-/** the layered document of an image: the model's T layers (mask parameters p and colour), bottom first */
+/**
+ * the layered document of an image at its own aspect: the model's T layers (mask parameters p and
+ * colour), bottom first, and with `layers` above T placed layers on top
+ */
 export async function decompose(model: Decomposer, image: ImageInput, o: DecomposeOptions = {}): Promise<LayeredDocument> {
-  const S = model.cfg.size;
-  const rgb = await imageRgb(image, S);
+  const frame = await imageFrame(image);
   const name = o.name ?? (typeof image === 'string' ? image : undefined);
-  const doc = decomposeImage(model, rgb, name ? { image: name } : {}, o.T ?? model.cfg.T, { leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes }).doc;
+  const layers = o.layers ?? o.T ?? model.cfg.T;
+  if (Number.isInteger(layers) && layers > PLACE_DEFAULTS.maxLayers) throw new Error(`layers ${layers} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
+  if (o.refine && layers > model.cfg.T) throw new Error(`refine works on the model's ${model.cfg.T} whole-frame layers, not on placed layers (layers ${layers})`);
+  const doc = decomposeFrame(model, frame, { layers, budgetMs: o.budgetMs, leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes }, name ? { image: name } : {}).doc;
   return o.refine ? (await refine(doc, image, o.refine)).doc : doc;
 }
 
@@ -104,7 +121,7 @@ export interface Refined {
  */
 export async function refine(doc: LayeredDocument, image: ImageInput, o: Partial<RefineOptions> = {}): Promise<Refined> {
   const size = o.fitSize ?? REFINE_DEFAULTS.fitSize;
-  const rgb = await imageRgb(image, size);
-  const r = refineDecomposition(doc, { rgb: Float32Array.from(rgb, (v) => v / 255), size }, { ...o, budgetMs: o.budgetMs ?? (o.steps ? 0 : REFINE_DEFAULTS.budgetMs) });
+  if (doc.layers.some((l) => l.place || (l.gain ?? 1) !== 1 || (l.opacity ?? 1) !== 1)) throw new Error('refine works on whole-frame layers; this document has placed, sharpened or translucent layers');
+  const r = refineDecomposition(doc, { rgb: stretched(await imageFrame(image), size), size }, { ...o, budgetMs: o.budgetMs ?? (o.steps ? 0 : REFINE_DEFAULTS.budgetMs) });
   return { doc: r.doc, psnrBefore: r.psnrBefore, psnrAfter: r.psnrAfter };
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as tf from '../src/core/tf.js';
-import { readImageSquare } from '../src/data/images.js';
+import { readImageFrame } from '../src/data/images.js';
 import { decompose, load, refine, render } from '../src/index.js';
 import { tmp } from './helpers.js';
 
@@ -11,16 +11,23 @@ const IMAGE = join(import.meta.dirname, '..', 'samples', 'bag.png');
 test('library: a tensor decomposes like the file it came from; refine raises PSNR; bad inputs are one-line errors naming them', async () => {
   const model = await load(undefined, { backend: 'native' });
   const S = model.cfg.size;
-  const rgb = await readImageSquare(IMAGE, S);
+  const frame = await readImageFrame(IMAGE, 4096);
   const fromFile = await decompose(model, IMAGE, { T: 4 });
   assert.equal(fromFile.layers.length, 4);
   assert.equal(fromFile.source?.image, IMAGE);
-  const x = tf.tensor3d(Float32Array.from(rgb, (v) => v / 255), [S, S, 3]);
+  assert.deepEqual(fromFile.frame, { width: frame.width, height: frame.height });
+  const x = tf.tensor3d(Float32Array.from(frame.rgb, (v) => v / 255), [frame.height, frame.width, 3]);
   const fromTensor = await decompose(model, x, { T: 4 });
   assert.deepEqual(fromTensor.layers, fromFile.layers);
-  // a larger tensor is resized to the model's size first
-  const big = tf.image.resizeNearestNeighbor(x.expandDims(0) as tf.Tensor4D, [2 * S, 2 * S]);
-  assert.equal((await decompose(model, big)).layers.length, model.cfg.T);
+  // a non-square tensor keeps its aspect: its frame, and renders at it; the encoder sees its square resize
+  const wide = tf.image.resizeBilinear(x.expandDims(0) as tf.Tensor4D, [S, 3 * S]);
+  const wideDoc = await decompose(model, wide);
+  assert.deepEqual(wideDoc.frame, { width: 3 * S, height: S });
+  assert.equal(wideDoc.layers.length, model.cfg.T);
+  // more layers than T: placed layers on top, exactly as many as asked
+  const more = await decompose(model, wide, { layers: 14 });
+  assert.equal(more.layers.length, 14);
+  assert.ok(more.layers.slice(model.cfg.T).every((l) => l.place));
   const r = await refine(fromFile, IMAGE, { steps: 15 });
   assert.ok(r.psnrAfter > r.psnrBefore, `${r.psnrBefore} -> ${r.psnrAfter}`);
   assert.equal(r.doc.source?.refinement && (r.doc.source.refinement as { steps: number }).steps, 15);
@@ -31,8 +38,9 @@ test('library: a tensor decomposes like the file it came from; refine raises PSN
   await assert.rejects(decompose(model, tf.zeros([S, S, 4])), /must be \[H, W, 3\] or \[1, H, W, 3\] RGB, got \[32, 32, 4\]/);
   await assert.rejects(decompose(model, tf.fill([S, S, 3], 255)), /values must lie in \[0, 1\]/);
   // the layer count is capped as decompose --layers is (maxEncoderSteps), before any work
-  await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { T: 1000 }), /layers must be a whole number from 1 to 64 for this model \(T=10\), got 1000/);
+  await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { layers: 5000 }), /layers 5000 is too many \(at most 1000\)/);
   await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { T: 0 }), /layers must be a whole number/);
+  await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { layers: 12, refine: { steps: 2 } }), /refine works on the model's 10 whole-frame layers/);
   await assert.rejects(load(join(tmp(), 'missing.stratum')), /missing\.stratum: no such checkpoint/);
   model.dispose();
 });

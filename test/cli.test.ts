@@ -26,7 +26,9 @@ test('bad flags, missing files and corrupt inputs: one line on stderr, non-zero 
     [['decompose', 'samples/bag.png', '--refine', '--budget', 'soon'], /--budget must be a positive duration/],
     [['decompose', 'samples/bag.png', '--refine', '--fit-size', '4096'], /--fit-size 4096 is too large/],
     [['decompose', 'samples/bag.png', '--prune', '-1'], /--prune must be a number ≥ 0/],
-    [['decompose', 'samples/bag.png', '--budget', '2s'], /--budget and --refine-colours-only need --refine/],
+    [['decompose', 'samples/bag.png', '--budget', '2s'], /--budget needs --layers \(the time to find them\) or --refine/],
+    [['decompose', 'samples/bag.png', '--layers', '20', '--refine'], /--refine, --greedy and --prune work on the model's 10 whole-frame layers/],
+    [['decompose', 'samples/bag.png', '--layers', '5000'], /--layers 5000 is too many \(at most 1000\)/],
     [['train', '--data', 'folder:/definitely/not/here', '-o', join(dir, 'r')], /no such file or folder/],
   ];
   writeFileSync(join(dir, 'broken.json'), '{"format":"stratum-layers"');

@@ -77,3 +77,12 @@ export function frameSize(doc: Pick<LayeredDocument, 'frame'>, long: number): [n
   const L = Math.max(width, height);
   return [Math.max(1, Math.round((long * width) / L)), Math.max(1, Math.round((long * height) / L))];
 }
+
+/** a render's width and height: both given, or one given and the other from the frame's aspect, or the long side `size` */
+export function renderSize(doc: Pick<LayeredDocument, 'frame'>, size: number, width?: number, height?: number): [number, number] {
+  if (width !== undefined && height !== undefined) return [width, height];
+  const [fw, fh] = doc.frame ? [doc.frame.width, doc.frame.height] : [1, 1];
+  if (width !== undefined) return [width, Math.max(1, Math.round((width * fh) / fw))];
+  if (height !== undefined) return [Math.max(1, Math.round((height * fw) / fh)), height];
+  return frameSize(doc, size);
+}

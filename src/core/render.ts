@@ -186,12 +186,16 @@ export function renderAdaptive(store: ParamStore, cfg: MaskNetConfig, layers: La
   if (layers.length === 0) return { width, height, rgb, masks, evaluated, needed, method: 'adaptive' };
   const aspect = opt.aspect ?? [1, 1];
   const ps = layers.map((l) => tf.tensor2d([l.p], [1, cfg.K]));
-  const stats = tf.tidy(() => {
-    const all = tf.tensor2d(layers.map((l) => l.p), [layers.length, cfg.K]);
+  // statistics of the wanted layers only (a hidden layer is never looked at, not even batched with the others)
+  const wantedIdx = layers.map((_, t) => t).filter((t) => wanted[t]);
+  const stats = tf.tidy((): never => {
+    const per: GroupStats[][] = layers.map(() => []);
+    if (!wantedIdx.length) return per as never;
+    const all = tf.tensor2d(wantedIdx.map((t) => layers[t]!.p), [wantedIdx.length, cfg.K]);
     const s = referenceStats(store, cfg, all, opt.referenceSize);
-    const per = layers.map((_, t) => s.map((g) => ({ mean: tf.keep(g.mean.slice(t, 1)), rstd: tf.keep(g.rstd.slice(t, 1)) })));
+    wantedIdx.forEach((t, k) => (per[t] = s.map((g) => ({ mean: tf.keep(g.mean.slice(k, 1)), rstd: tf.keep(g.rstd.slice(k, 1)) }))));
     for (const g of s) tf.dispose([g.mean, g.rstd]);
-    return per;
+    return per as never;
   }) as unknown as GroupStats[][];
   const tw = Math.min(tile, width);
   const th = Math.min(tile, height);

@@ -5,7 +5,7 @@
  */
 import { extname } from 'node:path';
 import { EXPORT_DEFAULTS } from '../config.js';
-import { renderDocument, type LayeredDocument } from '../core/document.js';
+import { frameSize, renderDocument, type LayeredDocument } from '../core/document.js';
 import { writePng } from '../data/images.js';
 import { layerRasters } from './layerImages.js';
 import { writeOraFile } from './ora.js';
@@ -39,9 +39,11 @@ export async function exportDocument(doc: LayeredDocument, path: string, o: Expo
   const threshold = o.threshold ?? EXPORT_DEFAULTS.threshold;
   if (!Number.isInteger(size) || size <= 0) throw new Error(`${path}: export size must be a positive integer, got ${size}`);
   if (!(threshold > 0 && threshold < 1)) throw new Error(`${path}: SVG threshold must lie in (0, 1), got ${threshold}`);
-  if (fmt === 'png') await writePng(path, size, size, renderDocument(doc, size).rgb);
+  // --size is the long side: a document keeps its frame's aspect
+  const [w, h] = frameSize(doc, size);
+  if (fmt === 'png') await writePng(path, w, h, renderDocument(doc, w, h).rgb);
   else {
-    const r = layerRasters(doc, size);
+    const r = layerRasters(doc, w, h);
     if (fmt === 'psd') writePsdFile(path, r);
     else if (fmt === 'ora') await writeOraFile(path, r);
     else writeSvgFile(path, r, { levels: o.levels, threshold });

@@ -74,7 +74,6 @@ export function fitDims(width: number, height: number, long: number): [number, n
 }
 
 export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions = {}, source: Record<string, unknown> = {}): FrameDecomposition {
-  const t0 = performance.now();
   const { width, height, rgb } = frame;
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || rgb.length !== width * height * 3) {
     throw new Error(`image must be width×height RGB, got ${rgb.length} values for ${width}×${height}`);
@@ -83,6 +82,11 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   const N = o.layers ?? T;
   if (!Number.isInteger(N) || N < 1) throw new Error(`layers must be a whole number ≥ 1, got ${N}`);
   const S = model.cfg.size;
+  // the bank's logit maps are the model's, made once per process (start-up, like loading it): the
+  // clock and the budget start after them
+  const bank = N > T ? placeBankOf(model) : null;
+  if (N > T && !bank) throw new Error(`this model has no shape bank, so it cannot place more than its T=${T} layers (add one with stratum shapes)`);
+  const t0 = performance.now();
   // 1. the encoder on the frame resized to its square
   const sq = resampleArea(rgb, width, height, 3, 0, 0, width, height, S, S);
   const square = new Uint8Array(S * S * 3);
@@ -93,8 +97,6 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   const target = resampleArea(rgb, width, height, 3, 0, 0, width, height, W, H);
   for (let i = 0; i < target.length; i++) target[i] = target[i]! / 255;
   const baseLayers: DocLayer[] = base.doc.layers;
-  const bank = N > baseLayers.length ? placeBankOf(model) : null;
-  if (N > baseLayers.length && !bank) throw new Error(`this model has no shape bank, so it cannot place more than its T=${T} layers (add one with stratum shapes)`);
   // 2. the whole-frame layers' masks on the fit grid, then the placed layers over their canvas
   // (the encoder's layers are smooth at the scale of its S² grid: rendered at 2S on the long side and
   // interpolated, as the adaptive renderer does, instead of the network at every fit pixel)
@@ -148,7 +150,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
     ...base.doc,
     frame: { width, height },
     layers: layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })),
-    source: { ...base.doc.source, ...(placedCount ? { placedLayers: placedCount, fitSize: [W, H] } : {}), ...(o.budgetMs ? { budgetMs: o.budgetMs } : {}) },
+    source: { ...base.doc.source, ...(placedCount ? { placedLayers: placedCount, fitSize: [W, H] } : {}), ...(o.budgetMs ? { budgetMs: o.budgetMs } : {}), seconds: Number(seconds.toFixed(3)) },
   };
   return { doc, fit: { width: W, height: H, target, canvas }, contributions, seconds };
 }

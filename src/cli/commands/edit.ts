@@ -1,7 +1,7 @@
 /** stratum edit */
 import { Command } from 'commander';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { renderDocument } from '../../core/document.js';
+import { frameSize, renderDocument } from '../../core/document.js';
 import { writePng } from '../../data/images.js';
 import { writeGrid } from '../../eval/grid.js';
 import { loadDocument, saveDocument } from '../../export/documentFile.js';
@@ -60,7 +60,8 @@ export function register(program: Command): void {
         if (!ks.every(Number.isFinite)) throw new Error(`bad --k list '${o.k}'`);
         const { docs } = jitterLayer(doc, layerIndex(o.jitter), ks, o.seed);
         const S = Math.min(o.size, 256);
-        const tiles = docs.map((d) => ({ pixels: renderDocument(d, S).rgb, width: S, height: S }));
+        const [sw, sh] = frameSize(doc, S);
+        const tiles = docs.map((d) => ({ pixels: renderDocument(d, sw, sh).rgb, width: sw, height: sh }));
         await writeGrid(o.strip, [tiles], { scale: 1, gap: 4, columnLabels: ks.map((k) => `k = ${k}`) });
         console.log(`wrote ${o.strip} (layer ${o.jitter}, k = ${ks.join(', ')})`);
       }
@@ -76,7 +77,8 @@ export function register(program: Command): void {
         const parts = String(adjust).split(':');
         const i = layerIndex(parts[0]!);
         checkLayer(doc, i);
-        // the document is square: render the mask stretched to the image's aspect
+        // the layers live on the document's frame, which spans the whole image (decompose keeps the
+        // photo's aspect; an old square document is stretched over it)
         const mask = renderDocument(doc, W, H, { keepMasks: true }).masks![i]!;
         const out = o.brighten
           ? brightenInMask(img, mask, Number(parts[1]))
@@ -85,9 +87,10 @@ export function register(program: Command): void {
         await writePng(target, W, H, out);
         console.log(`wrote ${target} (${o.brighten ? 'brightened' : 'tinted'} inside layer ${i})`);
       } else if (o.png) {
-        checkRender(doc, o.size, o.size, 'edit --png');
-        await writePng(o.png, o.size, o.size, renderDocument(doc, o.size).rgb);
-        console.log(`wrote ${o.png} (${o.size}²)`);
+        const [pw, ph] = frameSize(doc, o.size);
+        checkRender(doc, pw, ph, 'edit --png');
+        await writePng(o.png, pw, ph, renderDocument(doc, pw, ph).rgb);
+        console.log(`wrote ${o.png} (${pw}×${ph})`);
       }
       if (output) {
         saveDocument(output, doc);

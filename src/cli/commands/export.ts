@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .description('export a layered document: png (any size), psd and ora (one layer per mask), svg (one group per layer: its colour under a mask of nested iso-contours)')
     .argument('<doc>', 'layered document (.stratum.json)')
     .addOption(new Option('--format <fmt>', 'format (default: from the file extension)').choices([...EXPORT_FORMATS]))
-    .option('--size <n>', 'width and height in pixels', int('--size'), EXPORT_DEFAULTS.size)
+    .option('--size <n>', "the long side in pixels (the other follows the document's frame)", int('--size'), EXPORT_DEFAULTS.size)
     .option(
       '--levels <n|auto>',
       `SVG: mask levels per layer (nested iso-contours in a luminance mask); auto = the fewest that reach ${SVG_DEFAULTS.targetPsnr} dB against the render; 1 = one hard contour`,

@@ -1,7 +1,7 @@
 /** stratum render */
 import { Command } from 'commander';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { renderDocument } from '../../core/document.js';
+import { renderDocument, renderSize } from '../../core/document.js';
 import { writePng } from '../../data/images.js';
 import { loadDocument } from '../../export/documentFile.js';
 import { checkOutputs } from '../../io/paths.js';
@@ -13,20 +13,20 @@ export function register(program: Command): void {
     .command('render')
     .description('render a layered document at any resolution')
     .argument('<doc>', 'layered document (.stratum.json)')
-    .option('--size <n>', 'width and height', int('--size'), 1024)
-    .option('--width <n>', 'width (overrides --size)', int('--width'))
-    .option('--height <n>', 'height (overrides --size)', int('--height'))
+    .option('--size <n>', "the long side; the other follows the document's frame (square documents: width and height)", int('--size'), 1024)
+    .option('--width <n>', 'width (overrides --size; alone, the height follows the frame)', int('--width'))
+    .option('--height <n>', 'height (overrides --size; alone, the width follows the frame)', int('--height'))
     .addOption(backendOption())
     .addOption(outputOpt('output PNG (default: next to the document, DOC.WxH.png)'))
     .addOption(oldOutOption())
     .action(async (docPath: string, o, c: Command) => {
-      const w = o.width ?? o.size;
-      const h = o.height ?? o.size;
       const given = c.opts().output !== undefined || c.opts().out !== undefined;
-      const out = given ? outputOf(c) : docPath.replace(/(\.stratum)?\.json$/, '') + `.${w}x${h}.png`;
-      checkOutputs([out], [docPath]);
+      if (given) checkOutputs([outputOf(c)], [docPath]);
       await useBackend(o.backend as BackendName);
       const doc = loadDocument(docPath);
+      const [w, h] = renderSize(doc, o.size, o.width, o.height);
+      const out = given ? outputOf(c) : docPath.replace(/(\.stratum)?\.json$/, '') + `.${w}x${h}.png`;
+      checkOutputs([out], [docPath]);
       checkRender(doc, w, h, 'render');
       const r = renderDocument(doc, w, h);
       await writePng(out, w, h, r.rgb);
