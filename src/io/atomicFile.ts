@@ -16,10 +16,10 @@
  * write to the same path.
  *
  * An output that is not a regular file — /dev/null, a character device, a FIFO, or the process's
- * own stdout/stderr (/dev/stdout, /dev/fd/N, /proc/self/fd/N) — is written in place (opened for
- * writing, appending, never truncated and never replaced), so `-o /dev/null` stays /dev/null. A
- * link at the output name is not followed (the rename replaces the link), except for those stdio
- * names; block devices and sockets are refused.
+ * own open descriptors (/dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N, written through the
+ * descriptor) — is written in place (opened for writing, appending, never truncated and never
+ * replaced), so `-o /dev/null` stays /dev/null. A link at the output name is not followed (the
+ * rename replaces the link), except for those stdio names; block devices and sockets are refused.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, statSync, type Stats, unlinkSync, writeSync } from 'node:fs';
@@ -108,13 +108,15 @@ function syncFolder(dir: string): void {
 }
 
 /** what kind of output `path` is: a file to replace, or something to write in place */
-function outputKind(path: string): { inPlace: false; old: Stats | null } | { inPlace: true; follow: boolean } {
+function outputKind(path: string): { inPlace: false; old: Stats | null } | { inPlace: true; fd?: number } {
+  // the process's own descriptor: written through it (a socket or a pipe cannot be opened again by name)
+  const stdio = STDIO_PATH.exec(path);
+  if (stdio) return { inPlace: true, fd: stdio[2] === 'stdout' ? 1 : stdio[2] === 'stderr' ? 2 : Number(/(\d+)$/.exec(path)![1]) };
   const st = lstatOrNull(path);
-  if (st === null) return { inPlace: false, old: null };
-  if (st.isSymbolicLink()) return STDIO_PATH.test(path) ? { inPlace: true, follow: true } : { inPlace: false, old: null };
+  if (st === null || st.isSymbolicLink()) return { inPlace: false, old: null };
   if (st.isFile()) return { inPlace: false, old: st };
   if (st.isDirectory()) throw new Error(`${path}: is a folder, expected a file name`);
-  if (st.isCharacterDevice() || st.isFIFO()) return { inPlace: true, follow: false };
+  if (st.isCharacterDevice() || st.isFIFO()) return { inPlace: true };
   throw new Error(`${path}: is a ${st.isBlockDevice() ? 'block device' : 'socket'}; refusing to write an output onto it`);
 }
 
@@ -143,25 +145,25 @@ export function claimStdout(paths: (string | undefined)[]): void {
   }
 }
 
-/** a device, FIFO or stdio stream: opened for writing (appending, never truncating), every byte checked */
-function writeInPlace(path: string, follow: boolean, chunks: Uint8Array[]): void {
+/** a device, a FIFO (opened for writing, appending, never truncating) or an open descriptor; every byte checked */
+function writeInPlace(path: string, given: number | undefined, chunks: Uint8Array[]): void {
   let fd: number;
   try {
-    fd = openSync(path, O_WRONLY | O_APPEND | O_NOCTTY | (follow ? 0 : O_NOFOLLOW));
+    fd = given ?? openSync(path, O_WRONLY | O_APPEND | O_NOCTTY | O_NOFOLLOW);
   } catch (e) {
     throw new Error(`${path}: cannot write (${errText(e)})`);
   }
   try {
     const st = fstatSync(fd);
     // (it was a device or FIFO a moment ago; a regular file put there since is not ours to append to)
-    if (!follow && !(st.isCharacterDevice() || st.isFIFO())) throw new Error('changed while being opened');
-    if (isStdout(st)) stdoutWritten = true;
+    if (given === undefined && !(st.isCharacterDevice() || st.isFIFO())) throw new Error('changed while being opened');
+    if (given === 1 || isStdout(st)) stdoutWritten = true;
     writeAll(fd, chunks);
   } catch (e) {
     throw new Error(`${path}: cannot write (${errText(e)})`);
   } finally {
     try {
-      closeSync(fd);
+      if (given === undefined) closeSync(fd);
     } catch {
       // the bytes were handed over; nothing more to report for a device
     }
@@ -208,7 +210,7 @@ export function writeFileAtomic(path: string, chunks: Uint8Array[]): void {
   }
   if (!folder.isDirectory()) throw new Error(`${path}: ${dir} is not a folder`);
   const kind = outputKind(path);
-  if (kind.inPlace) return writeInPlace(path, kind.follow, chunks);
+  if (kind.inPlace) return writeInPlace(path, kind.fd, chunks);
   removeOrphansOf(path);
   let tmp = '';
   let fd = -1;
