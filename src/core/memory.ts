@@ -71,3 +71,30 @@ export function trainBytes(j: TrainJob): number {
   const batch = 4 * B * P * 3 * F32; // batch, canvases and their gradients
   return BASE_BYTES + j.dataBytes + mask + encoder + batch;
 }
+
+/** a picture grid (src/eval/grid.ts): tiles of tile² pixels, upscaled by `scale`, `gap` pixels apart, with a caption band */
+export interface GridJob {
+  columns: number;
+  rows: number;
+  tile: number;
+  scale?: number;
+  gap?: number;
+  labels?: boolean;
+}
+
+/** the grid image's size in pixels (the layout of src/eval/grid.ts) */
+export function gridSize(g: GridJob): { width: number; height: number } {
+  const scale = g.scale ?? 1;
+  const gap = g.gap ?? 2;
+  return { width: g.columns * (g.tile * scale + gap) + gap, height: (g.labels ? 16 : 0) + g.rows * (g.tile * scale + gap) + gap };
+}
+
+/**
+ * bytes of a grid beyond the work before it: its tiles (float RGB, all kept until the grid is
+ * written), the grid's RGB bytes, and sharp's PNG encode and caption composite (RGBA, twice)
+ */
+export function gridBytes(g: GridJob): number {
+  const { width, height } = gridSize(g);
+  const tiles = g.columns * g.rows * g.tile * g.tile * 3 * F32;
+  return tiles + width * height * (3 + 2 * 4);
+}

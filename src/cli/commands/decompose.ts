@@ -19,6 +19,7 @@ import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
 import type { LayeredDocument } from '../../core/document.js';
 import { DEFAULT_MODEL, int, num, backendOption, duration, nonNegative, outputOf, outputOption } from '../options.js';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -54,7 +55,10 @@ export function register(program: Command): void {
     await useBackend(o.backend as BackendName);
     const { model, ckpt } = loadModel(o.model);
     const N = o.layers ?? o.T ?? model.cfg.T;
-    if (N > maxEncoderSteps(model.cfg.T)) throw new Error(`--layers ${N} is far beyond the model's T=${model.cfg.T} (at most ${maxEncoderSteps(model.cfg.T)})`);
+    const cap = maxEncoderSteps(model.cfg.T);
+    if (N > cap) throw new Error(`--layers ${N} is far beyond the model's T=${model.cfg.T} (at most ${cap})`);
+    // each greedy layer is a search over candidates at the fit size: the same cap on layers in all as the editor's
+    if (N + o.greedy > cap) throw new Error(`--greedy ${o.greedy}: at most ${cap} layers in all for this model (T=${model.cfg.T}), ${N} of them from the encoder`);
     const S = model.cfg.size;
     // the decomposition itself works at the model's size; the render at --size dominates
     const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + o.greedy }) } as unknown as LayeredDocument;
@@ -105,7 +109,7 @@ export function register(program: Command): void {
       [inputTile, tile(res.canvas), ...res.steps.map((s) => tile(s.canvas))],
       [null, null, ...res.steps.map((s, t) => colouredMaskTile(s.mask, res.doc.layers[t]!.colour, S, S))],
     ], { scale: Math.max(1, Math.floor(96 / S)), columnLabels: ['input', 'result', ...res.steps.map((_, t) => `layer ${t + 1}: ${contributions[t]!.toFixed(1)} dB`)] });
-    console.log(`${res.doc.layers.length} layers, PSNR ${psnrOf(rgb, res.canvas, 1, 1 / 255).toFixed(2)} dB at ${S}²${refineNote}; wrote ${outputs.png} (${o.size}²), ${outputs.grid}, ${outputs.doc}`);
-    console.log(formatContributions(contributions, S));
+    say(`${res.doc.layers.length} layers, PSNR ${psnrOf(rgb, res.canvas, 1, 1 / 255).toFixed(2)} dB at ${S}²${refineNote}; wrote ${shown(outputs.png)} (${o.size}²), ${shown(outputs.grid)}, ${shown(outputs.doc)}`);
+    say(formatContributions(contributions, S));
   });
 }

@@ -6,6 +6,7 @@ import { loadDataset, loadSplit } from '../../data/datasets.js';
 import { evaluate } from '../../eval/reconstruct.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { DEFAULT_MODEL, int, backendOption } from '../options.js';
+import { say } from '../say.js';
 
 export function register(program: Command): void {
   program
@@ -25,7 +26,7 @@ export function register(program: Command): void {
       const lo = { size: model.cfg.size, limit: o.limit, seed: o.seed };
       const test = o.all ? await loadDataset(o.data, lo) : (await loadSplit(o.data, o.holdout, lo)).test;
       const r = evaluate(model, test, 64, o.T);
-      console.log(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
+      say(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
     });
 
 }

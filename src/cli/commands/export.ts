@@ -8,6 +8,7 @@ import { checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
 import { SVG_DEFAULTS } from '../../export/svg.js';
 import { int, num, backendOption, outputOf, outputOption } from '../options.js';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -38,6 +39,6 @@ export function register(program: Command): void {
     const doc = loadDocument(docPath);
     checkRender(doc, o.size, o.size, `export to ${fmt}`, fmt !== 'png');
     await exportDocument(doc, output, { format: o.format, size: o.size, threshold: o.threshold, levels: o.levels });
-    console.log(`wrote ${output} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
+    say(`wrote ${shown(output)} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
   });
 }
