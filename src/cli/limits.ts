@@ -6,18 +6,29 @@ import { MASK_LIMITS } from '../core/maskSpec.js';
 import { MODEL_LIMITS } from '../core/validate.js';
 
 const fusedMaskNetActive = () => fusedMaskNet.active() !== null;
-import { gridBytes, gridSize, renderBytes, trainBytes, type GridJob } from '../core/memory.js';
+import { exportBytes, gridBytes, gridSize, renderBytes, trainBytes, type GridJob, type RenderJob } from '../core/memory.js';
 import { checkImageSize, checkMemory } from '../io/memoryLimit.js';
 
+type DocShape = Pick<LayeredDocument, 'mask' | 'referenceSize'> & { layers: unknown[] };
+
+const renderJob = (doc: DocShape, width: number, height: number, keepMasks: boolean): RenderJob => ({ mask: doc.mask, layers: doc.layers.length, width, height, referenceSize: doc.referenceSize, tile: RENDER_TILE, keepMasks, fused: fusedMaskNetActive() });
+
 /** the memory estimate of rendering `doc` at width × height (src/core/memory.ts) */
-export function renderEstimate(doc: Pick<LayeredDocument, 'mask' | 'referenceSize'> & { layers: unknown[] }, width: number, height: number, keepMasks = false): number {
-  return renderBytes({ mask: doc.mask, layers: doc.layers.length, width, height, referenceSize: doc.referenceSize, tile: RENDER_TILE, keepMasks, fused: fusedMaskNetActive() });
+export function renderEstimate(doc: DocShape, width: number, height: number, keepMasks = false): number {
+  return renderBytes(renderJob(doc, width, height, keepMasks));
 }
 
-/** before rendering `doc` at width × height (call after useBackend) */
-export function checkRender(doc: LayeredDocument, width: number, height: number, what: string, keepMasks = false): void {
+/** before rendering `doc` at width × height (call after useBackend); `extraBytes`: what the command holds besides */
+export function checkRender(doc: DocShape, width: number, height: number, what: string, keepMasks = false, extraBytes = 0): void {
   checkImageSize(width, height, what);
-  checkMemory(renderEstimate(doc, width, height, keepMasks), `${what} (${doc.layers.length} layers at ${width}×${height})`);
+  checkMemory(renderEstimate(doc, width, height, keepMasks) + extraBytes, `${what} (${doc.layers.length} layers at ${width}×${height})`);
+}
+
+/** before exporting `doc` at size² to `format` (src/export/exportDocument.ts) */
+export function checkExport(doc: DocShape, size: number, format: 'png' | 'psd' | 'ora' | 'svg'): void {
+  const what = `export to ${format}`;
+  checkImageSize(size, size, what);
+  checkMemory(exportBytes(renderJob(doc, size, size, format !== 'png'), format), `${what} (${doc.layers.length} layers at ${size}×${size})`);
 }
 
 /** before a picture grid (src/eval/grid.ts) made while `workBytes` (an estimate that counts the process's base) are in use */

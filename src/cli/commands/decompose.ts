@@ -17,6 +17,7 @@ import { decomposeImage, maxEncoderSteps } from '../../model/decomposeImage.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
+import { DECOMPOSE_BYTES } from '../../core/memory.js';
 import type { LayeredDocument } from '../../core/document.js';
 import { DEFAULT_MODEL, int, num, backendOption, duration, nonNegative, outputOf, outputOption } from '../options.js';
 import { say, shown } from '../say.js';
@@ -62,7 +63,7 @@ export function register(program: Command): void {
     const S = model.cfg.size;
     // the decomposition itself works at the model's size; the render at --size dominates
     const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + o.greedy }) } as unknown as LayeredDocument;
-    checkRender(shape, o.size, o.size, 'decompose render');
+    checkRender(shape, o.size, o.size, 'decompose render', false, DECOMPOSE_BYTES);
     const rgb = await readImageSquare(image, S);
     const res = decomposeImage(model, rgb, { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data }, N, { leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes });
     let refineNote = '';
