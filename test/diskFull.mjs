@@ -4,7 +4,8 @@
  * it is cut short (the short count write(2) returns on a nearly full disk) and every later one
  * fails with ENOSPC, as a full disk does. Other files, stdout and stderr are untouched.
  *
- * In a child process: `node --import ./test/diskFull.mjs …` with STRATUM_TEST_DISK_BYTES=N.
+ * In a child process: `node --import ./test/diskFull.mjs …` with STRATUM_TEST_DISK_BYTES=N (and
+ * STRATUM_TEST_DISK_STALL=1: instead of failing, the writer hangs there, to be killed mid-write).
  * In this process: `const restore = fillDiskAfter(N); … restore();`.
  */
 import fs from 'node:fs';
@@ -17,7 +18,7 @@ const real = { openSync: fs.openSync, writeSync: fs.writeSync, closeSync: fs.clo
  * than `perWrite` (a short count, as a slow or nearly full file system may return); returns the
  * function that puts fs back.
  */
-export function fillDiskAfter(bytes, perWrite = Infinity) {
+export function fillDiskAfter(bytes, perWrite = Infinity, stall = false) {
   let left = bytes;
   const temps = new Set();
   fs.openSync = function (path, ...rest) {
@@ -31,6 +32,7 @@ export function fillDiskAfter(bytes, perWrite = Infinity) {
   };
   fs.writeSync = function (fd, buffer, offset, length, position) {
     if (!temps.has(fd) || typeof buffer === 'string') return real.writeSync.apply(this, arguments);
+    if (left <= 0 && stall) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
     if (left <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
     const off = offset ?? 0;
     const len = Math.min(length ?? buffer.byteLength - off, left, perWrite);
@@ -46,4 +48,4 @@ export function fillDiskAfter(bytes, perWrite = Infinity) {
   };
 }
 
-if (process.env.STRATUM_TEST_DISK_BYTES !== undefined) fillDiskAfter(Number(process.env.STRATUM_TEST_DISK_BYTES));
+if (process.env.STRATUM_TEST_DISK_BYTES !== undefined) fillDiskAfter(Number(process.env.STRATUM_TEST_DISK_BYTES), Infinity, !!process.env.STRATUM_TEST_DISK_STALL);
