@@ -168,9 +168,10 @@ test('-o on a device: /dev/null works, a character device made with mknod stays 
   assert.match(out.err, /^wrote \/dev\/stdout \(16×16, /, 'the report on stderr');
 });
 
-test('long requests elsewhere: decompose --greedy past the layer cap, sample --n past the sheet', async () => {
+test('long requests elsewhere: decompose --greedy past the layer cap, sample --n past the sheet, eval --T past the cap', async () => {
   const { dir, img } = await setup();
   refused(stratum(['decompose', img, '--greedy', '100000', '-o', join(dir, 'o')]), /--greedy 100000: at most 64 layers in all for this model \(T=10\), 10 of them from the encoder/, '--greedy 100000');
   refused(stratum(['sample', '--n', '1000000', '-o', join(dir, 's')]), /--n 1000000: at most 1024 samples/, '--n 1000000');
+  refused(stratum(['eval', '--T', '100000', '--data', 'deadleaves:16']), /--T 100000 is far beyond the model's T=10 \(at most 64\)/, 'eval --T 100000');
   assert.ok(!existsSync(join(dir, 'o')) && !existsSync(join(dir, 's')));
 });
