@@ -90,6 +90,15 @@ test('a device or a FIFO is written in place and stays what it was; /dev/full fa
   await done;
   assert.equal(Buffer.concat(got).length, 5000);
   assert.ok(lstatSync(fifo).isFIFO());
+  // a link to a device is neither replaced nor followed (/dev/stdin is one); no file is ever created in /dev
+  const link = join(dir, 'link.png');
+  symlinkSync('/dev/null', link);
+  assert.throws(() => writeFileAtomic(link, [bytes(10, 1)]), /link\.png: is a link to a character device; refusing to replace it/);
+  assert.equal(readlinkSync(link), '/dev/null');
+  assert.throws(() => writeFileAtomic('/dev/stdin', [bytes(10, 1)]), /\/dev\/stdin: is a link to (a character device|a FIFO|a socket)|\/dev\/stdin: is not a device/);
+  assert.equal(readlinkSync('/dev/stdin'), '/proc/self/fd/0');
+  assert.throws(() => writeFileAtomic('/dev/stratum-test-nul', [bytes(10, 1)]), /is not a device; refusing to create or replace a file in \/dev/);
+  assert.ok(!existsSync('/dev/stratum-test-nul'));
   // block devices are refused, untouched
   const block = join(dir, 'disk.png');
   if (spawnSync('mknod', [block, 'b', '7', '200']).status === 0) {

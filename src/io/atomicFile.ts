@@ -22,7 +22,7 @@
  * rename replaces the link), except for those stdio names; block devices and sockets are refused.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, statSync, type Stats, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, lstatSync, openSync, readdirSync, realpathSync, renameSync, statSync, type Stats, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 const { O_WRONLY, O_RDONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND, O_NOCTTY, O_DIRECTORY } = constants;
@@ -113,12 +113,29 @@ function outputKind(path: string): { inPlace: false; old: Stats | null } | { inP
   const stdio = STDIO_PATH.exec(path);
   if (stdio) return { inPlace: true, fd: stdio[2] === 'stdout' ? 1 : stdio[2] === 'stderr' ? 2 : Number(/(\d+)$/.exec(path)![1]) };
   const st = lstatOrNull(path);
-  if (st === null || st.isSymbolicLink()) return { inPlace: false, old: null };
+  if (st !== null && st.isSymbolicLink()) {
+    // a link to a regular file (or to nothing) is replaced; one to a device, FIFO or folder is neither replaced nor followed
+    const target = statOrNull(path);
+    if (target && !target.isFile()) throw new Error(`${path}: is a link to ${kindOf(target)}; refusing to replace it (name the target itself)`);
+    return { inPlace: false, old: null };
+  }
+  if (st === null) return { inPlace: false, old: null };
   if (st.isFile()) return { inPlace: false, old: st };
   if (st.isDirectory()) throw new Error(`${path}: is a folder, expected a file name`);
   if (st.isCharacterDevice() || st.isFIFO()) return { inPlace: true };
-  throw new Error(`${path}: is a ${st.isBlockDevice() ? 'block device' : 'socket'}; refusing to write an output onto it`);
+  throw new Error(`${path}: is ${kindOf(st)}; refusing to write an output onto it`);
 }
+
+const kindOf = (st: Stats): string =>
+  st.isDirectory() ? 'a folder' : st.isCharacterDevice() ? 'a character device' : st.isFIFO() ? 'a FIFO' : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
+
+const statOrNull = (path: string): Stats | null => {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+};
 
 let stdoutWritten = false;
 
@@ -211,6 +228,8 @@ export function writeFileAtomic(path: string, chunks: Uint8Array[]): void {
   if (!folder.isDirectory()) throw new Error(`${path}: ${dir} is not a folder`);
   const kind = outputKind(path);
   if (kind.inPlace) return writeInPlace(path, kind.fd, chunks);
+  // the system's device and process folders hold devices and links to them: a file is never put there
+  if (/^\/(dev|proc|sys)(\/|$)/.test(realpathSync(dir))) throw new Error(`${path}: is not a device; refusing to create or replace a file in ${dir}`);
   removeOrphansOf(path);
   let tmp = '';
   let fd = -1;
