@@ -7,8 +7,8 @@
  * torch_ref.py trains on the same crops as `stratum train --data photos:20000` and holds out the
  * same held-out photos.
  */
-import { writeFileSync } from 'node:fs';
 import { loadDataset } from '../src/data/datasets.js';
+import { writeFileAtomic } from '../src/io/atomicFile.js';
 
 const args = process.argv.slice(2);
 const out = args.shift();
@@ -29,5 +29,5 @@ head.write('\x93NUMPY', 0, 'latin1');
 head[6] = 1;
 head[7] = 0;
 head.writeUInt16LE(header.length, 8);
-writeFileSync(out, Buffer.concat([head, Buffer.from(header, 'latin1'), ...sets.map((s) => Buffer.from(s.data))]));
+writeFileAtomic(out, [head, Buffer.from(header, 'latin1'), ...sets.map((s) => s.data)]);
 console.log(`${out}: ${n} images ${size}² (${specs.join(' + ')})`);

@@ -25,6 +25,9 @@ test('metrics log: resuming keeps the rows up to the checkpoint, drops a line cu
   for (let step = 0; step <= 5; step++) log.add(step % 2 ? { step, loss: step / 10 } : { step, psnr: 20 + step });
   assert.equal(log.last('psnr')?.step, 4);
   assert.deepEqual(log.series('loss'), [[1, 0.1], [3, 0.3], [5, 0.5]]);
+  // rows reach the file when the run flushes (at each checkpoint, and every METRICS_FLUSH_MS)
+  log.flush();
+  assert.equal(readFileSync(path, 'utf8').trim().split('\n').length, 6);
   writeFileSync(path, readFileSync(path, 'utf8') + '{"step": 6, "lo');
   const back = new MetricsLog<{ step: number; loss?: number }>(path, 3);
   assert.deepEqual(back.rows.map((r) => r.step), [0, 1, 2, 3]);

@@ -140,3 +140,52 @@ test('serve binds 127.0.0.1 by default', async () => {
     await new Promise((r) => server.close(r));
   }
 });
+
+test('serve: one byte range is honoured (206), a range past the end is 416, anything else gets the whole file', async () => {
+  const { root } = fakeRoot();
+  const server = await serveEditor(root, 0);
+  const port = (server.address() as AddressInfo).port;
+  const size = 8 << 20;
+  const fetchRange = (range: string, method = 'GET') =>
+    new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/models/default.stratum', method, headers: { range } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  try {
+    for (const range of ['bytes=999999999-', `bytes=${size}-`, `bytes=${size}-${size + 10}`, 'bytes=-0', 'bytes=99999999999999999999999-']) {
+      const r = await fetchRange(range);
+      assert.equal(r.status, 416, range);
+      assert.equal(r.headers['content-range'], `bytes */${size}`, range);
+      assert.ok(r.body.length < 100, range);
+    }
+    const cases: [string, number, number, number][] = [
+      ['bytes=0-9', 206, 0, 9],
+      ['bytes=10-', 206, 10, size - 1],
+      ['bytes=-5', 206, size - 5, size - 1],
+      [`bytes=100-${size + 99}`, 206, 100, size - 1],
+      ['bytes=5-2', 200, 0, size - 1],
+      ['bytes=0-1,3-4', 200, 0, size - 1],
+      ['items=0-5', 200, 0, size - 1],
+      ['bytes=x-y', 200, 0, size - 1],
+    ];
+    for (const [range, status, start, end] of cases) {
+      const r = await fetchRange(range);
+      assert.equal(r.status, status, range);
+      assert.equal(r.body.length, end - start + 1, range);
+      assert.equal(Number(r.headers['content-length']), end - start + 1, range);
+      if (status === 206) assert.equal(r.headers['content-range'], `bytes ${start}-${end}/${size}`, range);
+      assert.equal(r.headers['accept-ranges'], 'bytes');
+    }
+    const head = await fetchRange('bytes=0-9', 'HEAD');
+    assert.equal(head.status, 206);
+    assert.equal(head.body.length, 0);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});

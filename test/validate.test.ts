@@ -165,3 +165,56 @@ test('documentStore builds exactly the spec weights of a valid document', async 
   assert.deepEqual([...store.entries.keys()], maskWeightNames(doc.mask));
   store.dispose();
 });
+
+test('values beyond float32 and deep nesting in documents and model files are refused with the field named (issue 20)', async () => {
+  await onBackend('native');
+  const good = testDocument(3);
+  const deep = (levels: number) => {
+    let v: Record<string, unknown> = {};
+    for (let i = 0; i < levels; i++) v = { v };
+    return v;
+  };
+  const f32 = (values: number[]) => Buffer.from(Float32Array.from(values).buffer).toString('base64');
+  const cases: [(d: any) => void, RegExp][] = [
+    [(d) => (d.layers[1].p[4] = 1e39), /layer 1 p\[4\] = 1e\+39 is not finite in float32 \(\|value\| ≤ 3\.4028234663852886e\+38\)/],
+    [(d) => (d.layers[0].p[0] = -3.5e38), /layer 0 p\[0\] = -3\.5e\+38 is not finite in float32/],
+    [(d) => (d.layers[0].p[2] = Infinity), /layer 0 p\[2\] = Infinity is not finite in float32/],
+    [(d) => (d.layers[0].p[2] = NaN), /layer 0 p\[2\] = NaN is not finite in float32/],
+    [(d) => (d.weights['mask.out.b'].data = f32([NaN])), /weight mask\.out\.b\[0\] = NaN is not finite in float32/],
+    [(d) => (d.weights['mask.out.b'].data = f32([Infinity])), /weight mask\.out\.b\[0\] = Infinity is not finite in float32/],
+    [(d) => (d.weights['mask.gn0.beta'].data = f32([...new Array(127).fill(0), -Infinity])), /weight mask\.gn0\.beta\[127\] = -Infinity is not finite/],
+    [(d) => (d.source = deep(100_000)), /nests objects or lists more than 64 levels deep/],
+  ];
+  for (const [edit, re] of cases) {
+    const d = clone(good);
+    edit(d);
+    assert.throws(() => validateDocument(d, 'shared.stratum.json'), (e: Error) => re.test(e.message) && e.message.startsWith('shared.stratum.json: ') && !e.message.includes('\n'), String(re));
+  }
+  // the largest float32 itself is fine
+  const edge = clone(good);
+  edge.layers[0]!.p[0] = 3.4028234663852886e38;
+  assert.doesNotThrow(() => validateDocument(edge));
+
+  // model files: every tensor value, and the header's nesting
+  const model = new Decomposer(modelConfig({ encoder: 'small', T: 2, size: 16, mask: { hidden: 16, groups: 4, depth: 1 } }), 1);
+  const path = join(tmp(), 'm.stratum');
+  saveCheckpoint(path, model, { weightsOnly: true });
+  model.dispose();
+  const buf = new Uint8Array(readFileSync(path));
+  const hlen = new DataView(buf.buffer, buf.byteOffset).getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + hlen)));
+  const t = header.tensors[3] as { name: string; offset: number };
+  for (const [bits, shown] of [[0x7f800000, 'Infinity'], [0xff800000, '-Infinity'], [0x7fc00000, 'NaN']] as const) {
+    const bad = buf.slice();
+    new DataView(bad.buffer).setUint32(12 + hlen + t.offset + 4, bits, true);
+    assert.throws(() => parseCheckpoint(bad, 'm.stratum'), (e: Error) => e.message === `m.stratum: tensor ${t.name}[1] = ${shown} is not finite in float32`, shown);
+  }
+  // (JSON.stringify itself overflows the stack on such a value: the text is built by hand)
+  const json = new TextEncoder().encode(`{"info":${'{"v":'.repeat(100_000)}{}${'}'.repeat(100_000)},${JSON.stringify(header).slice(1)}`);
+  const nested = new Uint8Array(12 + json.length + buf.length - 12 - hlen);
+  nested.set(buf.subarray(0, 8));
+  new DataView(nested.buffer).setUint32(8, json.length, true);
+  nested.set(json, 12);
+  nested.set(buf.subarray(12 + hlen), 12 + json.length);
+  assert.throws(() => parseCheckpoint(nested, 'm.stratum'), /m\.stratum: header nests objects or lists more than 64 levels deep/);
+});

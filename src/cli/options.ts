@@ -1,5 +1,6 @@
 /** Shared option parsers and paths of the stratum CLI. */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { F32_MAX } from '../core/f32.js';
 
 export { DEFAULT_MODEL, PACKAGE_ROOT } from '../io/paths.js';
 
@@ -10,11 +11,22 @@ export function int(name: string, min = 1) {
     return n;
   };
 }
-/** a decimal number (1e-3 style allowed, not hex): > 0, or ≥ 0 with `zero` */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/** a decimal number (1e-3 style allowed, not hex): > 0, or ≥ 0 with `zero`; finite in float32, where it goes */
 export function num(name: string, zero = false) {
   return (v: string): number => {
-    const n = /^\+?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(v.trim()) ? Number(v) : NaN;
-    if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero)) throw new InvalidArgumentError(`${name} must be a ${zero ? 'non-negative' : 'positive'} number, got '${v}'`);
+    const n = DECIMAL.test(v.trim()) && !v.trim().startsWith('-') ? Number(v) : NaN;
+    if (!(n <= F32_MAX) || n < 0 || (n === 0 && !zero)) throw new InvalidArgumentError(`${name} must be a ${zero ? 'non-negative' : 'positive'} number${n > F32_MAX ? ` finite in float32 (at most ${F32_MAX})` : ''}, got '${v}'`);
+    return n;
+  };
+}
+
+/** a decimal number in [min, max] (signed; 1e-3 style allowed, not hex, NaN or Infinity) */
+export function decimal(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = DECIMAL.test(v.trim()) ? Number(v) : NaN;
+    if (!(n >= min && n <= max)) throw new InvalidArgumentError(`${name} must be a decimal number in [${min}, ${max}], got '${v}'`);
     return n;
   };
 }

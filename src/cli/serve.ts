@@ -7,6 +7,8 @@
  * path is only ever a key looked up in a Map — it never reaches the file system, and no encoding
  * trick (`%2e%2e`, `%`, a sibling folder sharing the root's name) can name another file. Only GET
  * and HEAD; every response stream is torn down when its client goes away (no leaked handles).
+ * One byte range (`Range: bytes=a-b`, `a-`, `-n`) is honoured (206); a range that starts past the
+ * end is 416; several ranges, or a header that is not a byte range, get the whole file (200).
  */
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -62,6 +64,24 @@ function requestPath(url: string | undefined): string | null {
   }
 }
 
+/**
+ * The byte range a Range header asks of a file of `size` bytes: [start, end] (inclusive),
+ * 'unsatisfiable', or null for "send it all" (no header, another unit, several ranges, bad syntax)
+ */
+export function byteRange(header: string | undefined, size: number): { start: number; end: number } | 'unsatisfiable' | null {
+  const m = header === undefined ? null : /^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$/i.exec(header);
+  if (!m || (m[1] === '' && m[2] === '')) return null;
+  if (m[1] === '') {
+    // the last n bytes
+    const n = Number(m[2]);
+    return n === 0 || size === 0 ? 'unsatisfiable' : { start: Math.max(0, size - n), end: size - 1 };
+  }
+  const start = Number(m[1]);
+  const end = m[2] === '' ? Infinity : Number(m[2]);
+  if (end < start) return null; // not a valid range: ignored, as RFC 9110 says
+  return start >= size ? 'unsatisfiable' : { start, end: Math.min(end, size - 1) };
+}
+
 export function serveEditor(root: string, port: number, host = '127.0.0.1'): Promise<Server> {
   const web = join(root, 'web-dist');
   if (!existsSync(join(web, 'index.html'))) throw new Error(`${web}: the editor is not built (run: npm run build:web)`);
@@ -82,10 +102,19 @@ export function serveEditor(root: string, port: number, host = '127.0.0.1'): Pro
       size = -1;
     }
     if (!file || size < 0) return plain(res, 404, 'not found');
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'content-length': size, 'x-content-type-options': 'nosniff' });
-    if (req.method === 'HEAD') return res.end();
+    const type = TYPES[extname(file)] ?? 'application/octet-stream';
+    const range = byteRange(req.headers.range, size);
+    if (range === 'unsatisfiable') {
+      res.writeHead(416, { 'content-range': `bytes */${size}`, 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' });
+      return res.end('range not satisfiable');
+    }
+    const part = range ?? { start: 0, end: size - 1 };
+    const headers = { 'content-type': type, 'content-length': part.end - part.start + 1, 'accept-ranges': 'bytes', 'x-content-type-options': 'nosniff' };
+    if (range) res.writeHead(206, { ...headers, 'content-range': `bytes ${range.start}-${range.end}/${size}` });
+    else res.writeHead(200, { ...headers, 'content-length': size });
+    if (req.method === 'HEAD' || size === 0) return res.end();
     // pipeline destroys the file stream when the client aborts, and the response when reading fails
-    pipeline(createReadStream(file), res, () => undefined);
+    pipeline(createReadStream(file, { start: part.start, end: part.end }), res, () => undefined);
   };
   const server = createServer((req, res) => {
     try {

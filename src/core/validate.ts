@@ -5,7 +5,7 @@
  * here is within the bounds the native kernels assert (src/core/maskSpec.ts), so a crafted file
  * gets a one-line error naming it instead of reaching undefined behaviour in C++.
  */
-import { decodeF32 } from './f32.js';
+import { decodeF32, F32_MAX, firstNonFinite, isF32 } from './f32.js';
 import { maskConfigProblem, maskParamSpecs } from './maskSpec.js';
 import type { LayeredDocument } from './document.js';
 import { PLACEMENT_LIMITS } from './placement.js';
@@ -27,6 +27,13 @@ export const MODEL_LIMITS = {
 /** the largest side a document's frame may record (it is an aspect ratio and the source image's size) */
 export const MAX_FRAME_SIDE = 1 << 20;
 
+/**
+ * most levels of nested objects and lists in a document or a checkpoint header: their free-form
+ * parts (`source`, `info`, `train`) are copied into the files Stratum writes, and JSON.stringify
+ * recurses (100,000 levels overflowed the stack)
+ */
+export const MAX_JSON_DEPTH = 64;
+
 /** most dimensions of a stored tensor, and most values in one */
 const MAX_RANK = 8;
 const MAX_TENSOR_VALUES = 2 ** 28;
@@ -37,6 +44,27 @@ const show = (v: unknown): string => {
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 40 ? `${s.slice(0, 40)}…` : s;
 };
+
+/** how deep `v` nests objects and lists, counted without recursion; stops counting past `max` */
+export function jsonDepth(v: unknown, max = MAX_JSON_DEPTH): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[v, 0]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (!x || typeof x !== 'object') continue;
+    if (d + 1 > deepest) deepest = d + 1;
+    if (deepest > max) return deepest;
+    for (const child of Array.isArray(x) ? x : Object.values(x)) if (child && typeof child === 'object') stack.push([child, d + 1]);
+  }
+  return deepest;
+}
+
+/** a number stored as float32 by the code it reaches: the field and its value named when it is not finite there */
+function f32Problem(v: unknown, field: string): string {
+  if (isF32(v)) return '';
+  if (typeof v !== 'number') return `${field} must be a number, got ${show(v)}`;
+  return `${field} = ${v} is not finite in float32 (|value| ≤ ${F32_MAX})`;
+}
 
 /** the version check shared by both formats: a number equal to the one supported */
 function versionProblem(v: unknown, expected: number, what: string): string {
@@ -51,6 +79,7 @@ export function validateDocument(d: unknown, name = 'document'): LayeredDocument
     throw new Error(`${name}: ${why}`);
   };
   if (!isObject(d) || d.format !== DOCUMENT_FORMAT) fail('not a Stratum layered document');
+  if (jsonDepth(d) > MAX_JSON_DEPTH) fail(`nests objects or lists more than ${MAX_JSON_DEPTH} levels deep`);
   const doc = d as Record<string, unknown>;
   const v = versionProblem(doc.version, DOCUMENT_VERSION, 'document');
   if (v) fail(v);
@@ -63,7 +92,12 @@ export function validateDocument(d: unknown, name = 'document'): LayeredDocument
   (doc.layers as unknown[]).forEach((l, i) => {
     if (!isObject(l)) fail(`layer ${i} is not an object (got ${show(l)})`);
     const layer = l as Record<string, unknown>;
-    if (!Array.isArray(layer.p) || layer.p.length !== m.K || !layer.p.every((x) => typeof x === 'number' && Number.isFinite(x))) fail(`layer ${i} needs ${m.K} finite mask parameters p`);
+    if (!Array.isArray(layer.p) || layer.p.length !== m.K) fail(`layer ${i} needs ${m.K} finite mask parameters p`);
+    (layer.p as unknown[]).forEach((x, j) => {
+      if (typeof x !== 'number') fail(`layer ${i} needs ${m.K} finite mask parameters p (p[${j}] is ${show(x)})`);
+      const why = f32Problem(x, `layer ${i} p[${j}]`);
+      if (why) fail(why);
+    });
     if (!Array.isArray(layer.colour) || layer.colour.length !== 3 || !layer.colour.every((c) => typeof c === 'number' && c >= 0 && c <= 1)) fail(`layer ${i} needs an RGB colour of three numbers in [0, 1]`);
     if (layer.visible !== undefined && typeof layer.visible !== 'boolean') fail(`layer ${i}: visible must be true or false`);
     if (layer.name !== undefined && typeof layer.name !== 'string') fail(`layer ${i}: name must be a string`);
@@ -93,14 +127,16 @@ export function validateDocument(d: unknown, name = 'document'): LayeredDocument
     const { shape, data } = w as Record<string, unknown>;
     if (!Array.isArray(shape) || shape.join(',') !== s.shape.join(',')) fail(`weight ${s.name} has shape ${show(shape)}, expected [${s.shape}]`);
     if (typeof data !== 'string') fail(`weight ${s.name}: data must be a base64 string`);
-    let n: number;
+    let values: Float32Array;
     try {
-      n = decodeF32(data as string).length;
+      values = decodeF32(data as string);
     } catch (e) {
       return fail(`weight ${s.name}: ${(e as Error).message}`);
     }
     const want = s.shape.reduce((a, b) => a * b, 1);
-    if (n !== want) fail(`weight ${s.name} holds ${n} values, expected ${want} for shape [${s.shape}]`);
+    if (values.length !== want) fail(`weight ${s.name} holds ${values.length} values, expected ${want} for shape [${s.shape}]`);
+    const bad = firstNonFinite(values);
+    if (bad >= 0) fail(`weight ${s.name}[${bad}] = ${values[bad]} is not finite in float32`);
   }
   return d as unknown as LayeredDocument;
 }
@@ -142,6 +178,7 @@ export function validateCheckpointHeader(h: unknown, dataBytes: number, path: st
     throw new Error(`${path}: ${why}`);
   };
   if (!isObject(h) || h.format !== 'stratum-checkpoint') fail('not a Stratum checkpoint (bad header format)');
+  if (jsonDepth(h) > MAX_JSON_DEPTH) fail(`header nests objects or lists more than ${MAX_JSON_DEPTH} levels deep`);
   const hd = h as Record<string, unknown>;
   const v = versionProblem(hd.version, 1, 'checkpoint');
   if (v) fail(v);

@@ -3,6 +3,7 @@
  * leaves its input untouched; a bad layer index is a one-line error naming it.
  */
 import type { DocLayer, LayeredDocument } from '../core/document.js';
+import { F32_MAX, isF32 } from '../core/f32.js';
 import { mulberry32 } from '../core/random.js';
 
 export type RGB = [number, number, number];
@@ -49,7 +50,10 @@ export function moveLayer(doc: LayeredDocument, from: number, to: number): Layer
 /** replace layer i's mask parameters */
 export function setParams(doc: LayeredDocument, i: number, p: number[]): LayeredDocument {
   checkLayer(doc, i);
-  if (p.length !== doc.mask.K || !p.every(Number.isFinite)) throw new Error(`layer ${i} needs ${doc.mask.K} finite mask parameters`);
+  if (p.length !== doc.mask.K) throw new Error(`layer ${i} needs ${doc.mask.K} finite mask parameters`);
+  // the mask network runs in float32: a value beyond its range would become ±Infinity there
+  const j = p.findIndex((v) => !isF32(v));
+  if (j >= 0) throw new Error(`layer ${i} p[${j}] = ${p[j]} is not finite in float32 (|value| ≤ ${F32_MAX})`);
   return withLayers(doc, doc.layers.map((l, k) => (k === i ? { ...l, p: p.slice() } : l)));
 }
 

@@ -9,6 +9,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { claimStdout } from './atomicFile.js';
 
 /** the path with every existing link resolved (the part that exists, plus the rest) */
 export function resolvedPath(p: string): string {
@@ -38,6 +39,7 @@ function sameFile(a: string, b: string): boolean {
  */
 export function checkOutputs(outputs: (string | undefined)[], inputs: (string | undefined)[], flag = '--output'): void {
   const ins = inputs.filter((p): p is string => !!p);
+  claimStdout(outputs);
   for (const out of outputs) {
     if (!out) continue;
     const same = ins.find((i) => sameFile(out, i));

@@ -7,6 +7,7 @@ import type { ModelConfig, TrainConfig } from '../config.js';
 import { modelConfig } from '../config.js';
 import * as tf from '../core/tf.js';
 import { validateCheckpointHeader } from '../core/validate.js';
+import { firstNonFinite } from '../core/f32.js';
 import { Decomposer, SHAPES_KEY } from './decomposer.js';
 
 export const CHECKPOINT_MAGIC = 'STRATUM1';
@@ -48,6 +49,9 @@ export function parseCheckpoint(buf: Uint8Array, path = 'checkpoint'): Checkpoin
     const n = t.shape.reduce((a, b) => a * b, 1);
     const copy = new Float32Array(n);
     new Uint8Array(copy.buffer).set(buf.subarray(base + t.offset, base + t.offset + n * 4));
+    // every tensor reaches float32 code as it is: NaN or ±Infinity would paint black (or train to NaN)
+    const bad = firstNonFinite(copy);
+    if (bad >= 0) throw new Error(`${path}: tensor ${t.name}[${bad}] = ${copy[bad]} is not finite in float32`);
     tensors.set(t.name, { shape: t.shape, values: copy });
   }
   return { header, tensors };

@@ -40,10 +40,12 @@ export function restoreAdversary(ck: Checkpoint, path: string, seed: number, wid
   const info = ck.header.info ?? {};
   const w = Number(info.criticWidth ?? width);
   if (!Number.isInteger(w) || w < 1 || w > 4096) throw new Error(`${path}: info.criticWidth must be an integer in [1, 4096]`);
+  const step = Number(info.criticAdamStep ?? info.optDStep ?? 0);
+  if (!Number.isSafeInteger(step) || step < 0) throw new Error(`${path}: info.criticAdamStep must be an integer ≥ 0`);
   const a = newAdversary(ck.header.model.size, w, seed, lr);
   restoreStore(a.critic.store, ck.tensors, path);
   // GAN checkpoints written before the adversary had one format kept the step as optDStep
-  restoreOptimiser(a.opt, ck.tensors, CRITIC_OPTIMISER_PREFIX, Number(info.criticAdamStep ?? info.optDStep ?? 0));
+  restoreOptimiser(a.opt, ck.tensors, CRITIC_OPTIMISER_PREFIX, step);
   return a;
 }
 

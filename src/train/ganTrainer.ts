@@ -110,6 +110,7 @@ async function trainGanLocked(run: GanRun, data: ImageSet): Promise<{ g: GanGene
       return `critic ${dLoss.toFixed(3)} gen ${gLoss.toFixed(3)}`;
     },
     save: async (step) => {
+      metrics.flush();
       saveGan(path, g, adv, optG, step, run.data);
       await plotPanels(join(run.out, 'gan-curves.png'), [
         { title: 'critic loss (D(fake) − D(real) + γ·GP)', yLabel: 'loss', series: [{ name: 'critic', points: metrics.series('critic'), colour: '#d62728' }] },

@@ -39,7 +39,8 @@ export class CollapseGuard {
     private readonly cfg: Pick<TrainConfig, 'guardDrop' | 'guardLossJump' | 'guardLrFactor'>,
     state: { lrScale?: number; rollbacks?: number } = {},
   ) {
-    this.lrScale = Number.isFinite(state.lrScale) && state.lrScale! > 0 ? state.lrScale! : 1;
+    // (rollbacks only ever lower the rate: a checkpoint's share above 1 is not one this code wrote)
+    this.lrScale = Number.isFinite(state.lrScale) && state.lrScale! > 0 && state.lrScale! <= 1 ? state.lrScale! : 1;
     this.rollbacks = Number.isInteger(state.rollbacks) ? state.rollbacks! : 0;
   }
 

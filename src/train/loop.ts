@@ -7,7 +7,8 @@
  * Also here: the metrics log every run writes (JSONL, one row per line, cut back to the resumed
  * step so a resumed run never holds rows from the future it is about to redo).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../io/atomicFile.js';
 import { Progress } from '../io/progress.js';
 
 export interface LoopOptions {
@@ -40,9 +41,19 @@ export async function trainingLoop(o: LoopOptions): Promise<void> {
   bar?.finish();
 }
 
-/** a run's metrics: rows kept in memory and appended to a JSONL file as they come */
+/** how often the metrics file is rewritten between checkpoints (milliseconds) */
+export const METRICS_FLUSH_MS = 10_000;
+
+/**
+ * A run's metrics: rows kept in memory, the JSONL file rewritten whole by the one writer
+ * (src/io/atomicFile.ts: a full disk leaves the previous file intact and stops the run with one
+ * line) at every checkpoint (flush, called by the run's save) and at most every
+ * METRICS_FLUSH_MS in between. A resumed run keeps only the rows up to its checkpoint anyway.
+ */
 export class MetricsLog<R extends { step: number }> {
   readonly rows: R[];
+  private readonly lines: string[];
+  private flushedAt = 0;
 
   /** opens `path`, keeping the rows of steps ≤ upTo (0 for a fresh run) */
   constructor(
@@ -50,12 +61,20 @@ export class MetricsLog<R extends { step: number }> {
     upTo: number,
   ) {
     this.rows = upTo > 0 ? readRows<R>(path).filter((r) => r.step <= upTo) : [];
-    writeFileSync(path, this.rows.map((r) => JSON.stringify(r) + '\n').join(''));
+    this.lines = this.rows.map((r) => JSON.stringify(r) + '\n');
+    this.flush();
   }
 
   add(row: R): void {
     this.rows.push(row);
-    writeFileSync(this.path, JSON.stringify(row) + '\n', { flag: 'a' });
+    this.lines.push(JSON.stringify(row) + '\n');
+    if (Date.now() - this.flushedAt >= METRICS_FLUSH_MS) this.flush();
+  }
+
+  /** write every row now */
+  flush(): void {
+    writeFileAtomic(this.path, [new TextEncoder().encode(this.lines.join(''))]);
+    this.flushedAt = Date.now();
   }
 
   /** the last row that has `key` */

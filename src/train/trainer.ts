@@ -146,6 +146,7 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
   const elapsed = () => Math.round(elapsedBefore + (Date.now() - tStart) / 1000);
   const save = async (step: number) => {
     const critic = adv ? adversaryState(adv) : { extra: [], info: {} };
+    metrics.flush();
     saveCheckpoint(ckptPath, model, { train: cfg, step, opt, data: run.data, info: { lastPsnr: metrics.last('psnr')?.psnr, lrScale: guard.lrScale, rollbacks: guard.rollbacks, elapsed: elapsed(), ...critic.info }, extra: critic.extra });
     await plotMetrics(join(run.out, 'curves.png'), metrics);
     await decompositionGrid(join(run.out, 'grid.png'), model, data.test, 6);

@@ -11,7 +11,8 @@ import { refineDecomposition } from '../../model/refineDocument.js';
 import { Progress } from '../../io/progress.js';
 import { readImageExact, readImageFrame, writePng } from '../../data/images.js';
 import { resampleArea } from '../../data/photos.js';
-import { decomposeFrame } from '../../model/decomposeFrame.js';
+import { decomposeFrame, fitDims } from '../../model/decomposeFrame.js';
+import { maxEncoderSteps } from '../../model/decomposeImage.js';
 import { softShare, softShareOfMasks, SOFT_SIDE } from '../../eval/soft.js';
 import { MAX_INPUT_SIDE, PLACE_DEFAULTS } from '../../config.js';
 import { formatContributions, layerContributions } from '../../eval/contribution.js';
@@ -20,8 +21,10 @@ import { saveDocument } from '../../export/documentFile.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
+import { DECOMPOSE_BYTES } from '../../core/memory.js';
 import type { LayeredDocument } from '../../core/document.js';
 import { DEFAULT_MODEL, int, num, backendOption, duration, nonNegative, outputOf, outputOption } from '../options.js';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -64,13 +67,18 @@ export function register(program: Command): void {
     // more layers than the encoder paints: placed layers of the learned shape family, within --budget
     const placing = N > T;
     if (placing && (refining || o.greedy > 0 || o.prune !== undefined)) throw new Error(`--refine, --greedy and --prune work on the model's ${T} whole-frame layers; with --layers above ${T} the pipeline places the rest itself (give it time with --budget)`);
+    // each greedy layer is a search over candidates at the fit size: the same cap on layers in all as the editor's
+    const cap = maxEncoderSteps(T);
+    if (!placing && N + o.greedy > cap) throw new Error(`--greedy ${o.greedy}: at most ${cap} layers in all for this model (T=${T}), ${N} of them from the encoder`);
     const S = model.cfg.size;
     const frame = await readImageFrame(image, MAX_INPUT_SIDE);
     const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + o.greedy }), frame: { width: frame.width, height: frame.height } } as unknown as LayeredDocument;
     const [rw, rh] = frameSize(shape, o.size);
-    checkRender(shape, rw, rh, 'decompose render', true);
-    const source = { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data };
     const fitSize = c.getOptionValueSource('fitSize') === 'default' ? PLACE_DEFAULTS.fitSize : (o.fitSize as number);
+    // placing keeps every layer's mask, its weight and a scratch copy on the fit grid (float32)
+    const [fw, fh] = fitDims(frame.width, frame.height, fitSize);
+    checkRender(shape, rw, rh, 'decompose render', true, DECOMPOSE_BYTES + (placing ? 12 * N * fw * fh : 0));
+    const source = { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data };
     const bar = placing ? new Progress(N - T, 0, 'place ') : null;
     const res = decomposeFrame(model, frame, { layers: N, budgetMs: placing ? o.budget : 0, fitSize, leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes, onLayer: bar ? (k) => bar.update(k, `layer ${T + k} of ${N}`) : undefined }, source);
     bar?.finish();
@@ -115,9 +123,9 @@ export function register(program: Command): void {
     const psnr = psnrOf(truth, big.rgb, 1, 1 / 255);
     const soft = big.masks && Math.max(rw, rh) === SOFT_SIDE ? softShareOfMasks(big.masks, doc.layers.map((l) => l.opacity ?? 1)) : softShare(doc);
     await writeLayersGrid(outputs.grid, doc, frame);
-    console.log(`${doc.layers.length} layers${note ? `, ${note}` : ''}; PSNR ${psnr.toFixed(2)} dB at ${rw}×${rh} (the written render against the input), soft share ${(100 * soft).toFixed(0)}% at ${SOFT_SIDE}; wrote ${outputs.png}, ${outputs.grid}, ${outputs.doc}`);
+    say(`${doc.layers.length} layers${note ? `, ${note}` : ''}; PSNR ${psnr.toFixed(2)} dB at ${rw}×${rh} (the written render against the input), soft share ${(100 * soft).toFixed(0)}% at ${SOFT_SIDE}; wrote ${shown(outputs.png)}, ${shown(outputs.grid)}, ${shown(outputs.doc)}`);
     const contributions = doc.layers.map((l) => l.contributionDb ?? 0);
-    console.log(formatContributions(contributions, refining || o.greedy > 0 || o.prune !== undefined ? S : Math.max(res.fit.width, res.fit.height)));
+    say(formatContributions(contributions, refining || o.greedy > 0 || o.prune !== undefined ? S : Math.max(res.fit.width, res.fit.height)));
   });
 }
 
@@ -127,11 +135,11 @@ async function writeLayersGrid(path: string, doc: LayeredDocument, frame: { widt
   const input = resampleArea(frame.rgb, frame.width, frame.height, 3, 0, 0, frame.width, frame.height, w, h).map((v) => v / 255);
   const r = renderDocument(doc, w, h, { keepMasks: true });
   const N = doc.layers.length;
-  const shown = N <= 12 ? doc.layers.map((_, t) => t) : Array.from({ length: 12 }, (_, k) => Math.round(((k + 1) * N) / 12) - 1);
+  const cols = N <= 12 ? doc.layers.map((_, t) => t) : Array.from({ length: 12 }, (_, k) => Math.round(((k + 1) * N) / 12) - 1);
   const canvases = canvasAfterEachLayer(r.masks!, doc.layers.map((l) => (l.visible === false ? null : l.colour)) as never);
   const tile = (a: Float32Array): Tile => ({ pixels: a, width: w, height: h });
   await writeGrid(path, [
-    [tile(input), tile(r.rgb), ...shown.map((t) => tile(canvases[t]!))],
-    [null, null, ...shown.map((t) => colouredMaskTile(r.masks![t]!, doc.layers[t]!.colour, w, h))],
-  ], { scale: 1, columnLabels: ['input', 'result', ...shown.map((t) => `layer ${t + 1}: ${(doc.layers[t]!.contributionDb ?? 0).toFixed(1)} dB`)] });
+    [tile(input), tile(r.rgb), ...cols.map((t) => tile(canvases[t]!))],
+    [null, null, ...cols.map((t) => colouredMaskTile(r.masks![t]!, doc.layers[t]!.colour, w, h))],
+  ], { scale: 1, columnLabels: ['input', 'result', ...cols.map((t) => `layer ${t + 1}: ${(doc.layers[t]!.contributionDb ?? 0).toFixed(1)} dB`)] });
 }

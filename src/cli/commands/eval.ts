@@ -5,7 +5,9 @@ import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDataset, loadSplit } from '../../data/datasets.js';
 import { evaluate } from '../../eval/reconstruct.js';
 import { loadModel } from '../../model/checkpoint.js';
+import { maxEncoderSteps } from '../../model/decomposeImage.js';
 import { DEFAULT_MODEL, int, backendOption } from '../options.js';
+import { say } from '../say.js';
 
 export function register(program: Command): void {
   program
@@ -22,10 +24,13 @@ export function register(program: Command): void {
     .action(async (o) => {
       await useBackend(o.backend as BackendName);
       const { model } = loadModel(o.model);
+      const cap = maxEncoderSteps(model.cfg.T);
+      // (every held-out image runs through all of them, twice: hours for a mistyped number)
+      if (o.T !== undefined && o.T > cap) throw new Error(`--T ${o.T} is far beyond the model's T=${model.cfg.T} (at most ${cap})`);
       const lo = { size: model.cfg.size, limit: o.limit, seed: o.seed };
       const test = o.all ? await loadDataset(o.data, lo) : (await loadSplit(o.data, o.holdout, lo)).test;
       const r = evaluate(model, test, 64, o.T);
-      console.log(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
+      say(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
     });
 
 }

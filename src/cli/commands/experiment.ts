@@ -8,6 +8,7 @@ import { markdownTable, runExperiment } from '../../experiments/tables.js';
 import { checkOutputFolder } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';
 import { int, backendOption, outputOf, outputOption } from '../options.js';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -33,7 +34,7 @@ export function register(program: Command): void {
     // the largest row: T=20, K=20 (table1) or T=20 (table2)
     checkTraining(modelConfig({ T: 20, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: 20 } }), o.batch, tr.data.byteLength + test.data.byteLength, `experiment ${table}`);
     const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, log: (m) => process.stderr.write(`${m}\n`) });
-    console.log(markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }));
-    console.log(`wrote ${join(o.out, `${table}.md`)}, ${table}.csv, ${table}.png`);
+    say(...markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }).replace(/\n$/, '').split('\n'));
+    say(`wrote ${shown(join(o.out, `${table}.md`))}, ${table}.csv, ${table}.png`);
   });
 }

@@ -5,9 +5,10 @@ import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDocument } from '../../export/documentFile.js';
 import { EXPORT_FORMATS, exportDocument, exportFormat } from '../../export/exportDocument.js';
 import { checkOutputs } from '../../io/paths.js';
-import { checkRender } from '../limits.js';
+import { checkExport } from '../limits.js';
 import { SVG_DEFAULTS } from '../../export/svg.js';
 import { int, num, backendOption, outputOf, outputOption } from '../options.js';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -36,8 +37,8 @@ export function register(program: Command): void {
     if (o.levels !== 'auto' && (o.levels < 1 || o.levels > 255)) throw new Error("--levels must lie in 1..255, or be 'auto'");
     await useBackend(o.backend as BackendName);
     const doc = loadDocument(docPath);
-    checkRender(doc, o.size, o.size, `export to ${fmt}`, fmt !== 'png');
+    checkExport(doc, o.size, fmt);
     await exportDocument(doc, output, { format: o.format, size: o.size, threshold: o.threshold, levels: o.levels });
-    console.log(`wrote ${output} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
+    say(`wrote ${shown(output)} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
   });
 }

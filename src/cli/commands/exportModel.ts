@@ -4,6 +4,7 @@ import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadModel, saveCheckpoint } from '../../model/checkpoint.js';
 import { checkOutputs } from '../../io/paths.js';
 import { backendOption, outputOf, outputOpt, oldOutOption } from '../options.js';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   program
@@ -24,6 +25,6 @@ export function register(program: Command): void {
       const { model, ckpt } = loadModel(from);
       const psnr = ckpt.header.info?.lastPsnr;
       saveCheckpoint(to, model, { step: ckpt.header.step, data: ckpt.header.data, weightsOnly: true, info: { ...ckpt.header.info, heldOutPsnr: psnr, trainConfig: ckpt.header.train } });
-      console.log(`wrote ${to} (step ${ckpt.header.step}, ${model.store.count()} parameters${typeof psnr === 'number' ? `, held-out PSNR ${psnr.toFixed(2)} dB` : ''})`);
+      say(`wrote ${shown(to)} (step ${ckpt.header.step}, ${model.store.count()} parameters${typeof psnr === 'number' ? `, held-out PSNR ${psnr.toFixed(2)} dB` : ''})`);
     });
 }

@@ -6,8 +6,9 @@ import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadDataset } from '../../data/datasets.js';
 import { trainGan } from '../../train/ganTrainer.js';
 import { checkOutputFolder } from '../../io/paths.js';
-import { checkTraining } from '../limits.js';
+import { checkModelFlags, checkTraining } from '../limits.js';
 import { int, num, backendOption, outputOf, outputOption } from '../options.js';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -32,12 +33,13 @@ export function register(program: Command): void {
     .addOption(backendOption());
   outputOption(cmd, 'run folder (gan.stratum, gan-metrics.jsonl, gan-curves.png, samples.png)', 'runs/gan').action(async (o, c: Command) => {
     o.out = outputOf(c);
+    checkModelFlags(o);
     checkOutputFolder(o.out);
     await useBackend(o.backend as BackendName);
     const data = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
     const model = { ...modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: o.K } }), noise: o.noise };
     checkTraining(model, o.batch, data.data.byteLength, 'GAN training');
     await trainGan({ out: o.out, data: o.data, model, steps: o.steps, batch: o.batch, lr: o.lr, gamma: o.gamma, criticSteps: o.criticSteps, criticWidth: o.criticWidth, saveEvery: o.saveEvery, seed: o.seed, resume: o.resume }, data);
-    console.log(`GAN trained to step ${o.steps}; samples in ${join(o.out, 'samples.png')}`);
+    say(`GAN trained to step ${o.steps}; samples in ${shown(join(o.out, 'samples.png'))}`);
   });
 }

@@ -7,6 +7,7 @@ import { loadDocument } from '../../export/documentFile.js';
 import { checkOutputs } from '../../io/paths.js';
 import { checkRender } from '../limits.js';
 import { int, backendOption, outputOf, outputOpt, oldOutOption } from '../options.js';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   program
@@ -30,6 +31,6 @@ export function register(program: Command): void {
       checkRender(doc, w, h, 'render');
       const r = renderDocument(doc, w, h);
       await writePng(out, w, h, r.rgb);
-      console.log(`wrote ${out} (${w}×${h}, ${doc.layers.filter((l) => l.visible !== false).length} visible layers)`);
+      say(`wrote ${shown(out)} (${w}×${h}, ${doc.layers.filter((l) => l.visible !== false).length} visible layers)`);
     });
 }

@@ -12,9 +12,13 @@ import { makeDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
 import { writeGrid, type Tile } from '../../eval/grid.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
-import { checkRender } from '../limits.js';
+import { checkGrid, checkRender, renderEstimate } from '../limits.js';
 import type { LayeredDocument } from '../../core/document.js';
 import { int, backendOption, outputOf, outputOpt, oldOutOption } from '../options.js';
+import { say, shown } from '../say.js';
+
+/** most samples of one run */
+export const MAX_SAMPLES = 1024;
 
 export function register(program: Command): void {
   program
@@ -30,12 +34,16 @@ export function register(program: Command): void {
     .addOption(oldOutOption())
     .action(async (o, c: Command) => {
       const out = outputOf(c);
+      // (a sheet of more rows than this exceeds the PNG writer's 16,383 pixels at any --sheet-size)
+      if (o.n > MAX_SAMPLES) throw new Error(`--n ${o.n}: at most ${MAX_SAMPLES} samples (one row each in sheet.png)`);
       checkOutputFolder(out);
       checkOutputs([...Array.from({ length: o.n as number }, (_, i) => [join(out, `sample-${i}.stratum.json`), join(out, `sample-${i}.png`)]).flat(), join(out, 'sheet.png')], [o.model]);
       await useBackend(o.backend as BackendName);
       const { g } = loadGan(o.model);
       const shape = { mask: g.cfg.mask, referenceSize: g.cfg.size, layers: Array.from({ length: g.cfg.T }) } as unknown as LayeredDocument;
       checkRender(shape, o.size, o.size, 'sample render');
+      // sheet.png holds every sample's steps: --n rows of T tiles, all kept until it is written
+      checkGrid({ columns: g.cfg.T, rows: o.n, tile: o.sheetSize, labels: true }, renderEstimate(shape, o.size, o.size), `sample sheet (--n ${o.n} rows of ${g.cfg.T} tiles at --sheet-size ${o.sheetSize})`);
       const ctx = newCtx(true);
       const samples = g.sampleLayers(o.n, ctx, o.seed);
       discardBnUpdates(ctx);
@@ -52,6 +60,6 @@ export function register(program: Command): void {
       }
       const sheetPath = join(out, 'sheet.png');
       await writeGrid(sheetPath, sheet, { scale: 1, columnLabels: samples[0]!.map((_, t) => `after ${t + 1}`) });
-      console.log(`wrote ${samples.length} samples at ${o.size}² (trained at ${g.cfg.size}²) to ${out}, and ${sheetPath} (each built layer by layer at ${S}²)`);
+      say(`wrote ${samples.length} samples at ${o.size}² (trained at ${g.cfg.size}²) to ${shown(out)}, and ${shown(sheetPath)} (each built layer by layer at ${S}²)`);
     });
 }

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { serveEditor } from '../serve.js';
 import { PACKAGE_ROOT, int } from '../options.js';
+import { say } from '../say.js';
 
 export function register(program: Command): void {
   program
@@ -11,7 +12,7 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .action(async (o) => {
       const server = await serveEditor(PACKAGE_ROOT, o.port, o.host);
-      console.log(`Stratum editor on http://${o.host}:${o.port}/ (Ctrl-C to stop)`);
+      say(`Stratum editor on http://${o.host}:${o.port}/ (Ctrl-C to stop)`);
       await new Promise<void>((resolve) => server.on('close', resolve));
     });
 }

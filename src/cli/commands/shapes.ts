@@ -8,6 +8,7 @@ import { loadModel, saveCheckpoint } from '../../model/checkpoint.js';
 import { MAX_BANK_VALUES, MAX_SHAPES } from '../../model/decomposer.js';
 import { chooseShapeBank, SHAPE_BANK_DEFAULTS } from '../../train/shapes.js';
 import { backendOption, int, num, outputOf, outputOpt } from '../options.js';
+import { say, shown } from '../say.js';
 
 export const SHAPES_DATA = 'photos:2000:0.8:0.8';
 
@@ -58,10 +59,10 @@ export function register(program: Command): void {
         });
         model.setShapes(r.p);
         info = { count: r.p.length / model.cfg.mask.K, data: o.data, poolImages: o.poolImages, pool: r.pool, used: r.used, minDb: o.minDb, candidates: o.candidates, seed: o.seed };
-        console.log(`pool: ${r.pool} layers worth ≥ ${o.minDb} dB; ${r.used} of ${Math.min(o.candidates, r.pool)} tried were swapped in at least once`);
+        say(`pool: ${r.pool} layers worth ≥ ${o.minDb} dB; ${r.used} of ${Math.min(o.candidates, r.pool)} tried were swapped in at least once`);
       }
       saveCheckpoint(to, model, { step: ckpt.header.step, data: ckpt.header.data, weightsOnly: true, train: ckpt.header.train, info: { ...ckpt.header.info, shapeBank: info } });
-      console.log(`wrote ${to} with ${info.count} shapes (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+      say(`wrote ${shown(to)} with ${info.count} shapes (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       model.dispose();
     });
 }

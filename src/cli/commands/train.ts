@@ -7,9 +7,10 @@ import { loadSplit } from '../../data/datasets.js';
 import { BEST_FILE, CHECKPOINT_FILE, train } from '../../train/trainer.js';
 import { existsSync } from 'node:fs';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
-import { checkTraining } from '../limits.js';
+import { checkModelFlags, checkTraining } from '../limits.js';
 import { int, num, backendOption, outputOf, outputOption } from '../options.js';
 import { join } from 'node:path';
+import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -49,13 +50,8 @@ export function register(program: Command): void {
     .addOption(backendOption());
   outputOption(cmd, 'run folder (checkpoint.stratum, best.stratum, metrics.jsonl, curves.png, grid.png)', 'runs/train').action(async (o, cmd: Command) => {
     o.out = outputOf(cmd);
-    if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
-    if (!(o.lsLoss >= 0 && o.lsLoss <= 1)) throw new Error(`--ls-loss must be a weight in [0, 1], got ${o.lsLoss}`);
-    if (!(o.stepLoss >= 0 && o.stepLoss <= 10)) throw new Error(`--step-loss must be a weight in [0, 10], got ${o.stepLoss}`);
-    if (!(o.coverageLoss >= 0 && o.coverageLoss <= 100)) throw new Error(`--coverage-loss must be a weight in [0, 100], got ${o.coverageLoss}`);
-    if (o.coverageLoss > 0 && o.advLambda > 0) throw new Error('--coverage-loss and --adv-lambda: the adversarial step has its own loss; use one of them');
-    if (o.stepLoss > 0 && o.advLambda > 0) throw new Error('--step-loss and --adv-lambda: the adversarial step has its own loss; use one of them');
-    if (o.lsLoss > 0 && o.advLambda > 0) throw new Error('--ls-loss and --adv-lambda: the adversarial step trains on the encoder\'s colours only; use one of them');
+    // every flag is checked before anything is read or made (the run folder is made by train())
+    checkModelFlags(o);
     checkOutputFolder(o.out);
     checkOutputs([o.export, ...['checkpoint.stratum', 'best.stratum', 'metrics.jsonl', 'curves.png', 'grid.png'].map((f) => join(o.out, f))], [o.init], '--output/--export');
     checkOutputs([o.export], [join(o.out, 'checkpoint.stratum'), join(o.out, 'best.stratum')], '--export');
@@ -63,6 +59,14 @@ export function register(program: Command): void {
     if (resuming && o.init) throw new Error(`--init and --resume: ${join(o.out, CHECKPOINT_FILE)} already holds this run's weights; leave out --init`);
     if (resuming) Object.assign(o, architectureOf(join(o.out, CHECKPOINT_FILE), cmd, '--resume'));
     else if (o.init) Object.assign(o, architectureOf(o.init, cmd, '--init'));
+    // (after the run's own objective is taken from its checkpoint: a crafted one is held to the flags' ranges too)
+    if (!(o.advLambda >= 0)) throw new Error('--adv-lambda must be a number ≥ 0');
+    if (!(o.lsLoss >= 0 && o.lsLoss <= 1)) throw new Error(`--ls-loss must be a weight in [0, 1], got ${o.lsLoss}`);
+    if (!(o.stepLoss >= 0 && o.stepLoss <= 10)) throw new Error(`--step-loss must be a weight in [0, 10], got ${o.stepLoss}`);
+    if (!(o.coverageLoss >= 0 && o.coverageLoss <= 100)) throw new Error(`--coverage-loss must be a weight in [0, 100], got ${o.coverageLoss}`);
+    if (o.coverageLoss > 0 && o.advLambda > 0) throw new Error('--coverage-loss and --adv-lambda: the adversarial step has its own loss; use one of them');
+    if (o.stepLoss > 0 && o.advLambda > 0) throw new Error('--step-loss and --adv-lambda: the adversarial step has its own loss; use one of them');
+    if (o.lsLoss > 0 && o.advLambda > 0) throw new Error('--ls-loss and --adv-lambda: the adversarial step trains on the encoder\'s colours only; use one of them');
     if (o.channels && o.encoder !== 'small') throw new Error(`--channels sets the small encoder's layers; this run's encoder is ${o.encoder}`);
     if (o.pool && o.encoder !== 'small') throw new Error(`--pool sets the small encoder's pooling; this run's encoder is ${o.encoder}`);
     await useBackend(o.backend as BackendName);
@@ -73,7 +77,7 @@ export function register(program: Command): void {
       { out: o.out, data: o.data, model, resume: o.resume, initFrom: o.init, exportTo: o.export, train: { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, lr: o.lr, holdout: data.test.n, evalEvery: o.evalEvery, saveEvery: o.saveEvery, seed: o.seed, advLambda: o.advLambda, gamma: o.gamma, schedule: o.schedule, warmup: o.warmup, clip: o.clip, lsLoss: o.lsLoss, stepLoss: o.stepLoss, coverageLoss: o.coverageLoss, guardDrop: o.guardDrop, guardLossJump: o.guardLossJump } },
       data,
     );
-    console.log(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${o.out} (best model: ${BEST_FILE})`);
+    say(`held-out PSNR ${final.psnr?.toFixed(2)} dB after ${final.step} steps (${data.test.n} images); run folder ${shown(o.out)} (best model: ${BEST_FILE})`);
   });
 }
 
