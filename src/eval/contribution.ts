@@ -66,7 +66,7 @@ export function nearUselessShare(contributions: number[], threshold = NEAR_USELE
 }
 
 /** one line for people: "layer contributions at 32², bottom first (dB lost when removed): 3.21 0.05 ...; 1 of 10 below 0.1 dB" */
-export function formatContributions(c: number[], size: number): string {
+export function formatContributions(c: number[], size: number | string): string {
   const low = c.filter((v) => v < NEAR_USELESS_DB).length;
-  return `layer contributions at ${size}², bottom first (dB lost when removed): ${c.map((v) => v.toFixed(2)).join(' ')}; ${low} of ${c.length} below ${NEAR_USELESS_DB} dB`;
+  return `layer contributions at ${typeof size === 'number' ? `${size}²` : size}, bottom first (dB lost when removed): ${c.map((v) => v.toFixed(2)).join(' ')}; ${low} of ${c.length} below ${NEAR_USELESS_DB} dB`;
 }

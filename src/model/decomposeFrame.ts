@@ -32,7 +32,7 @@ export interface Frame {
 }
 
 export interface FrameOptions extends DecomposeImageOptions {
-  /** total layers N (default: the model's T, the forward pass alone) */
+  /** total layers N (default: the model's T, the forward pass alone); above T placed layers, or for a model without a shape bank more encoder steps */
   layers?: number;
   /** time budget in milliseconds for the placed layers' search (0 or absent: the default effort per layer) */
   budgetMs?: number;
@@ -84,14 +84,15 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   const S = model.cfg.size;
   // the bank's logit maps are the model's, made once per process (start-up, like loading it): the
   // clock and the budget start after them
+  // a model without a shape bank has nothing to place: its encoder keeps painting past T instead
+  // (it looks at the canvas; capped by maxEncoderSteps)
   const bank = N > T ? placeBankOf(model) : null;
-  if (N > T && !bank) throw new Error(`this model has no shape bank, so it cannot place more than its T=${T} layers (add one with stratum shapes)`);
   const t0 = performance.now();
   // 1. the encoder on the frame resized to its square
   const sq = resampleArea(rgb, width, height, 3, 0, 0, width, height, S, S);
   const square = new Uint8Array(S * S * 3);
   for (let i = 0; i < sq.length; i++) square[i] = Math.round(sq[i]!);
-  const base = decomposeImage(model, square, source, Math.min(T, N), o);
+  const base = decomposeImage(model, square, source, bank ? T : N, o);
   const aspect = frameAspect({ width, height });
   const [W, H] = fitDims(width, height, o.fitSize ?? PLACE_DEFAULTS.fitSize);
   const target = resampleArea(rgb, width, height, 3, 0, 0, width, height, W, H);

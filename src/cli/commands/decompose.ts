@@ -65,7 +65,7 @@ export function register(program: Command): void {
     const T = model.cfg.T;
     const N = requested ?? T;
     // more layers than the encoder paints: placed layers of the learned shape family, within --budget
-    const placing = N > T;
+    const placing = N > T && model.shapeBank() !== null;
     if (placing && (refining || o.greedy > 0 || o.prune !== undefined)) throw new Error(`--refine, --greedy and --prune work on the model's ${T} whole-frame layers; with --layers above ${T} the pipeline places the rest itself (give it time with --budget)`);
     // each greedy layer is a search over candidates at the fit size: the same cap on layers in all as the editor's
     const cap = maxEncoderSteps(T);
@@ -125,7 +125,7 @@ export function register(program: Command): void {
     await writeLayersGrid(outputs.grid, doc, frame);
     say(`${doc.layers.length} layers${note ? `, ${note}` : ''}; PSNR ${psnr.toFixed(2)} dB at ${rw}×${rh} (the written render against the input), soft share ${(100 * soft).toFixed(0)}% at ${SOFT_SIDE}; wrote ${shown(outputs.png)}, ${shown(outputs.grid)}, ${shown(outputs.doc)}`);
     const contributions = doc.layers.map((l) => l.contributionDb ?? 0);
-    say(formatContributions(contributions, refining || o.greedy > 0 || o.prune !== undefined ? S : Math.max(res.fit.width, res.fit.height)));
+    say(formatContributions(contributions, refining || o.greedy > 0 || o.prune !== undefined ? `${S}²` : res.fit.width === res.fit.height ? `${res.fit.width}²` : `${res.fit.width}×${res.fit.height}`));
   });
 }
 
