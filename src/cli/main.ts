@@ -16,6 +16,7 @@ import { register as sampleCommand } from './commands/sample.js';
 import { register as experimentCommand } from './commands/experiment.js';
 import { register as serveCommand } from './commands/serve.js';
 import { register as exportModelCommand } from './commands/exportModel.js';
+import { register as torchCommands } from './commands/torch.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from './options.js';
@@ -31,7 +32,7 @@ export function buildCli(): Command {
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const register of [trainCommand, decomposeCommand, renderCommand, evalCommand, editCommand, exportCommand, ganCommand, sampleCommand, experimentCommand, serveCommand, exportModelCommand, shapesCommand]) register(program);
+  for (const register of [trainCommand, decomposeCommand, renderCommand, evalCommand, editCommand, exportCommand, ganCommand, sampleCommand, experimentCommand, serveCommand, exportModelCommand, shapesCommand, torchCommands]) register(program);
   return program;
 }
 export async function main(argv = process.argv): Promise<number> {
