@@ -62,7 +62,7 @@ def main(argv=None):
         loss.backward()
         out["loss"] = loss.detach().reshape(1)
         for n, p in model.named_parameters():
-            out[f"grad.{n}"] = p.grad.clone()
+            out[f"grad.{n}"] = p.grad.clone() if p.grad is not None else torch.zeros_like(p)  # a parameter the loss does not reach
         out["gradNorm"] = torch.tensor([clip_gradients(list(model.parameters()), cfg.clip)])
         opt.step()
         for n, v in model_tensors(model, shapes=False):

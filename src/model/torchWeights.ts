@@ -86,6 +86,12 @@ function permute(values: Float32Array, shape: number[], perm: number[]): SafeTen
 
 const inverse = (perm: number[]) => perm.map((_, i) => perm.indexOf(i));
 
+/** a Stratum tensor as the twin names and lays it out */
+export function toTorchTensor(name: string, t: SafeTensor): [string, SafeTensor] {
+  const perm = permutation(name, t.shape.length);
+  return [torchName(name), perm ? permute(t.values, t.shape, perm) : t];
+}
+
 /** the Stratum names a model of this architecture may hold, in the order Stratum writes them */
 function stratumNames(model: Decomposer): string[] {
   const names = [...model.store.entries.keys()].filter((n) => !/\.step(Mean|Var)$/.test(n) && n !== SHAPES_KEY);
@@ -112,9 +118,7 @@ export function checkpointToSafetensors(ckpt: Checkpoint, path: string): Uint8Ar
   const tensors: [string, SafeTensor][] = [];
   for (const { name } of ckpt.header.tensors) {
     if (!known.has(name)) throw new Error(`${path}: tensor ${name} is not part of the reconstruction model or its optimiser (export-torch moves those only)`);
-    const t = ckpt.tensors.get(name)!;
-    const perm = permutation(name, t.shape.length);
-    tensors.push([torchName(name), perm ? permute(t.values, t.shape, perm) : { shape: t.shape, values: t.values }]);
+    tensors.push(toTorchTensor(name, ckpt.tensors.get(name)!));
   }
   const { tensors: table, ...rest } = ckpt.header;
   return encodeSafetensors(tensors, { format: 'pt', [HEADER_KEY]: JSON.stringify(rest), [ORDER_KEY]: JSON.stringify(table.map((t) => t.name)) });
