@@ -15,6 +15,7 @@ import { encodeNpyUint8 } from '../../io/npy.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { decodeSafetensors } from '../../io/safetensors.js';
 import { readCheckpoint } from '../../model/checkpoint.js';
+import { parseCheckpoint } from '../../model/checkpointFormat.js';
 import { checkpointToSafetensors, safetensorsToCheckpoint } from '../../model/torchWeights.js';
 import { backendOption, int, oldOutOption, outputOf, outputOpt } from '../options.js';
 
@@ -65,8 +66,9 @@ export function register(program: Command): void {
       if (!statSync(from).isFile()) throw new Error(`${from}: is a folder, not a safetensors file`);
       await useBackend(o.backend as BackendName);
       const file = decodeSafetensors(new Uint8Array(readFileSync(from)), from);
-      writeFileAtomic(to, safetensorsToCheckpoint(file, from));
-      const { header } = readCheckpoint(to);
+      const bytes = safetensorsToCheckpoint(file, from);
+      writeFileAtomic(to, bytes);
+      const { header } = parseCheckpoint(bytes[0]!, to);
       console.log(`wrote ${to} (${plural(header.tensors.length, 'tensor')}: ${header.model.encoder} encoder, T=${header.model.T}, K=${header.model.mask.K}, ${header.model.size}², step ${header.step})`);
     });
 
