@@ -226,7 +226,7 @@ class MaskNet(nn.Module):
         for i in range(m.depth):
             if i > 0:
                 lin = getattr(self, f"l{i}")
-                h = torch.matmul(lin.weight, h) + lin.bias[:, None]
+                h = F.conv1d(h, lin.weight[:, :, None], lin.bias)  # a Linear over channels: [B, H, P] needs no transposed copy
             gn = getattr(self, f"gn{i}")
             if m.norm == "image":
                 h = F.group_norm(h, m.groups, gn.weight, gn.bias, NORM_EPS)
@@ -237,7 +237,7 @@ class MaskNet(nn.Module):
                 var = ((g - mean) ** 2).mean(2, keepdim=True)
                 h = ((g - mean) * torch.rsqrt(var + NORM_EPS)).view(B, H, P) * gn.weight[:, None] + gn.bias[:, None]
             h = torch.tanh(h)
-        return torch.sigmoid(torch.matmul(self.out.weight, h) + self.out.bias[:, None])[:, 0]
+        return torch.sigmoid(F.conv1d(h, self.out.weight[:, :, None], self.out.bias))[:, 0]
 
 
 def pixel_grid(size):
