@@ -32,7 +32,7 @@ def main(argv=None):
     ap.add_argument("--clip", type=float, default=0.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=1, help="untimed steps")
+    ap.add_argument("--warmup", type=int, default=2, help="untimed steps (the first two are slow while PyTorch's allocator and oneDNN warm up)")
     ap.add_argument("--device", default="cpu")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -44,10 +44,10 @@ def main(argv=None):
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(a.batch, 3, a.size, a.size, generator=gen).to(dev)
     sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
-    times = []
+    times, cpu = [], []
     for i in range(a.warmup + a.reps):
         sync()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         model.set_mode(True, update_stats=True)
         opt.zero_grad(set_to_none=True)
         loss = reconstruction_loss(model, x, a.ls_loss, a.step_loss, a.coverage_loss)
@@ -57,7 +57,8 @@ def main(argv=None):
         sync()
         if i >= a.warmup:
             times.append(time.perf_counter() - t0)
-    print(f"stratum_torch (torch {torch.__version__}, {torch.get_num_threads()} threads, {dev.type}) {a.encoder} encoder, batch {a.batch}, T={a.T}, K={a.K}, {a.size}²: median {statistics.median(times):.3f} s/step (all {', '.join(f'{v:.3f}' for v in times)})")
+            cpu.append(time.process_time() - c0)  # every thread of the process: steadier than wall time on a shared machine
+    print(f"stratum_torch (torch {torch.__version__}, {torch.get_num_threads()} threads, {dev.type}) {a.encoder} encoder, batch {a.batch}, T={a.T}, K={a.K}, {a.size}²: median {statistics.median(times):.3f} s/step (all {', '.join(f'{v:.3f}' for v in times)}), CPU {statistics.median(cpu):.3f} s/step")
 
 
 if __name__ == "__main__":

@@ -133,6 +133,30 @@ class Metrics:
             f.write(json.dumps(row) + "\n")
 
 
+def load_data(folder):
+    """data.json, train.npy (memory-mapped) and test.npy of a folder written by `stratum export-data`"""
+    paths = [os.path.join(folder, f) for f in ("data.json", "train.npy", "test.npy")]
+    for p in paths:
+        if not os.path.isfile(p):
+            raise ValueError(f"{p}: no such file (write the data folder with `stratum export-data --data SPEC -o {folder}`)")
+    try:
+        with open(paths[0]) as f:
+            meta = json.load(f)
+        size = int(meta["size"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise ValueError(f"{paths[0]}: not a data description of `stratum export-data`") from None
+    arrays = []
+    for p, mmap in ((paths[1], "r"), (paths[2], None)):
+        try:
+            arr = np.load(p, mmap_mode=mmap, allow_pickle=False)
+        except ValueError as e:
+            raise ValueError(f"{p}: not a .npy array ({e})") from None
+        if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[1:] != (size, size, 3) or len(arr) < 1:
+            raise ValueError(f"{p}: expected uint8 [N, {size}, {size}, 3] images, got {arr.dtype} {list(arr.shape)}")
+        arrays.append(arr)
+    return meta, arrays[0], arrays[1]
+
+
 def setup_distributed(want):
     """(rank, world, device); a process group when torchrun started several processes"""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -158,13 +182,7 @@ def main(argv=None):
     say = (lambda msg: print(msg, file=sys.stderr, flush=True)) if rank == 0 and not a.quiet else (lambda msg: None)
     if a.batch % world:
         raise ValueError(f"--batch {a.batch} does not split into {world} equal shares (one per process)")
-    with open(os.path.join(a.data, "data.json")) as f:
-        meta = json.load(f)
-    train_u8 = np.load(os.path.join(a.data, "train.npy"), mmap_mode="r")
-    test_u8 = np.load(os.path.join(a.data, "test.npy"))
-    for name, arr in (("train.npy", train_u8), ("test.npy", test_u8)):
-        if arr.dtype != np.uint8 or arr.ndim != 4 or arr.shape[1:] != (meta["size"], meta["size"], 3):
-            raise ValueError(f"{os.path.join(a.data, name)}: expected uint8 [N, {meta['size']}, {meta['size']}, 3], got {arr.dtype} {list(arr.shape)}")
+    meta, train_u8, test_u8 = load_data(a.data)
     cfg_t = train_config(a)
     os.makedirs(a.output, exist_ok=True)
     ckpt_path = os.path.join(a.output, CHECKPOINT)
