@@ -4,7 +4,7 @@
  * DistributedDataParallel (docs/scale.md). Weights travel as safetensors in the twin's layout
  * (src/model/torchWeights.ts), data sets as the uint8 arrays `stratum train` would train on.
  */
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { useBackend, type BackendName } from '../../backend/index.js';
@@ -91,7 +91,8 @@ export function register(program: Command): void {
       mkdirSync(dir, { recursive: true });
       for (const [name, set] of [['train', data.train], ['test', data.test]] as const) writeFileAtomic(join(dir, `${name}.npy`), encodeNpyUint8(set.data, [set.n, set.size, set.size, 3]));
       // what the twin records as its data set, and the split it was made with
-      writeFileSync(join(dir, 'data.json'), `${JSON.stringify({ data: o.data, size: o.size, holdout: o.holdout, limit: o.limit ?? null, seed: o.seed, train: data.train.n, test: data.test.n }, null, 1)}\n`);
+      const meta = { data: o.data, size: o.size, holdout: o.holdout, limit: o.limit ?? null, seed: o.seed, train: data.train.n, test: data.test.n };
+      writeFileAtomic(join(dir, 'data.json'), [new TextEncoder().encode(`${JSON.stringify(meta, null, 1)}\n`)]);
       console.log(`wrote ${join(dir, 'train.npy')} (${data.train.n} images) and ${join(dir, 'test.npy')} (${data.test.n} held out), ${o.size}², from ${o.data}`);
     });
 }
