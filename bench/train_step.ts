@@ -29,19 +29,24 @@ function benchOne(backend: string, enc: string): string[] {
   try {
     for (let i = 0; i < Number(opts.warmup); i++) bench.step();
     const ts: number[] = [];
+    // CPU seconds of the whole process (every thread) per step: steadier than wall time on a machine shared with other work
+    const cpu: number[] = [];
     const before = tf.memory().numTensors;
     for (let i = 0; i < Number(opts.reps); i++) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       bench.step();
+      const c = process.cpuUsage(c0);
       ts.push((performance.now() - t0) / 1000);
+      cpu.push((c.user + c.system) / 1e6);
     }
     const leaked = tf.memory().numTensors - before;
     console.error(`${backend} ${enc}: ${median(ts).toFixed(3)} s/step`);
-    return [...head, median(ts).toFixed(3), ts.map((t) => t.toFixed(2)).join(' '), `${leaked}`];
+    return [...head, median(ts).toFixed(3), ts.map((t) => t.toFixed(2)).join(' '), median(cpu).toFixed(3), `${leaked}`];
   } catch (e) {
     const why = (e as Error).message.split('\n').at(-1)!.slice(0, 120);
     console.error(`${backend} ${enc}: ${why}`);
-    return [...head, 'fails', why, '-'];
+    return [...head, 'fails', why, '-', '-'];
   } finally {
     bench.dispose();
   }
@@ -52,7 +57,7 @@ for (const backend of String(opts.backends).split(',')) {
   const got = await useBackend(backend as BackendName);
   for (const enc of String(opts.encoders).split(',')) rows.push(benchOne(got, enc));
 }
-const head = ['backend', 'encoder', 'batch', 'T', 'K', 'size', 's/step (median)', 'all', 'tensors leaked'];
+const head = ['backend', 'encoder', 'batch', 'T', 'K', 'size', 's/step (median)', 'all', 'CPU s/step (median)', 'tensors leaked'];
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => '---').join('|')}|`);
 for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 const addon = loadAddon();
