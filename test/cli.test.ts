@@ -63,10 +63,11 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   assert.equal(d.code, 0, d.err);
   const files = readdirSync(join(dir, 'out')).sort();
   assert.deepEqual(files, ['in.layers.png', 'in.png', 'in.stratum.json']);
+  // the photo keeps its 4:3 frame: --size is the long side
   const meta = await sharp(join(dir, 'out', 'in.png')).metadata();
-  assert.equal(meta.width, 64);
+  assert.deepEqual([meta.width, meta.height], [64, 48]);
   // each layer's contribution, printed and kept in the document
-  const printed = /layer contributions at 16², bottom first \(dB lost when removed\): (\S+) (\S+) (\S+); \d of 3 below 0\.1 dB/.exec(d.out);
+  const printed = /layer contributions at 40×30, bottom first \(dB lost when removed\): (\S+) (\S+) (\S+); \d of 3 below 0\.1 dB/.exec(d.out);
   assert.ok(printed, d.out);
   const written = (JSON.parse(readFileSync(join(dir, 'out', 'in.stratum.json'), 'utf8')) as { layers: { contributionDb: number }[] }).layers;
   written.forEach((l, t) => assert.ok(Math.abs(l.contributionDb - Number(printed[t + 1])) <= 0.0051, `layer ${t}: ${l.contributionDb} vs ${printed[t + 1]}`));

@@ -88,8 +88,7 @@ export function register(program: Command): void {
       // the whole-frame layers live in [−1, 1]² frame coordinates: fitting them to the frame stretched
       // to a square is fitting them to the frame
       const F = o.fitSize as number;
-      const sq = resampleArea(frame.rgb, frame.width, frame.height, 3, 0, 0, frame.width, frame.height, F, F);
-      const target = { rgb: Float32Array.from(sq, (v) => v / 255), size: F };
+      const target = { rgb: Float32Array.from(await readImageExact(image, F, F), (v) => v / 255), size: F };
       const budgetMs = o.budget ?? (steps > 0 ? 0 : REFINE_DEFAULTS.budgetMs);
       const rbar = new Progress(steps > 0 ? steps : Math.ceil(budgetMs / 100), 0, 'refine ');
       const r = refineDecomposition(doc, target, {
@@ -111,8 +110,7 @@ export function register(program: Command): void {
       if (o.prune !== undefined) parts.push(`${r.pruned.length} layers pruned`);
       note = `at ${F}²: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB (${parts.join(', ')})`;
       // what each layer is worth: PSNR lost at the model's size when it alone is removed
-      const small = resampleArea(frame.rgb, frame.width, frame.height, 3, 0, 0, frame.width, frame.height, S, S);
-      const { contributions } = layerContributions(r.doc, Float32Array.from(small, (v) => v / 255), S);
+      const { contributions } = layerContributions(r.doc, Float32Array.from(await readImageExact(image, S, S), (v) => v / 255), S);
       doc = { ...r.doc, layers: r.doc.layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })) };
     }
     mkdirSync(out, { recursive: true });
