@@ -201,6 +201,8 @@ test('hostile placements and frames are refused, naming the field', () => {
     [{ ...base, frame: { width: 10.5, height: 10 } }, /frame/],
   ];
   for (const [d, why] of bad) assert.throws(() => validateDocument(JSON.parse(JSON.stringify(d)), 'x.stratum.json'), (e: Error) => why.test(e.message) && e.message.startsWith('x.stratum.json: ') && !e.message.includes('\n'));
+  // a flat image: no layer can improve it, and still exactly N come back
+  assert.equal(decomposeFrame(model, { width: 40, height: 30, rgb: new Uint8Array(40 * 30 * 3).fill(128) }, { layers: 15 }).doc.layers.length, 15);
   assert.throws(() => decomposeFrame(model, { width: 4, height: 4, rgb: new Uint8Array(10) }), /4×4/);
   assert.throws(() => decomposeFrame(model, { width: 4, height: 4, rgb: new Uint8Array(48) }, { layers: 0 }), /layers/);
 });

@@ -347,8 +347,10 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
       const j = (lo / W) | 0;
       return [(2 * (i + rng())) / W - 1, (2 * (j + rng())) / H - 1];
     };
+    // the best candidate even when none improves the image (a nearly finished picture): every
+    // requested layer is placed, and the joint colours at the end make a useless one harmless
     let best: Cand | null = null;
-    let bestE = 0;
+    let bestE = Infinity;
     for (let r = 0; r < R; r++) {
       const [x, y] = pickCentre();
       const s = logUniform(sMin * 2, PLACE_DEFAULTS.maxScale);
@@ -364,7 +366,7 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
         best = cd;
       }
     }
-    if (!best) continue;
+    if (!best) best = { shape: 0, place: { x: 0, y: 0, angle: 0, sx: sMin * 2, sy: sMin * 2 }, gain: 1 };
     // the climb compares candidates at one level: its start's
     const climbLevel = levelFor(best);
     bestE = score(best, climbLevel).dE;
@@ -385,8 +387,7 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
         best = cd;
       }
     }
-    const { c, alpha, dE: exact } = score(best, 0);
-    if (!(exact < 0)) continue;
+    const { c, alpha } = score(best, 0);
     commit(best, c, alpha);
     const a = best.place.angle % (2 * Math.PI);
     const cl = (t: number) => Math.min(2, Math.max(-2, t));
