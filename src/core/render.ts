@@ -131,13 +131,17 @@ export function renderDense(store: ParamStore, cfg: MaskNetConfig, layers: Layer
   const slot = layers.map(() => -1);
   plain.forEach((t, k) => (slot[t] = k));
   const own = new Map(special.map((t) => [t, stats.map((g) => ({ mean: g.mean.slice(t, 1), rstd: g.rstd.slice(t, 1) }))]));
+  // the plain layers' parameters and statistics, gathered once for every tile
+  const gathered = plain.length > 0 && plain.length < layers.length;
+  const plainPs = gathered ? tf.gather(ps, plain) : ps;
+  const plainStats = gathered ? stats.map((g) => ({ mean: tf.gather(g.mean, plain), rstd: tf.gather(g.rstd, plain) })) : stats;
   try {
     for (let y0 = 0; y0 < height; y0 += tile) {
       for (let x0 = 0; x0 < width; x0 += tile) {
         const w = Math.min(tile, width - x0);
         const h = Math.min(tile, height - y0);
         const grid = pixelGrid(width, height, x0, y0, w, h);
-        const m = plain.length ? tf.tidy(() => maskNet(store, cfg, grid, plain.length === layers.length ? ps : tf.gather(ps, plain), plain.length === layers.length ? stats : gatherStats(stats, plain)).masks) : null;
+        const m = plain.length ? tf.tidy(() => maskNet(store, cfg, grid, plainPs, plainStats).masks) : null;
         const all = m ? (m.dataSync() as Float32Array) : new Float32Array(0);
         m?.dispose();
         const xy = special.length ? (grid.dataSync() as Float32Array) : null;
@@ -160,6 +164,7 @@ export function renderDense(store: ParamStore, cfg: MaskNetConfig, layers: Layer
   } finally {
     ps.dispose();
     for (const s of own.values()) for (const g of s) tf.dispose([g.mean, g.rstd]);
+    if (gathered) tf.dispose([plainPs, ...plainStats.flatMap((g) => [g.mean, g.rstd])]);
     for (const s of stats) {
       s.mean.dispose();
       s.rstd.dispose();
@@ -268,10 +273,6 @@ function copyTile(src: Float32Array, ch: number, dst: Float32Array, width: numbe
   for (let y = 0; y < h; y++) {
     dst.set(src.subarray(y * w * ch, (y + 1) * w * ch), ((y0 + y) * width + x0) * ch);
   }
-}
-
-function gatherStats(stats: GroupStats[], idx: number[]): GroupStats[] {
-  return stats.map((g) => ({ mean: tf.gather(g.mean, idx), rstd: tf.gather(g.rstd, idx) }));
 }
 
 /**

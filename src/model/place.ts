@@ -211,7 +211,6 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
   const P = W * H;
   const L = Math.max(W, H);
-  const err = new Float32Array(P);
   const cdf = new Float64Array(P);
   const sMin = (2 * PLACE_DEFAULTS.minPixels) / L; // a half-extent of minPixels pixels, in isotropic units (the long side spans 2)
   const sMax = 1;
@@ -330,7 +329,6 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
     for (let i = 0; i < P; i++) {
       const k = 3 * i;
       const e = (target[k]! - canvas[k]!) ** 2 + (target[k + 1]! - canvas[k + 1]!) ** 2 + (target[k + 2]! - canvas[k + 2]!) ** 2;
-      err[i] = e;
       total += e;
       cdf[i] = total;
     }
