@@ -9,7 +9,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MASK_NET_DEFAULTS, modelConfig } from '../src/config.js';
-import { adaptiveRender, DECOMPOSE_BYTES, exportBytes, renderBytes, trainBytes, type RenderJob } from '../src/core/memory.js';
+import { adaptiveRender, decomposeExtraBytes, exportBytes, renderBytes, trainBytes, type RenderJob } from '../src/core/memory.js';
 import { adaptiveStride } from '../src/core/render.js';
 
 type Row = [command: string, size: number, layers: number, peakKiB: number];
@@ -47,20 +47,27 @@ const EXPORTS: Row[] = [
   ['svg', 4096, 10, 1745732],
 ];
 
-/** measured: `stratum edit DOC --image S².png --brighten 0:0.5 --png out.png` and `stratum decompose samples/sunset.jpg --size S` */
+/**
+ * measured: `stratum edit DOC --image S².png --brighten 0:0.5 --png out.png` and `stratum decompose
+ * samples/sunset.jpg --size S` (4 Dec: the photo's 640×427 frame, so S×(S·427/640) renders)
+ */
 const OTHERS: Row[] = [
   ['edit --brighten', 1024, 10, 338544],
   ['edit --brighten', 2048, 10, 579140],
-  ['decompose', 1024, 10, 323280],
-  ['decompose', 2048, 10, 341112],
-  ['decompose', 4096, 10, 510764],
+  ['decompose', 1024, 10, 448148],
+  ['decompose', 2048, 10, 502640],
+  ['decompose', 4096, 10, 589212],
 ];
 
 const job = (size: number, layers: number, keepMasks = false): RenderJob => ({ mask: MASK_NET_DEFAULTS, layers, width: size, height: size, referenceSize: 32, tile: 256, keepMasks, fused: true });
 
 function estimate([command, size, layers]: Row): number {
   if (command === 'edit --brighten') return renderBytes(job(size, layers, true));
-  if (command === 'decompose') return renderBytes(job(size, layers)) + DECOMPOSE_BYTES;
+  if (command === 'decompose') {
+    // as src/cli/commands/decompose.ts asks: the frame's aspect, masks kept up to 4·512² pixels
+    const h = Math.round((size * 427) / 640);
+    return renderBytes({ ...job(size, layers, size * h <= 4 * 512 * 512), height: h }) + decomposeExtraBytes(size, h);
+  }
   return exportBytes(job(size, layers, command !== 'png'), command as 'png' | 'psd' | 'ora' | 'svg');
 }
 

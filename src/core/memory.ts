@@ -34,8 +34,14 @@ export const RENDER_BASE_BYTES = 250e6;
 const DENSE_FIXED_BYTES = 35e6;
 /** floats per (layer, tile pixel, hidden unit) of the dense renderer's fused mask MLP (fitted: 3.25) */
 const DENSE_COPIES = 3.25;
-/** decompose beyond its render: the model, its shape bank and the work at the model's size (measured with the bundled model: 25 MB) */
-export const DECOMPOSE_BYTES = 30e6;
+/**
+ * decompose beyond its render: the model, its shape bank, the photo at its own size and at the fit
+ * size, the soft share's and the grid's renders, the input read again at the render size for the
+ * PSNR (3 bytes per render pixel: decomposeExtraBytes). Fitted to `stratum decompose
+ * samples/sunset.jpg --size S` at S = 1024, 2048, 4096 (test/memory.test.ts)
+ */
+export const DECOMPOSE_BYTES = 180e6;
+export const decomposeExtraBytes = (width: number, height: number): number => DECOMPOSE_BYTES + 3 * width * height;
 /** the adaptive renderer's composite tile (src/config.ts ADAPTIVE_RENDER_DEFAULTS.compositeTile) */
 const COMPOSITE_TILE_PX = 1024 * 1024;
 
