@@ -65,8 +65,8 @@ test('crafted documents (issue cases) fail with one line naming the file, before
   }
 });
 
-test('crafted model headers fail with one line naming the file', async () => {
-  await onBackend('cpu');
+/** a weights-only file of a tiny small-encoder model, its bytes, header length and parsed header */
+function smallModelFile() {
   const model = new Decomposer(modelConfig({ encoder: 'small', T: 2, size: 16, mask: { hidden: 16, groups: 4, depth: 1 } }), 1);
   const path = join(tmp(), 'm.stratum');
   saveCheckpoint(path, model, { weightsOnly: true });
@@ -74,6 +74,12 @@ test('crafted model headers fail with one line naming the file', async () => {
   const buf = new Uint8Array(readFileSync(path));
   const hlen = new DataView(buf.buffer, buf.byteOffset).getUint32(8, true);
   const header = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + hlen)));
+  return { buf, hlen, header };
+}
+
+test('crafted model headers fail with one line naming the file', async () => {
+  await onBackend('cpu');
+  const { buf, hlen, header } = smallModelFile();
   const rebuild = (h: unknown): Uint8Array => {
     const json = new TextEncoder().encode(JSON.stringify(h));
     const out = new Uint8Array(12 + json.length + buf.length - 12 - hlen);
@@ -196,13 +202,7 @@ test('values beyond float32 and deep nesting in documents and model files are re
   assert.doesNotThrow(() => validateDocument(edge));
 
   // model files: every tensor value, and the header's nesting
-  const model = new Decomposer(modelConfig({ encoder: 'small', T: 2, size: 16, mask: { hidden: 16, groups: 4, depth: 1 } }), 1);
-  const path = join(tmp(), 'm.stratum');
-  saveCheckpoint(path, model, { weightsOnly: true });
-  model.dispose();
-  const buf = new Uint8Array(readFileSync(path));
-  const hlen = new DataView(buf.buffer, buf.byteOffset).getUint32(8, true);
-  const header = JSON.parse(new TextDecoder().decode(buf.subarray(12, 12 + hlen)));
+  const { buf, hlen, header } = smallModelFile();
   const t = header.tensors[3] as { name: string; offset: number };
   for (const [bits, shown] of [[0x7f800000, 'Infinity'], [0xff800000, '-Infinity'], [0x7fc00000, 'NaN']] as const) {
     const bad = buf.slice();

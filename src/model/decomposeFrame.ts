@@ -22,7 +22,7 @@ import { boxLeastSquares } from '../core/solve.js';
 import { resampleArea } from '../data/photos.js';
 import { decomposeImage, type DecomposeImageOptions } from './decomposeImage.js';
 import type { Decomposer } from './decomposer.js';
-import { makePlaceBank, placeGreedy, rasterize, type PlaceBank } from './place.js';
+import { blendBox, makePlaceBank, placeGreedy, rasterize, type PlaceBank } from './place.js';
 
 /** an RGB image at its own size, values 0..255 (uint8) */
 export interface Frame {
@@ -187,18 +187,7 @@ interface Mask {
 
 /** the blend of box masks with colours, bottom first, into out (W-wide RGB) */
 function composite(masks: Mask[], colours: ArrayLike<number>[], W: number, out: Float32Array): void {
-  masks.forEach(({ box: [i0, i1, j0, j1], m }, t) => {
-    const c = colours[t]!;
-    const bw = i1 - i0 + 1;
-    for (let j = j0; j <= j1; j++) {
-      for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
-        const a = m[q]!;
-        if (a === 0) continue;
-        const k = 3 * (j * W + i);
-        for (let ch = 0; ch < 3; ch++) out[k + ch] = out[k + ch]! + a * (c[ch]! - out[k + ch]!);
-      }
-    }
-  });
+  masks.forEach(({ box, m }, t) => blendBox(out, W, box, m, colours[t]!));
 }
 
 /** each layer's weight w_t = M_t · Π_{s>t} (1 − M_s) over its box (zero outside) */

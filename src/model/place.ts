@@ -146,6 +146,19 @@ interface Cand {
   gain: number;
 }
 
+/** blend colour c with α·m over a box of a W-wide RGB canvas (eq. 3): m holds the box row by row */
+export function blendBox(canvas: Float32Array, W: number, [i0, i1, j0, j1]: [number, number, number, number], m: ArrayLike<number>, c: ArrayLike<number>, alpha = 1): void {
+  const bw = i1 - i0 + 1;
+  for (let j = j0; j <= j1; j++) {
+    for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
+      const a = alpha * m[q]!;
+      if (a === 0) continue;
+      const k = 3 * (j * W + i);
+      for (let ch = 0; ch < 3; ch++) canvas[k + ch] = canvas[k + ch]! + a * (c[ch]! - canvas[k + ch]!);
+    }
+  }
+}
+
 /**
  * A bank shape's placed mask W(u)·W(v)·σ(g·z) on the pixel centres of a W×H grid, z read bilinearly
  * from the bank's logit map: written row by row over its box into `out` (box width per row);
@@ -293,15 +306,9 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
   };
   // paint a chosen layer on the full-resolution canvas, then refresh the pyramid over its box
   const commit = (cd: Cand, c: [number, number, number], alpha: number): void => {
-    const [i0, i1, j0, j1] = rasterize(bank, cd, aspect, W, H, scratch.m);
-    const bw = i1 - i0 + 1;
-    for (let j = j0; j <= j1; j++) {
-      for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
-        const m = alpha * scratch.m[q]!;
-        const k = 3 * (j * W + i);
-        for (let ch = 0; ch < 3; ch++) canvas[k + ch] = canvas[k + ch]! + m * (c[ch]! - canvas[k + ch]!);
-      }
-    }
+    const box = rasterize(bank, cd, aspect, W, H, scratch.m);
+    const [i0, i1, j0, j1] = box;
+    blendBox(canvas, W, box, scratch.m, c, alpha);
     for (let l = 1; l < levels.length; l++) {
       const f = 1 << l;
       const lv = levels[l]!;
