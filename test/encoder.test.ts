@@ -45,7 +45,12 @@ for (const [backend, encoder, stopCanvasGrad] of CASES) {
     await onBackend(backend);
     const size = encoder === 'resnet18' ? 64 : 16;
     const m = new Decomposer(modelConfig({ T: 3, size, encoder, stopCanvasGrad, smallChannels: [8, 8], mask: { K: 4 } }), 3);
-    const target = batchTensor(deadLeaves({ n: 4, size, seed: 5 }), [0, 1, 2, 3]);
+    // Dead leaves are flat regions: the stem's ReLU → max-pool then meets exact ties, and which tied
+    // position takes the gradient flips with the last bit of rounding (measured: 1e-7 of noise on the
+    // input moved conv1's gradient by 1.2 %, exactly as much as the split did). A little unclipped
+    // noise removes the ties, and the formulations then agree to 1e-4 (norm-relative) everywhere.
+    const target = tf.tidy(() => tf.add(batchTensor(deadLeaves({ n: 4, size, seed: 5 }), [0, 1, 2, 3]),
+      tf.randomUniform([4, size, size, 3], -0.05, 0.05, 'float32', 7))) as tf.Tensor4D;
     const vars = [...m.store.trainable().values()];
     const split = tf.variableGrads(() => l1(m.forward(target, newCtx(true)).canvas, target), vars);
     const plain = tf.variableGrads(() => plainLoss(m, target), vars);
