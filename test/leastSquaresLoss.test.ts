@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { leastSquaresBlend } from '../src/core/blend.js';
 import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
-import { boxSolve, choleskySolve } from '../src/core/solve.js';
+import { boxLeastSquares, boxSolve, choleskySolve } from '../src/core/solve.js';
 import * as tf from '../src/core/tf.js';
 import { layerWeights } from '../src/model/refine.js';
 import { gradCheck, onBackend } from './helpers.js';
@@ -93,4 +93,20 @@ test('leastSquaresBlend: colours in [0, 1] that beat every perturbed feasible co
   store.add('m', mt);
   const err = gradCheck(store, ['m'], () => tf.mean(leastSquaresBlend(store.get('m') as tf.Tensor3D, yt, 1e-9).image.sub(yt).abs()), 1e-3, 24);
   assert.ok(err < 5e-3, `relative gradient error ${err}`);
+});
+
+test('boxLeastSquares: a Gram matrix made indefinite by rounding gives colours in [0, 1] that minimise the error, not NaN (the starting solve overflows there)', () => {
+  // pivot 2 is −1e-10 (floored to 1e-300), so L32 ≈ 1e140 and the forward substitution overflows
+  const e = 1e-10;
+  const A = Float64Array.from([1, 1, 1, 1, 1 - e, 1 + e, 1, 1 + e, 1]);
+  const B = Float64Array.from([0.3, 0.5, 0.2, 0.6, 0.4, 0.1, 0.9, 0.2, 0.3]);
+  assert.ok(Array.from(choleskySolve(A, B, 3, 3)).some((v) => !Number.isFinite(v)), 'the case still overflows the plain solve');
+  const C = boxLeastSquares(A, B, 3, 3, 0);
+  assert.ok(C.every((v) => v >= 0 && v <= 1), `colours ${Array.from(C)}`);
+  // the quadratic ½cᵀAc − bᵀc per channel: no feasible point on a grid beats the solution
+  const f = (c: number[], k: number) => 0.5 * c.reduce((s, ci, i) => s + ci * c.reduce((t, cj, j) => t + A[i * 3 + j]! * cj, 0), 0) - c.reduce((s, ci, i) => s + ci * B[i * 3 + k]!, 0);
+  for (let k = 0; k < 3; k++) {
+    const got = f([C[k]!, C[3 + k]!, C[6 + k]!], k);
+    for (let a = 0; a <= 10; a++) for (let b = 0; b <= 10; b++) for (let c = 0; c <= 10; c++) assert.ok(got <= f([a / 10, b / 10, c / 10], k) + 1e-6, `channel ${k}: (${a / 10}, ${b / 10}, ${c / 10}) beats the solution`);
+  }
 });

@@ -38,7 +38,11 @@ def box_least_squares(A, B, ridge):
     bt, n, m = B.shape
     r = _ridge(A, ridge)
     diag = np.einsum("bii->bi", A)
-    X = cholesky_solve(A + r[:, None, None] * np.eye(n), B)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        X = cholesky_solve(A + r[:, None, None] * np.eye(n), B)
+    # a Gram matrix made indefinite by rounding can overflow the starting solve to NaN: that colour
+    # starts at 0 (as Stratum's), and the descent below still finds it
+    X = np.where(np.isnan(X), 0.0, X)
     live = diag > r[:, None]  # a layer covering nothing keeps colour 0
     C = np.where(live[:, :, None], np.clip(X, 0, 1), 0.0)
     active = np.ones(bt, bool)

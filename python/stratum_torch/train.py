@@ -67,6 +67,7 @@ def parse_args(argv=None):
     ap.add_argument("--no-sync-bn", action="store_true", help="each process normalises its own share of the batch (faster on many GPUs; no longer equal to one process)")
     ap.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     ap.add_argument("--threads", type=int, help="CPU threads per process (torch.set_num_threads)")
+    ap.add_argument("--max-seconds", type=float, default=0, help="stop after this much wall time (evaluated and saved at the step reached; 0: no limit)")
     ap.add_argument("--quiet", action="store_true")
     a = ap.parse_args(argv)
     for name, lo in (("steps", 1), ("batch", 1), ("eval_every", 1), ("save_every", 1), ("warmup", 0), ("seed", 0)):
@@ -74,6 +75,8 @@ def parse_args(argv=None):
             ap.error(f"--{name.replace('_', '-')} must be an integer ≥ {lo}")
     if not (0 <= a.ls_loss <= 1):
         ap.error(f"--ls-loss must be a weight in [0, 1], got {a.ls_loss}")
+    if not (a.max_seconds >= 0 and math.isfinite(a.max_seconds)):
+        ap.error(f"--max-seconds must be a number of seconds ≥ 0, got {a.max_seconds}")
     if a.lr <= 0 or a.clip < 0 or a.step_loss < 0 or a.coverage_loss < 0:
         ap.error("--lr must be > 0; --clip, --step-loss and --coverage-loss ≥ 0")
     return a
@@ -261,7 +264,15 @@ def main(argv=None):
         last = rank0(lambda: evaluate_now(0)) or {}
     t0 = time.time()
     share = cfg_t.batch // world
+    final_step = max(start, cfg_t.steps)
     for step in range(start + 1, cfg_t.steps + 1):
+        # a time limit ends the run at this step as if it were the last: evaluated and saved
+        out_of_time = bool(a.max_seconds) and time.time() - t_start >= a.max_seconds
+        if world > 1 and a.max_seconds:  # every process stops at the same step
+            flag = torch.tensor([1.0 if out_of_time else 0.0], device=device)
+            torch.distributed.all_reduce(flag, op=torch.distributed.ReduceOp.MAX)
+            out_of_time = bool(flag.item())
+        last_step = step == cfg_t.steps or out_of_time
         lr = learning_rate(cfg_t, step)
         for g in opt.param_groups:
             g["lr"] = lr
@@ -282,15 +293,18 @@ def main(argv=None):
         opt.step()
         if rank == 0:
             metrics.add({"step": step, "loss": value, "lr": lr, "gradNorm": norm, "secPerStep": (time.time() - t0) / (step - start), "elapsed": elapsed()})
-            if not a.quiet and (step % 10 == 0 or step == cfg_t.steps):
+            if not a.quiet and (step % 10 == 0 or last_step):
                 say(f"step {step}/{cfg_t.steps}: loss {value:.5f}, lr {lr:.2e}, {(time.time() - t0) / (step - start):.3f} s/step")
-        if step % cfg_t.evalEvery == 0 or step == cfg_t.steps:
+        if step % cfg_t.evalEvery == 0 or last_step:
             last = rank0(lambda: evaluate_now(step)) or last
             if rank == 0:
                 say(f"step {step}: held-out PSNR {last['psnr']:.2f} dB (least-squares colours {last['psnrLs']:.2f} dB)")
-        if step % cfg_t.saveEvery == 0 or step == cfg_t.steps:
+        if step % cfg_t.saveEvery == 0 or last_step:
             rank0(lambda: save(step))
-    final_step = max(start, cfg_t.steps)
+        if out_of_time:
+            say(f"--max-seconds {a.max_seconds:g} reached: stopped at step {step} of {cfg_t.steps} (--resume continues it)")
+            final_step = step
+            break
     rank0(lambda: write_model(os.path.join(a.output, FINAL), model, header(model, final_step, 0, data_name, {"heldOutPsnr": last.get("psnr"), "heldOutPsnrLs": last.get("psnrLs"), "heldOutImages": len(test_u8), "trainConfig": cfg_t.to_dict(), "engine": "stratum_torch"})))
     if rank == 0 and not a.quiet:
         print(f"held-out PSNR {last.get('psnr', float('nan')):.2f} dB after {final_step} steps ({len(test_u8)} images); run folder {a.output}")

@@ -55,7 +55,9 @@ export function boxLeastSquares(A: Float64Array, B: Float64Array, n: number, m: 
   const C = new Float64Array(n * m);
   for (let t = 0; t < n; t++) {
     const empty = A[t * n + t]! <= ridge;
-    for (let k = 0; k < m; k++) C[t * m + k] = empty ? (start?.(t, k) ?? 0) : Math.min(1, Math.max(0, X[t * m + k]!));
+    // a Gram matrix made indefinite by rounding can overflow the starting solve to NaN: start that
+    // colour at 0 (as the native loop's std::max(0.0, NaN) does); the descent below still finds it
+    for (let k = 0; k < m; k++) C[t * m + k] = empty ? (start?.(t, k) ?? 0) : Math.min(1, Math.max(0, X[t * m + k]! || 0));
   }
   // projected coordinate descent: c_t ← clamp(c_t + (B_t − Σ_s A_ts c_s) / A_tt)
   for (let sweep = 0; sweep < 50; sweep++) {
