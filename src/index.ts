@@ -14,10 +14,10 @@ import { useBackend, type BackendName } from './backend/index.js';
 import { REFINE_DEFAULTS } from './config.js';
 import type { LayeredDocument } from './core/document.js';
 import * as tf from './core/tf.js';
-import { MAX_INPUT_SIDE, PLACE_DEFAULTS } from './config.js';
+import { MAX_INPUT_SIDE } from './config.js';
 import { readImageFrame } from './data/images.js';
-import { resampleArea } from './data/photos.js';
-import { decomposeFrame, type Frame } from './model/decomposeFrame.js';
+import { type Frame } from './model/decomposeFrame.js';
+import { checkPipeline, decomposePipeline, stretchedFrame, type PipelineOptions } from './pipeline/decompose.js';
 import { exportDocument } from './export/exportDocument.js';
 import { DEFAULT_MODEL } from './io/paths.js';
 import { loadModel } from './model/checkpoint.js';
@@ -68,11 +68,6 @@ async function imageFrame(image: ImageInput): Promise<Frame> {
   return { width: hw[1]!, height: hw[0]!, rgb: Uint8Array.from(values, (v) => Math.round(v * 255)) };
 }
 
-/** the frame stretched to size² (the whole-frame layers' own coordinates), RGB floats in [0, 1] */
-function stretched(f: Frame, size: number): Float32Array {
-  return resampleArea(f.rgb, f.width, f.height, 3, 0, 0, f.width, f.height, size, size).map((v) => v / 255);
-}
-
 export interface DecomposeOptions {
   /** use only the first T layers (default: the model's T) */
   T?: number;
@@ -83,8 +78,12 @@ export interface DecomposeOptions {
   layers?: number;
   /** time for finding the placed layers, in milliseconds (default: a fixed effort per layer) */
   budgetMs?: number;
-  /** then refine the layers by gradient descent on L1 for this many steps */
-  refine?: RefineOptions;
+  /** whole-frame layers: add this many layers greedily where the residual is largest */
+  greedy?: number;
+  /** whole-frame layers: then refine every layer by gradient descent on L1 (steps, or refine.budgetMs; default 2 s) */
+  refine?: Partial<RefineOptions>;
+  /** whole-frame layers: then remove layers whose removal costs less than this many dB */
+  prune?: number;
   /** recorded in the document's source */
   name?: string;
   /** least-squares colours given the encoder's masks (default true; false: the encoder's own colours) */
@@ -95,18 +94,51 @@ export interface DecomposeOptions {
   shapes?: boolean;
 }
 
+/** the pipeline's options (src/pipeline/decompose.ts) for the library's */
+function pipelineOptions(o: DecomposeOptions): PipelineOptions {
+  const r = o.refine;
+  return {
+    layers: o.layers ?? o.T,
+    budgetMs: r ? r.budgetMs ?? (r.steps ? undefined : REFINE_DEFAULTS.budgetMs) : o.budgetMs,
+    fitSize: r?.fitSize,
+    leastSquares: o.leastSquares,
+    reorder: o.reorder,
+    shapes: o.shapes,
+    greedy: o.greedy,
+    refine: r ? { steps: r.steps, lr: r.lr, coloursOnly: r.coloursOnly, pixels: r.pixels } : undefined,
+    prune: o.prune,
+  };
+}
+
 /**
- * the layered document of an image at its own aspect: the model's T layers (mask parameters p and
- * colour), bottom first, and with `layers` above T placed layers on top
+ * the layered document of an image at its own aspect, as `stratum decompose` makes it: the model's
+ * T layers (mask parameters p and colour), bottom first, and with `layers` above T placed layers on
+ * top; with greedy/refine/prune the whole-frame layers improved against the image
  */
 export async function decompose(model: Decomposer, image: ImageInput, o: DecomposeOptions = {}): Promise<LayeredDocument> {
+  const po = pipelineOptions(o);
+  checkPipeline(model, po); // before reading the image
   const frame = await imageFrame(image);
   const name = o.name ?? (typeof image === 'string' ? image : undefined);
-  const layers = o.layers ?? o.T ?? model.cfg.T;
-  if (Number.isInteger(layers) && layers > PLACE_DEFAULTS.maxLayers) throw new Error(`layers ${layers} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
-  if (o.refine && layers > model.cfg.T) throw new Error(`refine works on the model's ${model.cfg.T} whole-frame layers, not on placed layers (layers ${layers})`);
-  const doc = decomposeFrame(model, frame, { layers, budgetMs: o.budgetMs, leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes }, name ? { image: name } : {}).doc;
-  return o.refine ? (await refine(doc, image, o.refine)).doc : doc;
+  return decomposePipeline(model, frame, po, name ? { image: name } : {}).doc;
+}
+
+/**
+ * Many images, one after another through the same model (the start-up is paid once): yields each
+ * image's document or the one-line error that stopped it, in the order given, and goes on after a
+ * bad file. `stratum decompose IMAGES... -o DIR` runs it in a pool of worker processes.
+ */
+export async function* decomposeMany(model: Decomposer, images: Iterable<ImageInput>, o: DecomposeOptions = {}): AsyncGenerator<{ image: ImageInput; doc?: LayeredDocument; error?: string; seconds: number }> {
+  checkPipeline(model, pipelineOptions(o));
+  for (const image of images) {
+    const t0 = performance.now();
+    try {
+      const doc = await decompose(model, image, o);
+      yield { image, doc, seconds: (performance.now() - t0) / 1000 };
+    } catch (e) {
+      yield { image, error: (e as Error).message.split('\n')[0]!, seconds: (performance.now() - t0) / 1000 };
+    }
+  }
 }
 
 export interface Refined {
@@ -122,6 +154,6 @@ export interface Refined {
 export async function refine(doc: LayeredDocument, image: ImageInput, o: Partial<RefineOptions> = {}): Promise<Refined> {
   const size = o.fitSize ?? REFINE_DEFAULTS.fitSize;
   if (doc.layers.some((l) => l.place || (l.gain ?? 1) !== 1 || (l.opacity ?? 1) !== 1)) throw new Error('refine works on whole-frame layers; this document has placed, sharpened or translucent layers');
-  const r = refineDecomposition(doc, { rgb: stretched(await imageFrame(image), size), size }, { ...o, budgetMs: o.budgetMs ?? (o.steps ? 0 : REFINE_DEFAULTS.budgetMs) });
+  const r = refineDecomposition(doc, { rgb: stretchedFrame(await imageFrame(image), size), size }, { ...o, budgetMs: o.budgetMs ?? (o.steps ? 0 : REFINE_DEFAULTS.budgetMs) });
   return { doc: r.doc, psnrBefore: r.psnrBefore, psnrAfter: r.psnrAfter };
 }

@@ -23,6 +23,7 @@ export const LEVELS: Record<string, number> = {
   eval: 5,
   backend: 5,
   train: 6,
+  pipeline: 6,
   experiments: 7,
   'index.ts': 8,
   cli: 9,

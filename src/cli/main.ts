@@ -74,7 +74,8 @@ export async function main(argv = process.argv): Promise<number> {
   }
   try {
     await program.parseAsync(argv);
-    return 0;
+    // a command that finished its work but has something to report (some of many images failed)
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     const err = e as { code?: string; exitCode?: number; message?: string };
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0;

@@ -19,7 +19,7 @@ import type { DocLayer, LayeredDocument } from '../core/document.js';
 import { frameAspect } from '../core/placement.js';
 import { renderLayers } from '../core/render.js';
 import { boxLeastSquares } from '../core/solve.js';
-import { resampleArea } from '../data/photos.js';
+import { resampleArea } from '../core/resample.js';
 import { decomposeImage, type DecomposeImageOptions } from './decomposeImage.js';
 import type { Decomposer } from './decomposer.js';
 import { blendBox, makePlaceBank, placeGreedy, rasterize, type PlaceBank } from './place.js';

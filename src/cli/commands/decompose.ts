@@ -1,21 +1,22 @@
 /** stratum decompose */
 import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import { REFINE_DEFAULTS } from '../../config.js';
+import { decomposePipeline, placesLayers } from '../../pipeline/decompose.js';
+import { decomposeBatch, expandInputs, registerWorker } from '../decomposeBatch.js';
 import { psnrOf } from '../../core/psnr.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { frameSize, renderDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/blend.js';
-import { refineDecomposition } from '../../model/refineDocument.js';
 import { Progress } from '../../io/progress.js';
 import { readImageExact, readImageFrame, writePng } from '../../data/images.js';
-import { resampleArea } from '../../data/photos.js';
-import { decomposeFrame, fitDims } from '../../model/decomposeFrame.js';
+import { resampleArea } from '../../core/resample.js';
+import { fitDims } from '../../model/decomposeFrame.js';
 import { maxEncoderSteps } from '../../model/decomposeImage.js';
 import { softShare, softShareOfMasks, SOFT_SIDE } from '../../eval/soft.js';
 import { MAX_INPUT_SIDE, PLACE_DEFAULTS } from '../../config.js';
-import { formatContributions, layerContributions } from '../../eval/contribution.js';
+import { formatContributions } from '../../eval/contribution.js';
 import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 import { saveDocument } from '../../export/documentFile.js';
 import { loadModel } from '../../model/checkpoint.js';
@@ -29,8 +30,8 @@ import { say, shown } from '../say.js';
 export function register(program: Command): void {
   const cmd = program
     .command('decompose')
-    .description('decompose an image into layers: writes the render (PNG, any size), a layers/masks grid and the layered document')
-    .argument('<image>', 'input image (jpg, png, webp...)')
+    .description('decompose images into layers: for each, writes the render (PNG, any size), a layers/masks grid and the layered document; several images go through a pool of worker processes')
+    .argument('<images...>', 'input images (jpg, png, webp...), folders of images, or quoted globs such as "photos/*.jpg"')
     .option('--model <file>', 'model checkpoint', DEFAULT_MODEL)
     .option('--size <n>', 'size of the rendered PNG', int('--size'), 512)
     .option('--T <n>', 'use only the first T layers (same as --layers)', int('--T'))
@@ -46,88 +47,145 @@ export function register(program: Command): void {
     .option('--no-least-squares', "keep the encoder's colours (and refine colours by Adam on logits) instead of least-squares colours given the masks")
     .option('--refine-lr <x>', 'refinement learning rate (Adam, mask parameters)', num('--refine-lr'), REFINE_DEFAULTS.lr)
     .option('--pixels <n>', 'fit-size pixels evaluated per refinement step (0: all)', int('--pixels', 0), REFINE_DEFAULTS.pixels)
+    .option('--jobs <n>', 'several images: worker processes (default: the CPU cores, at most the images)', int('--jobs'))
+    .option('--skip-existing', 'several images: skip an image whose three files are already in the output folder', false)
     .addOption(backendOption());
-  outputOption(cmd, 'output folder (STEM.png, STEM.layers.png, STEM.stratum.json)', 'out').action(async (image: string, o, c: Command) => {
-    if (o.fitSize > 1024) throw new Error(`--fit-size ${o.fitSize} is too large (at most 1024)`);
-    const steps = typeof o.refine === 'number' ? o.refine : 0;
-    const refining = o.refine !== undefined && (o.refine === true || steps > 0);
-    if (!refining && o.refineColoursOnly) throw new Error('--refine-colours-only needs --refine');
+  outputOption(cmd, 'output folder (STEM.png, STEM.layers.png, STEM.stratum.json for each image; with several, summary.csv)', 'out').action(async (inputs: string[], o, c: Command) => {
+    const req = checkRequest(o, c);
     const out = outputOf(c);
     checkOutputFolder(out);
-    const stem = basename(image, extname(image));
-    const outputs = { png: join(out, `${stem}.png`), grid: join(out, `${stem}.layers.png`), doc: join(out, `${stem}.stratum.json`) };
-    checkOutputs(Object.values(outputs), [image, o.model]);
-    const requested: number | undefined = o.layers ?? o.T;
-    if (requested !== undefined && requested > PLACE_DEFAULTS.maxLayers) throw new Error(`--layers ${requested} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
-    if (o.budget !== undefined && !refining && !(requested !== undefined)) throw new Error('--budget needs --layers (the time to find them) or --refine');
-    await useBackend(o.backend as BackendName);
-    const { model, ckpt } = loadModel(o.model);
-    const T = model.cfg.T;
-    const N = requested ?? T;
-    // more layers than the encoder paints: placed layers of the learned shape family, within --budget
-    const placing = N > T && model.shapeBank() !== null;
-    if (placing && (refining || o.greedy > 0 || o.prune !== undefined)) throw new Error(`--refine, --greedy and --prune work on the model's ${T} whole-frame layers; with --layers above ${T} the pipeline places the rest itself (give it time with --budget)`);
-    // each greedy layer is a search over candidates at the fit size: the same cap on layers in all as the editor's
-    const cap = maxEncoderSteps(T);
-    if (!placing && N + o.greedy > cap) throw new Error(`--greedy ${o.greedy}: at most ${cap} layers in all for this model (T=${T}), ${N} of them from the encoder`);
-    const S = model.cfg.size;
-    const frame = await readImageFrame(image, MAX_INPUT_SIDE);
-    const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + o.greedy }), frame: { width: frame.width, height: frame.height } } as unknown as LayeredDocument;
-    const [rw, rh] = frameSize(shape, o.size);
-    const fitSize = c.getOptionValueSource('fitSize') === 'default' ? PLACE_DEFAULTS.fitSize : (o.fitSize as number);
-    // placing keeps every layer's mask, its weight and a scratch copy on the fit grid (float32)
-    const [fw, fh] = fitDims(frame.width, frame.height, fitSize);
-    // the render keeps its masks (for the soft share) when they are small; else softShare renders at 512 apart
-    // (test/memory.test.ts mirrors this rule)
-    const keepMasks = rw * rh <= 4 * SOFT_SIDE * SOFT_SIDE && N + o.greedy <= 256;
-    checkRender(shape, rw, rh, 'decompose render', keepMasks, decomposeExtraBytes(rw, rh) + (placing ? 12 * N * fw * fh : 0));
-    const source = { image: basename(image), checkpoint: basename(o.model), trainedOn: ckpt.header.data };
-    const bar = placing ? new Progress(N - T, 0, 'place ') : null;
-    const res = decomposeFrame(model, frame, { layers: N, budgetMs: placing ? o.budget : 0, fitSize, leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes, onLayer: bar ? (k) => bar.update(k, `layer ${T + k} of ${N}`) : undefined }, source);
-    bar?.finish();
-    let doc = res.doc;
-    let note = placing ? `${N - T} placed layers in ${res.seconds.toFixed(2)} s` : '';
-    if (refining || o.greedy > 0 || o.prune !== undefined) {
-      // the whole-frame layers live in [−1, 1]² frame coordinates: fitting them to the frame stretched
-      // to a square is fitting them to the frame
-      const F = o.fitSize as number;
-      const target = { rgb: Float32Array.from(await readImageExact(image, F, F), (v) => v / 255), size: F };
-      const budgetMs = o.budget ?? (steps > 0 ? 0 : REFINE_DEFAULTS.budgetMs);
-      const rbar = new Progress(steps > 0 ? steps : Math.ceil(budgetMs / 100), 0, 'refine ');
-      const r = refineDecomposition(doc, target, {
-        steps,
-        budgetMs,
-        lr: o.refineLr,
-        coloursOnly: o.refineColoursOnly,
-        leastSquares: o.leastSquares,
-        pixels: o.pixels,
-        addLayers: o.greedy,
-        prune: o.prune,
-        noOptimise: !refining,
-        onStep: (s) => rbar.update(steps > 0 ? s.step : Math.min(Math.floor(s.elapsedMs / 100), Math.ceil(budgetMs / 100)), `step ${s.step} PSNR ${s.psnr.toFixed(2)} dB (sample)`),
-      });
-      if (refining) rbar.finish();
-      const parts = [];
-      if (r.added) parts.push(`${r.added} greedy layers`);
-      if (refining) parts.push(`refinement ${r.refine!.steps} steps in ${r.refine!.seconds.toFixed(1)} s`);
-      if (o.prune !== undefined) parts.push(`${r.pruned.length} layers pruned`);
-      note = `at ${F}²: ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB (${parts.join(', ')})`;
-      // what each layer is worth: PSNR lost at the model's size when it alone is removed
-      const { contributions } = layerContributions(r.doc, Float32Array.from(await readImageExact(image, S, S), (v) => v / 255), S);
-      doc = { ...r.doc, layers: r.doc.layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })) };
+    const images = expandInputs(inputs);
+    if (images.length === 1 && inputs.length === 1 && images[0] === inputs[0]) {
+      const image = images[0]!;
+      const outputs = outputsOf(out, image);
+      checkOutputs(Object.values(outputs), [image, o.model]);
+      await useBackend(o.backend as BackendName);
+      const loaded = loadModel(o.model);
+      const r = await decomposeToFiles(loaded, image, outputs, req, true);
+      say(`${r.layers} layers${r.note ? `, ${r.note}` : ''}; PSNR ${r.psnr.toFixed(2)} dB at ${r.width}×${r.height} (the written render against the input), soft share ${(100 * r.soft).toFixed(0)}% at ${SOFT_SIDE}; wrote ${shown(outputs.png)}, ${shown(outputs.grid)}, ${shown(outputs.doc)}`);
+      say(formatContributions(r.contributions, r.contributionsAt));
+      return;
     }
-    mkdirSync(out, { recursive: true });
-    saveDocument(outputs.doc, doc);
-    const big = renderDocument(doc, rw, rh, { keepMasks });
-    await writePng(outputs.png, rw, rh, big.rgb);
-    const truth = await readImageExact(image, rw, rh);
-    const psnr = psnrOf(truth, big.rgb, 1, 1 / 255);
-    const soft = big.masks && Math.max(rw, rh) === SOFT_SIDE ? softShareOfMasks(big.masks, doc.layers.map((l) => l.opacity ?? 1)) : softShare(doc);
-    await writeLayersGrid(outputs.grid, doc, frame);
-    say(`${doc.layers.length} layers${note ? `, ${note}` : ''}; PSNR ${psnr.toFixed(2)} dB at ${rw}×${rh} (the written render against the input), soft share ${(100 * soft).toFixed(0)}% at ${SOFT_SIDE}; wrote ${shown(outputs.png)}, ${shown(outputs.grid)}, ${shown(outputs.doc)}`);
-    const contributions = doc.layers.map((l) => l.contributionDb ?? 0);
-    say(formatContributions(contributions, refining || o.greedy > 0 || o.prune !== undefined ? `${S}²` : res.fit.width === res.fit.height ? `${res.fit.width}²` : `${res.fit.width}×${res.fit.height}`));
+    process.exitCode = await decomposeBatch(images, out, req, { jobs: o.jobs, skipExisting: o.skipExisting });
   });
+  registerWorker(program);
+}
+
+/** the three files an image's decomposition writes into the output folder */
+export function outputsOf(out: string, image: string): { png: string; grid: string; doc: string } {
+  const stem = basename(image, extname(image));
+  return { png: join(out, `${stem}.png`), grid: join(out, `${stem}.layers.png`), doc: join(out, `${stem}.stratum.json`) };
+}
+
+/** the command's flags, checked before any model or image is read (one line naming the flag) */
+export interface Request {
+  model: string;
+  backend: string;
+  size: number;
+  requested?: number;
+  budget?: number;
+  fitSize: number;
+  fitSizeGiven: boolean;
+  greedy: number;
+  refining: boolean;
+  steps: number;
+  refineLr: number;
+  refineColoursOnly: boolean;
+  pixels: number;
+  prune?: number;
+  leastSquares: boolean;
+  reorder: boolean;
+  shapes: boolean;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function checkRequest(o: any, c: Command): Request {
+  if (o.fitSize > 1024) throw new Error(`--fit-size ${o.fitSize} is too large (at most 1024)`);
+  const steps = typeof o.refine === 'number' ? o.refine : 0;
+  const refining = o.refine !== undefined && (o.refine === true || steps > 0);
+  if (!refining && o.refineColoursOnly) throw new Error('--refine-colours-only needs --refine');
+  const requested: number | undefined = o.layers ?? o.T;
+  if (requested !== undefined && requested > PLACE_DEFAULTS.maxLayers) throw new Error(`--layers ${requested} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
+  if (o.budget !== undefined && !refining && !(requested !== undefined)) throw new Error('--budget needs --layers (the time to find them) or --refine');
+  return {
+    model: o.model, backend: o.backend, size: o.size, requested, budget: o.budget, fitSize: o.fitSize, fitSizeGiven: c.getOptionValueSource('fitSize') !== 'default',
+    greedy: o.greedy, refining, steps, refineLr: o.refineLr, refineColoursOnly: o.refineColoursOnly, pixels: o.pixels, prune: o.prune,
+    leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes,
+  };
+}
+
+export interface ImageResult {
+  layers: number;
+  psnr: number;
+  soft: number;
+  width: number;
+  height: number;
+  note: string;
+  contributions: number[];
+  contributionsAt: string;
+  seconds: number;
+}
+
+/**
+ * One image through the library's pipeline (src/pipeline/decompose.ts) into its three files: the
+ * document, the render at --size (long side) and the layers grid. Checks that need the model (its
+ * T, its bank) come before the image is read; the memory estimate before the work.
+ */
+export async function decomposeToFiles(loaded: ReturnType<typeof loadModel>, image: string, outputs: { png: string; grid: string; doc: string }, r: Request, progress: boolean): Promise<ImageResult> {
+  const t0 = performance.now();
+  const { model, ckpt } = loaded;
+  const T = model.cfg.T;
+  const N = r.requested ?? T;
+  // more layers than the encoder paints: placed layers of the learned shape family, within --budget
+  const placing = placesLayers(model, N);
+  if (placing && (r.refining || r.greedy > 0 || r.prune !== undefined)) throw new Error(`--refine, --greedy and --prune work on the model's ${T} whole-frame layers; with --layers above ${T} the pipeline places the rest itself (give it time with --budget)`);
+  // each greedy layer is a search over candidates at the fit size: the same cap on layers in all as the editor's
+  const cap = maxEncoderSteps(T);
+  if (!placing && N + r.greedy > cap) throw new Error(`--greedy ${r.greedy}: at most ${cap} layers in all for this model (T=${T}), ${N} of them from the encoder`);
+  const S = model.cfg.size;
+  const frame = await readImageFrame(image, MAX_INPUT_SIDE);
+  const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + r.greedy }), frame: { width: frame.width, height: frame.height } } as unknown as LayeredDocument;
+  const [rw, rh] = frameSize(shape, r.size);
+  const fitSize = r.fitSizeGiven ? r.fitSize : PLACE_DEFAULTS.fitSize;
+  // placing keeps every layer's mask, its weight and a scratch copy on the fit grid (float32)
+  const [fw, fh] = fitDims(frame.width, frame.height, fitSize);
+  // the render keeps its masks (for the soft share) when they are small; else softShare renders at 512 apart
+  // (test/memory.test.ts mirrors this rule)
+  const keepMasks = rw * rh <= 4 * SOFT_SIDE * SOFT_SIDE && N + r.greedy <= 256;
+  checkRender(shape, rw, rh, 'decompose render', keepMasks, decomposeExtraBytes(rw, rh) + (placing ? 12 * N * fw * fh : 0));
+  const source = { image: basename(image), checkpoint: basename(r.model), trainedOn: ckpt.header.data };
+  const bar = placing && progress ? new Progress(N - T, 0, 'place ') : null;
+  let rbar: Progress | null = null;
+  const res = decomposePipeline(model, frame, {
+    layers: N,
+    budgetMs: r.budget,
+    fitSize: placing ? fitSize : r.fitSize,
+    leastSquares: r.leastSquares,
+    reorder: r.reorder,
+    shapes: r.shapes,
+    greedy: r.greedy,
+    refine: r.refining ? { steps: r.steps, lr: r.refineLr, coloursOnly: r.refineColoursOnly, pixels: r.pixels } : undefined,
+    prune: r.prune,
+    onLayer: bar ? (k) => bar.update(k, `layer ${T + k} of ${N}`) : undefined,
+    onRefineStep: r.refining && progress
+      ? (s, budgetMs, n) => {
+          rbar ??= new Progress(n > 0 ? n : Math.ceil(budgetMs / 100), 0, 'refine ');
+          rbar.update(n > 0 ? s.step : Math.min(Math.floor(s.elapsedMs / 100), Math.ceil(budgetMs / 100)), `step ${s.step} PSNR ${s.psnr.toFixed(2)} dB (sample)`);
+        }
+      : undefined,
+  }, source);
+  bar?.finish();
+  (rbar as Progress | null)?.finish();
+  const doc = res.doc;
+  mkdirSync(dirname(outputs.doc), { recursive: true });
+  saveDocument(outputs.doc, doc);
+  const big = renderDocument(doc, rw, rh, { keepMasks });
+  await writePng(outputs.png, rw, rh, big.rgb);
+  const truth = await readImageExact(image, rw, rh);
+  const psnr = psnrOf(truth, big.rgb, 1, 1 / 255);
+  const soft = big.masks && Math.max(rw, rh) === SOFT_SIDE ? softShareOfMasks(big.masks, doc.layers.map((l) => l.opacity ?? 1)) : softShare(doc);
+  await writeLayersGrid(outputs.grid, doc, frame);
+  return { layers: doc.layers.length, psnr, soft, width: rw, height: rh, note: res.note, contributions: res.contributions, contributionsAt: res.contributionsAt, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** the input, the result and the canvas after layers (every layer up to 12, else 12 evenly spaced), masks below */
