@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { renderDocument, validateDocument } from '../src/core/document.js';
 import { readCheckpoint } from '../src/model/checkpoint.js';
+import { readImageFrame } from '../src/data/images.js';
+import { stretchedFrame } from '../src/pipeline/decompose.js';
 import { tmp } from './helpers.js';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'stratum.js');
@@ -167,10 +169,11 @@ test('decompose --layers N beyond T, then greedy, refine and prune: N layers who
   assert.equal(refined.source!.encoderSteps, 12);
   assert.equal(refined.source!.checkpoint, 'fashion-mnist.stratum');
   // the recorded PSNR is the document's, rendered at the fit size against the image at that size
-  const { data } = await sharp(sample).removeAlpha().resize(48, 48, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+  // (the whole frame stretched to 48², area-resampled from the decoded image as the pipeline does)
+  const data = stretchedFrame(await readImageFrame(sample, 4096), 48);
   const got = renderDocument(refined, 48).rgb;
   let s = 0;
-  for (let i = 0; i < got.length; i++) s += (got[i]! - data[i]! / 255) ** 2;
+  for (let i = 0; i < got.length; i++) s += (got[i]! - data[i]!) ** 2;
   assert.ok(Math.abs(10 * Math.log10(got.length / s) - rec.psnrAfter!) < 0.01);
 });
 
