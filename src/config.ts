@@ -250,8 +250,10 @@ export const COVERAGE_FLOOR = 0.02;
  * bank's logit maps, how many bank shapes are used for placing, and about how many pixels a
  * candidate is scored on (the coarsest pyramid level with at least that many in its box), and
  * the long side of the grid the placed layers are fitted on, and the most layers a decomposition may ask for.
+ * crispGain: with `crisp`, every layer's logit gain is at least this (the encoder's whole-frame layers get
+ * exactly it): a region with an anti-aliased edge instead of a wash (docs/photos.md "Crisp layers").
  */
-export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 40, bankShapes: 512, scorePixels: 1024, fitSize: 256, maxLayers: 1000 };
+export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 40, bankShapes: 512, scorePixels: 1024, fitSize: 256, maxLayers: 1000, crispGain: 8 };
 
 /** the long side an input image is read at (larger photos are reduced first): the fit grid and the encoder's square come from it */
 export const MAX_INPUT_SIDE = 2048;

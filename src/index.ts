@@ -92,6 +92,8 @@ export interface DecomposeOptions {
   reorder?: boolean;
   /** swap weak layers for the model's bank shapes when it has a bank (default true; false: restack them instead) */
   shapes?: boolean;
+  /** crisp layers: flat regions with anti-aliased edges instead of washes (some PSNR for a vector look) */
+  crisp?: boolean;
 }
 
 /** the pipeline's options (src/pipeline/decompose.ts) for the library's */
@@ -104,6 +106,7 @@ function pipelineOptions(o: DecomposeOptions): PipelineOptions {
     leastSquares: o.leastSquares,
     reorder: o.reorder,
     shapes: o.shapes,
+    crisp: o.crisp,
     greedy: o.greedy,
     refine: r ? { steps: r.steps, lr: r.lr, coloursOnly: r.coloursOnly, pixels: r.pixels } : undefined,
     prune: o.prune,

@@ -224,3 +224,29 @@ test('GMSD is 0 for the same image and grows with blur; soft share is 0 for a ha
   // opacity is not softness: a translucent hard region stays crisp
   assert.equal(softShareOfMasks([hard.map((v) => 0.4 * v)], [0.4]), 0);
 });
+
+test('crisp layers: every layer at logit gain ≥ crispGain (the encoder\'s exactly it), a lower soft share than the default on the same image, still N layers that render as their fit picture; refused with refinement', async () => {
+  const { decomposePipeline } = await import('../src/pipeline/decompose.js');
+  const { PLACE_DEFAULTS } = await import('../src/config.js');
+  const { softShare } = await import('../src/eval/soft.js');
+  const W = 240, H = 80;
+  const rgb = landscape(W, H);
+  const target = Float32Array.from(rgb, (v) => v / 255);
+  const soft = decomposePipeline(model, { width: W, height: H, rgb }, { layers: 20, fitSize: 240 });
+  const crisp = decomposePipeline(model, { width: W, height: H, rgb }, { layers: 20, fitSize: 240, crisp: true });
+  assert.equal(crisp.doc.layers.length, 20);
+  assert.equal(crisp.doc.source?.crisp, true);
+  crisp.doc.layers.forEach((l, t) => {
+    if (l.place) assert.ok(l.gain! >= PLACE_DEFAULTS.crispGain - 1e-9, `placed layer ${t}: gain ${l.gain}`);
+    else assert.equal(l.gain, PLACE_DEFAULTS.crispGain, `whole-frame layer ${t}`);
+  });
+  const [s0, s1] = [softShare(soft.doc), softShare(crisp.doc)];
+  assert.ok(s1 < s0 - 0.1, `soft share ${s0.toFixed(3)} -> ${s1.toFixed(3)} with crisp`);
+  // the same decomposition renders as it was fitted, and stays a reconstruction of the image
+  const r = renderDocument(validateDocument(JSON.parse(JSON.stringify(crisp.doc))), W, H);
+  assert.ok(psnrOf(target, r.rgb) > 20, `crisp PSNR ${psnrOf(target, r.rgb).toFixed(2)}`);
+  // without placed layers, the sharpened whole-frame layers get their colours solved again
+  const ten = decomposePipeline(model, { width: W, height: H, rgb }, { crisp: true });
+  assert.ok(ten.doc.layers.every((l) => l.gain === PLACE_DEFAULTS.crispGain));
+  assert.throws(() => decomposePipeline(model, { width: W, height: H, rgb }, { crisp: true, refine: { steps: 2 } }), /crisp layers carry a gain that refine, greedy and prune do not handle/);
+});

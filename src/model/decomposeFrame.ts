@@ -39,6 +39,12 @@ export interface FrameOptions extends DecomposeImageOptions {
   /** long side of the grid the placed layers are fitted on (default PLACE_DEFAULTS.fitSize, at most the image's) */
   fitSize?: number;
   seed?: number;
+  /**
+   * crisp layers: the encoder's whole-frame layers drawn at gain PLACE_DEFAULTS.crispGain on their
+   * logits and the placed layers' gains at least that, so each layer is a flat region with an
+   * anti-aliased edge rather than a wash (costs some PSNR: docs/photos.md "Crisp layers")
+   */
+  crisp?: boolean;
   /** called after each placed layer */
   onLayer?: (done: number, total: number) => void;
 }
@@ -97,7 +103,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   const [W, H] = fitDims(width, height, o.fitSize ?? PLACE_DEFAULTS.fitSize);
   const target = resampleArea(rgb, width, height, 3, 0, 0, width, height, W, H);
   for (let i = 0; i < target.length; i++) target[i] = target[i]! / 255;
-  const baseLayers: DocLayer[] = base.doc.layers;
+  const baseLayers: DocLayer[] = o.crisp ? base.doc.layers.map((l) => ({ ...l, gain: PLACE_DEFAULTS.crispGain })) : base.doc.layers;
   // 2. the whole-frame layers' masks on the fit grid, then the placed layers over their canvas
   // (the encoder's layers are smooth at the scale of its S² grid: rendered at 2S on the long side and
   // interpolated, as the adaptive renderer does, instead of the network at every fit pixel)
@@ -116,6 +122,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
       budgetMs: o.budgetMs ? Math.max(1, o.budgetMs - spent) : 0,
       aspect,
       seed: o.seed,
+      minGain: o.crisp ? PLACE_DEFAULTS.crispGain : undefined,
       onLayer: o.onLayer ? (k) => o.onLayer!(k + 1, N - baseLayers.length) : undefined,
     });
     placedCount = placed.length;
@@ -143,6 +150,11 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
       })),
     ];
   }
+  if (o.crisp && !bank) {
+    // the sharpened whole-frame layers' colours, solved again for their new masks
+    const colours = jointColours(masks, target, W, H, baseLayers.map((l) => l.colour));
+    layers = baseLayers.map((l, t) => ({ ...l, colour: colours[t]! }));
+  }
   const canvas = new Float32Array(W * H * 3);
   composite(masks, layers.map((l) => l.colour), W, canvas);
   const contributions = boxContributions(masks, layers.map((l) => l.colour), target, canvas, W, H);
@@ -151,7 +163,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
     ...base.doc,
     frame: { width, height },
     layers: layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })),
-    source: { ...base.doc.source, ...(placedCount ? { placedLayers: placedCount, fitSize: [W, H] } : {}), ...(o.budgetMs ? { budgetMs: o.budgetMs } : {}), seconds: Number(seconds.toFixed(3)) },
+    source: { ...base.doc.source, ...(placedCount ? { placedLayers: placedCount, fitSize: [W, H] } : {}), ...(o.crisp ? { crisp: true } : {}), ...(o.budgetMs ? { budgetMs: o.budgetMs } : {}), seconds: Number(seconds.toFixed(3)) },
   };
   return { doc, fit: { width: W, height: H, target, canvas }, contributions, seconds };
 }

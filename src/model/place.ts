@@ -104,6 +104,8 @@ export interface PlaceOptions {
   onLayer?: (k: number, mse: number) => void;
   /** fit an opacity per layer (default true) */
   opacity?: boolean;
+  /** the smallest logit gain a layer may have (default PLACE_DEFAULTS.minGain; `crisp` raises it) */
+  minGain?: number;
 }
 
 // σ by table: the scoring loop's one transcendental
@@ -221,6 +223,7 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
   const aspect = o.aspect ?? [1, 1];
   const rng = mulberry32(o.seed ?? 1);
   const opacity = o.opacity ?? true;
+  const minGain = Math.min(PLACE_DEFAULTS.maxGain, o.minGain ?? PLACE_DEFAULTS.minGain);
   const gauss = (): number => Math.sqrt(-2 * Math.log(1 - rng())) * Math.cos(2 * Math.PI * rng());
   const P = W * H;
   const L = Math.max(W, H);
@@ -363,7 +366,7 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
       const cd: Cand = {
         shape: Math.floor(rng() * bank.D),
         place: { x, y, angle: rng() * Math.PI * 2, sx: clampS(s * ar), sy: clampS(s / ar) },
-        gain: logUniform(PLACE_DEFAULTS.minGain, PLACE_DEFAULTS.maxGain),
+        gain: logUniform(minGain, PLACE_DEFAULTS.maxGain),
       };
       const { dE } = score(cd, levelFor(cd));
       if (dE < bestE) {
@@ -371,7 +374,7 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
         best = cd;
       }
     }
-    if (!best) best = { shape: 0, place: { x: 0, y: 0, angle: 0, sx: sMin * 2, sy: sMin * 2 }, gain: 1 };
+    if (!best) best = { shape: 0, place: { x: 0, y: 0, angle: 0, sx: sMin * 2, sy: sMin * 2 }, gain: Math.max(1, minGain) };
     // the climb compares candidates at one level: its start's
     const climbLevel = levelFor(best);
     bestE = score(best, climbLevel).dE;
@@ -384,7 +387,7 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
       else if (which === 2) cd.place.angle += gauss() * 0.3;
       else if (which === 3) cd.place.sx = clampS(cd.place.sx * Math.exp(gauss() * 0.2));
       else if (which === 4) cd.place.sy = clampS(cd.place.sy * Math.exp(gauss() * 0.2));
-      else if (which === 5) cd.gain = Math.min(PLACE_DEFAULTS.maxGain, Math.max(PLACE_DEFAULTS.minGain, cd.gain * Math.exp(gauss() * 0.4)));
+      else if (which === 5) cd.gain = Math.min(PLACE_DEFAULTS.maxGain, Math.max(minGain, cd.gain * Math.exp(gauss() * 0.4)));
       else cd.shape = Math.floor(rng() * bank.D);
       const { dE } = score(cd, climbLevel);
       if (dE < bestE) {

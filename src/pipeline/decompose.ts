@@ -47,6 +47,8 @@ export interface PipelineOptions {
   reorder?: boolean;
   /** swap weak layers for bank shapes when the model has a bank (default true) */
   shapes?: boolean;
+  /** crisp layers: flat regions with anti-aliased edges rather than washes (src/model/decomposeFrame.ts) */
+  crisp?: boolean;
   /** whole-frame layers: add this many layers greedily where the residual is largest */
   greedy?: number;
   /** whole-frame layers: refine every layer's p and c (true: for the budget) */
@@ -94,6 +96,7 @@ export function checkPipeline(model: Decomposer, o: PipelineOptions): void {
   if (o.budgetMs !== undefined && !(o.budgetMs >= 0 && Number.isFinite(o.budgetMs))) throw new Error(`budget must be a time ≥ 0, got ${o.budgetMs} ms`);
   if (o.fitSize !== undefined && !(Number.isInteger(o.fitSize) && o.fitSize >= 8 && o.fitSize <= 1024)) throw new Error(`fit size must be a whole number from 8 to 1024, got ${o.fitSize}`);
   if (typeof o.refine === 'object' && o.refine.steps !== undefined && !(Number.isInteger(o.refine.steps) && o.refine.steps >= 0)) throw new Error(`refine steps must be a whole number ≥ 0, got ${o.refine.steps}`);
+  if (o.crisp && finishing(o)) throw new Error('crisp layers carry a gain that refine, greedy and prune do not handle: use one or the other');
   if (placesLayers(model, N)) {
     if (finishing(o)) throw new Error(`refine works on the model's ${T} whole-frame layers (so do greedy and prune), not on placed layers (layers ${N}): the pipeline places those itself (give it time with a budget)`);
   } else {
@@ -124,6 +127,7 @@ export function decomposePipeline(model: Decomposer, frame: Frame, o: PipelineOp
     leastSquares: o.leastSquares,
     reorder: o.reorder,
     shapes: o.shapes,
+    crisp: o.crisp,
     seed: o.seed,
     onLayer: o.onLayer,
   }, source);

@@ -47,6 +47,7 @@ export function register(program: Command): void {
     .option('--no-least-squares', "keep the encoder's colours (and refine colours by Adam on logits) instead of least-squares colours given the masks")
     .option('--refine-lr <x>', 'refinement learning rate (Adam, mask parameters)', num('--refine-lr'), REFINE_DEFAULTS.lr)
     .option('--pixels <n>', 'fit-size pixels evaluated per refinement step (0: all)', int('--pixels', 0), REFINE_DEFAULTS.pixels)
+    .option('--crisp', 'crisp layers: flat regions with anti-aliased edges (every layer at logit gain ≥ 8), a vector look for some PSNR', false)
     .option('--jobs <n>', 'several images: worker processes (default: the CPU cores, at most the images)', int('--jobs'))
     .option('--skip-existing', 'several images: skip an image whose three files are already in the output folder', false)
     .addOption(backendOption());
@@ -96,6 +97,7 @@ export interface Request {
   leastSquares: boolean;
   reorder: boolean;
   shapes: boolean;
+  crisp: boolean;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -104,13 +106,14 @@ function checkRequest(o: any, c: Command): Request {
   const steps = typeof o.refine === 'number' ? o.refine : 0;
   const refining = o.refine !== undefined && (o.refine === true || steps > 0);
   if (!refining && o.refineColoursOnly) throw new Error('--refine-colours-only needs --refine');
+  if (o.crisp && (refining || o.greedy > 0 || o.prune !== undefined)) throw new Error('--crisp layers carry a gain that --refine, --greedy and --prune do not handle: use one or the other');
   const requested: number | undefined = o.layers ?? o.T;
   if (requested !== undefined && requested > PLACE_DEFAULTS.maxLayers) throw new Error(`--layers ${requested} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
   if (o.budget !== undefined && !refining && !(requested !== undefined)) throw new Error('--budget needs --layers (the time to find them) or --refine');
   return {
     model: o.model, backend: o.backend, size: o.size, requested, budget: o.budget, fitSize: o.fitSize, fitSizeGiven: c.getOptionValueSource('fitSize') !== 'default',
     greedy: o.greedy, refining, steps, refineLr: o.refineLr, refineColoursOnly: o.refineColoursOnly, pixels: o.pixels, prune: o.prune,
-    leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes,
+    leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes, crisp: o.crisp,
   };
 }
 
@@ -163,6 +166,7 @@ export async function decomposeToFiles(loaded: ReturnType<typeof loadModel>, ima
     leastSquares: r.leastSquares,
     reorder: r.reorder,
     shapes: r.shapes,
+    crisp: r.crisp,
     greedy: r.greedy,
     refine: r.refining ? { steps: r.steps, lr: r.refineLr, coloursOnly: r.refineColoursOnly, pixels: r.pixels } : undefined,
     prune: r.prune,
