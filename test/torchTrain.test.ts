@@ -83,7 +83,7 @@ test('two processes under torchrun (gloo) train exactly as one process on the wh
   assert.ok(maxDiff(start.values, end.values) > 1e-4, 'three steps changed nothing');
 });
 
-test('a twin run resumed from its checkpoint continues as if never stopped', { skip: NO_TORCH }, () => {
+test('a twin run resumed from its checkpoint (a kill or --max-seconds) continues as if never stopped', { skip: NO_TORCH }, () => {
   const { dir, data: set } = data();
   const args = ['--data', set, ...RUN];
   python(['-m', 'stratum_torch.train', ...args, '-o', join(dir, 'straight')]);
@@ -96,6 +96,16 @@ test('a twin run resumed from its checkpoint continues as if never stopped', { s
   assert.equal(weightGap(join(dir, 'straight'), join(dir, 'broken')), 0, 'the resumed run ends on other weights');
   // an existing run is not overwritten without --resume
   assert.throws(() => python(['-m', 'stratum_torch.train', ...args, '-o', join(dir, 'straight')]), /checkpoint\.safetensors exists: pass --resume/);
+  // --max-seconds: a run out of time stops after the step it is on, evaluated and saved there, and
+  // --resume continues it to the end as the unbroken run
+  const timed = args.map((a, i) => (args[i - 1] === '--steps' ? '3' : a));
+  python(['-m', 'stratum_torch.train', ...timed, '--max-seconds', '1e-9', '-o', join(dir, 'timed')]);
+  const cut = rows(join(dir, 'timed'));
+  assert.deepEqual(losses(join(dir, 'timed')).map((r) => r.step), [1], 'one step, then out of time');
+  assert.ok(cut.some((r) => r.step === 1 && r.psnr !== undefined), 'evaluated at the step it stopped on');
+  python(['-m', 'stratum_torch.train', ...timed, '-o', join(dir, 'timed'), '--resume']);
+  assert.deepEqual(losses(join(dir, 'timed')).map((r) => r.loss), losses(join(dir, 'straight')).map((r) => r.loss));
+  assert.throws(() => python(['-m', 'stratum_torch.train', ...args, '--max-seconds', '-1', '-o', join(dir, 'bad')]), /--max-seconds must be a number of seconds ≥ 0/);
 });
 
 test('the twin trains as `stratum train` on the same data, and its model decomposes, refines, edits and exports in Stratum', { skip: NO_TORCH }, async () => {
