@@ -13,7 +13,7 @@ import { CALIBRATION_BATCHES, modelConfig, TRAIN_DEFAULTS, type EncoderKind } fr
 import * as tf from '../core/tf.js';
 import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
-import { BaselineAE, BASELINES, latentSize, type BaselineKind } from '../model/baselines.js';
+import { BaselineAE, BASELINES, DECODER_TABLES, latentSize, type BaselineKind } from '../model/baselines.js';
 import { Decomposer } from '../model/decomposer.js';
 import { newCtx } from '../model/nn.js';
 import { Adam } from '../core/adam.js';
@@ -174,7 +174,13 @@ function cacheKey(e: Entry, o: ExperimentOptions): string {
   return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}`;
 }
 
+/** a table's rows can be trained at this image size (the baselines' decoders start at S/16 and S/32) */
+export function checkTableSize(table: 'table1' | 'table2', size: number): void {
+  if (table === 'table2' && size % DECODER_TABLES.resup.startDivisor !== 0) throw new Error(`--size ${size}: table2's ResNet decoder (supplementary Table 7) starts at S/${DECODER_TABLES.resup.startDivisor}, so the size must be a multiple of ${DECODER_TABLES.resup.startDivisor}`);
+}
+
 export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
+  checkTableSize(o.table, o.test.size);
   mkdirSync(o.out, { recursive: true });
   const cachePath = join(o.out, 'rows.json');
   const cache: Record<string, { row: Row; rec: number[] }> = existsSync(cachePath) ? JSON.parse(readFileSync(cachePath, 'utf8')) : {};

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { EXPERIMENT_DEFAULTS, MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../data/datasets.js';
-import { markdownTable, runExperiment } from '../../experiments/tables.js';
+import { checkTableSize, markdownTable, runExperiment } from '../../experiments/tables.js';
 import { checkOutputFolder } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';
 import { int, backendOption, outputOf, outputOption } from '../options.js';
@@ -29,6 +29,7 @@ export function register(program: Command): void {
     o.out = outputOf(c);
     checkOutputFolder(o.out);
     if (table !== 'table1' && table !== 'table2') throw new Error(`unknown table '${table}' (table1, table2)`);
+    checkTableSize(table, o.size);
     await useBackend(o.backend as BackendName);
     const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
     // the largest row: T=20, K=20 (table1) or T=20 (table2)
