@@ -1,20 +1,28 @@
 /** stratum experiment */
 import { Command, Option } from 'commander';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { readImageFrame } from '../../data/images.js';
+import { jitterFigure, vectorizeFigure } from '../../experiments/figures.js';
+import { loadModel } from '../../model/checkpoint.js';
+import { decomposeFrame } from '../../model/decomposeFrame.js';
 import { EXPERIMENT_DEFAULTS, MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../data/datasets.js';
 import { checkTableSize, markdownTable, runExperiment } from '../../experiments/tables.js';
 import { checkOutputFolder } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';
-import { int, backendOption, outputOf, outputOption } from '../options.js';
+import { DEFAULT_MODEL, int, backendOption, outputOf, outputOption } from '../options.js';
 import { say, shown } from '../say.js';
 
 export function register(program: Command): void {
   const cmd = program
     .command('experiment')
-    .description("reproduce the paper's tables: table1 (PSNR/SSIM over T×K) or table2 (ours vs baselines at |z| 130 and 260, and 20-colour quantisation)")
-    .argument('<table>', 'table1 | table2')
+    .description("reproduce the paper's experiments: table1 (PSNR/SSIM over T×K), table2 (ours vs baselines at |z| 130 and 260, and 20-colour quantisation), jitter (Fig. 16: one mask moved along random directions of p), vectorize (Fig. 5c: the model's render at 1024 against bilinear and bicubic upsampling)")
+    .argument('<name>', 'table1 | table2 | jitter | vectorize')
+    .option('--model <file>', 'jitter, vectorize: the model', DEFAULT_MODEL)
+    .option('--images <list>', 'jitter (the first), vectorize: comma-separated images', 'samples/sunset.jpg,samples/bag.png')
+    .option('--layer <n>', 'jitter: the layer to move (default: the one worth most)', int('--layer', 0))
     .option('--data <spec>', 'data set (see train --data)', 'fashion-mnist')
     .option('--steps <n>', 'training steps per row', int('--steps'), EXPERIMENT_DEFAULTS.steps)
     .option('--batch <n>', 'batch size', int('--batch'), TRAIN_DEFAULTS.batch)
@@ -28,7 +36,25 @@ export function register(program: Command): void {
   outputOption(cmd, 'results folder', 'runs/experiments').action(async (table: string, o, c: Command) => {
     o.out = outputOf(c);
     checkOutputFolder(o.out);
-    if (table !== 'table1' && table !== 'table2') throw new Error(`unknown table '${table}' (table1, table2)`);
+    if (table === 'jitter' || table === 'vectorize') {
+      const images = String(o.images).split(',').filter(Boolean);
+      for (const img of images) if (!existsSync(img)) throw new Error(`${img}: no such file (--images)`);
+      await useBackend(o.backend as BackendName);
+      const { model } = loadModel(o.model);
+      mkdirSync(o.out, { recursive: true });
+      if (table === 'jitter') {
+        const frame = await readImageFrame(images[0]!, 2048);
+        const doc = decomposeFrame(model, frame, {}).doc;
+        const r = await jitterFigure(doc, o.out, { layer: o.layer, directions: 4, values: 10, range: 2, side: 96, seed: o.seed });
+        say(`layer ${r.layer} of ${shown(images[0]!)} moved along 4 random unit directions, k = ${r.ks.map((k) => k.toFixed(2)).join(', ')}; wrote ${shown(r.path)}`);
+      } else {
+        const r = await vectorizeFigure(model, images, o.out);
+        for (const row of r.rows) say(`${row.image}: edge sharpness at 1024 (p99 |∇L|, grey levels per pixel): mask network ${row.vector.toFixed(1)}, bilinear ${row.bilinear.toFixed(1)}, bicubic ${row.bicubic.toFixed(1)}, crisp layers ${row.crisp.toFixed(1)}`);
+        say(`wrote ${shown(r.path)} and ${shown(join(o.out, 'vectorize.md'))}`);
+      }
+      return;
+    }
+    if (table !== 'table1' && table !== 'table2') throw new Error(`unknown experiment '${table}' (table1, table2, jitter, vectorize)`);
     checkTableSize(table, o.size);
     await useBackend(o.backend as BackendName);
     const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
