@@ -7,6 +7,7 @@
  *   npm run bench:svg -- --sizes 256,1024 --levels 1,16,auto --docs bag,goldfish,synthetic
  */
 import { Command } from 'commander';
+import { psnrOf } from '../src/core/psnr.js';
 import { useBackend } from '../src/backend/index.js';
 import { layerRasters } from '../src/export/layerImages.js';
 import { autoLevels, toSvg } from '../src/export/svg.js';
@@ -23,11 +24,7 @@ const o = new Command()
 await useBackend('native');
 let docs = await benchDocuments();
 if (o.docs) docs = docs.filter(([n]) => o.docs!.split(',').includes(n));
-const psnr = (a: Float32Array, b: Float32Array) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += (a[i]! - b[i]!) ** 2;
-  return 10 * Math.log10(a.length / Math.max(s, 1e-12));
-};
+const psnr = (a: Float32Array, b: Float32Array) => psnrOf(a, b);
 
 const browser = await launchChromium();
 try {

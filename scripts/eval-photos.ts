@@ -15,7 +15,7 @@ import { useBackend } from '../src/backend/index.js';
 import { loadPhotoSources, wholePhotos, photoImages } from '../src/data/photos.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
-import { psnrArrays } from '../src/eval/metrics.js';
+import { psnrOf } from '../src/core/psnr.js';
 import { evaluate } from '../src/eval/reconstruct.js';
 import { contributionsFromMasks, nearUselessShare } from '../src/eval/contribution.js';
 await useBackend('native');
@@ -37,17 +37,17 @@ for (const { f, model, ckpt } of models) {
     const rgb = all.data.subarray(i * px, (i + 1) * px);
     const t = Float32Array.from(rgb, (v) => v / 255);
     const d = decomposeImage(model, rgb);
-    sLS += psnrArrays(d.canvas, t);
+    sLS += psnrOf(d.canvas, t);
     contributions.push(...contributionsFromMasks(d.steps.map((s) => s.mask), d.doc.layers, t).contributions);
     if (bank) {
       const r = decomposeImage(model, rgb, {}, model.cfg.T, { shapes: false });
-      sRe += psnrArrays(r.canvas, t);
+      sRe += psnrOf(r.canvas, t);
       restacked.push(...contributionsFromMasks(r.steps.map((s) => s.mask), r.doc.layers, t).contributions);
     }
     const o = decomposeImage(model, rgb, {}, model.cfg.T, { reorder: false });
-    sOrder += psnrArrays(o.canvas, t);
+    sOrder += psnrOf(o.canvas, t);
     inOrder.push(...contributionsFromMasks(o.steps.map((s) => s.mask), o.doc.layers, t).contributions);
-    sEnc += psnrArrays(decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares: false }).canvas, t);
+    sEnc += psnrOf(decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares: false }).canvas, t);
   }
   const c = evaluate(model, crops), c5 = evaluate(model, crops5), c8 = evaluate(model, crops8);
   const noSwaps = bank ? ` (no swaps, restacked ${(sRe / all.n).toFixed(2)}, ${(100 * nearUselessShare(restacked)).toFixed(1)} %)` : '';

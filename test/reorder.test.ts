@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { canvasAfterEachLayer } from '../src/core/blend.js';
 import { mulberry32 } from '../src/core/random.js';
-import { psnrArrays } from '../src/eval/metrics.js';
+import { psnrOf } from '../src/core/psnr.js';
 import { layerWeights, leastSquaresColours, mseOfColours } from '../src/model/refine.js';
 import { searchLayerOrder } from '../src/model/reorder.js';
 
@@ -51,7 +51,7 @@ test('order search never makes the image worse, keeps every layer once, and leav
     assert.ok(after <= before * (1 + 1e-9), `trial ${trial}: ${after} > ${before}`);
     // the colours returned are the least-squares colours of the new order
     const canvas = canvasAfterEachLayer(stacked, r.colours)[T - 1]!;
-    assert.ok(Math.abs(psnrArrays(canvas, target) - 10 * Math.log10(1 / after)) < 1e-3);
+    assert.ok(Math.abs(psnrOf(canvas, target) - 10 * Math.log10(1 / after)) < 1e-3);
     if (r.moves === 0) assert.deepEqual(r.order, Array.from({ length: T }, (_, k) => k));
   }
   // with no layer below the threshold nothing is tried

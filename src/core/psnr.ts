@@ -9,6 +9,11 @@ export function psnrFromMse(mse: number): number {
   return 10 * Math.log10(1 / Math.max(mse, 1e-10));
 }
 
+/** how many dB of PSNR an image loses when its squared error goes from `before` to `after` (both floored at 1e-12) */
+export function dbLost(after: number, before: number): number {
+  return 10 * Math.log10(Math.max(after, 1e-12) / Math.max(before, 1e-12));
+}
+
 /**
  * mean PSNR of `n` images stored one after another in a and b; values are multiplied by scaleA
  * and scaleB first (1/255 for bytes)

@@ -15,7 +15,7 @@ import { NEAR_USELESS_DB } from '../config.js';
 import { blendLayerInto } from '../core/blend.js';
 import { renderDocument, type LayeredDocument } from '../core/document.js';
 import type { Layer } from '../core/render.js';
-import { psnrArrays } from './metrics.js';
+import { psnrOf } from '../core/psnr.js';
 
 /** PSNR below which a layer counts as near-useless (issue 8: "contribute less than 0.1 dB") */
 export { NEAR_USELESS_DB };
@@ -44,8 +44,8 @@ export function contributionsFromMasks(masks: Float32Array[], layers: Layer[], t
   if (masks.length !== layers.length) throw new Error(`${masks.length} masks for ${layers.length} layers`);
   const P = masks[0]?.length ?? target.length / 3;
   if (target.length !== P * 3) throw new Error(`target has ${target.length} values, expected ${P}×3 for masks of ${P} pixels`);
-  const psnr = psnrArrays(composite(masks, layers, -1), target);
-  const contributions = layers.map((l, t) => (l.visible === false ? 0 : psnr - psnrArrays(composite(masks, layers, t), target)));
+  const psnr = psnrOf(composite(masks, layers, -1), target);
+  const contributions = layers.map((l, t) => (l.visible === false ? 0 : psnr - psnrOf(composite(masks, layers, t), target)));
   return { psnr, contributions };
 }
 

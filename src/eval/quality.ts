@@ -24,7 +24,7 @@ import { decomposeImage } from '../model/decomposeImage.js';
 import { refineLayers } from '../model/refine.js';
 import { contributionsFromMasks, NEAR_USELESS_DB, nearUselessShare } from './contribution.js';
 import { writeGrid, type Tile } from './grid.js';
-import { psnrArrays } from './metrics.js';
+import { psnrOf } from '../core/psnr.js';
 import { quantizeRgb } from './quantize.js';
 import { ssim } from './ssim.js';
 import { gmsd } from './gmsd.js';
@@ -334,7 +334,7 @@ export async function runQuality(o: QualityOptions): Promise<QualityResult> {
         const r = await method.run(img);
         if (r.render.length !== px) throw new Error(`${method.name}: render has ${r.render.length} values at ${size}², expected ${px}`);
         const a = acc[m]!;
-        a.psnr += psnrArrays(r.render, target);
+        a.psnr += psnrOf(r.render, target);
         a.ssim += ssim(r.render, target, size, size);
         a.gmsd += gmsd(r.render, target, size, size);
         if (r.soft !== undefined) a.soft.push(r.soft);

@@ -25,6 +25,8 @@
  * `threshold`, filled with the opaque colour (the old potrace-like export).
  */
 import { colourHex } from '../edit/edits.js';
+import { SVG_DEFAULTS } from '../config.js';
+import { psnrFromMse } from '../core/psnr.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
 import { isoRingsPadded, padMask, ringArea, simplifyRing } from './contours.js';
 import type { LayerRasters } from './layerImages.js';
@@ -40,7 +42,7 @@ export interface SvgOptions {
   simplify?: number;
 }
 
-export const SVG_DEFAULTS = { levels: 'auto' as const, targetPsnr: 32, threshold: 0.5, simplify: 0.3 };
+export { SVG_DEFAULTS };
 
 /** the candidate level counts for 'auto', fewest first */
 export const SVG_LEVEL_LADDER = [6, 8, 10, 12, 16, 20, 24, 28, 32, 40, 48, 64];
@@ -103,7 +105,7 @@ export function quantisedPsnr(r: LayerRasters, levels: number): number {
       n += 3;
     }
   }
-  return 10 * Math.log10(n / Math.max(s, 1e-12));
+  return psnrFromMse(s / n);
 }
 
 /** the fewest levels of SVG_LEVEL_LADDER whose quantised masks reach `targetPsnr` (the last if none does) */

@@ -14,6 +14,7 @@
  * in milliseconds, which greedy fitting would spend its first layers on.
  */
 import { PLACE_DEFAULTS } from '../config.js';
+import { dbLost } from '../core/psnr.js';
 import { blendLayerInto } from '../core/blend.js';
 import type { DocLayer, LayeredDocument } from '../core/document.js';
 import { frameAspect } from '../core/placement.js';
@@ -292,6 +293,6 @@ export function boxContributions(masks: Mask[], colours: ArrayLike<number>[], ta
         }
       }
     }
-    return 10 * Math.log10((E + Math.max(dE, 0)) / E);
+    return dbLost(E + Math.max(dE, 0), E);
   });
 }

@@ -12,6 +12,7 @@
  * The loop itself is src/core/layerLoop.ts; this file supplies its `predict` (the first three lines).
  */
 import * as tf from '../core/tf.js';
+import { MAX_SHAPES } from '../config.js';
 import type { ModelConfig } from '../config.js';
 import { FusedKernel } from '../core/fused.js';
 import { pixelGrid } from '../core/grid.js';
@@ -27,8 +28,8 @@ import { makeShapeBank, type ShapeBank } from './shapes.js';
 /** the store's name for the shape bank's parameter vectors [D, K] (non-trainable; src/model/shapes.ts) */
 export const SHAPES_KEY = 'shapes.p';
 
-/** shapes a bank may hold at most (the default bank of 1,024 is 40 KB in the model file; its masks at 32², 4 MB in memory) */
-export const MAX_SHAPES = 8192;
+/** shapes a bank may hold at most (src/config.ts) */
+export { MAX_SHAPES };
 
 /** mask values a bank may render at the model's size (32 MB of masks; 8,192 shapes at 32², 512 at 128²) */
 export const MAX_BANK_VALUES = 8192 * 1024;

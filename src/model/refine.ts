@@ -17,6 +17,7 @@
  * better of the two is returned: refinement never lowers PSNR.
  */
 import { boxLeastSquares } from '../core/solve.js';
+import { psnrFromMse } from '../core/psnr.js';
 import type { MaskNetConfig } from '../config.js';
 import { REFINE_DEFAULTS, type RefineConfig } from '../config.js';
 import { blendLayerInto, closedFormBlend } from '../core/blend.js';
@@ -89,7 +90,6 @@ function clockMs(clock: 'wall' | 'cpu'): () => number {
   return () => performance.now();
 }
 
-export const psnrOfMse = (mse: number): number => 10 * Math.log10(1 / Math.max(mse, 1e-10));
 
 /** w_t = M_t · Π_{s>t, visible} (1 − M_s) for the visible layers (hidden ones get w = 0) */
 export function layerWeights(masks: ArrayLike<number>[], visible: boolean[] = masks.map(() => true)): Float32Array[] {
@@ -201,7 +201,7 @@ export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Floa
   });
   let s = 0;
   for (let i = 0; i < rgb.length; i++) s += (rgb[i]! - target[i]!) ** 2;
-  return psnrOfMse(s / rgb.length);
+  return psnrFromMse(s / rgb.length);
 }
 
 /**
@@ -342,7 +342,7 @@ export function* refineLayersSteps(store: ParamStore, cfg: MaskNetConfig, refere
         opt.apply(vars, named);
         tf.dispose([value, c, y, ...Object.values(grads)]);
         steps++;
-        const info = { step: steps, elapsedMs: performance.now() - t0, psnr: psnrOfMse(mse) };
+        const info = { step: steps, elapsedMs: performance.now() - t0, psnr: psnrFromMse(mse) };
         history.push(info);
         o.onStep?.(info);
         yield info;

@@ -13,7 +13,8 @@
  * to the target; then the contributions are measured again, up to MAX_MOVES moves. At 32² with T = 10 this
  * is about 4 ms. Only the order and the colours change: the layers are the same shapes.
  */
-import { NEAR_USELESS_DB } from '../config.js';
+import { MAX_MOVES, NEAR_USELESS_DB } from '../config.js';
+import { dbLost } from '../core/psnr.js';
 import { canvasAfterEachLayer, imageWithoutLayer } from '../core/blend.js';
 import { layerWeights, leastSquaresFit, mseOfColours, type RGB } from './refine.js';
 
@@ -28,11 +29,8 @@ export interface LayerOrder {
 
 const without = <T>(a: T[], t: number) => a.filter((_, k) => k !== t);
 
-/**
- * moves kept at most: on the 104 whole held-out photos at 32², 4 moves give 19.975 dB against 19.982
- * with up to T (19.896 in the encoder's order) for 4.5 ms instead of 6 ms per image
- */
-export const MAX_MOVES = 4;
+/** moves kept at most (src/config.ts, with its measurement) */
+export { MAX_MOVES };
 
 /**
  * positions whose removal alone (colours kept) costs less than `db`. With C_t the canvas after layer
@@ -53,7 +51,7 @@ function weakLayers(masks: Float32Array[], colours: RGB[], target: Float32Array,
     const m = masks[t]!;
     const se = imageWithoutLayer(m, keep, colours[t]!, t > 0 ? before[t - 1]! : black, final, target, null);
     for (let q = 0; q < P; q++) keep[q] = keep[q]! * (1 - m[q]!);
-    if (10 * Math.log10(Math.max(se, 1e-12) / Math.max(base, 1e-12)) < db) out.push(t);
+    if (dbLost(se, base) < db) out.push(t);
   }
   return out.reverse();
 }

@@ -25,6 +25,8 @@
  * colours for all layers gets closer to the target, up to maxSwaps times.
  */
 import { canvasAfterEachLayer, imageWithoutLayer } from '../core/blend.js';
+import { SWAP_DEFAULTS as CONFIG_SWAP_DEFAULTS } from '../config.js';
+import { dbLost } from '../core/psnr.js';
 import { FusedKernel } from '../core/fused.js';
 import { layerWeights, leastSquaresFit, mseOfColours, type RGB } from './refine.js';
 
@@ -108,7 +110,7 @@ export interface SwapOptions {
   candidates?: number;
 }
 
-export const SWAP_DEFAULTS: Required<SwapOptions> = { maxSwaps: 8, db: 1, candidates: 3 };
+export const SWAP_DEFAULTS: Required<SwapOptions> = CONFIG_SWAP_DEFAULTS;
 
 /** pairs (shape, layer) scored exactly after the half-resolution product */
 export const SCORE_EXACTLY = 8;
@@ -169,7 +171,7 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
     for (let t = 0; t < T; t++) {
       if (failed.has(masks[t]!)) continue;
       const se = imageWithoutLayer(masks[t]!, above[t]!, colours[t]!, t > 0 ? canvases[t - 1]! : zero, final, target, null);
-      if (10 * Math.log10(Math.max(se, 1e-12) / Math.max(base, 1e-12)) < db) loo.push({ t, se });
+      if (dbLost(se, base) < db) loo.push({ t, se });
     }
     if (loo.length === 0) break;
     const weak = loo.sort((a, b) => a.se - b.se).slice(0, candidates);

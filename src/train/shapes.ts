@@ -14,6 +14,7 @@
  * them when the model is loaded.
  */
 import type { ImageSet } from '../data/imageSet.js';
+import { SHAPE_BANK_DEFAULTS as CONFIG_SHAPE_BANK_DEFAULTS } from '../config.js';
 import { contributionsFromMasks } from '../eval/contribution.js';
 import { decomposeImage } from '../model/decomposeImage.js';
 import type { Decomposer } from '../model/decomposer.js';
@@ -35,7 +36,7 @@ export interface ShapeBankOptions {
   progress?: (stage: 'pool' | 'usage', done: number, total: number) => void;
 }
 
-export const SHAPE_BANK_DEFAULTS: Omit<ShapeBankOptions, 'progress' | 'swap'> = { count: 1024, poolImages: 1500, minDb: 0.3, candidates: 6000, seed: 777 };
+export const SHAPE_BANK_DEFAULTS: Omit<ShapeBankOptions, 'progress' | 'swap'> = CONFIG_SHAPE_BANK_DEFAULTS;
 
 export interface ShapeBankResult {
   /** count × K parameter vectors */
