@@ -1,7 +1,8 @@
 /** stratum experiment */
 import { Command, Option } from 'commander';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { transferTable } from '../../experiments/transfer.js';
 import { readImageFrame } from '../../data/images.js';
 import { jitterFigure, vectorizeFigure } from '../../experiments/figures.js';
 import { loadModel } from '../../model/checkpoint.js';
@@ -18,8 +19,10 @@ import { say, shown } from '../say.js';
 export function register(program: Command): void {
   const cmd = program
     .command('experiment')
-    .description("reproduce the paper's experiments: table1 (PSNR/SSIM over T×K), table2 (ours vs baselines at |z| 130 and 260, and 20-colour quantisation), jitter (Fig. 16: one mask moved along random directions of p), vectorize (Fig. 5c: the model's render at 1024 against bilinear and bicubic upsampling)")
-    .argument('<name>', 'table1 | table2 | jitter | vectorize')
+    .description("reproduce the paper's experiments: table1 (PSNR/SSIM over T×K), table2 (ours vs baselines at |z| 130 and 260, and 20-colour quantisation), jitter (Fig. 16: one mask moved along random directions of p), vectorize (Fig. 5c: the model's render at 1024 against bilinear and bicubic upsampling), transfer (Fig. 15: models on each other's held-out images)")
+    .argument('<name>', 'table1 | table2 | jitter | vectorize | transfer')
+    .option('--models <list>', 'transfer: comma-separated model files', 'models/default.stratum,models/fashion-mnist.stratum')
+    .option('--sets <list>', 'transfer: comma-separated data sets whose held-out images are used (see train --data)', 'photos:2000:0.8:0.8,fashion-mnist')
     .option('--model <file>', 'jitter, vectorize: the model', DEFAULT_MODEL)
     .option('--images <list>', 'jitter (the first), vectorize: comma-separated images', 'samples/sunset.jpg,samples/bag.png')
     .option('--layer <n>', 'jitter: the layer to move (default: the one worth most)', int('--layer', 0))
@@ -54,7 +57,21 @@ export function register(program: Command): void {
       }
       return;
     }
-    if (table !== 'table1' && table !== 'table2') throw new Error(`unknown experiment '${table}' (table1, table2, jitter, vectorize)`);
+    if (table === 'transfer') {
+      const files = String(o.models).split(',').filter(Boolean);
+      for (const f of files) if (!existsSync(f)) throw new Error(`${f}: no such model file (--models)`);
+      await useBackend(o.backend as BackendName);
+      const models = files.map((f) => ({ name: basename(f, '.stratum'), model: loadModel(f).model }));
+      const size = models[0]!.model.cfg.size;
+      const sets = [];
+      for (const spec of String(o.sets).split(',').filter(Boolean)) sets.push({ name: spec.split(':')[0]!, set: (await loadSplit(spec, o.holdout, { size, limit: o.limit, seed: o.seed })).test });
+      mkdirSync(o.out, { recursive: true });
+      const r = await transferTable(models, sets, o.out, o.show);
+      say(...r.markdown.trim().split('\n'));
+      say(`wrote ${shown(join(o.out, 'transfer.md'))} and ${shown(r.picture)}`);
+      return;
+    }
+    if (table !== 'table1' && table !== 'table2') throw new Error(`unknown experiment '${table}' (table1, table2, jitter, vectorize, transfer)`);
     checkTableSize(table, o.size);
     await useBackend(o.backend as BackendName);
     const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
