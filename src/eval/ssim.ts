@@ -48,15 +48,3 @@ export function ssim(a: ArrayLike<number>, b: ArrayLike<number>, width: number, 
   }
   return total / (channels * oh * ow);
 }
-
-/** mean SSIM over a batch of images stored one after another */
-export function ssimBatch(a: ArrayLike<number>, b: ArrayLike<number>, n: number, size: number): number {
-  const px = size * size * 3;
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    const sa = Array.prototype.slice.call(a, i * px, (i + 1) * px) as number[];
-    const sb = Array.prototype.slice.call(b, i * px, (i + 1) * px) as number[];
-    s += ssim(sa, sb, size, size);
-  }
-  return s / n;
-}

@@ -15,16 +15,10 @@ import sharp from 'sharp';
 import { frameSize, renderDocument, type LayeredDocument } from '../core/document.js';
 import { mulberry32 } from '../core/random.js';
 import { readImageFrame } from '../data/images.js';
-import { writeGrid, type Tile } from '../eval/grid.js';
+import { grayTile, writeGrid, type Tile } from '../eval/grid.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
 import type { Decomposer } from '../model/decomposer.js';
 import { decomposeFrame } from '../model/decomposeFrame.js';
-
-const grey = (m: Float32Array): Float32Array => {
-  const out = new Float32Array(m.length * 3);
-  for (let i = 0; i < m.length; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = m[i]!;
-  return out;
-};
 
 export interface JitterOptions {
   /** the layer to move (default: the one worth most) */
@@ -54,7 +48,7 @@ export async function jitterFigure(doc: LayeredDocument, out: string, o: JitterO
     // the mask alone: every jittered copy rendered as its own one-layer document
     const row = layers.map((l) => renderDocument({ ...doc, frame: undefined, layers: [l] }, o.side, o.side, { keepMasks: true }).masks![0]!);
     masks.push(row);
-    rows.push(row.map((m) => ({ pixels: grey(m), width: o.side, height: o.side })));
+    rows.push(row.map((m) => grayTile(m, o.side, o.side)));
   }
   const path = join(out, 'jitter.png');
   await writeGrid(path, rows, { scale: 1, gap: 3, columnLabels: ks.map((k) => `k = ${k.toFixed(2)}`) });

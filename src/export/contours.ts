@@ -61,11 +61,6 @@ const TABLE: number[][][][] = [];
   }
 }
 
-/** closed rings [x0, y0, x1, y1, ...] of the boundary of {mask ≥ level}, in pixel units */
-export function isoRings(mask: ArrayLike<number>, w: number, h: number, level: number): Float64Array[] {
-  return isoRingsPadded(padMask(mask, w, h), w, h, level);
-}
-
 const P = 2; // padding
 
 /** the mask padded by its edge value, then 0 (reuse it for several levels) */
