@@ -75,6 +75,7 @@ test('decompose --layers N --budget on a 3:1 photo: N layers on its frame in abo
     const f = join(dir, `x.${ext}`);
     const x = stratum('export', join(out, 'wide.stratum.json'), '-o', f, '--size', '240');
     assert.equal(x.code, 0, x.err);
+    assert.match(x.out, new RegExp(`\\(${ext}, 240×80, `), 'the report gives the size written');
     assert.ok(existsSync(f));
     if (ext === 'png' || ext === 'svg') {
       const m = await sharp(f).metadata();

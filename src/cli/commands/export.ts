@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXPORT_DEFAULTS } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
+import { frameSize } from '../../core/document.js';
 import { loadDocument } from '../../export/documentFile.js';
 import { EXPORT_FORMATS, exportDocument, exportFormat } from '../../export/exportDocument.js';
 import { checkOutputs } from '../../io/paths.js';
@@ -39,6 +40,7 @@ export function register(program: Command): void {
     const doc = loadDocument(docPath);
     checkExport(doc, o.size, fmt);
     await exportDocument(doc, output, { format: o.format, size: o.size, threshold: o.threshold, levels: o.levels });
-    say(`wrote ${shown(output)} (${fmt}, ${o.size}², ${doc.layers.length} layers)`);
+    const [w, h] = frameSize(doc, o.size);
+    say(`wrote ${shown(output)} (${fmt}, ${w}×${h}, ${doc.layers.length} layers)`);
   });
 }
