@@ -33,7 +33,8 @@ for (const name of readdirSync(runs).sort()) {
 }
 if (!rows.length) { console.error(`${runs}: no row folder with a metrics.jsonl`); process.exit(1); }
 // the last evaluation step every row reached (evaluations fall on multiples of the same interval)
-const common = Math.min(...rows.map((r) => Math.max(0, ...r.evals.filter((e) => e.step % 500 === 0).map((e) => e.step))));
+const every = Number(process.env.EVAL ?? 500);
+const common = Math.min(...rows.map((r) => Math.max(0, ...r.evals.filter((e) => e.step % every === 0).map((e) => e.step))));
 const at = (r: RowRun, step: number) => r.evals.find((e) => e.step === step);
 console.log(`| row | steps reached | s/step (6 rows sharing the GPU) | held-out PSNR at step ${common} (encoder colours / least squares) | at its last step |`);
 console.log('|---|---|---|---|---|');
