@@ -117,7 +117,8 @@ export function loadModel(path: string, opt?: Adam): { model: Decomposer; ckpt: 
   const model = modelFromCheckpoint(ckpt, path);
   if (model.store.has(SHAPES_KEY)) {
     model.bankMaskCache = diskBankCache(bytes);
-    model.placeBankCache = diskBankCache(bytes, `place${PLACE_DEFAULTS.bankSide}`, (v) => Math.abs(v) <= PLACE_LOGIT_MAX);
+    // the first PLACE_DEFAULTS.bankShapes shapes of the bank, at bankSide²: both in the name, so a change of either is a miss
+    model.placeBankCache = diskBankCache(bytes, `place${PLACE_DEFAULTS.bankSide}x${PLACE_DEFAULTS.bankShapes}`, (v) => Math.abs(v) <= PLACE_LOGIT_MAX);
   }
   if (opt) restoreOptimiser(opt, ckpt.tensors, OPTIMISER_PREFIX, ckpt.header.adamStep);
   return { model, ckpt };

@@ -68,7 +68,7 @@ export function placeBankOf(model: Decomposer): PlaceBank | null {
   const sb = model.shapeBank();
   if (!sb) return null;
   const D = Math.min(PLACE_DEFAULTS.bankShapes, sb.p.length / sb.K);
-  const bank = makePlaceBank(model.store, model.cfg.mask, model.cfg.size, sb.p.slice(0, D * sb.K), PLACE_DEFAULTS.bankSide, D * sb.K === sb.p.length ? model.placeBankCache : null);
+  const bank = makePlaceBank(model.store, model.cfg.mask, model.cfg.size, sb.p.slice(0, D * sb.K), PLACE_DEFAULTS.bankSide, D === PLACE_DEFAULTS.bankShapes || D * sb.K === sb.p.length ? model.placeBankCache : null);
   banks.set(model, bank);
   return bank;
 }
