@@ -11,14 +11,20 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { serveEditor } from '../src/cli/serve.js';
+import { PLACE_DEFAULTS } from '../src/config.js';
 import type { LayeredDocument } from '../src/core/document.js';
 import { renderDocument } from '../src/core/document.js';
 import { readImageSquare } from '../src/data/images.js';
-import { maxEncoderSteps } from '../src/model/decomposeImage.js';
-import { onBackend, psnr } from './helpers.js';
+import { onBackend, psnr, tmp } from './helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/**
+ * one browser profile for this file's tests: the model's shape bank, rendered in the page's first
+ * decomposition, is kept in its IndexedDB (web/bankStore.ts), so later tests do not render it again
+ */
+const PROFILE = tmp('stratum-chromium-');
 
 /** the editor served from web-dist/ (npm run build:web) in a fresh Chromium page; page errors fail the test */
 async function withEditor(size: number, f: (page: Page) => Promise<void>): Promise<void> {
@@ -26,12 +32,12 @@ async function withEditor(size: number, f: (page: Page) => Promise<void>): Promi
   await onBackend('native');
   const server = await serveEditor(ROOT, 0);
   const port = (server.address() as AddressInfo).port;
-  const browser = await chromium.launch({
+  const context = await chromium.launchPersistentContext(PROFILE, {
     executablePath: CHROMIUM,
     args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-gpu'],
   });
   try {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(`http://127.0.0.1:${port}/?size=${size}`);
@@ -39,7 +45,7 @@ async function withEditor(size: number, f: (page: Page) => Promise<void>): Promi
     await f(page);
     assert.deepEqual(errors, []);
   } finally {
-    await browser.close();
+    await context.close();
     server.close();
   }
 }
@@ -187,17 +193,17 @@ test('browser editor: Stop ends a long refinement early and keeps a result at le
   });
 });
 
-test('browser editor: layers past T, greedy layers and pruning (decompose --layers/--greedy/--prune); bad values refused with a message; undo restores the layers', { timeout: 600_000 }, async () => {
+test('browser editor: layers past T are placed (decompose --layers), refinement is off for them; greedy layers and pruning (--greedy/--prune); bad values refused with a message; undo restores the layers', { timeout: 600_000 }, async () => {
   await withEditor(64, async (page) => {
     const status = async () => [await page.evaluate(() => document.body.dataset.status), await page.locator('#status').textContent()];
     const refinement = async () => (await editorDocument(page)).source?.refinement as Record<string, number | undefined> | undefined;
     const names = () => page.locator('#layers li .name').allTextContents();
-    // the layers field starts at the model's T and is capped as the CLI caps --layers
+    // the layers field starts at the model's T and is capped as the pipeline caps --layers
     const T = 10;
     assert.equal(await page.inputValue('#decompose-layers'), String(T));
-    assert.equal(await page.getAttribute('#decompose-layers', 'max'), String(maxEncoderSteps(T)));
+    assert.equal(await page.getAttribute('#decompose-layers', 'max'), String(PLACE_DEFAULTS.maxLayers));
     // bad values: a one-line message in the status bar, and no decomposition starts
-    for (const [value, message] of [['-1', /^layers must be a whole number from 1 to 64 \(the model's T is 10\), not -1$/], ['65', /not 65$/], ['2.5', /not 2\.5$/], ['', /^layers must be/]] as const) {
+    for (const [value, message] of [['-1', /^layers must be a whole number from 1 to 1000 \(the network paints 10, the rest are placed\), not -1$/], ['1001', /not 1001$/], ['2.5', /not 2\.5$/], ['', /^layers must be/]] as const) {
       await page.fill('#decompose-layers', value);
       await page.setInputFiles('#file', join(ROOT, 'samples', 'ankle-boot.png'));
       const [s, text] = await status();
@@ -205,19 +211,33 @@ test('browser editor: layers past T, greedy layers and pruning (decompose --laye
       assert.match(text!, message);
       assert.equal(await page.locator('#layers li').count(), 0);
     }
-    // T + 2 layers: the encoder runs past its T steps
     await page.fill('#decompose-layers', String(T + 2));
+    await page.fill('#decompose-budget', '-1');
+    await page.setInputFiles('#file', join(ROOT, 'samples', 'ankle-boot.png'));
+    assert.deepEqual(await status(), ['error', 'time for placed layers (s) must be a number from 0 to 600 (0: a fixed effort per layer), not -1']);
+    // T + 2 layers: the model's T and 2 placed layers, as decompose --layers makes them; refinement is off, and says why
+    await page.fill('#decompose-budget', '0.5');
     await decomposeSample(page, 'ankle-boot.png');
     assert.equal(await page.locator('#layers li').count(), T + 2);
+    assert.equal(await page.locator('#layers li.placed').count(), 2);
     assert.equal(await page.locator('#steps canvas').count(), T + 2);
-    const doc0 = await editorDocument(page);
-    assert.equal((doc0.source as { encoderSteps: number }).encoderSteps, T + 2);
+    const placed = await editorDocument(page);
+    assert.equal((placed.source as { placedLayers: number }).placedLayers, 2);
+    assert.deepEqual(placed.frame, { width: 32, height: 32 });
+    assert.equal(placed.layers.filter((l) => l.place).length, 2);
+    assert.equal(await page.locator('#refine').isDisabled(), true);
+    assert.match((await page.locator('#refine-note').textContent())!, /^Refinement fits whole-frame layers only; 2 of these 12 layers are placed/);
 
+    // T layers: whole-frame, refinement on
+    await page.fill('#decompose-layers', String(T));
+    await decomposeSample(page, 'ankle-boot.png');
+    assert.equal(await page.locator('#refine').isDisabled(), false);
+    assert.equal(await page.locator('#refine-note').textContent(), '');
     await page.fill('#refine-budget', '0.5');
     // bad greedy and prune values: refused before any work
     for (const [field, value, message] of [
-      ['#refine-greedy', '-1', /^add greedy layers must be a whole number from 0 to 52 \(at most 64 layers in all\), not -1$/],
-      ['#refine-greedy', '53', /not 53$/],
+      ['#refine-greedy', '-1', /^add greedy layers must be a whole number from 0 to 54 \(at most 64 layers in all\), not -1$/],
+      ['#refine-greedy', '55', /not 55$/],
       ['#refine-prune', '-0.5', /^prune below \(dB\) must be a number ≥ 0, not -0\.5$/],
     ] as const) {
       await page.fill(field, value);
@@ -241,18 +261,18 @@ test('browser editor: layers past T, greedy layers and pruning (decompose --laye
     const info = page.locator('#refine-info');
     assert.match((await info.textContent())!, / · 2 greedy layers added$/);
     const doc1 = await editorDocument(page);
-    assert.equal(doc1.layers.length, T + 4);
+    assert.equal(doc1.layers.length, T + 2);
     const names1 = await names();
-    assert.equal(names1.length, T + 4);
-    assert.deepEqual(names1.slice(T + 2), [`layer ${T + 3} (greedy)`, `layer ${T + 4} (greedy)`]);
+    assert.equal(names1.length, T + 2);
+    assert.deepEqual(names1.slice(T), [`layer ${T + 1} (greedy)`, `layer ${T + 2} (greedy)`]);
     const rec1 = (await refinement())!;
-    assert.equal(rec1.layersIn, T + 2);
+    assert.equal(rec1.layersIn, T);
     assert.equal(rec1.greedyAdded, 2);
     assert.equal(rec1.prunedBelowDb, undefined);
-    assert.equal(rec1.layersOut, T + 4);
+    assert.equal(rec1.layersOut, T + 2);
     const psnr1 = Number(await info.getAttribute('data-psnr-after'));
 
-    // prune a little above the weakest layer's worth (shown in the list, at the model's size = the fit size)
+    // prune a little above the weakest layer's worth (shown in the list, on the image's own 32² grid = the fit size)
     const worth = (await page.locator('#layers li .contribution').allTextContents()).map((t) => Number.parseFloat(t));
     const threshold = Number((Math.max(0, Math.min(...worth)) + 0.3).toFixed(1));
     await page.fill('#refine-greedy', '0');
@@ -260,7 +280,7 @@ test('browser editor: layers past T, greedy layers and pruning (decompose --laye
     await page.click('#refine');
     await page.waitForSelector('body[data-status="refined"]', { timeout: 300_000 });
     const doc2 = await editorDocument(page);
-    const removed = T + 4 - doc2.layers.length;
+    const removed = T + 2 - doc2.layers.length;
     assert.ok(removed >= 1, `pruned ${removed} layers below ${threshold} dB (weakest ${Math.min(...worth)} dB)`);
     assert.match((await info.textContent())!, new RegExp(` · ${removed} pruned below ${threshold} dB$`));
     // the list shows what is left: the surviving layers, in order
@@ -270,7 +290,7 @@ test('browser editor: layers past T, greedy layers and pruning (decompose --laye
     const rec2 = (await refinement())!;
     assert.equal(rec2.prunedBelowDb, threshold);
     assert.equal(rec2.pruned, removed);
-    assert.equal(rec2.layersIn, T + 4);
+    assert.equal(rec2.layersIn, T + 2);
     assert.equal(rec2.layersOut, doc2.layers.length);
     // each pruned layer cost less than the threshold, and the refinement before it never lowers the PSNR
     assert.equal(rec2.psnrBefore, psnr1);
@@ -283,7 +303,7 @@ test('browser editor: layers past T, greedy layers and pruning (decompose --laye
     // undo: the layers (and record) from before the pruning
     await page.click('#refine-undo');
     const doc3 = await editorDocument(page);
-    assert.equal(await page.locator('#layers li').count(), T + 4);
+    assert.equal(await page.locator('#layers li').count(), T + 2);
     assert.deepEqual(doc3.layers, doc1.layers);
     assert.deepEqual(await names(), names1);
     assert.equal((await refinement())!.greedyAdded, 2);

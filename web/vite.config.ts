@@ -25,5 +25,7 @@ export default defineConfig({
   root: import.meta.dirname,
   base: './',
   plugins: [repoFiles()],
+  // the decomposition worker (web/worker.ts) is an ES module, like the page
+  worker: { format: 'es' },
   build: { outDir: resolve(root, 'web-dist'), emptyOutDir: true, chunkSizeWarningLimit: 4000 },
 });
