@@ -9,7 +9,8 @@ import { tmp } from './helpers.js';
 const IMAGE = join(import.meta.dirname, '..', 'samples', 'bag.png');
 
 test('library: a tensor decomposes like the file it came from; refine raises PSNR; bad inputs are one-line errors naming them', async () => {
-  const model = await load(undefined, { backend: 'native' });
+  // native where it is built, else cpu (test/helpers.ts)
+  const model = await load(undefined, { backend: 'auto' });
   const S = model.cfg.size;
   const frame = await readImageFrame(IMAGE, 4096);
   const fromFile = await decompose(model, IMAGE, { T: 4 });

@@ -10,7 +10,7 @@ import { saveDocument } from '../src/export/documentFile.js';
 import { onBackend, testDocument, tmp } from './helpers.js';
 
 test('recolouring layer i changes the image by exactly w_i·Δc, w_i = M_i·Π_{j>i}(1 − M_j)', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = { ...testDocument(), layers: testDocument().layers.map((l) => ({ ...l, visible: true })) };
   const newColour: [number, number, number] = [0.9, 0.1, 0.3];
   const before = renderDocument(doc, 40, 40, { keepMasks: true });
@@ -34,7 +34,7 @@ test('recolouring layer i changes the image by exactly w_i·Δc, w_i = M_i·Π_{
 });
 
 test('hide equals remove, move there and back is the identity, bad indices are clear errors', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument();
   const hidden = renderDocument(setVisible(doc, 3, false), 24).rgb;
   const removed = renderDocument(removeLayers(doc, [3]), 24).rgb;
@@ -53,7 +53,7 @@ test('hide equals remove, move there and back is the identity, bad indices are c
 });
 
 test('jitter moves p along one random unit direction: k = 0 is the original, renders change with k', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument();
   const { q, docs } = jitterLayer(doc, 2, [-2, 0, 2], 5);
   assert.ok(Math.abs(Math.hypot(...q) - 1) < 1e-9);
@@ -75,7 +75,7 @@ test('brighten/darken/tint act only inside the mask', () => {
 });
 
 test('stratum edit and stratum export through the CLI; bad input leaves no files behind', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const dir = tmp();
   const docPath = join(dir, 'd.stratum.json');
   saveDocument(docPath, testDocument());

@@ -16,7 +16,7 @@ test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus
 });
 
 test('table writer on a tiny run: Markdown, CSV and side-by-side images; finished rows are cached', { timeout: 600_000 }, async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { train, test } = split(deadLeaves({ n: 80, size: 16, seed: 2 }), 8, 0);
   const out = tmp();
   const logs: string[] = [];

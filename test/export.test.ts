@@ -13,14 +13,14 @@ import { CHROMIUM, launchChromium, rasteriseChromium, rasteriseLibrsvg } from '.
 import { onBackend, psnr, testDocument, tmp } from './helpers.js';
 
 test('layer rasters composited on black reproduce the render (blending = source-over)', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const r = layerRasters(testDocument(), 64);
   const c = compositeOnBlack(64, 64, r.layers);
   assert.ok(psnr(c, r.composite) > 45, `PSNR ${psnr(c, r.composite)}`);
 });
 
 test('PSD export opens again (ag-psd) with one layer per mask and matches the render', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument();
   const r = layerRasters(doc, 48);
   const path = join(tmp(), 'x.psd');
@@ -32,7 +32,7 @@ test('PSD export opens again (ag-psd) with one layer per mask and matches the re
 });
 
 test('OpenRaster export opens again with one layer per mask and matches the render', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument();
   const r = layerRasters(doc, 48);
   const path = join(tmp(), 'x.ora');
@@ -47,7 +47,7 @@ test('OpenRaster export opens again with one layer per mask and matches the rend
 });
 
 test('SVG export with one level: one hard contour path per visible layer; rasterised, it matches the thresholded render', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument();
   const S = 96;
   const r = layerRasters(doc, S);
@@ -65,7 +65,7 @@ test('SVG export with one level: one hard contour path per visible layer; raster
 
 test('SVG export looks like the render: ≥ 30 dB in librsvg and in Chromium, three documents at two sizes; one named layer group per visible layer', { timeout: 1_800_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
-  await onBackend('native');
+  await onBackend('fast');
   const { model } = loadModel('models/default.stratum');
   const decompose = async (path: string) => decomposeImage(model, await readImageSquare(path, model.cfg.size)).doc;
   // bag: long soft ramps, the document that needs the most levels
@@ -103,7 +103,7 @@ test('SVG export looks like the render: ≥ 30 dB in librsvg and in Chromium, th
 });
 
 test('SVG auto levels: the fewest of the ladder whose quantised masks reach the target, and the rasterised SVG comes within 1 dB of that prediction', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const r = layerRasters(testDocument(), 96);
   for (const target of [28, 34]) {
     const n = autoLevels(r, target);
@@ -118,7 +118,7 @@ test('SVG auto levels: the fewest of the ladder whose quantised masks reach the 
 });
 
 test('SVG export rejects bad options with one line', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const r = layerRasters(testDocument(2), 16);
   assert.throws(() => toSvg(r, { levels: 0 }), /levels/);
   assert.throws(() => toSvg(r, { levels: 2.5 }), /levels/);

@@ -12,7 +12,7 @@ import { GAN_CHECKPOINT, loadGan, trainGan } from '../src/train/ganTrainer.js';
 import { onBackend, tmp } from './helpers.js';
 
 test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samples render at any size', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = deadLeaves({ n: 64, size: 16, seed: 1 });
   const out = tmp();
   const model = { ...modelConfig({ T: 3, size: 16, encoder: 'small', smallChannels: [8, 16, 16, 16] }), noise: 8 };

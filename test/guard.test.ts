@@ -26,7 +26,7 @@ test('learning-rate schedules: warm-up, cosine to the floor, constant, and the g
 });
 
 test('the collapse guard rolls a run forced to diverge back to its best state, with a lower learning rate, and resume keeps it', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = split(deadLeaves({ n: 300, size: 16, seed: 5 }), 32, 0);
   // a sane run first (guard on): nothing to roll back
   const calm = tmp();
@@ -61,7 +61,7 @@ test('the collapse guard rolls a run forced to diverge back to its best state, w
 });
 
 test('a run logs the schedule\'s learning rate at every step (warm-up, then cosine), not a compounding one', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = split(deadLeaves({ n: 200, size: 16, seed: 6 }), 32, 0);
   const out = tmp();
   const cfg = tinyTrain({ steps: 24, evalEvery: 24, schedule: 'cosine', warmup: 5, lr: 1e-3 });

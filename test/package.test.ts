@@ -32,7 +32,7 @@ function installedProject(): string {
 }
 
 test('the package by its name: load, decompose a file and its bytes, render, edit, export; typed', { timeout: 300_000 }, async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const dir = installedProject();
   const image = join(ROOT, 'samples', 'ankle-boot.png');
   writeFileSync(

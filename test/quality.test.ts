@@ -39,7 +39,7 @@ function psnrByHand(target: Uint8Array, render: Float32Array): number {
 }
 
 test('bench:quality measures what the methods render: PSNR recomputed by hand, flat colour, contributions, files', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const model = new Decomposer(modelConfig({ encoder: 'small', T: 3, size: 16 }), 4);
   const methods = [
     stratumMethod(model, { label: 'T=3' }),

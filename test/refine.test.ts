@@ -26,7 +26,7 @@ function problem(S: number) {
 }
 
 test('refinement at a larger fit size raises PSNR; the reported PSNR is that of the returned layers rendered at the fit size', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { target, start } = problem(48);
   const r = refineDecomposition(start, target, { steps: 40, budgetMs: 0, pixels: 256 });
   assert.ok(r.psnrAfter > r.psnrBefore + 3, `${r.psnrBefore} -> ${r.psnrAfter}`);
@@ -47,7 +47,7 @@ test('refinement at a larger fit size raises PSNR; the reported PSNR is that of 
 });
 
 test('refinement never lowers PSNR from its start: a diverging run returns the start (keeps the best)', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   // the start is close to the truth (one layer's p nudged); a negative learning rate climbs the
   // loss (gradient ascent), a stand-in for any run that ends worse than it started
   const truth = allVisible(testDocument(4, 11));
@@ -108,7 +108,7 @@ test('least-squares colours equal the normal-equation solution and beat perturbe
 });
 
 test('pruning removes layers that contribute nothing and stays within the threshold per removed layer', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const base = allVisible(testDocument(5, 21));
   const target = renderDocument(allVisible(testDocument(5, 22)), 32).rgb;
   // two black layers at the bottom paint black on black: they contribute exactly nothing
@@ -135,7 +135,7 @@ test('pruning removes layers that contribute nothing and stays within the thresh
 });
 
 test('greedy layers are added on top and each one lowers the residual', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const truth = allVisible(testDocument(5, 31));
   const target = { rgb: renderDocument(truth, 40).rgb, size: 40 };
   const start: LayeredDocument = { ...truth, layers: truth.layers.slice(0, 2) };
@@ -154,14 +154,14 @@ test('greedy layers are added on top and each one lowers the residual', async ()
 });
 
 test('refine rejects a target of the wrong size and a run with neither steps nor budget', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { start } = problem(16);
   assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(10), size: 16 }), /target must be 16×16 RGB/);
   assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(16 * 16 * 3), size: 16 }, { steps: 0, budgetMs: 0 }), /step count or a time budget/);
 });
 
 test('decompose: least-squares colours given the encoder masks beat the encoder colours, and the document renders its canvas', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { model } = loadModel('models/default.stratum');
   const S = model.cfg.size;
   const rgb = await readImageSquare('samples/sunset.jpg', S);
@@ -193,7 +193,7 @@ test('decompose: least-squares colours given the encoder masks beat the encoder 
 });
 
 test('the stepwise run (the editor: pauses between steps, a stop) is the same loop: same result, stops early keeping the best, frees its tensors when abandoned', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { target, start } = problem(24);
   const sync = refineDecomposition(start, target, { steps: 6, budgetMs: 0 });
   let pauses = 0;
@@ -233,7 +233,7 @@ test('the stepwise run (the editor: pauses between steps, a stop) is the same lo
 });
 
 test('the closed-form blend (Σ c_t M_t Π_{s>t}(1 − M_s)) equals the layer-by-layer blend in value and gradient', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const rng = mulberry32(9);
   const V = 7, n = 33;
   const M = tf.tensor2d(Array.from({ length: V * n }, (_, i) => (i % 11 === 0 ? 1 : i % 13 === 0 ? 0 : rng())), [V, n]);

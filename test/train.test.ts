@@ -20,7 +20,7 @@ const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: 
 const tinyTrain = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...TRAIN_DEFAULTS, batch: 16, steps: 60, evalEvery: 30, saveEvery: 30, holdout: 32, ...over });
 
 test('a short training run on dead-leaves images improves held-out PSNR', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = split(deadLeaves({ n: 400, size: 16, seed: 1 }), 32, 0);
   const out = tmp();
   const { model, final } = await train({ out, data: 'deadleaves:400', model: tinyModel(), train: tinyTrain(), resume: false, quiet: true }, data);
@@ -41,7 +41,7 @@ test('a short training run on dead-leaves images improves held-out PSNR', async 
 });
 
 test('more layers reconstruct better: T=1 < T=4 on the same trained model', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = split(deadLeaves({ n: 300, size: 16, seed: 2, minLeaves: 2, maxLeaves: 3 }), 32, 0);
   const { model } = await train({ out: tmp(), data: 'deadleaves', model: tinyModel({ T: 4 }), train: tinyTrain({ steps: 80, evalEvery: 80, saveEvery: 80 }), resume: false, quiet: true }, data);
   const one = evaluate(model, data.test, 32, 1).psnr;
@@ -51,7 +51,7 @@ test('more layers reconstruct better: T=1 < T=4 on the same trained model', asyn
 });
 
 test('--init starts a new run from a model file\'s weights; a different architecture is refused', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = split(deadLeaves({ n: 200, size: 16, seed: 4 }), 32, 0);
   const file = join(tmp(), 'a.stratum');
   const a = await train({ out: tmp(), data: 'x', model: tinyModel(), train: tinyTrain({ steps: 40, evalEvery: 40, saveEvery: 40 }), resume: false, quiet: true, exportTo: file }, data);
@@ -77,7 +77,7 @@ test('--init starts a new run from a model file\'s weights; a different architec
 });
 
 test('training killed and resumed gives the same weights as an uninterrupted run', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = split(deadLeaves({ n: 120, size: 16, seed: 3 }), 16, 0);
   const straight = tmp();
   const resumed = tmp();
@@ -100,7 +100,7 @@ test('training killed and resumed gives the same weights as an uninterrupted run
 });
 
 test('checkpoints round-trip; truncated or corrupt checkpoints are one-line errors', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const dir = tmp();
   const model = new Decomposer(tinyModel(), 5);
   const opt = new Adam(TRAIN_DEFAULTS);
@@ -125,7 +125,7 @@ test('checkpoints round-trip; truncated or corrupt checkpoints are one-line erro
 });
 
 test('a NaN loss stops training with a clear error instead of corrupting the weights', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const model = new Decomposer(tinyModel(), 1);
   const opt = new Adam(TRAIN_DEFAULTS);
   const before = model.store.get('head.p.w').dataSync().slice();
@@ -137,7 +137,7 @@ test('a NaN loss stops training with a clear error instead of corrupting the wei
 });
 
 test('stop-gradient on the canvas input changes the gradient but not the forward pass', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const x = tf.randomUniform([2, 16, 16, 3], 0, 1, 'float32', 3) as tf.Tensor4D;
   const results = [false, true].map((stop) => {
     const m = new Decomposer(tinyModel({ stopCanvasGrad: stop }), 9);
@@ -158,7 +158,7 @@ test('stop-gradient on the canvas input changes the gradient but not the forward
 });
 
 test('per-step BatchNorm calibration: one set of statistics per step, saved and restored, and used at inference', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { calibrateBatchNorm } = await import('../src/train/calibrate.js');
   const data = split(deadLeaves({ n: 200, size: 16, seed: 6 }), 32, 0);
   const { model } = await train({ out: tmp(), data: 'x', model: tinyModel(), train: tinyTrain({ steps: 30, evalEvery: 1000, saveEvery: 1000 }), resume: false, quiet: true }, data);
@@ -177,7 +177,7 @@ test('per-step BatchNorm calibration: one set of statistics per step, saved and 
 });
 
 test('adversarial reconstruction (L1 + λ·WGAN-GP): trains, keeps improving L1, and resumes with its critic', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = split(deadLeaves({ n: 200, size: 16, seed: 8 }), 32, 0);
   const out = tmp();
   const cfg = tinyTrain({ steps: 30, evalEvery: 30, saveEvery: 15, advLambda: 0.05, criticWidth: 8 });
@@ -193,7 +193,7 @@ test('adversarial reconstruction (L1 + λ·WGAN-GP): trains, keeps improving L1,
 });
 
 test('--ls-loss: trains on the least-squares-colour image too, keeps the best model by that PSNR, which is above the encoder colours\' PSNR', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = split(deadLeaves({ n: 400, size: 16, seed: 1 }), 32, 0);
   const out = tmp();
   const { model } = await train({ out, data: 'deadleaves:400', model: tinyModel(), train: tinyTrain({ lsLoss: 0.5, steps: 90 }), resume: false, quiet: true }, data);
@@ -213,7 +213,7 @@ test('--ls-loss: trains on the least-squares-colour image too, keeps the best mo
 });
 
 test('--step-loss: the loss adds w × the mean L1 of every step\'s canvas (computed here by hand from the forward pass), and 0 leaves the loss as it was', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const model = new Decomposer(tinyModel({ T: 3 }), 4);
   const x = tf.tensor4d(deadLeaves({ n: 4, size: 16, seed: 2 }).data, [4, 16, 16, 3]).div(255) as tf.Tensor4D;
   // inference statistics, so the three calls see the same network
@@ -235,7 +235,7 @@ test('--step-loss: the loss adds w × the mean L1 of every step\'s canvas (compu
 });
 
 test('--coverage-loss: the loss adds w × the mean hinge max(0, floor − coverage) over images and layers (by hand), which is 0 for masks above the floor', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const model = new Decomposer(tinyModel({ T: 3 }), 4);
   const x = tf.tensor4d(deadLeaves({ n: 4, size: 16, seed: 2 }).data, [4, 16, 16, 3]).div(255) as tf.Tensor4D;
   const ctx = () => newCtx(false);

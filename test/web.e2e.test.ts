@@ -23,7 +23,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** the editor served from web-dist/ (npm run build:web) in a fresh Chromium page; page errors fail the test */
 async function withEditor(size: number, f: (page: Page) => Promise<void>): Promise<void> {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
-  await onBackend('native');
+  await onBackend('fast');
   const server = await serveEditor(ROOT, 0);
   const port = (server.address() as AddressInfo).port;
   const browser = await chromium.launch({
