@@ -40,7 +40,7 @@ const cases: [string, () => Promise<LayeredDocument>, number, number, number | u
 
 for (const [name, make, w, h, tile] of cases) {
   test(`adaptive render is within 1/255 of the dense render: ${name} (${w}×${h})`, async () => {
-    await onBackend('native');
+    await onBackend('fast');
     const doc = await make();
     const dense = renderDocument(doc, w, h, { method: 'dense', tile, keepMasks: true });
     const adaptive = renderDocument(doc, w, h, { tile, keepMasks: true });
@@ -65,7 +65,7 @@ for (const [name, make, w, h, tile] of cases) {
 }
 
 test('adaptive render: share of MLP evaluations falls with size (cost follows the edges, not the area)', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = await sampleDocument();
   const share = (s: number) => {
     const r = renderDocument(doc, s, s);
@@ -77,7 +77,7 @@ test('adaptive render: share of MLP evaluations falls with size (cost follows th
 });
 
 test('adaptive render skips hidden layers and renders them only when their masks are asked for', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument(5, 3); // layer 3 is hidden
   // 8 output pixels per reference pixel (testDocument's reference grid is 32²): the adaptive path
   const r = renderDocument(doc, 256, 256);
@@ -93,7 +93,7 @@ test('adaptive render skips hidden layers and renders them only when their masks
 });
 
 test('adaptive render falls back to dense when the output is too small to gain; tol 0 equals dense', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument(3, 7);
   const small = renderDocument(doc, 200, 200); // stride 2 would evaluate every pixel anyway
   assert.equal(small.method, 'dense');

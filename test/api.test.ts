@@ -3,13 +3,15 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import * as tf from '../src/core/tf.js';
 import { readImageFrame } from '../src/data/images.js';
-import { decompose, load, refine, render } from '../src/index.js';
-import { tmp } from './helpers.js';
+import { decompose, exportDocument, load, refine, render } from '../src/index.js';
+import sharp from 'sharp';
+import { psnr, tmp } from './helpers.js';
 
 const IMAGE = join(import.meta.dirname, '..', 'samples', 'bag.png');
 
-test('library: a tensor decomposes like the file it came from; refine raises PSNR; bad inputs are one-line errors naming them', async () => {
-  const model = await load(undefined, { backend: 'native' });
+test('library: a tensor decomposes like the file it came from, a non-square one at its frame; refine raises PSNR; bad inputs are one-line errors naming them', async () => {
+  // native where it is built, else cpu (test/helpers.ts)
+  const model = await load(undefined, { backend: 'auto' });
   const S = model.cfg.size;
   const frame = await readImageFrame(IMAGE, 4096);
   const fromFile = await decompose(model, IMAGE, { T: 4 });
@@ -24,6 +26,20 @@ test('library: a tensor decomposes like the file it came from; refine raises PSN
   const wideDoc = await decompose(model, wide);
   assert.deepEqual(wideDoc.frame, { width: 3 * S, height: S });
   assert.equal(wideDoc.layers.length, model.cfg.T);
+  // a tensor at neither the model's size nor a square ([48, 80, 3]): resized for the encoder, its
+  // frame recorded, rendered and exported at its aspect, and the render is the picture
+  const odd = tf.image.resizeBilinear(x, [48, 80]);
+  const oddDoc = await decompose(model, odd);
+  assert.deepEqual(oddDoc.frame, { width: 80, height: 48 });
+  const png = join(tmp(), 'odd.png');
+  await exportDocument(oddDoc, png, { size: 160 });
+  const meta = await sharp(png).metadata();
+  assert.deepEqual([meta.width, meta.height], [160, 96], 'the long side is the size, the other from the frame');
+  const pixels = odd.dataSync() as Float32Array;
+  const mean = [0, 1, 2].map((c) => pixels.filter((_, i) => i % 3 === c).reduce((a, b) => a + b, 0) / (48 * 80));
+  const flat = Float32Array.from(pixels, (_, i) => mean[i % 3]!);
+  const drawn = psnr(render(oddDoc, 80, 48).rgb, pixels);
+  assert.ok(drawn > psnr(flat, pixels) + 3, `the 80×48 render (${drawn.toFixed(2)} dB) against the image's mean colour (${psnr(flat, pixels).toFixed(2)} dB)`);
   // more layers than T: placed layers on top, exactly as many as asked
   const more = await decompose(model, wide, { layers: 14 });
   assert.equal(more.layers.length, 14);

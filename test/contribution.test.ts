@@ -31,7 +31,7 @@ test('a layer with an all-zero mask contributes 0 dB; the only layer that paints
 });
 
 test("a document's contributions equal the PSNR lost by rendering it with that layer hidden", async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument(5, 7); // layer 2 hidden
   const size = 24;
   // a target the layers only roughly explain: the render of other layers

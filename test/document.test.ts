@@ -12,7 +12,7 @@ import { loadDocument, saveDocument } from '../src/export/documentFile.js';
 import { onBackend, tmp } from './helpers.js';
 
 test('layered document saves, loads and re-renders identically', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const store = new ParamStore();
   initMaskNet(store, MASK_NET_DEFAULTS, mulberry32(2));
   const rng = mulberry32(9);

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { renderDocument } from '../src/core/document.js';
 import { brightenInMask, jitterLayer, moveLayer, parseColour, recolour, removeLayers, setVisible, tintInMask } from '../src/edit/edits.js';
 import { saveDocument } from '../src/export/documentFile.js';
+import { cli } from './cli.js';
 import { onBackend, testDocument, tmp } from './helpers.js';
 
 test('recolouring layer i changes the image by exactly w_i·Δc, w_i = M_i·Π_{j>i}(1 − M_j)', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = { ...testDocument(), layers: testDocument().layers.map((l) => ({ ...l, visible: true })) };
   const newColour: [number, number, number] = [0.9, 0.1, 0.3];
   const before = renderDocument(doc, 40, 40, { keepMasks: true });
@@ -34,7 +34,7 @@ test('recolouring layer i changes the image by exactly w_i·Δc, w_i = M_i·Π_{
 });
 
 test('hide equals remove, move there and back is the identity, bad indices are clear errors', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument();
   const hidden = renderDocument(setVisible(doc, 3, false), 24).rgb;
   const removed = renderDocument(removeLayers(doc, [3]), 24).rgb;
@@ -53,7 +53,7 @@ test('hide equals remove, move there and back is the identity, bad indices are c
 });
 
 test('jitter moves p along one random unit direction: k = 0 is the original, renders change with k', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const doc = testDocument();
   const { q, docs } = jitterLayer(doc, 2, [-2, 0, 2], 5);
   assert.ok(Math.abs(Math.hypot(...q) - 1) < 1e-9);
@@ -74,26 +74,27 @@ test('brighten/darken/tint act only inside the mask', () => {
   assert.deepEqual(Array.from(t.subarray(0, 3)), Array.from(rgb.subarray(0, 3)));
 });
 
-test('stratum edit and stratum export through the CLI; bad input leaves no files behind', async () => {
-  await onBackend('native');
+test('stratum edit and stratum export: what they write; bad input leaves no files behind', async () => {
+  await onBackend('fast');
   const dir = tmp();
   const docPath = join(dir, 'd.stratum.json');
   saveDocument(docPath, testDocument());
-  const run = (...args: string[]) => spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'stratum.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
-  let r = run('edit', docPath, '--recolour', '1=#ff0000', '--hide', '0', '--move', '4:0', '-o', join(dir, 'e.stratum.json'), '--png', join(dir, 'e.png'), '--size', '64');
-  assert.equal(r.status, 0, r.stderr);
-  r = run('edit', docPath, '--jitter', '2', '--k', '-1,0,1', '--strip', join(dir, 'strip.png'), '--size', '32');
-  assert.equal(r.status, 0, r.stderr);
+  // in this process (test/cli.ts): what the commands write and refuse, without a start-up per call
+  const run = (...args: string[]) => cli(args);
+  let r = await run('edit', docPath, '--recolour', '1=#ff0000', '--hide', '0', '--move', '4:0', '-o', join(dir, 'e.stratum.json'), '--png', join(dir, 'e.png'), '--size', '64');
+  assert.equal(r.code, 0, r.err);
+  r = await run('edit', docPath, '--jitter', '2', '--k', '-1,0,1', '--strip', join(dir, 'strip.png'), '--size', '32');
+  assert.equal(r.code, 0, r.err);
   const strip = await sharp(join(dir, 'strip.png')).metadata();
   assert.ok(strip.width! > 3 * 32);
   const img = join(dir, 'photo.png');
   await sharp(Buffer.alloc(50 * 30 * 3, 120), { raw: { width: 50, height: 30, channels: 3 } }).png().toFile(img);
-  r = run('edit', docPath, '--brighten', '1:0.8', '--image', img, '--png', join(dir, 'bright.png'));
-  assert.equal(r.status, 0, r.stderr);
+  r = await run('edit', docPath, '--brighten', '1:0.8', '--image', img, '--png', join(dir, 'bright.png'));
+  assert.equal(r.code, 0, r.err);
   assert.deepEqual([(await sharp(join(dir, 'bright.png')).metadata()).width, (await sharp(join(dir, 'bright.png')).metadata()).height], [50, 30]);
   for (const ext of ['png', 'psd', 'ora', 'svg']) {
-    r = run('export', docPath, '-o', join(dir, `x.${ext}`), '--size', '48');
-    assert.equal(r.status, 0, `${ext}: ${r.stderr}`);
+    r = await run('export', docPath, '-o', join(dir, `x.${ext}`), '--size', '48');
+    assert.equal(r.code, 0, `${ext}: ${r.err}`);
   }
   const before = readdirSync(dir).sort();
   for (const [args, re] of [
@@ -102,10 +103,10 @@ test('stratum edit and stratum export through the CLI; bad input leaves no files
     [['edit', docPath, '--remove', 'x', '-o', join(dir, 'bad.json')], /bad layer index 'x'/],
     [['edit', docPath, '--brighten', '1:0.5', '--png', join(dir, 'bad.png')], /need --image/],
   ] as [string[], RegExp][]) {
-    r = run(...args);
-    assert.notEqual(r.status, 0);
-    assert.match(r.stderr, re);
-    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    r = await run(...args);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, re);
+    assert.equal(r.err.trim().split('\n').length, 1, r.err);
   }
   assert.deepEqual(readdirSync(dir).sort(), before, 'failed commands leave no partial files');
   assert.ok(!existsSync(join(dir, 'bad.json')));

@@ -46,7 +46,7 @@ test('encoder GroupNorm: each image\'s channel groups normalised over (H, W, C/G
 });
 
 test('a model with a GroupNorm encoder round-trips through a checkpoint and needs no BatchNorm calibration', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const cfg = modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16, encoderNorm: 'group' });
   const m = new Decomposer(cfg, 2);
   const set = deadLeaves({ n: 8, size: 16, seed: 2 });

@@ -1,12 +1,9 @@
+/**
+ * The paper's tables: what each plans (the writer on a tiny run: test/experiments.e2e.test.ts).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import sharp from 'sharp';
-import { split } from '../src/data/datasets.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
-import { plan, runExperiment } from '../src/experiments/tables.js';
-import { onBackend, tmp } from './helpers.js';
+import { plan } from '../src/experiments/tables.js';
 
 test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus 20-colour quantisation', () => {
   assert.deepEqual(plan('table1').map((e) => [e.T, e.K]), [[5, 10], [10, 5], [10, 10], [10, 20], [20, 10]]);
@@ -15,34 +12,3 @@ test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus
   assert.deepEqual([...new Set(t2.filter((e) => e.latent).map((e) => e.latent))], [130, 260]);
 });
 
-test('table writer on a tiny run: Markdown, CSV and side-by-side images; finished rows are cached', { timeout: 600_000 }, async () => {
-  await onBackend('native');
-  // 32²: the ResNet decoder of Table 7 starts at S/32
-  const { train, test } = split(deadLeaves({ n: 48, size: 32, seed: 2 }), 8, 0);
-  const out = tmp();
-  const logs: string[] = [];
-  const o = { table: 'table2' as const, data: 'deadleaves:80', train, test, steps: 2, batch: 4, encoder: 'small' as const, out, seed: 0, show: 3, log: (m: string) => logs.push(m) };
-  const rows = await runExperiment(o);
-  assert.equal(rows.length, 11);
-  for (const r of rows) assert.ok(Number.isFinite(r.psnr) && r.ssim > -1 && r.ssim <= 1, JSON.stringify(r));
-  const csv = readFileSync(join(out, 'table2.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv[0], 'method,T,K,latent,steps,psnr,ssim,sec_per_step');
-  assert.equal(csv.length, 12);
-  const md = readFileSync(join(out, 'table2.md'), 'utf8');
-  assert.match(md, /\| PNG quantisation, 20 colours \|/);
-  assert.match(md, /\| mlpxy \\\|z\\\|=260 \|/);
-  for (const line of md.split('\n').filter((l) => l.startsWith('| '))) assert.equal(line.replace(/\\\|/g, '').split('|').length, 10, `8 columns: ${line}`);
-  const meta = await sharp(join(out, 'table2.png')).metadata();
-  assert.ok(meta.width! > 12 * 16 && meta.height! >= 3 * 16);
-  // the 20-colour quantisation of 16×16 dead-leaves images (few colours) is near-lossless
-  assert.ok(rows.at(-1)!.psnr > 30);
-  const trained = logs.filter((l) => l.endsWith('…')).length;
-  await runExperiment(o);
-  assert.equal(logs.filter((l) => l.endsWith('…')).length, trained, 'second run reuses the cached rows');
-  // table 1 in the same folder trains only the three (T, K) settings table 2 does not hold
-  const t1 = await runExperiment({ ...o, table: 'table1' });
-  const again = logs.filter((l) => l.endsWith('…')).slice(trained);
-  assert.deepEqual(again, ['table1: Ours T=5 K=10 (2 steps)…', 'table1: Ours T=10 K=5 (2 steps)…', 'table1: Ours T=10 K=20 (2 steps)…']);
-  assert.equal(t1[2]!.method, 'Ours T=10 K=10');
-  assert.equal(t1[2]!.psnr, rows[0]!.psnr, 'T=10, K=10 is the same trained row in both tables');
-});

@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '../src/backend/index.js';
+import { loadAddon, nativeLoadError } from '../src/backend/native.js';
 import * as tf from '../src/core/tf.js';
 import { ParamStore } from '../src/core/params.js';
 import type { LayeredDocument } from '../src/core/document.js';
@@ -11,8 +12,32 @@ export function tmp(prefix = 'stratum-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
-export async function onBackend(name: 'cpu' | 'native'): Promise<void> {
-  await useBackend(name);
+/** whether the native addon (OpenBLAS) loads here: not where it is unbuilt, nor with STRATUM_NATIVE=off */
+export const HAS_NATIVE = loadAddon() !== null;
+// CI installs OpenBLAS: there a missing addon is a broken build, not a reason to skip its tests
+if (!HAS_NATIVE && process.env.STRATUM_REQUIRE_NATIVE) throw new Error(`STRATUM_REQUIRE_NATIVE is set but the native addon does not load (${nativeLoadError()})`);
+
+/**
+ * The skip reason of a test that checks the native kernels themselves (native against tfjs cpu, a
+ * fused native kernel against its definition): `test(name, { skip: NO_NATIVE }, …)`. false: run it.
+ */
+export const NO_NATIVE: string | false = HAS_NATIVE ? false : `no native addon (${nativeLoadError()}): a check of the native kernels`;
+
+// without the addon the command-line subprocesses run on cpu too, without the warning that would
+// be a second line on stderr
+if (!HAS_NATIVE) process.env.STRATUM_NATIVE = 'off';
+
+/**
+ * 'fast': the native backend where the addon loads, else tfjs cpu — for a test that only wants
+ * speed and checks the same behaviour on either. 'native': the native backend itself, for tests
+ * of its kernels; they must be declared with { skip: NO_NATIVE }, and fail loudly here otherwise.
+ * 'cpu': tfjs cpu. Returns the backend in use.
+ */
+export async function onBackend(name: 'cpu' | 'native' | 'fast'): Promise<'cpu' | 'native'> {
+  if (name === 'native' && !HAS_NATIVE) throw new Error(`this test needs the native backend: declare it with { skip: NO_NATIVE } (${nativeLoadError()})`);
+  const want = name === 'fast' ? (HAS_NATIVE ? 'native' : 'cpu') : name;
+  await useBackend(want);
+  return want;
 }
 
 /**

@@ -13,7 +13,7 @@ import { onBackend } from './helpers.js';
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 
 test('layer loop: I_t = I_{t-1}(1 - M_t) + c_t M_t from a black canvas, step by step', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const ps = [tf.tensor2d([[0.2]]), tf.tensor2d([[0.9]])];
   const cs = [tf.tensor2d([[1, 0, 0]]), tf.tensor2d([[0, 0, 1]])];
   // a "mask network" that paints the left half with strength p
@@ -26,7 +26,7 @@ test('layer loop: I_t = I_{t-1}(1 - M_t) + c_t M_t from a black canvas, step by 
 });
 
 test('the decomposer continued from step k of its own canvas (the editor\'s re-run) equals one uninterrupted run', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const set = deadLeaves({ n: 8, size: 16, seed: 5 });
   const m = new Decomposer(modelConfig({ encoder: 'small', smallChannels: [8, 16, 16, 16], T: 5, size: 16 }), 2);
   // per-step BatchNorm statistics, so a step run with the wrong t would give another layer

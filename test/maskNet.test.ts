@@ -9,7 +9,7 @@ import { stopGradient } from '../src/model/nn.js';
 import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
 import * as tf from '../src/core/tf.js';
-import { gradCheck, onBackend } from './helpers.js';
+import { gradCheck, NO_NATIVE, onBackend } from './helpers.js';
 
 const small = (norm: 'image' | 'pixel'): MaskNetConfig => ({ K: 3, hidden: 8, depth: 3, groups: 2, norm });
 
@@ -35,7 +35,7 @@ for (const norm of ['image', 'pixel'] as const) {
     store.dispose();
   });
 
-  test(`fused native mask MLP (${norm}) equals the tfjs-ops definition in value and gradient`, async () => {
+  test(`fused native mask MLP (${norm}) equals the tfjs-ops definition in value and gradient`, { skip: NO_NATIVE }, async () => {
     await onBackend('native');
     assert.ok(fusedMaskNet.active(), 'the native backend must run the fused mask MLP');
     const cfg: MaskNetConfig = { ...MASK_NET_DEFAULTS, K: 5, norm };
@@ -49,7 +49,7 @@ for (const norm of ['image', 'pixel'] as const) {
     store.dispose();
   });
 
-  test(`fused native mask MLP (${norm}) at inference equals the definition for one image (GroupNorm over pixel chunks) and for several`, async () => {
+  test(`fused native mask MLP (${norm}) at inference equals the definition for one image (GroupNorm over pixel chunks) and for several`, { skip: NO_NATIVE }, async () => {
     await onBackend('native');
     const cfg: MaskNetConfig = { ...MASK_NET_DEFAULTS, K: 5, norm };
     for (const B of [1, 3]) {
@@ -114,7 +114,7 @@ test('blending: I_t = I_{t-1}(1 - M) + cM, and its gradient matches finite diffe
   store.dispose();
 });
 
-test('masks with reference statistics: fused native equals the tfjs-ops definition in value and gradient, and equal the rendered masks', async () => {
+test('masks with reference statistics: fused native equals the tfjs-ops definition in value and gradient, and equal the rendered masks', { skip: NO_NATIVE }, async () => {
   await onBackend('native');
   const cfg: MaskNetConfig = { ...MASK_NET_DEFAULTS, K: 5, norm: 'image' };
   const { store } = setup(cfg, 3, 4);

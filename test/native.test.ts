@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { blasCoreFor } from '../src/backend/blasCore.js';
 // @ts-expect-error: a plain .mjs build script, no types
 import { openmpBlasDir } from '../scripts/blas-link.mjs';
 import { loadAddon } from '../src/backend/native.js';
 import * as tf from '../src/core/tf.js';
-import { onBackend } from './helpers.js';
+import { NO_NATIVE, onBackend } from './helpers.js';
 
 /** run f on both backends with the same inputs and return the largest relative difference */
 async function compare(make: () => tf.Tensor[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<number> {
@@ -35,7 +37,7 @@ async function compare(make: () => tf.Tensor[], f: (...xs: tf.Tensor[]) => tf.Te
 
 const rnd = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
 
-test('native conv2d forward, input gradient and filter gradient equal tfjs cpu', async () => {
+test('native conv2d forward, input gradient and filter gradient equal tfjs cpu', { skip: NO_NATIVE }, async () => {
   for (const [k, stride, pad, cin, cout, hw] of [
     [3, 1, 1, 5, 7, 9],
     [3, 2, 1, 4, 6, 10],
@@ -53,7 +55,7 @@ test('native conv2d forward, input gradient and filter gradient equal tfjs cpu',
   }
 });
 
-test('native matMul (all transposes, batched, broadcast batch) equals tfjs cpu', async () => {
+test('native matMul (all transposes, batched, broadcast batch) equals tfjs cpu', { skip: NO_NATIVE }, async () => {
   for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
     const d = await compare(() => [rnd(ta ? [3, 5, 4] : [3, 4, 5], 1), rnd(tb ? [3, 6, 5] : [3, 5, 6], 2)], (a, b) => tf.matMul(a!, b!, ta, tb));
     assert.ok(d < 1e-5, `transpose ${ta} ${tb}: ${d}`);
@@ -62,7 +64,7 @@ test('native matMul (all transposes, batched, broadcast batch) equals tfjs cpu',
   assert.ok(d < 1e-5, `broadcast batch: ${d}`);
 });
 
-test('native broadcasting binary ops, reductions, activations, tile, split and maxPool gradient equal tfjs cpu', async () => {
+test('native broadcasting binary ops, reductions, activations, tile, split and maxPool gradient equal tfjs cpu', { skip: NO_NATIVE }, async () => {
   const shapes: [number[], number[]][] = [
     [[2, 3, 4, 5], [2, 3, 4, 5]],
     [[2, 3, 4, 5], [5]],
@@ -84,7 +86,7 @@ test('native broadcasting binary ops, reductions, activations, tile, split and m
   assert.ok(pool < 1e-6, `maxPool grad ${pool}`);
 });
 
-test('float32 tensors stored as int/bool buffers (tfjs casts without copying) are read as numbers, not raw bytes', async () => {
+test('float32 tensors stored as int/bool buffers (tfjs casts without copying) are read as numbers, not raw bytes', { skip: NO_NATIVE }, async () => {
   const d = await compare(
     () => [rnd([4, 8, 8, 8], 1)],
     (x) => {
@@ -96,13 +98,13 @@ test('float32 tensors stored as int/bool buffers (tfjs casts without copying) ar
   assert.ok(d < 1e-5, `${d}`);
 });
 
-test('fast tanh of the native kernels is accurate to 1e-6', () => {
+test('fast tanh of the native kernels is accurate to 1e-6', { skip: NO_NATIVE }, () => {
   const n = loadAddon() as unknown as { maxTanhError(): number };
   assert.ok(n, 'native addon must be built (npm run build:native)');
   assert.ok(n.maxTanhError() < 1e-6);
 });
 
-test('fused native BatchNorm (batch statistics) equals the tfjs-ops version in value, gradient and statistics', async () => {
+test('fused native BatchNorm (batch statistics) equals the tfjs-ops version in value, gradient and statistics', { skip: NO_NATIVE }, async () => {
   const { addBn, bn, newCtx, fusedBatchNorm } = await import('../src/model/nn.js');
   const { ParamStore } = await import('../src/core/params.js');
   await onBackend('native');
@@ -134,7 +136,7 @@ test('fused native BatchNorm (batch statistics) equals the tfjs-ops version in v
   a!.variance.forEach((v, i) => assert.ok(Math.abs(v - b!.variance[i]!) < 1e-4));
 });
 
-test('OpenBLAS kernel choice: named from Intel feature flags, left to OpenBLAS elsewhere, and in effect', () => {
+test('OpenBLAS kernel choice: named from Intel feature flags, left to OpenBLAS elsewhere', () => {
   const cpu = (vendor: string, flags: string) => `processor\t: 0\nvendor_id\t: ${vendor}\ncpu family\t: 6\nmodel\t\t: 207\nflags\t\t: fpu sse2 ${flags}\n`;
   assert.equal(blasCoreFor(cpu('GenuineIntel', 'avx avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16')), 'SkylakeX');
   assert.equal(blasCoreFor(cpu('GenuineIntel', 'avx avx2 fma avx512f')), 'Haswell', 'AVX-512 foundation alone is not what the SkylakeX kernels need');
@@ -142,13 +144,15 @@ test('OpenBLAS kernel choice: named from Intel feature flags, left to OpenBLAS e
   assert.equal(blasCoreFor(cpu('GenuineIntel', 'sse4_2 avx')), undefined);
   assert.equal(blasCoreFor(cpu('AuthenticAMD', 'avx avx2 fma avx512f avx512dq avx512bw avx512vl')), undefined);
   assert.equal(blasCoreFor(''), undefined);
-  // the addon was loaded after the choice was made, so OpenBLAS runs the kernels asked for
+});
+
+test('OpenBLAS runs the kernels chosen: the addon was loaded after the choice was made', { skip: NO_NATIVE }, () => {
   const addon = loadAddon();
   assert.ok(addon, 'native addon');
   if (process.env.OPENBLAS_CORETYPE) assert.equal(addon.blasCore().toLowerCase(), process.env.OPENBLAS_CORETYPE.toLowerCase());
 });
 
-test('native kernels flush subnormal floats to zero in every thread, and leave JavaScript arithmetic alone', () => {
+test('native kernels flush subnormal floats to zero in every thread, and leave JavaScript arithmetic alone', { skip: NO_NATIVE }, () => {
   const addon = loadAddon()!;
   if (!addon.flushesDenormals()) return; // not x86: nothing to check
   // a product large enough for OpenBLAS to split it over its worker threads: every output row is
@@ -170,7 +174,7 @@ test('native kernels flush subnormal floats to zero in every thread, and leave J
   assert.equal(Math.fround(1e-39) > 0, true);
 });
 
-test('OpenBLAS build: the OpenMP one (one thread pool with the native kernels) whenever it is installed', () => {
+test('OpenBLAS build: the OpenMP one (one thread pool with the native kernels) whenever it is installed', { skip: NO_NATIVE }, () => {
   const addon = loadAddon();
   assert.ok(addon, 'native addon');
   const dir = (openmpBlasDir as () => string | null)();
@@ -178,7 +182,7 @@ test('OpenBLAS build: the OpenMP one (one thread pool with the native kernels) w
   assert.equal(addon.blasThreading(), dir ? 'openmp' : 'pthread', `OpenMP OpenBLAS ${dir ? `at ${dir}` : 'not installed'}`);
 });
 
-test('fused native Adam equals the plain tfjs update over several steps, and is the one the native backend registers', async () => {
+test('fused native Adam equals the plain tfjs update over several steps, and is the one the native backend registers', { skip: NO_NATIVE }, async () => {
   const { Adam, fusedAdam } = await import('../src/core/adam.js');
   await onBackend('native');
   assert.ok(fusedAdam.active(), 'the native backend registers the fused Adam');
@@ -202,7 +206,7 @@ test('fused native Adam equals the plain tfjs update over several steps, and is 
   for (const k of ['p', 'm', 'v'] as const) a[k].forEach((x, i) => assert.ok(Math.abs(x - b[k][i]!) < 1e-6, `${k}[${i}] ${x} vs ${b[k][i]}`));
 });
 
-test('fused native decomposition of one image (small encoder, folded BatchNorm) equals the tfjs forward; bad sizes fail by name', async () => {
+test('fused native decomposition of one image (small encoder, folded BatchNorm) equals the tfjs forward; bad sizes fail by name', { skip: NO_NATIVE }, async () => {
   const { modelConfig } = await import('../src/config.js');
   const { deadLeaves } = await import('../src/data/deadLeaves.js');
   const { Decomposer, fusedDecompose } = await import('../src/model/decomposer.js');
@@ -271,11 +275,21 @@ test('fused native decomposition of one image (small encoder, folded BatchNorm) 
   }
 });
 
-test('native inference BatchNorm (per-channel scale and shift) equals tfjs cpu, with and without scale and offset', async () => {
+test('native inference BatchNorm (per-channel scale and shift) equals tfjs cpu, with and without scale and offset', { skip: NO_NATIVE }, async () => {
   const mk = () => [rnd([2, 3, 4, 5], 1), rnd([5], 2), tf.randomUniform([5], 0.1, 2, 'float32', 3), rnd([5], 4), rnd([5], 5)];
   assert.ok((await compare(mk, (x, m, v, o, s) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D, o as tf.Tensor1D, s as tf.Tensor1D, 1e-3))) < 1e-5);
   assert.ok((await compare(mk, (x, m, v) => tf.batchNorm4d(x as tf.Tensor4D, m as tf.Tensor1D, v as tf.Tensor1D))) < 1e-5);
   // statistics that broadcast another way than per channel go to the cpu kernel, same result
   const mk2 = () => [rnd([2, 3, 4, 5], 1), rnd([4, 5], 2), tf.randomUniform([4, 5], 0.1, 2, 'float32', 3)];
   assert.ok((await compare(mk2, (x, m, v) => tf.batchNorm(x, m as tf.Tensor2D, v as tf.Tensor2D))) < 1e-5);
+});
+
+test('STRATUM_NATIVE=off: auto picks tfjs cpu without a warning, as if the addon were not built; native is refused naming the switch', () => {
+  const script = `const { useBackend } = await import('./src/backend/index.ts');
+const { loadAddon } = await import('./src/backend/native.ts');
+console.log(JSON.stringify({ auto: await useBackend('auto'), addon: loadAddon() !== null, native: await useBackend('native').catch((e) => e.message) }));`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', env: { ...process.env, STRATUM_NATIVE: 'off' } });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '', 'no warning: the cpu backend was asked for');
+  assert.deepEqual(JSON.parse(r.stdout), { auto: 'cpu', addon: false, native: 'native backend turned off (STRATUM_NATIVE=off)' });
 });

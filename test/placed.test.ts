@@ -19,7 +19,7 @@ import { toSvg } from '../src/export/svg.js';
 import { rasteriseLibrsvg } from './svgRaster.js';
 import { onBackend } from './helpers.js';
 
-await onBackend('native');
+await onBackend('fast');
 const { model } = loadModel('models/default.stratum');
 const bankP = (d: number) => Array.from((model.store.get('shapes.p').dataSync() as Float32Array).subarray(d * 10, d * 10 + 10));
 

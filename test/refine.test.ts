@@ -26,7 +26,7 @@ function problem(S: number) {
 }
 
 test('refinement at a larger fit size raises PSNR; the reported PSNR is that of the returned layers rendered at the fit size', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { target, start } = problem(48);
   const r = refineDecomposition(start, target, { steps: 40, budgetMs: 0, pixels: 256 });
   assert.ok(r.psnrAfter > r.psnrBefore + 3, `${r.psnrBefore} -> ${r.psnrAfter}`);
@@ -37,7 +37,7 @@ test('refinement at a larger fit size raises PSNR; the reported PSNR is that of 
   const adam = refineDecomposition(start, target, { steps: 40, budgetMs: 0, leastSquares: false });
   assert.ok(adam.psnrAfter > adam.psnrBefore + 1, `${adam.psnrBefore} -> ${adam.psnrAfter}`);
   const colours = refineDecomposition(start, target, { steps: 10, budgetMs: 0, coloursOnly: true, leastSquares: false });
-  assert.ok(colours.psnrAfter > colours.psnrBefore);
+  assert.ok(colours.psnrAfter > colours.psnrBefore + 1, `colours only: ${colours.psnrBefore} -> ${colours.psnrAfter}`);
   colours.doc.layers.forEach((l, t) => assert.deepEqual(l.p, start.layers[t]!.p));
   // the document records how it was made
   const rec = r.doc.source!.refinement as Record<string, unknown>;
@@ -47,7 +47,7 @@ test('refinement at a larger fit size raises PSNR; the reported PSNR is that of 
 });
 
 test('refinement never lowers PSNR from its start: a diverging run returns the start (keeps the best)', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   // the start is close to the truth (one layer's p nudged); a negative learning rate climbs the
   // loss (gradient ascent), a stand-in for any run that ends worse than it started
   const truth = allVisible(testDocument(4, 11));
@@ -108,7 +108,7 @@ test('least-squares colours equal the normal-equation solution and beat perturbe
 });
 
 test('pruning removes layers that contribute nothing and stays within the threshold per removed layer', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const base = allVisible(testDocument(5, 21));
   const target = renderDocument(allVisible(testDocument(5, 22)), 32).rgb;
   // two black layers at the bottom paint black on black: they contribute exactly nothing
@@ -135,7 +135,7 @@ test('pruning removes layers that contribute nothing and stays within the thresh
 });
 
 test('greedy layers are added on top and each one lowers the residual', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const truth = allVisible(testDocument(5, 31));
   const target = { rgb: renderDocument(truth, 40).rgb, size: 40 };
   const start: LayeredDocument = { ...truth, layers: truth.layers.slice(0, 2) };
@@ -154,14 +154,14 @@ test('greedy layers are added on top and each one lowers the residual', async ()
 });
 
 test('refine rejects a target of the wrong size and a run with neither steps nor budget', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { start } = problem(16);
   assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(10), size: 16 }), /target must be 16×16 RGB/);
   assert.throws(() => refineDecomposition(start, { rgb: new Float32Array(16 * 16 * 3), size: 16 }, { steps: 0, budgetMs: 0 }), /step count or a time budget/);
 });
 
 test('decompose: least-squares colours given the encoder masks beat the encoder colours, and the document renders its canvas', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { model } = loadModel('models/default.stratum');
   const S = model.cfg.size;
   const rgb = await readImageSquare('samples/sunset.jpg', S);
@@ -193,7 +193,7 @@ test('decompose: least-squares colours given the encoder masks beat the encoder 
 });
 
 test('the stepwise run (the editor: pauses between steps, a stop) is the same loop: same result, stops early keeping the best, frees its tensors when abandoned', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const { target, start } = problem(24);
   const sync = refineDecomposition(start, target, { steps: 6, budgetMs: 0 });
   let pauses = 0;
@@ -215,11 +215,13 @@ test('the stepwise run (the editor: pauses between steps, a stop) is the same lo
   });
   assert.ok(Math.abs(layerwise.psnrAfter - sync.psnrAfter) < 1e-3);
   assert.equal(stepwise.psnrAfter, sync.psnrAfter);
-  // a stop after step 2 of a long budget: the run ends there and keeps the better of start and end
+  // a stop after step 2 of a long budget: the run ends there with what the two steps gained (the
+  // start is a perturbed truth, so they gain: keeping the start would fail here)
   let stop = false;
   const stopped = await runStepsAsync(refineDecompositionSteps(start, target, { budgetMs: 600_000, shouldStop: () => stop, onStep: (s) => (stop = s.step >= 2) }), () => Promise.resolve());
   assert.equal(stopped.refine!.steps, 2);
-  assert.ok(stopped.psnrAfter >= stopped.psnrBefore);
+  assert.ok(stopped.psnrAfter > stopped.psnrBefore + 3, `stopped after 2 steps: ${stopped.psnrBefore} -> ${stopped.psnrAfter} dB`);
+  assert.notDeepEqual(stopped.doc.layers.map((l) => l.p), start.layers.map((l) => l.p), 'the masks moved');
   const rec = stopped.doc.source!.refinement as Record<string, unknown>;
   assert.equal(rec.steps, 2);
   assert.equal(rec.budgetMs, 600_000);
@@ -233,7 +235,7 @@ test('the stepwise run (the editor: pauses between steps, a stop) is the same lo
 });
 
 test('the closed-form blend (Σ c_t M_t Π_{s>t}(1 − M_s)) equals the layer-by-layer blend in value and gradient', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const rng = mulberry32(9);
   const V = 7, n = 33;
   const M = tf.tensor2d(Array.from({ length: V * n }, (_, i) => (i % 11 === 0 ? 1 : i % 13 === 0 ? 0 : rng())), [V, n]);

@@ -12,7 +12,7 @@ import { Decomposer, SHAPES_KEY } from '../src/model/decomposer.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { layerWeights, leastSquaresColours, leastSquaresFit, mseOfColours } from '../src/model/refine.js';
 import { bankScores, errorOnTop, fusedSwapShapes, makeShapeBank, SWAP_DEFAULTS, swapShapes, swapShapesDefinition } from '../src/model/shapes.js';
-import { onBackend, tmp } from './helpers.js';
+import { NO_NATIVE, onBackend, tmp } from './helpers.js';
 
 const blob = (N: number, cx: number, cy: number, r: number) => Float32Array.from({ length: N * N }, (_, q) => 1 / (1 + Math.exp(2 * (Math.hypot((q % N) - cx, Math.floor(q / N) - cy) - r))));
 
@@ -122,7 +122,7 @@ test('shape swaps never make the image worse, keep T layers, and return the leas
   assert.throws(() => makeShapeBank(new Float32Array(6), 2, new Float32Array(2 * P), N), /do not describe the same shapes/);
 });
 
-test('shape swaps: the native loop gives the definition\'s swaps, order and colours', async () => {
+test('shape swaps: the native loop gives the definition\'s swaps, order and colours', { skip: NO_NATIVE }, async () => {
   await onBackend('native');
   const native = fusedSwapShapes.active();
   assert.ok(native, 'the native backend registers the swap loop');
@@ -158,7 +158,7 @@ function tinyModel(): Decomposer {
 }
 
 test('a model file keeps its shape bank; the bank renders with the mask network; decompose swaps with it and the document paints its canvas', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const model = tinyModel();
   const S = model.cfg.size, K = model.cfg.mask.K;
   assert.equal(model.shapeBank(), null);
@@ -198,7 +198,7 @@ test('a model file keeps its shape bank; the bank renders with the mask network;
 });
 
 test('the bank\'s masks are kept on disk per model file: the next load reads them, a damaged file is replaced, STRATUM_CACHE=off keeps none', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const model = tinyModel();
   const K = model.cfg.mask.K, P = model.cfg.size ** 2, D = 12;
   const rng = mulberry32(6);
@@ -243,7 +243,7 @@ test('the bank\'s masks are kept on disk per model file: the next load reads the
 });
 
 test('a model file with a hostile shape bank fails with a one-line error naming it', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const model = tinyModel();
   const K = model.cfg.mask.K;
   const dir = tmp();

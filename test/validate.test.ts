@@ -14,7 +14,7 @@ import { mulberry32 } from '../src/core/random.js';
 import { parseCheckpoint } from '../src/model/checkpointFormat.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
-import { onBackend, testDocument, tmp } from './helpers.js';
+import { NO_NATIVE, onBackend, testDocument, tmp } from './helpers.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -35,7 +35,7 @@ test('one mask-parameter spec: initialisation, document weights and the native o
 });
 
 test('crafted documents (issue cases) fail with one line naming the file, before rendering', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const good = testDocument(3);
   assert.equal(renderDocument(good, 8).rgb.length, 8 * 8 * 3);
   const cases: [(d: any) => void, RegExp][] = [
@@ -115,10 +115,9 @@ test('crafted model headers fail with one line naming the file', async () => {
   }
 });
 
-test('native mask kernels assert their bounds and sizes themselves (RangeError, never a crash)', async () => {
+test('native mask kernels assert their bounds and sizes themselves (RangeError, never a crash)', { skip: NO_NATIVE }, async () => {
   await onBackend('native');
-  const n = loadAddon();
-  if (!n) return;
+  const n = loadAddon()!;
   const cfg = { ...MASK_NET_DEFAULTS, K: 3, hidden: 8, depth: 2, groups: 2 };
   const store = new ParamStore();
   initMaskNet(store, cfg, mulberry32(4));
@@ -154,10 +153,9 @@ test('native mask kernels assert their bounds and sizes themselves (RangeError, 
   store.dispose();
 });
 
-test('an empty batch reduces to zeros in the native reduceSum (was SIGFPE)', async () => {
+test('an empty batch reduces to zeros in the native reduceSum (was SIGFPE)', { skip: NO_NATIVE }, async () => {
   await onBackend('native');
-  const n = loadAddon();
-  if (!n) return;
+  const n = loadAddon()!;
   const out = new Float32Array(3).fill(7);
   n.reduceSum(new Float32Array(0), [0, 3], [0, 1], out, 1);
   assert.deepEqual(Array.from(out), [0, 0, 0]);
@@ -173,7 +171,7 @@ test('documentStore builds exactly the spec weights of a valid document', async 
 });
 
 test('values beyond float32 and deep nesting in documents and model files are refused with the field named (issue 20)', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const good = testDocument(3);
   const deep = (levels: number) => {
     let v: Record<string, unknown> = {};

@@ -7,7 +7,7 @@ import { gradientPenalty } from '../src/train/wgan.js';
 import { gradCheck, onBackend } from './helpers.js';
 
 test('WGAN-GP penalty equals its definition on a linear critic, value and gradient', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const store = new ParamStore();
   const w = store.add('w', tf.randomNormal([1, 3, 3, 2], 0, 0.4, 'float32', 1));
   const x = tf.randomUniform([5, 3, 3, 2], 0, 1, 'float32', 2) as tf.Tensor4D;

@@ -26,7 +26,7 @@ function sourceModel(set: ReturnType<typeof deadLeaves>, seed: number): Decompos
 }
 
 test('a widened small encoder paints the same layers (inference and batch statistics), and its copies learn apart', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const set = deadLeaves({ n: 8, size: 16, seed: 3 });
   const src = sourceModel(set, 5);
   const wide = widenModel(src, cfg([12, 32, 20]), 9);
@@ -61,7 +61,7 @@ test('a widened small encoder paints the same layers (inference and batch statis
 });
 
 test("growing the pooling from 'mean' to 'flatten' (and widening at once, or widening a flattened model) paints the same layers; the heads then tell positions apart", async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const set = deadLeaves({ n: 8, size: 16, seed: 4 });
   const src = sourceModel(set, 6);
   const flat = (c: number[]) => ({ ...cfg(c), smallPool: 'flatten' as const });

@@ -1,6 +1,6 @@
 """Run the twin on a batch of images and write down everything it computes, in Stratum's layouts
 (NHWC images, masks [T, B, S, S]), so it can be held against Stratum's own numbers
-(test/torchTwin.test.ts) or inspected:
+(test/torchTwin.e2e.test.ts) or inspected:
 
   python3 -m stratum_torch.probe MODEL.safetensors IMAGES.safetensors OUT.safetensors [--step JSON]
 

@@ -1,9 +1,10 @@
 /**
- * Backend selection for Node. 'native' (OpenBLAS addon) when built, else tfjs 'cpu'.
+ * Backend selection for Node. 'native' (OpenBLAS addon) when built, else tfjs 'cpu'
+ * (STRATUM_NATIVE=off: 'cpu' as if it were not built, without the warning).
  * 'wasm' is available on request (--backend wasm) for comparison.
  */
 import * as tf from '../core/tf.js';
-import { nativeLoadError, NATIVE_BACKEND, registerNativeBackend } from './native.js';
+import { nativeDisabled, nativeLoadError, NATIVE_BACKEND, registerNativeBackend } from './native.js';
 
 export type BackendName = 'auto' | 'native' | 'cpu' | 'wasm';
 
@@ -16,8 +17,9 @@ export async function useBackend(name: BackendName = 'auto'): Promise<string> {
       await tf.setBackend(NATIVE_BACKEND);
       return NATIVE_BACKEND;
     }
-    if (name === 'native') throw new Error(`native backend not built (${nativeLoadError()}); run: npm run build:native`);
-    if (!warned) {
+    if (name === 'native') throw new Error(nativeDisabled() ? `native backend turned off (STRATUM_NATIVE=${process.env.STRATUM_NATIVE})` : `native backend not built (${nativeLoadError()}); run: npm run build:native`);
+    // STRATUM_NATIVE=off asked for the cpu backend: nothing to warn about
+    if (!warned && !nativeDisabled()) {
       warned = true;
       process.stderr.write(`stratum: native kernels not built (run npm run build:native); using the slow tfjs cpu backend\n`);
     }

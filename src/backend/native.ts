@@ -66,8 +66,18 @@ const MASK_ABI = 2;
 let addon: NativeAddon | null | undefined;
 let loadError = '';
 
+/** STRATUM_NATIVE=off (or 0, false, no): run as if the addon were not built (the tfjs cpu backend) */
+export function nativeDisabled(): boolean {
+  return /^(off|0|false|no)$/i.test(process.env.STRATUM_NATIVE ?? '');
+}
+
 export function loadAddon(): NativeAddon | null {
   if (addon !== undefined) return addon;
+  if (nativeDisabled()) {
+    addon = null;
+    loadError = 'turned off by STRATUM_NATIVE';
+    return addon;
+  }
   // The addon's OpenMP loops and OpenBLAS's own threads share 2 cores; OpenMP threads that
   // spin-wait between loops starve OpenBLAS (measured: 2.4 s -> 1.0 s per small-encoder step).
   // libgomp reads this when the addon is loaded, so it must be set before.

@@ -1,6 +1,8 @@
+/**
+ * The GAN's training run: a few WGAN-GP steps, checkpoint and resume, and `stratum sample` of it (in this process, test/cli.ts).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -9,10 +11,11 @@ import { renderDocument } from '../src/core/document.js';
 import { loadDocument } from '../src/export/documentFile.js';
 import { deadLeaves } from '../src/data/deadLeaves.js';
 import { GAN_CHECKPOINT, loadGan, trainGan } from '../src/train/ganTrainer.js';
+import { cli } from './cli.js';
 import { onBackend, tmp } from './helpers.js';
 
 test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samples render at any size', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const data = deadLeaves({ n: 64, size: 16, seed: 1 });
   const out = tmp();
   const model = { ...modelConfig({ T: 3, size: 16, encoder: 'small', smallChannels: [8, 16, 16, 16] }), noise: 8 };
@@ -33,8 +36,8 @@ test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samp
   assert.deepEqual(back.g.store.get('head.p.w').dataSync(), g.store.get('head.p.w').dataSync());
   await trainGan({ ...run, steps: 4, resume: true }, data);
   assert.equal(loadGan(join(out, GAN_CHECKPOINT)).step, 4);
-  const r = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'bin', 'stratum.js'), 'sample', '--model', join(out, GAN_CHECKPOINT), '--n', '2', '--size', '128', '--sheet-size', '16', '-o', join(out, 's')], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
+  const r = await cli(['sample', '--model', join(out, GAN_CHECKPOINT), '--n', '2', '--size', '128', '--sheet-size', '16', '-o', join(out, 's')]);
+  assert.equal(r.code, 0, r.err);
   assert.equal((await sharp(join(out, 's', 'sample-1.png')).metadata()).width, 128);
   // sheet.png: one row per sample, the canvas after each of the T layers; the last is the full render
   const sheet = await sharp(join(out, 's', 'sheet.png')).raw().toBuffer({ resolveWithObject: true });

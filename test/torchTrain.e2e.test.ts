@@ -75,7 +75,7 @@ test('two processes under torchrun (gloo) train exactly as one process on the wh
   const gap = weightGap(join(dir, 'one'), join(dir, 'two'));
   assert.ok(gap < 1e-5, `final weights differ by ${gap.toExponential(2)} (relative)`);
   // and they did train: the weights moved from where a fresh model of seed 0 starts (Stratum's, as the twin's)
-  await onBackend('native');
+  await onBackend('fast');
   const fresh = new Decomposer(modelConfig({ encoder: 'small', smallChannels: [8, 8], T: 2, size: 16, mask: { K: 4 } }), 0);
   const [, start] = toTorchTensor('head.p.w', { shape: [8, 4], values: fresh.store.get('head.p.w').dataSync() as Float32Array });
   fresh.dispose();

@@ -1,21 +1,21 @@
 // The whole frame through the command line (issue 22): a 3:1 photo decomposes into exactly N layers
-// in about --budget, renders, edits and exports at its own aspect, and an edit inside a layer's mask
-// lands where that layer is.
+// in about --budget (the binary, a process of its own), renders, edits and exports at its own
+// aspect (in this process, test/cli.ts), and an edit inside a layer's mask lands where that layer is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { frameAspect, placedBox } from '../src/core/placement.js';
 import { validateDocument } from '../src/core/document.js';
+import { binary, cli } from './cli.js';
 import { tmp } from './helpers.js';
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'stratum.js');
-const stratum = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, STRATUM_CACHE: join(dir, 'cache') } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-};
+const env = () => ({ STRATUM_CACHE: join(dir, 'cache') });
+/** the binary, as a user runs it */
+const asProcess = (...args: string[]) => binary(args, { env: env() });
+/** the command in this process, without a start-up per call */
+const stratum = (...args: string[]) => cli(args, { env: env() });
 const dir = tmp();
 const W = 360, H = 120;
 
@@ -34,7 +34,7 @@ test('decompose --layers N --budget on a 3:1 photo: N layers on its frame in abo
   const img = join(dir, 'wide.png');
   const rgb = await landscape(img);
   const out = join(dir, 'out');
-  const r = stratum('decompose', img, '-o', out, '--layers', '30', '--budget', '1.5s', '--size', '300');
+  const r = asProcess('decompose', img, '-o', out, '--layers', '30', '--budget', '1.5s', '--size', '300');
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /30 layers, 20 placed layers in [\d.]+ s; PSNR [\d.]+ dB at 300×100 \(the written render against the input\), soft share \d+% at 512/);
   const doc = validateDocument(JSON.parse(readFileSync(join(out, 'wide.stratum.json'), 'utf8')));
@@ -48,14 +48,14 @@ test('decompose --layers N --budget on a 3:1 photo: N layers on its frame in abo
   assert.deepEqual([meta.width, meta.height], [300, 100]);
   // render: --size is the long side, --width alone keeps the frame
   const png = join(dir, 'r.png');
-  assert.equal(stratum('render', join(out, 'wide.stratum.json'), '--width', '600', '-o', png).code, 0);
+  assert.equal((await stratum('render', join(out, 'wide.stratum.json'), '--width', '600', '-o', png)).code, 0);
   const m2 = await sharp(png).metadata();
   assert.deepEqual([m2.width, m2.height], [600, 200]);
   // edit --image: brighten inside the placed layer that is worth most; nothing changes outside its box
   const t = doc.layers.reduce((b, l, i) => (l.place && (l.contributionDb ?? 0) > (doc.layers[b]!.place ? doc.layers[b]!.contributionDb ?? 0 : -1) ? i : b), 0);
   assert.ok(doc.layers[t]!.place, 'a placed layer');
   const edited = join(dir, 'bright.png');
-  const e = stratum('edit', join(out, 'wide.stratum.json'), '--image', img, '--brighten', `${t}:0.8`, '--png', edited);
+  const e = await stratum('edit', join(out, 'wide.stratum.json'), '--image', img, '--brighten', `${t}:0.8`, '--png', edited);
   assert.equal(e.code, 0, e.err);
   const got = await sharp(edited).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual([got.info.width, got.info.height], [W, H]);
@@ -73,7 +73,7 @@ test('decompose --layers N --budget on a 3:1 photo: N layers on its frame in abo
   // exports at the frame's aspect
   for (const ext of ['png', 'svg', 'psd', 'ora']) {
     const f = join(dir, `x.${ext}`);
-    const x = stratum('export', join(out, 'wide.stratum.json'), '-o', f, '--size', '240');
+    const x = await stratum('export', join(out, 'wide.stratum.json'), '-o', f, '--size', '240');
     assert.equal(x.code, 0, x.err);
     assert.match(x.out, new RegExp(`\\(${ext}, 240×80, `), 'the report gives the size written');
     assert.ok(existsSync(f));

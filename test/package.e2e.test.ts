@@ -32,7 +32,7 @@ function installedProject(): string {
 }
 
 test('the package by its name: load, decompose a file and its bytes, render, edit, export; typed', { timeout: 300_000 }, async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const dir = installedProject();
   const image = join(ROOT, 'samples', 'ankle-boot.png');
   writeFileSync(
@@ -46,7 +46,9 @@ stratum.saveDocument('doc.stratum.json', doc);
 const big = stratum.render(doc, 96);
 const red = stratum.edit.recolour(doc, 0, [1, 0, 0]);
 await stratum.export(red, 'red.svg', { size: 64 });
-const refined = await stratum.refine(doc, process.argv[2], { steps: 10 });
+// a start the refinement can improve: every layer's colour replaced by its complement
+const off = doc.layers.reduce((d, l, i) => stratum.edit.recolour(d, i, l.colour.map((c) => 1 - c)), doc);
+const refined = await stratum.refine(off, process.argv[2], { steps: 10 });
 console.log(JSON.stringify({ keys: Object.keys(stratum).sort(), T: model.cfg.T, layers: doc.layers.length, sameFromBytes: JSON.stringify(again.layers) === JSON.stringify(doc.layers), width: big.width, pixels: big.rgb.length, red: red.layers[0].colour, before: refined.psnrBefore, after: refined.psnrAfter }));
 `,
   );
@@ -59,7 +61,8 @@ console.log(JSON.stringify({ keys: Object.keys(stratum).sort(), T: model.cfg.T, 
   assert.ok(out.sameFromBytes, 'a file and its bytes decompose alike');
   assert.deepEqual([out.width, out.pixels], [96, 96 * 96 * 3]);
   assert.deepEqual(out.red, [1, 0, 0]);
-  assert.ok(out.after >= out.before, `refinement ${out.before} -> ${out.after} dB`);
+  // refinement keeps the better of start and end, so only a clear gain shows that it ran
+  assert.ok(out.after > out.before + 1, `refinement of the recoloured document ${out.before} -> ${out.after} dB`);
   assert.match(readFileSync(join(dir, 'red.svg'), 'utf8'), /<svg[^>]*>[\s\S]*<path/);
   // the document reproduces the image: the bundled model reaches ~19 dB on held-out Fashion-MNIST
   const doc = loadDocument(join(dir, 'doc.stratum.json'));

@@ -124,7 +124,7 @@ const cases: { name: string; model: () => Decomposer; images: (S: number) => tf.
 
 for (const c of cases) {
   test(`the twin paints what Stratum paints: ${c.name}`, { skip: NO_TORCH }, async () => {
-    await onBackend('native');
+    await onBackend('fast');
     const dir = tmp();
     const model = c.model();
     const x = c.images(model.cfg.size);
@@ -187,7 +187,7 @@ const steps: { name: string; model: () => Decomposer; train: Partial<TrainConfig
 
 for (const c of steps) {
   test(`the twin's training step is Stratum's (loss, gradients, Adam, statistics): ${c.name}`, { skip: NO_TORCH }, async () => {
-    await onBackend('native');
+    await onBackend('fast');
     const dir = tmp();
     const model = c.model();
     const x = noisy(batchTensor(deadLeaves({ n: c.n, size: model.cfg.size, seed: 11 }), range(0, c.n)));
@@ -257,7 +257,7 @@ for (const c of steps) {
   });
 }
 test('a fresh twin has the initial weights of a fresh Stratum model of the same seed', { skip: NO_TORCH }, async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const dir = tmp();
   for (const [cfg, seed] of [[TINY_SMALL, 5], [modelConfig({ encoder: 'small', smallPool: 'flatten', T: 2, size: 16 }), 0]] as const) {
     const out = join(dir, `fresh-${seed}.safetensors`);

@@ -41,7 +41,7 @@ test('export-torch then import-torch rebuilds the same file byte for byte (bundl
     assert.ok(readFileSync(back).equals(readFileSync(from)), `${name}: the round trip changed the file`);
   }
   // the same functions in-process for the older model (its header lacks fields a new one has)
-  await onBackend('native');
+  await onBackend('fast');
   const old = join(PACKAGE_ROOT, 'models', 'fashion-mnist.stratum');
   const st = Buffer.concat(checkpointToSafetensors(readCheckpoint(old), old));
   const [bytes] = safetensorsToCheckpoint(decodeSafetensors(new Uint8Array(st), 'fm'), 'fm');
@@ -59,7 +59,7 @@ test('export-torch then import-torch rebuilds the same file byte for byte (bundl
 });
 
 test('a model read and written by the twin comes back to Stratum with the same weights, bit for bit', { skip: NO_TORCH }, async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const dir = tmp();
   // ResNet-18 with encoder GroupNorm and per-pixel mask GroupNorm: the layouts the bundled models do not cover
   const model = new Decomposer(modelConfig({ encoder: 'resnet18', encoderNorm: 'group', T: 2, size: 16, mask: { K: 5, hidden: 16, groups: 4, depth: 2, norm: 'pixel' } }), 9);
@@ -78,7 +78,7 @@ test('a model read and written by the twin comes back to Stratum with the same w
 });
 
 test('export-torch and import-torch: bad input is one line naming it', async () => {
-  await onBackend('native');
+  await onBackend('fast');
   const dir = tmp();
   const good = join(dir, 'good.safetensors');
   ok('export-torch', DEFAULT_MODEL, good);
