@@ -35,7 +35,10 @@ const cases: [string, () => Promise<LayeredDocument>, number, number, number | u
   ['synthetic, odd size, small tiles', async () => testDocument(4, 5), 613, 395, 100],
   ['decomposed sample', sampleDocument, 256, 256, undefined],
   ['decomposed sample, odd size, tiles', sampleDocument, 517, 389, 128],
-  ['decomposed sample, 1024²', sampleDocument, 1024, 1024, undefined],
+  // the coarsest lattice the defaults reach at a 32² reference grid only from 1024² up (stride 16):
+  // here a quarter of the pixels with the sample's layers on a 16² grid, stride 16 over a picture
+  // half as wide, so features fall between coarse samples at least as often
+  ['decomposed sample, coarse stride 16 (16² reference grid)', async () => ({ ...(await sampleDocument()), referenceSize: 16 }), 512, 512, undefined],
 ];
 
 for (const [name, make, w, h, tile] of cases) {
@@ -144,10 +147,11 @@ test('render rejects a bad size, tile or tolerance with one line', async () => {
 
 test('adaptive render matches dense on the cpu backend (plain tfjs mask net) too', async () => {
   await onBackend('cpu');
-  // a coarse reference grid (8²) lets a small render use the adaptive path: the cpu backend is slow
-  const doc = { ...testDocument(3, 21), referenceSize: 8 };
-  const d = renderDocument(doc, 130, 97, { method: 'dense' });
-  const a = renderDocument(doc, 130, 97);
+  // a coarse reference grid (4²) lets a small render use the adaptive path (stride 4 from 32 pixels
+  // up): the cpu backend is slow
+  const doc = { ...testDocument(3, 21), referenceSize: 4 };
+  const d = renderDocument(doc, 47, 33, { method: 'dense' });
+  const a = renderDocument(doc, 47, 33);
   assert.equal(a.method, 'adaptive');
   assert.ok(maxDiff(d.rgb, a.rgb) < 1 / 255);
 });

@@ -44,7 +44,8 @@ for (const [backend, encoder, stopCanvasGrad] of CASES) {
   test(`target stem computed once equals the concatenated 6-channel input (${backend}, ${encoder}${stopCanvasGrad ? ', canvas gradient stopped' : ''})`, { skip: backend === 'native' && NO_NATIVE }, async () => {
     await onBackend(backend);
     const size = encoder === 'resnet18' ? 64 : 16;
-    const m = new Decomposer(modelConfig({ T: 3, size, encoder, stopCanvasGrad, smallChannels: [8, 8], mask: { K: 4 } }), 3);
+    // a small mask network: what is checked is the encoder's first convolution, and its gradient through the masks
+    const m = new Decomposer(modelConfig({ T: 3, size, encoder, stopCanvasGrad, smallChannels: [8, 8], mask: { K: 4, hidden: 16, groups: 4, depth: 2 } }), 3);
     // Dead leaves are flat regions: the stem's ReLU → max-pool then meets exact ties, and which tied
     // position takes the gradient flips with the last bit of rounding (measured: 1e-7 of noise on the
     // input moved conv1's gradient by 1.2 %, exactly as much as the split did). A little unclipped

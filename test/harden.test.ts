@@ -102,7 +102,8 @@ test('flags take plain decimal numbers; folders, missing folders and wrong files
   refused(await stratum(['train', '--lr', '0x1']), /--lr must be a positive number, got '0x1'/, '--lr 0x1');
   refused(await stratum(['decompose', doc, '--model', dir]), /is a folder, not a model file/, '--model DIR');
   mkdirSync(join(dir, 'x.png'));
-  refused(await stratum(['decompose', join(dir, 'x.png'), '-o', join(dir, 'o')]), /x\.png: is a folder, not an image/, 'a folder named x.png');
+  // a folder is a folder of images for decompose (many at once): this one holds none
+  refused(await stratum(['decompose', join(dir, 'x.png'), '-o', join(dir, 'o')]), /x\.png: a folder with no images/, 'a folder named x.png');
   const r = await stratum(['export', doc, '-o', join(dir, 'missing', 'a.psd'), '--size', '16']);
   refused(r, /a\.psd: folder .*missing does not exist/, 'export into a missing folder');
   assert.doesNotMatch(r.err, /tmp-/);

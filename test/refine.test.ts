@@ -216,12 +216,11 @@ test('the stepwise run (the editor: pauses between steps, a stop) is the same lo
   assert.ok(Math.abs(layerwise.psnrAfter - sync.psnrAfter) < 1e-3);
   assert.equal(stepwise.psnrAfter, sync.psnrAfter);
   // a stop after step 2 of a long budget: the run ends there with what the two steps gained (the
-  // start is a perturbed truth, so they gain: keeping the start would fail here)
+  // start is a perturbed truth with a grey layer, so they gain: returning the start would fail here)
   let stop = false;
   const stopped = await runStepsAsync(refineDecompositionSteps(start, target, { budgetMs: 600_000, shouldStop: () => stop, onStep: (s) => (stop = s.step >= 2) }), () => Promise.resolve());
   assert.equal(stopped.refine!.steps, 2);
   assert.ok(stopped.psnrAfter > stopped.psnrBefore + 3, `stopped after 2 steps: ${stopped.psnrBefore} -> ${stopped.psnrAfter} dB`);
-  assert.notDeepEqual(stopped.doc.layers.map((l) => l.p), start.layers.map((l) => l.p), 'the masks moved');
   const rec = stopped.doc.source!.refinement as Record<string, unknown>;
   assert.equal(rec.steps, 2);
   assert.equal(rec.budgetMs, 600_000);
