@@ -12,5 +12,5 @@ if (r.status === 0) {
   console.log('stratum: native kernels built (native/build/Release/stratum_native.node)');
 } else {
   const why = (r.stderr || '').split('\n').find((l) => /error|fatal/i.test(l)) ?? `node-gyp exited with ${r.status}`;
-  console.warn(`stratum: could not build the native kernels (${why.trim()}).\n  Install OpenBLAS and a C++ compiler (Debian: apt-get install libopenblas-dev g++) and run: npm run build:native\n  Until then Stratum falls back to the much slower tfjs cpu backend.`);
+  console.warn(`stratum: could not build the native kernels (${why.trim()}).\n  Install OpenBLAS and a C++ compiler (Debian: apt-get install libopenblas-dev g++) and run: npm rebuild stratum\n  (in a Stratum checkout: npm run build:native)\n  Until then Stratum falls back to the much slower tfjs cpu backend.`);
 }

@@ -17,11 +17,11 @@ export async function useBackend(name: BackendName = 'auto'): Promise<string> {
       await tf.setBackend(NATIVE_BACKEND);
       return NATIVE_BACKEND;
     }
-    if (name === 'native') throw new Error(nativeDisabled() ? `native backend turned off (STRATUM_NATIVE=${process.env.STRATUM_NATIVE})` : `native backend not built (${nativeLoadError()}); run: npm run build:native`);
+    if (name === 'native') throw new Error(nativeDisabled() ? `native backend turned off (STRATUM_NATIVE=${process.env.STRATUM_NATIVE})` : `native backend not built (${nativeLoadError()}); run: npm rebuild stratum, or npm run build:native in a checkout`);
     // STRATUM_NATIVE=off asked for the cpu backend: nothing to warn about
     if (!warned && !nativeDisabled()) {
       warned = true;
-      process.stderr.write(`stratum: native kernels not built (run npm run build:native); using the slow tfjs cpu backend\n`);
+      process.stderr.write(`stratum: native kernels not built (run npm rebuild stratum, or npm run build:native in a checkout); using the slow tfjs cpu backend\n`);
     }
     name = 'cpu';
   }
