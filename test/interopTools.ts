@@ -1,5 +1,5 @@
 /**
- * Other programs opening Stratum's exports (test/interop.test.ts): Inkscape rasterising an SVG,
+ * Other programs opening Stratum's exports (test/interop.e2e.test.ts): Inkscape rasterising an SVG,
  * GIMP (script-fu in batch mode) and Krita (command-line export to .kra, under Xvfb when there is
  * no display) opening a PSD or an OpenRaster file. Each reports the layers it sees (name and
  * visibility, top first) and its own flattened image. Every program runs with HOME and the XDG
