@@ -36,9 +36,13 @@ function runOne(req: CliRequest): Promise<CliResult> {
       worker = null;
       reject(new Error(`stratum ${req.args.join(' ')}: the command's thread died: ${e.stack ?? e}`));
     };
+    // a command that ends its thread (process.exit in a worker) rather than returning from main()
+    const exited = (code: number) => fail(new Error(`it exited with code ${code}`));
     w.once('error', fail);
+    w.once('exit', exited);
     w.once('message', (a: CliAnswer) => {
       w.off('error', fail);
+      w.off('exit', exited);
       // idle between commands: the worker does not keep the test process alive
       w.unref();
       resolve(a);
