@@ -4,6 +4,6 @@
 import { importSource } from './bin/source.js';
 
 const m = await importSource('index');
-export const { load, decompose, refine, render, edit, exportDocument, loadDocument, saveDocument, useBackend, DEFAULT_MODEL, EXPORT_FORMATS } = m;
+export const { load, decompose, decomposeMany, refine, render, edit, exportDocument, loadDocument, saveDocument, useBackend, DEFAULT_MODEL, EXPORT_FORMATS } = m;
 const exportAlias = m.export;
 export { exportAlias as export };
