@@ -80,7 +80,7 @@ const r = stratum.render(doc, w, h);
 writeFileSync('render.f32', new Uint8Array(r.rgb.buffer, r.rgb.byteOffset, r.rgb.byteLength));
 await stratum.export(doc, 'doc.psd', { size: 64 });
 stratum.saveDocument('doc.stratum.json', doc);
-console.log(JSON.stringify({ backend, layers: doc.layers.length, placed: doc.layers.filter((l) => l.place).length, width: r.width, height: r.height }));
+console.log(JSON.stringify({ keys: Object.keys(stratum).sort(), backend, layers: doc.layers.length, placed: doc.layers.filter((l) => l.place).length, width: r.width, height: r.height }));
 `;
 
 test('npm pack, installed into an empty folder: npx stratum decompose, import by name, serve; the install falls back when the kernels cannot build', { timeout: 900_000 }, async (t) => {
@@ -144,8 +144,9 @@ test('npm pack, installed into an empty folder: npx stratum decompose, import by
   writeFileSync(join(app, 'use.mjs'), USE);
   const use = sh(process.execPath, ['use.mjs', image], app, 600_000, env);
   assert.equal(use.status, 0, `import * as stratum from 'stratum': ${tail(use.all)}`);
-  const got = JSON.parse(use.stdout.trim().split('\n').at(-1)!) as { backend: string; layers: number; placed: number; width: number; height: number };
+  const got = JSON.parse(use.stdout.trim().split('\n').at(-1)!) as { keys: string[]; backend: string; layers: number; placed: number; width: number; height: number };
   assert.deepEqual([got.layers, got.placed, got.width, got.height], [14, 4, 96, 64]);
+  assert.deepEqual(got.keys, Object.keys(await import('../src/index.js')).sort(), "the installed package exports what src/index.ts does");
   assert.equal(got.backend, built ? 'native' : 'cpu');
   const rgb = new Float32Array(new Uint8Array(readFileSync(join(app, 'render.f32'))).buffer);
   const libDb = psnr(await readImageExact(image, 96, 64), rgb, 1, 1 / 255);
