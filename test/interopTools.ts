@@ -41,10 +41,18 @@ export function isolated(home: string): NodeJS.ProcessEnv {
   return env;
 }
 
+/**
+ * run a program to its end, or kill it and everything it started after `timeoutMs` (through
+ * coreutils' timeout, which signals its whole process group: xvfb-run's Xvfb and Krita included,
+ * where a plain kill of xvfb-run would leave them running)
+ */
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): string {
-  const r = spawnSync(cmd, args, { env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  const s = String(Math.ceil(timeoutMs / 1000));
+  const [bin, argv] = which('timeout') ? ['timeout', ['--kill-after=10', s, cmd, ...args]] : [cmd, args];
+  const r = spawnSync(bin, argv, { env, encoding: 'utf8', timeout: timeoutMs + 30_000, maxBuffer: 64 << 20 });
   const tail = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-15).join('\n');
   if (r.error) throw new Error(`${cmd}: ${r.error.message}\n${tail}`);
+  if (bin === 'timeout' && (r.status === 124 || r.status === 137)) throw new Error(`${cmd} did not finish in ${s} s (killed)\n${tail}`);
   if (r.status !== 0) throw new Error(`${cmd} exited with ${r.status ?? r.signal}\n${tail}`);
   return tail;
 }
@@ -128,8 +136,9 @@ export async function kritaOpen(file: string, home: string): Promise<Opened> {
   const kra = file + '.krita.kra';
   const args = ['--export', '--export-filename', kra, file];
   const env = { ...isolated(home), QT_QPA_PLATFORM: 'xcb' };
-  if (process.env.DISPLAY) run('krita', args, env, 300_000);
-  else run('xvfb-run', ['-a', '-s', '-screen 0 640x480x24', 'krita', ...args], env, 300_000);
+  if (process.env.DISPLAY) run('krita', args, env, 180_000);
+  // -a takes the first free display from -n: a random start keeps concurrent runs off each other's
+  else run('xvfb-run', ['-a', '-n', String(100 + Math.floor(Math.random() * 800)), '-s', '-screen 0 640x480x24', 'krita', ...args], env, 180_000);
   if (!existsSync(kra)) throw new Error(`krita wrote no ${kra}`);
   const zip = unzipSync(readFileSync(kra));
   const xml = strFromU8(zip['maindoc.xml'] ?? new Uint8Array());
