@@ -7,11 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveDocument } from '../src/export/documentFile.js';
-import { BIN, cli } from './cli.js';
-import { onBackend, testDocument, tmp } from './helpers.js';
+import { BIN } from './cli.js';
+import { tmp } from './helpers.js';
+import { keepsOldFile, setup, stratum, temps } from './fullDiskTools.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const STUB = join(import.meta.dirname, 'diskFull.mjs');
@@ -23,34 +23,6 @@ function binaryOnDisk(args: string[], bytes?: number) {
   if (bytes !== undefined) env.STRATUM_TEST_DISK_BYTES = String(bytes);
   const r = spawnSync(process.execPath, ['--import', STUB, BIN, ...args], { encoding: 'utf8', timeout: 300_000, env });
   return { code: r.status ?? -1, signal: r.signal, out: r.stdout, err: r.stderr };
-}
-
-/** the command in this process (test/cli.ts) on such a disk */
-const stratum = (args: string[], bytes?: number) => cli(args, { diskBytes: bytes });
-
-const temps = (dir: string) => readdirSync(dir).filter((n) => n.includes('.stratum-tmp-'));
-
-/** `args` writes `file`; again on a disk that fills after `budget` bytes: refused with one line, `file` byte-identical */
-async function keepsOldFile(args: string[], file: string, budget: (size: number) => number, what: string): Promise<void> {
-  const first = await stratum(args);
-  assert.equal(first.code, 0, `${what}: ${first.err}`);
-  const before = readFileSync(file);
-  const r = await stratum(args, budget(before.length));
-  assert.notEqual(r.code, 0, `${what}: a full disk must fail`);
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `${what}: one line, got ${r.err}`);
-  assert.match(lines[0]!, /: cannot write \(no space left on device, ENOSPC\); the previous file is unchanged$/, what);
-  assert.ok(lines[0]!.includes(file.split('/').pop()!), `${what}: names the file: ${lines[0]}`);
-  assert.deepEqual(readFileSync(file), before, `${what}: the previous file is byte-identical`);
-  assert.deepEqual(temps(join(file, '..')), [], `${what}: no temporary file left`);
-}
-
-async function setup(): Promise<{ dir: string; doc: string }> {
-  await onBackend('cpu');
-  const dir = tmp();
-  const doc = join(dir, 'doc.stratum.json');
-  saveDocument(doc, testDocument(3));
-  return { dir, doc };
 }
 
 test('the binary on a full disk (the stub preloaded): a PSD export one byte short keeps the previous file', async () => {

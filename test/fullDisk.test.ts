@@ -9,41 +9,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { saveDocument } from '../src/export/documentFile.js';
-import { cli } from './cli.js';
-import { onBackend, testDocument, tmp } from './helpers.js';
+import { keepsOldFile, setup, stratum, temps } from './fullDiskTools.js';
 
-
-/** the command in this process (test/cli.ts) on a disk that takes `bytes` more bytes of output (undefined: a normal disk) */
-const stratum = (args: string[], bytes?: number) => cli(args, { diskBytes: bytes });
-
-const temps = (dir: string) => readdirSync(dir).filter((n) => n.includes('.stratum-tmp-'));
-
-/** `args` writes `file`; again on a disk that fills after `budget` bytes: refused with one line, `file` byte-identical */
-async function keepsOldFile(args: string[], file: string, budget: (size: number) => number, what: string): Promise<void> {
-  const first = await stratum(args);
-  assert.equal(first.code, 0, `${what}: ${first.err}`);
-  const before = readFileSync(file);
-  const r = await stratum(args, budget(before.length));
-  assert.notEqual(r.code, 0, `${what}: a full disk must fail`);
-  const lines = r.err.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `${what}: one line, got ${r.err}`);
-  assert.match(lines[0]!, /: cannot write \(no space left on device, ENOSPC\); the previous file is unchanged$/, what);
-  assert.ok(lines[0]!.includes(file.split('/').pop()!), `${what}: names the file: ${lines[0]}`);
-  assert.deepEqual(readFileSync(file), before, `${what}: the previous file is byte-identical`);
-  assert.deepEqual(temps(join(file, '..')), [], `${what}: no temporary file left`);
-}
-
-async function setup(): Promise<{ dir: string; doc: string }> {
-  await onBackend('cpu');
-  const dir = tmp();
-  const doc = join(dir, 'doc.stratum.json');
-  saveDocument(doc, testDocument(3));
-  return { dir, doc };
-}
 
 test('a full disk: documents, PNG, PSD, ORA and SVG keep their previous file', async () => {
   const { dir, doc } = await setup();
