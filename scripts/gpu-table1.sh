@@ -19,6 +19,8 @@ BATCH=${BATCH:-32}
 LR=${LR:-4e-4}
 EVAL=${EVAL:-500}
 SKIP_BENCH=${SKIP_BENCH:-0}
+SMALL=${SMALL:-1}                                   # 0: leave out the small-encoder row
+ROWS=${ROWS:-"5:10 10:5 10:10 10:20 20:10"}        # T:K of the ResNet-18 rows
 RUNS=${RUNS:-/tmp/gpu-table1}
 OUT=${OUT:-$RUNS}
 export PYTHONPATH=$PWD/python PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=passive
@@ -39,18 +41,20 @@ bench --encoder resnet18
 bench --encoder resnet18 --size 64
 bench --encoder small --batch 256
 bench --encoder resnet18 --batch 256
-
+bench --encoder resnet18 --profile
 # Table 1 rows, all at once (the GPU is mostly idle under one process at batch 32)
 common=(--data "$DATA" --stop-canvas-grad --clip 1 --lr "$LR" --schedule constant --warmup 100 --batch "$BATCH"
   --steps 1000000 --eval-every "$EVAL" --save-every 1000000 --max-seconds "$SECS" --device "$DEVICE" --threads 2 --quiet)
 pids=()
-for tk in "5 10" "10 5" "10 10" "10 20" "20 10"; do
-  set -- $tk
+for tk in $ROWS; do
+  set -- ${tk/:/ }
   $PY -m stratum_torch.train "${common[@]}" --encoder resnet18 --T "$1" --K "$2" -o "$RUNS/resnet18-T$1-K$2" >"$RUNS/resnet18-T$1-K$2.log" 2>&1 &
   pids+=($!)
 done
-$PY -m stratum_torch.train "${common[@]}" --encoder small --T 10 --K 10 -o "$RUNS/small-T10-K10" >"$RUNS/small-T10-K10.log" 2>&1 &
-pids+=($!)
+if [ "$SMALL" = 1 ]; then
+  $PY -m stratum_torch.train "${common[@]}" --encoder small --T 10 --K 10 -o "$RUNS/small-T10-K10" >"$RUNS/small-T10-K10.log" 2>&1 &
+  pids+=($!)
+fi
 fails=0
 for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
 for f in "$RUNS"/*.log; do echo "== $f"; tail -n 3 "$f"; done

@@ -34,9 +34,13 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3, help="timed steps")
     ap.add_argument("--warmup", type=int, default=2, help="untimed steps (the first two are slow while PyTorch's allocator and oneDNN warm up)")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--profile", action="store_true", help="after timing, profile 3 more steps and print where the time goes (host and device)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
+    if dev.type == "cuda":
+        from .train import fast_cuda
+        fast_cuda()
     cfg = ModelConfig(mask=MaskNetConfig(K=a.K, norm=a.norm), T=a.T, size=a.size, encoder=a.encoder, smallPool=a.pool, stopCanvasGrad=a.stop_canvas_grad)
     model = Decomposer(cfg).to(dev)
     t = TrainConfig()
@@ -45,20 +49,38 @@ def main(argv=None):
     x = torch.rand(a.batch, 3, a.size, a.size, generator=gen).to(dev)
     sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
     times, cpu = [], []
-    for i in range(a.warmup + a.reps):
-        sync()
-        t0, c0 = time.perf_counter(), time.process_time()
+
+    def step():
         model.set_mode(True, update_stats=True)
         opt.zero_grad(set_to_none=True)
         loss = reconstruction_loss(model, x, a.ls_loss, a.step_loss, a.coverage_loss)
         loss.backward()
         clip_gradients(list(model.parameters()), a.clip)
         opt.step()
+
+    for i in range(a.warmup + a.reps):
+        sync()
+        t0, c0 = time.perf_counter(), time.process_time()
+        step()
         sync()
         if i >= a.warmup:
             times.append(time.perf_counter() - t0)
             cpu.append(time.process_time() - c0)  # every thread of the process: steadier than wall time on a shared machine
     print(f"stratum_torch (torch {torch.__version__}, {torch.get_num_threads()} threads, {dev.type}) {a.encoder} encoder, batch {a.batch}, T={a.T}, K={a.K}, {a.size}²: median {statistics.median(times):.3f} s/step (all {', '.join(f'{v:.3f}' for v in times)}), CPU {statistics.median(cpu):.3f} s/step")
+    if a.profile:
+        from torch.profiler import ProfilerActivity, profile
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if dev.type == "cuda" else [])
+        with profile(activities=acts) as prof:
+            for _ in range(3):
+                step()
+            sync()
+        ev = prof.key_averages()
+        launches = sum(e.count for e in ev if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
+        syncs = sum(e.count for e in ev if "Synchronize" in e.key or e.key in ("cudaMemcpyAsync", "cudaMemcpy"))
+        dev_us = sum(getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0)) for e in ev)
+        print(f"profile, 3 steps: {launches / 3:.0f} kernel launches and {syncs / 3:.0f} copies/syncs per step; device busy {dev_us / 3e6:.3f} s per step")
+        key = "self_cuda_time_total" if dev.type == "cuda" else "self_cpu_time_total"
+        print(ev.table(sort_by=key, row_limit=15, max_name_column_width=40))
 
 
 if __name__ == "__main__":

@@ -160,6 +160,13 @@ def load_data(folder):
     return meta, arrays[0], arrays[1]
 
 
+def fast_cuda():
+    """on a GPU: cuDNN picks its fastest convolution per shape, and float32 matrix products may use TF32"""
+    torch.backends.cudnn.benchmark = True
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+
+
 def setup_distributed(want):
     """(rank, world, device); a process group when torchrun started several processes"""
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -171,6 +178,7 @@ def setup_distributed(want):
     device = torch.device(f"cuda:{local}" if cuda else "cpu")
     if cuda:
         torch.cuda.set_device(device)
+        fast_cuda()
     if world > 1:
         import torch.distributed as dist
         dist.init_process_group("nccl" if cuda else "gloo")
