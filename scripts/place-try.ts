@@ -36,7 +36,7 @@ for (let n = 0; n < Math.min(limit, set.n); n++) {
   for (const N of Ns) {
     const budgetMs = process.env.BUDGET ? Number(JSON.parse(process.env.BUDGET)[String(N)]) : 0;
     t = performance.now();
-    const d = decomposeFrame(model, { width: size, height: size, rgb }, { layers: N, budgetMs, crisp: process.env.CRISP === '1' });
+    const d = decomposeFrame(model, { width: size, height: size, rgb }, { layers: N, budgetMs, crisp: process.env.CRISP === '1', placeRefineSteps: Number(process.env.REFINE ?? PLACE_DEFAULTS.refineSteps) });
     const tp = performance.now();
     const r = renderDocument(d.doc, size, size, { keepMasks: true });
     add(`N=${N} soft`, softShareOfMasks(r.masks!, d.doc.layers.map((l) => l.opacity ?? 1)));

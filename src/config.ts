@@ -253,7 +253,7 @@ export const COVERAGE_FLOOR = 0.02;
  * crispGain: with `crisp`, every layer's logit gain is at least this (the encoder's whole-frame layers get
  * exactly it): a region with an anti-aliased edge instead of a wash (docs/photos.md "Crisp layers").
  */
-export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 40, bankShapes: 512, scorePixels: 1024, fitSize: 256, maxLayers: 1000, crispGain: 8 };
+export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 40, bankShapes: 512, scorePixels: 1024, fitSize: 256, maxLayers: 1000, crispGain: 8, refineSteps: 0, refineShare: 0.3, refineHalvings: 0 };
 
 /** the long side an input image is read at (larger photos are reduced first): the fit grid and the encoder's square come from it */
 export const MAX_INPUT_SIDE = 2048;

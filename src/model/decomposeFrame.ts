@@ -24,6 +24,7 @@ import { resampleArea } from '../core/resample.js';
 import { decomposeImage, type DecomposeImageOptions } from './decomposeImage.js';
 import type { Decomposer } from './decomposer.js';
 import { blendBox, makePlaceBank, placeGreedy, rasterize, type PlaceBank } from './place.js';
+import { refinePlaced } from './placeRefine.js';
 
 /** an RGB image at its own size, values 0..255 (uint8) */
 export interface Frame {
@@ -46,6 +47,8 @@ export interface FrameOptions extends DecomposeImageOptions {
    * anti-aliased edge rather than a wash (costs some PSNR: docs/photos.md "Crisp layers")
    */
   crisp?: boolean;
+  /** Adam steps of the placed layers' joint refinement (src/model/placeRefine.ts; default PLACE_DEFAULTS.refineSteps, 0: none); under a budget, its share of the time is PLACE_DEFAULTS.refineShare */
+  placeRefineSteps?: number;
   /** called after each placed layer */
   onLayer?: (done: number, total: number) => void;
 }
@@ -117,15 +120,23 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   if (bank) {
     const canvas = new Float32Array(W * H * 3);
     baseLayers.forEach((l, t) => blendLayerInto(canvas, baseMasks[t]!, l.colour));
+    const baseCanvas = Float32Array.from(canvas);
     const spent = performance.now() - t0;
-    const placed = placeGreedy(target, canvas, W, H, bank, {
+    const refineSteps = o.placeRefineSteps ?? PLACE_DEFAULTS.refineSteps;
+    const searchShare = refineSteps > 0 ? 1 - PLACE_DEFAULTS.refineShare : 1;
+    let placed = placeGreedy(target, canvas, W, H, bank, {
       count: N - baseLayers.length,
-      budgetMs: o.budgetMs ? Math.max(1, o.budgetMs - spent) : 0,
+      budgetMs: o.budgetMs ? Math.max(1, (o.budgetMs - spent) * searchShare) : 0,
       aspect,
       seed: o.seed,
       minGain: o.crisp ? PLACE_DEFAULTS.crispGain : undefined,
       onLayer: o.onLayer ? (k) => o.onLayer!(k + 1, N - baseLayers.length) : undefined,
     });
+    if (refineSteps > 0) {
+      // 2b. every placed layer at once, by gradient (the search placed them one at a time)
+      const left = o.budgetMs ? Math.max(1, o.budgetMs - (performance.now() - t0)) : 0;
+      placed = refinePlaced(placed, bank, baseCanvas, target, W, H, { aspect, steps: refineSteps, budgetMs: left, halvings: PLACE_DEFAULTS.refineHalvings, minGain: o.crisp ? PLACE_DEFAULTS.crispGain : undefined }).layers;
+    }
     placedCount = placed.length;
     for (const l of placed) {
       const buf = new Float32Array(W * H);
