@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { blasCoreFor } from '../src/backend/blasCore.js';
 // @ts-expect-error: a plain .mjs build script, no types
 import { openmpBlasDir } from '../scripts/blas-link.mjs';
-import { loadAddon } from '../src/backend/native.js';
+import { loadAddon } from '../src/backend/nativeAddon.js';
 import * as tf from '../src/core/tf.js';
 import { NO_NATIVE, onBackend } from './helpers.js';
 
@@ -286,7 +286,7 @@ test('native inference BatchNorm (per-channel scale and shift) equals tfjs cpu, 
 
 test('STRATUM_NATIVE=off: auto picks tfjs cpu without a warning, as if the addon were not built; native is refused naming the switch', () => {
   const script = `const { useBackend } = await import('./src/backend/index.ts');
-const { loadAddon } = await import('./src/backend/native.ts');
+const { loadAddon } = await import('./src/backend/nativeAddon.ts');
 console.log(JSON.stringify({ auto: await useBackend('auto'), addon: loadAddon() !== null, native: await useBackend('native').catch((e) => e.message) }));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', env: { ...process.env, STRATUM_NATIVE: 'off' } });
   assert.equal(r.status, 0, r.stderr);

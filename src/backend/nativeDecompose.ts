@@ -9,7 +9,7 @@ import { NORM_EPS } from '../config.js';
 import { MASK_EPS, maskWeightNames } from '../core/maskSpec.js';
 import { fusedDecompose, type Decomposer, type OneImageForward } from '../model/decomposer.js';
 import { ENCODER_PREFIX } from '../model/encoder.js';
-import type { NativeAddon } from './native.js';
+import type { NativeAddon } from './nativeAddon.js';
 import { values } from './tensorValues.js';
 
 export function registerNativeDecompose(n: NativeAddon, backend: string): void {
