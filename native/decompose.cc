@@ -1,8 +1,9 @@
 // One image's whole decomposition at inference in one call: the small encoder's 3×3 stride-2
 // convolutions with BatchNorm folded per step, the heads, the mask MLP (mask_forward.cc) and the
-// canvas update, for all T steps. Every size is checked (args.h) before it
-// runs.
+// canvas update, for all T steps. The weights it reads are the table of decompose_spec.h (mirrored
+// by src/model/encoderSpec.ts); every size is checked against it (args.h) before anything runs.
 #include "args.h"
+#include "decompose_spec.h"
 
 namespace stratum {
 
@@ -30,15 +31,15 @@ static void conv3s2(const float* x, int H, int W, int C, const float* w, int CO,
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OH * OW, CO, 9 * C, 1.f, cols.data(), 9 * C, w, CO, 0.f, y, CO);
 }
 
-Napi::Value DecomposeForward(const Napi::CallbackInfo& info) {
-  ArgError e;
-  const Napi::Env env = info.Env();
-  auto fail = [&](const std::string& m) {
+// dims [S, T, K, n, C_0..C_{n−1}] and flatten, checked: the shape the weight table is computed for
+static DecomposeShape ParseDecomposeDims(const Napi::Value& dims, const Napi::Value& flat, ArgError& e) {
+  DecomposeShape d{0, 0, 0, {}, false};
+  auto fail = [&](const char* m) {
     e.msg = m;
-    return argFail(env, "decomposeForward", e);
+    return d;
   };
-  if (!info[0].IsArray()) return fail("dims must be [S, T, K, n, C_0, ...]");
-  auto da = info[0].As<Napi::Array>();
+  if (!dims.IsArray()) return fail("dims must be [S, T, K, n, C_0, ...]");
+  auto da = dims.As<Napi::Array>();
   std::vector<int> dv;
   for (uint32_t i = 0; i < da.Length() && i < 4 + MAX_DEC_CONVS; i++) {
     Napi::Value v = da.Get(i);
@@ -51,16 +52,53 @@ Napi::Value DecomposeForward(const Napi::CallbackInfo& info) {
   if (S > MAX_DEC_SIZE || T > MAX_DEC_STEPS || K > MAX_MASK_K) return fail("S, T or K out of range");
   if (nConv > MAX_DEC_CONVS || da.Length() != (uint32_t)(4 + nConv)) return fail("dims must list n channel counts");
   std::vector<int> ch(dv.begin() + 4, dv.end());
-  int sumC = 0;
-  for (int c : ch) {
+  for (int c : ch)
     if (c > MAX_DEC_CHANNELS) return fail("channel count out of range");
-    sumC += c;
+  if (!flat.IsBoolean() && !flat.IsUndefined()) return fail("flatten must be a boolean");
+  d = DecomposeShape{S, T, K, ch, flat.IsBoolean() && flat.As<Napi::Boolean>().Value()};
+  return d;
+}
+
+// a Float32Array holding exactly the values of weight spec w (named by it when it does not)
+static float* F32W(const Napi::Value& v, const WeightSpec& w, ArgError& e) { return F32N(v, w.size(), w.name.c_str(), e); }
+
+// decomposeSpec(dims [S, T, K, n, C_0..C_{n−1}], flatten): the weight table decomposeForward checks
+// its arguments against, as [[name, [shape]], ...] (for src/backend/nativeAddon.ts to compare)
+Napi::Value DecomposeSpec(const Napi::CallbackInfo& info) {
+  ArgError e;
+  const Napi::Env env = info.Env();
+  const DecomposeShape shape = ParseDecomposeDims(info[0], info[1], e);
+  if (!e.msg.empty()) return argFail(env, "decomposeSpec", e);
+  const auto spec = decomposeWeightSpecs(shape);
+  auto out = Napi::Array::New(env, spec.size());
+  for (size_t i = 0; i < spec.size(); i++) {
+    auto dims = Napi::Array::New(env, spec[i].shape.size());
+    for (size_t k = 0; k < spec[i].shape.size(); k++) dims.Set((uint32_t)k, Napi::Number::New(env, (double)spec[i].shape[k]));
+    auto row = Napi::Array::New(env, 2);
+    row.Set((uint32_t)0, Napi::String::New(env, spec[i].name));
+    row.Set((uint32_t)1, dims);
+    out.Set((uint32_t)i, row);
   }
+  return out;
+}
+
+Napi::Value DecomposeForward(const Napi::CallbackInfo& info) {
+  ArgError e;
+  const Napi::Env env = info.Env();
+  auto fail = [&](const std::string& m) {
+    e.msg = m;
+    return argFail(env, "decomposeForward", e);
+  };
+  const DecomposeShape shape = ParseDecomposeDims(info[0], info.Length() > 17 ? info[17] : env.Undefined(), e);
+  if (!e.msg.empty()) return argFail(env, "decomposeForward", e);
+  const int S = shape.S, T = shape.T, K = shape.K, nConv = (int)shape.ch.size();
+  const std::vector<int>& ch = shape.ch;
+  int sumC = 0;
+  for (int c : ch) sumC += c;
   MaskDims d = ParseDims(info[1], info[2], e);
   if (!e.msg.empty()) return argFail(env, "decomposeForward", e);
   if (d.B != 1 || d.P != S * S || d.K != K) return fail("mask dims must be [1, S·S, K, H, G, L, pixel]");
-  if (info.Length() > 17 && !info[17].IsBoolean() && !info[17].IsUndefined()) return fail("flatten must be a boolean");
-  const bool flatten = info.Length() > 17 && info[17].IsBoolean() && info[17].As<Napi::Boolean>().Value();
+  const bool flatten = shape.flatten;
   std::vector<int> hs(nConv + 1), ws(nConv + 1);
   hs[0] = ws[0] = S;
   for (int i = 0; i < nConv; i++) {
@@ -70,15 +108,19 @@ Napi::Value DecomposeForward(const Napi::CallbackInfo& info) {
   const int CL = ch[nConv - 1], lastRows = hs[nConv] * ws[nConv];
   const int P = S * S, F = flatten ? CL * lastRows : CL;
   const float* target = F32N(info[3], (size_t)P * 3, "target", e);
-  std::vector<size_t> convLens;
-  for (int i = 0; i < nConv; i++) convLens.push_back((size_t)9 * (i == 0 ? 6 : ch[i - 1]) * ch[i]);
-  auto convW = F32ListN(info[4], convLens, false, "conv weights", e);
-  const float* scale = F32N(info[5], (size_t)T * sumC, "scale", e);
-  const float* shift = F32N(info[6], (size_t)T * sumC, "shift", e);
-  const float* wp = F32N(info[7], (size_t)F * K, "head p weight", e);
-  const float* bp = F32N(info[8], (size_t)K, "head p bias", e);
-  const float* wc = F32N(info[9], (size_t)F * 3, "head c weight", e);
-  const float* bc = F32N(info[10], 3, "head c bias", e);
+  // the weights, by the table of decompose_spec.h
+  const std::vector<WeightSpec> spec = decomposeWeightSpecs(shape);
+  const WeightSpec* slot = spec.data() + nConv;
+  std::vector<const float*> convW;
+  if (e.msg.empty() && !info[4].IsArray()) e.msg = "conv weights must be a list";
+  if (e.msg.empty() && info[4].As<Napi::Array>().Length() != (uint32_t)nConv) e.msg = "conv weights must hold " + std::to_string(nConv) + " arrays";
+  for (int i = 0; i < nConv && e.msg.empty(); i++) convW.push_back(F32W(info[4].As<Napi::Array>().Get(i), spec[i], e));
+  const float* scale = F32W(info[5], slot[SLOT_SCALE], e);
+  const float* shift = F32W(info[6], slot[SLOT_SHIFT], e);
+  const float* wp = F32W(info[7], slot[SLOT_HEAD_P_W], e);
+  const float* bp = F32W(info[8], slot[SLOT_HEAD_P_B], e);
+  const float* wc = F32W(info[9], slot[SLOT_HEAD_C_W], e);
+  const float* bc = F32W(info[10], slot[SLOT_HEAD_C_B], e);
   const float* coords = F32N(info[11], (size_t)P * 2, "coords", e);
   auto mw = F32ListN(info[12], weightLens(d), false, "mask weights", e);
   float* outP = F32N(info[13], (size_t)T * K, "outP", e);

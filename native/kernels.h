@@ -109,6 +109,7 @@ Napi::Value MaskStats(const Napi::CallbackInfo& info);
 Napi::Value MaskBackward(const Napi::CallbackInfo& info);
 // decompose.cc
 Napi::Value DecomposeForward(const Napi::CallbackInfo& info);
+Napi::Value DecomposeSpec(const Napi::CallbackInfo& info);
 // batchnorm.cc
 Napi::Value BnForward(const Napi::CallbackInfo& info);
 Napi::Value BnBackward(const Napi::CallbackInfo& info);

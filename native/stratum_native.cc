@@ -1,6 +1,7 @@
 // The N-API module: registers every kernel under the name the JavaScript side calls it by
 // (src/backend/nativeAddon.ts types them), each wrapped in Flushed (subnormal floats flushed for the
-// call's duration), and the ABI numbers the loader compares before it uses the addon.
+// call's duration), and what the loader compares before it uses the addon: the mask kernels' ABI
+// number and the fused decomposition's weight table (decomposeSpec, decompose_spec.h).
 //
 // The kernels live by family: blas.cc (OpenBLAS glue, threading), conv.cc, elementwise.cc,
 // mask_forward.cc / mask_backward.cc (the mask MLP), decompose.cc (fused encoder + heads),
@@ -37,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("bnBackward", Napi::Function::New(env, Flushed<BnBackward>));
   exports.Set("swapShapes", Napi::Function::New(env, Flushed<SwapShapes>));
   exports.Set("maskAbi", Napi::Function::New(env, MaskAbi));
+  exports.Set("decomposeSpec", Napi::Function::New(env, DecomposeSpec));
   exports.Set("threads", Napi::Function::New(env, Threads));
   exports.Set("blasCore", Napi::Function::New(env, BlasCore));
   exports.Set("blasThreading", Napi::Function::New(env, BlasThreading));

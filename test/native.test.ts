@@ -259,13 +259,17 @@ test('fused native decomposition of one image (small encoder, folded BatchNorm) 
   call(ok());
   const bad: [number, unknown, RegExp][] = [
     [3, f(47), /target holds 47 values, expected 48/],
-    [4, [f(9 * 5 * 4)], /conv weights holds 180 values, expected 216/],
+    [4, [f(9 * 5 * 4)], /enc\.conv0\.w holds 180 values, expected 216/],
+    [4, f(216), /conv weights must be a list/],
+    [4, [], /conv weights must hold 1 arrays/],
+    [5, f(5), /enc\.bn\.scale holds 5 values, expected 4/],
     [0, [4, 1, 2, 2, 4], /n channel counts/],
     [0, [4, 1e9, 2, 1, 4], /positive integers|out of range/],
     [1, [1, 9, 2, 8, 4, 1, 0, 0], /mask dims/],
     [16, f(47), /outCanvas holds 47 values/],
     // flattened, the heads read 2×2 positions × 4 channels: the mean pool's head weights are too short
-    [17, true, /head p weight holds 8 values, expected 32/],
+    [17, true, /head\.p\.w holds 8 values, expected 32/],
+    [10, f(4), /head\.c\.b holds 4 values, expected 3/],
     [17, 'yes', /flatten must be a boolean/],
   ];
   for (const [i, v, re] of bad) {

@@ -1,13 +1,15 @@
 /**
  * Loading the native addon (native/, built by node-gyp against OpenBLAS): where the built file is,
  * the thread tuning OpenMP and OpenBLAS read when it loads, and the checks that it was built from
- * these sources (the calling conventions it reports). The type of everything it exports is here
+ * these sources (the mask kernels' calling convention and the fused decomposition's weight table
+ * it reports). The type of everything it exports is here
  * too; what the tfjs backend does with it is in native.ts and the files it registers.
  */
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encoderSpecDrift, nativeDecomposeDims, nativeEncoderWeights, type EncoderSpecConfig } from '../model/encoderSpec.js';
 import { chooseBlasCore } from './blasCore.js';
 
 export interface NativeAddon {
@@ -31,6 +33,8 @@ export interface NativeAddon {
   /** src/model/shapes.ts swapShapes in one call; returns the swaps made (colours and origin written) */
   swapShapes?(dims: number[], db: number, masks: Float32Array, target: Float32Array, colours: Float64Array, bankMasks: Float32Array, bankRows: Float32Array, bankNorms: Float32Array, origin: Int32Array): number;
   bnBackward(x: Float32Array, dy: Float32Array, rows: number, C: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  /** the weights decomposeForward reads for dims [S, T, K, n, C_0..], as [name, shape] rows (native/decompose_spec.h, src/model/encoderSpec.ts) */
+  decomposeSpec?(dims: number[], flatten: boolean): [string, number[]][];
   /** calling convention of the mask kernels (MASK_ABI) */
   maskAbi?(): number;
   threads(n?: number): number;
@@ -82,15 +86,40 @@ export function loadAddon(): NativeAddon | null {
   const path = join(packageRoot(), 'native', 'build', 'Release', 'stratum_native.node');
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
-    if (addon.maskAbi?.() !== MASK_ABI) {
+    const problem = addonProblem(addon);
+    if (problem) {
       addon = null;
-      loadError = `${path}: built from older sources (mask kernels' calling convention changed)`;
+      loadError = `${path}: ${problem}`;
     }
   } catch (e) {
     addon = null;
     loadError = `${path}: ${(e as Error).message.split('\n')[0]}`;
   }
   return addon;
+}
+
+/**
+ * configurations on which the loader compares the addon's weight table of the fused decomposition
+ * with src/model/encoderSpec.ts: both poolings, odd and even sides, several depths
+ */
+const SPEC_PROBES: EncoderSpecConfig[] = [
+  { size: 12, smallChannels: [8, 16, 12], smallPool: 'mean', mask: { K: 5 } },
+  { size: 33, smallChannels: [4, 6], smallPool: 'flatten', mask: { K: 3 } },
+];
+
+/**
+ * why an addon that loaded cannot be used ('' when it can): built from older sources (the mask
+ * kernels' calling convention), or a fused-decomposition weight table that differs from
+ * src/model/encoderSpec.ts (one line naming the weight)
+ */
+export function addonProblem(n: NativeAddon): string {
+  if (n.maskAbi?.() !== MASK_ABI) return "built from older sources (mask kernels' calling convention changed)";
+  if (!n.decomposeSpec) return 'built from older sources (no decomposeSpec: the fused decomposition has no weight table)';
+  for (const cfg of SPEC_PROBES) {
+    const drift = encoderSpecDrift(n.decomposeSpec(nativeDecomposeDims(cfg, 3), cfg.smallPool === 'flatten'), nativeEncoderWeights(cfg, 3));
+    if (drift) return drift;
+  }
+  return '';
 }
 
 export function nativeLoadError(): string {
