@@ -8,7 +8,7 @@
 import { Command } from 'commander';
 import type { EncoderKind } from '../src/config.js';
 import { useBackend, type BackendName } from '../src/backend/index.js';
-import { loadAddon } from '../src/backend/native.js';
+import { loadAddon } from '../src/backend/nativeAddon.js';
 import * as tf from '../src/core/tf.js';
 import { stepBench, withStepOptions, type StepOptions } from './stepSetup.js';
 

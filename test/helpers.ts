@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { useBackend } from '../src/backend/index.js';
-import { loadAddon, nativeLoadError } from '../src/backend/native.js';
+import { loadAddon, nativeLoadError } from '../src/backend/nativeAddon.js';
 import * as tf from '../src/core/tf.js';
 import { ParamStore } from '../src/core/params.js';
 import type { LayeredDocument } from '../src/core/document.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { blasCoreFor } from '../src/backend/blasCore.js';
 // @ts-expect-error: a plain .mjs build script, no types
 import { openmpBlasDir } from '../scripts/blas-link.mjs';
-import { loadAddon } from '../src/backend/native.js';
+import { loadAddon } from '../src/backend/nativeAddon.js';
 import * as tf from '../src/core/tf.js';
 import { NO_NATIVE, onBackend } from './helpers.js';
 
@@ -259,13 +259,17 @@ test('fused native decomposition of one image (small encoder, folded BatchNorm) 
   call(ok());
   const bad: [number, unknown, RegExp][] = [
     [3, f(47), /target holds 47 values, expected 48/],
-    [4, [f(9 * 5 * 4)], /conv weights holds 180 values, expected 216/],
+    [4, [f(9 * 5 * 4)], /enc\.conv0\.w holds 180 values, expected 216/],
+    [4, f(216), /conv weights must be a list/],
+    [4, [], /conv weights must hold 1 arrays/],
+    [5, f(5), /enc\.bn\.scale holds 5 values, expected 4/],
     [0, [4, 1, 2, 2, 4], /n channel counts/],
     [0, [4, 1e9, 2, 1, 4], /positive integers|out of range/],
     [1, [1, 9, 2, 8, 4, 1, 0, 0], /mask dims/],
     [16, f(47), /outCanvas holds 47 values/],
     // flattened, the heads read 2×2 positions × 4 channels: the mean pool's head weights are too short
-    [17, true, /head p weight holds 8 values, expected 32/],
+    [17, true, /head\.p\.w holds 8 values, expected 32/],
+    [10, f(4), /head\.c\.b holds 4 values, expected 3/],
     [17, 'yes', /flatten must be a boolean/],
   ];
   for (const [i, v, re] of bad) {
@@ -286,7 +290,7 @@ test('native inference BatchNorm (per-channel scale and shift) equals tfjs cpu, 
 
 test('STRATUM_NATIVE=off: auto picks tfjs cpu without a warning, as if the addon were not built; native is refused naming the switch', () => {
   const script = `const { useBackend } = await import('./src/backend/index.ts');
-const { loadAddon } = await import('./src/backend/native.ts');
+const { loadAddon } = await import('./src/backend/nativeAddon.ts');
 console.log(JSON.stringify({ auto: await useBackend('auto'), addon: loadAddon() !== null, native: await useBackend('native').catch((e) => e.message) }));`;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: join(import.meta.dirname, '..'), encoding: 'utf8', env: { ...process.env, STRATUM_NATIVE: 'off' } });
   assert.equal(r.status, 0, r.stderr);

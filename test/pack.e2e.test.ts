@@ -94,7 +94,7 @@ test('npm pack, installed into an empty folder: npx stratum decompose, import by
   assert.equal(pack.status, 0, `npm pack: ${tail(pack.all)}`);
   const info = JSON.parse(pack.stdout) as { filename: string; size: number; files: { path: string }[] }[];
   const files = new Set(info[0]!.files.map((f) => f.path));
-  for (const f of ['package.json', 'index.js', 'bin/stratum.js', 'bin/source.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'native/binding.gyp', 'native/stratum_native.cc', 'scripts/build-native.mjs', 'scripts/blas-link.mjs', 'models/default.stratum', 'samples/sunset.jpg', 'data/photos.manifest.json', 'web-dist/index.html'])
+  for (const f of ['package.json', 'index.js', 'bin/stratum.js', 'bin/source.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js', 'native/binding.gyp', 'native/stratum_native.cc', 'native/kernels.h', 'native/args.h', 'native/decompose_spec.h', 'scripts/build-native.mjs', 'scripts/blas-link.mjs', 'models/default.stratum', 'samples/sunset.jpg', 'data/photos.manifest.json', 'web-dist/index.html'])
     assert.ok(files.has(f), `the tarball lacks ${f}`);
   const stray = [...files].filter((f) => /^(node_modules|native\/build|dist\/(test|bench)|test|bench|web\/|runs)\b/.test(f));
   assert.deepEqual(stray, [], 'the tarball holds none of the checkout\'s builds, tests or benches');

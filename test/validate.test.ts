@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadAddon } from '../src/backend/native.js';
+import { loadAddon } from '../src/backend/nativeAddon.js';
 import { MASK_NET_DEFAULTS, modelConfig } from '../src/config.js';
 import { documentStore, renderDocument, validateDocument } from '../src/core/document.js';
 import { initMaskNet } from '../src/core/maskNet.js';

@@ -4,7 +4,8 @@
  * 'wasm' is available on request (--backend wasm) for comparison.
  */
 import * as tf from '../core/tf.js';
-import { nativeDisabled, nativeLoadError, NATIVE_BACKEND, registerNativeBackend } from './native.js';
+import { NATIVE_BACKEND, registerNativeBackend } from './native.js';
+import { nativeDisabled, nativeLoadError } from './nativeAddon.js';
 
 export type BackendName = 'auto' | 'native' | 'cpu' | 'wasm';
 

@@ -6,7 +6,7 @@
 import { NORM_EPS } from '../config.js';
 import * as tf from '../core/tf.js';
 import { fusedBatchNorm } from '../model/nn.js';
-import type { NativeAddon } from './native.js';
+import type { NativeAddon } from './nativeAddon.js';
 import { values } from './tensorValues.js';
 
 export function registerNativeBatchNorm(n: NativeAddon, backend: string): void {

@@ -11,7 +11,7 @@ import { fusedMaskNet } from '../core/maskNet.js';
 import { MASK_EPS, maskWeightNames } from '../core/maskSpec.js';
 import type { ParamStore } from '../core/params.js';
 import * as tf from '../core/tf.js';
-import type { NativeAddon } from './native.js';
+import type { NativeAddon } from './nativeAddon.js';
 import { values } from './tensorValues.js';
 
 /**

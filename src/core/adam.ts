@@ -23,7 +23,7 @@ export function cosineShare(t: number, finalShare: number): number {
 /** an in-place update of p, m and v by one Adam step; returns false to decline (then the plain update runs) */
 export type AdamUpdate = (p: tf.Variable, g: tf.Tensor, m: tf.Variable, v: tf.Variable, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number) => boolean;
 
-/** the fused update (src/backend/native.ts) */
+/** the fused update (src/backend/nativeAdam.ts) */
 export const fusedAdam = new FusedKernel<AdamUpdate>('adam');
 
 export class Adam {

@@ -8,7 +8,7 @@
  * (src/backend/nativeMaskNet.ts) are all derived, so the three can never disagree. The order is
  * the native one: l_i.w, l_i.b, gn_i.gamma, gn_i.beta for each hidden layer, then out.w, out.b.
  *
- * The bounds are the ones the native kernels assert too (native/stratum_native.cc, MaskCall):
+ * The bounds are the ones the native kernels assert too (native/args.h, ParseDims):
  * its per-thread GroupNorm buffers hold at most MAX_GROUPS groups and MAX_HIDDEN channels, and
  * H must split into G equal groups.
  */
