@@ -112,7 +112,7 @@ export interface PlaceOptions {
 const SIG_RANGE = 16;
 const SIG_N = 4096;
 const SIG = Float32Array.from({ length: SIG_N + 1 }, (_, i) => 1 / (1 + Math.exp(-((i / SIG_N) * 2 - 1) * SIG_RANGE)));
-const sig = (t: number): number => {
+export const sig = (t: number): number => {
   if (t <= -SIG_RANGE) return SIG[0]!;
   if (t >= SIG_RANGE) return SIG[SIG_N]!;
   const f = ((t / SIG_RANGE + 1) / 2) * SIG_N;

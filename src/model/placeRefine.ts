@@ -25,7 +25,7 @@
 import { PLACE_DEFAULTS } from '../config.js';
 import { placementMatrix, WINDOW_KAPPA, type Placement } from '../core/placement.js';
 import { pixelBoxOf } from '../core/render.js';
-import { ALPHA_MIN, type PlaceBank, type PlacedLayer } from './place.js';
+import { ALPHA_MIN, sig, type PlaceBank, type PlacedLayer } from './place.js';
 
 /** fields per layer in the packed vector: x, y, angle, log sx, log sy, log gain, opacity, r, g, b */
 export const FIELDS = 10;
@@ -90,7 +90,6 @@ function halve(a: Float32Array, W: number, H: number): Float32Array {
 let arena = new Float32Array(1 << 16);
 const EMPTY = new Float32Array(0);
 
-const sigmoid = (t: number): number => 1 / (1 + Math.exp(-t));
 
 /**
  * E = Σ ‖C_N − y‖² of the placed layers `v` (packed) over the fixed canvas `base`, and its gradient
@@ -140,7 +139,7 @@ export function placedError(v: Float64Array, shapes: readonly number[], bank: Pl
     const p = zo + kv * B + ku;
     const z00 = z[p]!, z01 = z[p + 1]!, z10 = z[p + B]!, z11 = z[p + B + 1]!;
     const zt = (z00 * (1 - a) + z01 * a) * (1 - b) + (z10 * (1 - a) + z11 * a) * b;
-    const s = sigmoid(g * zt);
+    const s = sig(g * zt);
     const w = wu * wv;
     if (d) {
       const ds = s * (1 - s);
