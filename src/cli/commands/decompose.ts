@@ -8,7 +8,7 @@ import { decomposeBatch, expandInputs, registerWorker } from '../decomposeBatch.
 import { psnrOf } from '../../core/psnr.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { frameSize, renderDocument } from '../../core/document.js';
-import { canvasAfterEachLayer } from '../../core/blend.js';
+import { canvasAfterEachLayer } from '../../core/stack.js';
 import { Progress } from '../../io/progress.js';
 import { readImageExact, readImageFrame, writePng } from '../../data/images.js';
 import { resampleArea } from '../../core/resample.js';
@@ -199,7 +199,7 @@ async function writeLayersGrid(path: string, doc: LayeredDocument, frame: { widt
   const r = renderDocument(doc, w, h, { keepMasks: true });
   const N = doc.layers.length;
   const cols = N <= 12 ? doc.layers.map((_, t) => t) : Array.from({ length: 12 }, (_, k) => Math.round(((k + 1) * N) / 12) - 1);
-  const canvases = canvasAfterEachLayer(r.masks!, doc.layers.map((l) => (l.visible === false ? null : l.colour)) as never);
+  const canvases = canvasAfterEachLayer(r.masks!, doc.layers.map((l) => l.colour), doc.layers.map((l) => l.visible !== false));
   const tile = (a: Float32Array): Tile => ({ pixels: a, width: w, height: h });
   await writeGrid(path, [
     [tile(input), tile(r.rgb), ...cols.map((t) => tile(canvases[t]!))],

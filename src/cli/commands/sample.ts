@@ -9,7 +9,7 @@ import { saveDocument } from '../../export/documentFile.js';
 import { loadGan } from '../../train/ganTrainer.js';
 import { discardBnUpdates, newCtx } from '../../model/nn.js';
 import { makeDocument } from '../../core/document.js';
-import { canvasAfterEachLayer } from '../../core/blend.js';
+import { canvasAfterEachLayer } from '../../core/stack.js';
 import { writeGrid, type Tile } from '../../eval/grid.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { checkGrid, checkRender, renderEstimate } from '../limits.js';
