@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { mkdirSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { REFINE_DEFAULTS } from '../../config.js';
-import { decomposePipeline, placesLayers } from '../../pipeline/decompose.js';
+import { checkOptions, checkPipeline, decomposePipeline, placesLayers, type NamedOption, type OptionNames, type PipelineOptions } from '../../pipeline/decompose.js';
 import { decomposeBatch, expandInputs, registerWorker } from '../decomposeBatch.js';
 import { psnrOf } from '../../core/psnr.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
@@ -13,7 +13,6 @@ import { Progress } from '../../io/progress.js';
 import { readImageExact, readImageFrame, writePng } from '../../data/images.js';
 import { resampleArea } from '../../core/resample.js';
 import { fitDims } from '../../model/decomposeFrame.js';
-import { maxEncoderSteps } from '../../model/decomposeImage.js';
 import { softShare, softShareOfMasks, SOFT_SIDE } from '../../eval/soft.js';
 import { MAX_INPUT_SIDE, PLACE_DEFAULTS } from '../../config.js';
 import { formatContributions } from '../../eval/contribution.js';
@@ -100,20 +99,38 @@ export interface Request {
   crisp: boolean;
 }
 
+/** the flag of each pipeline option, for its refusals (src/pipeline/decompose.ts checkPipeline) */
+const FLAGS: Record<NamedOption, string> = { layers: '--layers', budgetMs: '--budget', fitSize: '--fit-size', crisp: '--crisp', greedy: '--greedy', refine: '--refine', refineSteps: '--refine', prune: '--prune' };
+const flagOf: OptionNames = (option) => FLAGS[option];
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 function checkRequest(o: any, c: Command): Request {
-  if (o.fitSize > 1024) throw new Error(`--fit-size ${o.fitSize} is too large (at most 1024)`);
   const steps = typeof o.refine === 'number' ? o.refine : 0;
   const refining = o.refine !== undefined && (o.refine === true || steps > 0);
   if (!refining && o.refineColoursOnly) throw new Error('--refine-colours-only needs --refine');
-  if (o.crisp && (refining || o.greedy > 0 || o.prune !== undefined)) throw new Error('--crisp layers carry a gain that --refine, --greedy and --prune do not handle: use one or the other');
-  const requested: number | undefined = o.layers ?? o.T;
-  if (requested !== undefined && requested > PLACE_DEFAULTS.maxLayers) throw new Error(`--layers ${requested} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
-  if (o.budget !== undefined && !refining && !(requested !== undefined)) throw new Error('--budget needs --layers (the time to find them) or --refine');
-  return {
-    model: o.model, backend: o.backend, size: o.size, requested, budget: o.budget, fitSize: o.fitSize, fitSizeGiven: c.getOptionValueSource('fitSize') !== 'default',
+  const r: Request = {
+    model: o.model, backend: o.backend, size: o.size, requested: o.layers ?? o.T, budget: o.budget, fitSize: o.fitSize, fitSizeGiven: c.getOptionValueSource('fitSize') !== 'default',
     greedy: o.greedy, refining, steps, refineLr: o.refineLr, refineColoursOnly: o.refineColoursOnly, pixels: o.pixels, prune: o.prune,
     leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes, crisp: o.crisp,
+  };
+  // the pipeline's own checks that need no model, naming the flags
+  checkOptions(pipelineOptions(r, r.fitSize), flagOf);
+  return r;
+}
+
+/** the pipeline's options for a request, with the fit size it uses */
+function pipelineOptions(r: Request, fitSize: number): PipelineOptions {
+  return {
+    layers: r.requested,
+    budgetMs: r.budget,
+    fitSize,
+    leastSquares: r.leastSquares,
+    reorder: r.reorder,
+    shapes: r.shapes,
+    crisp: r.crisp,
+    greedy: r.greedy,
+    refine: r.refining ? { steps: r.steps, lr: r.refineLr, coloursOnly: r.refineColoursOnly, pixels: r.pixels } : undefined,
+    prune: r.prune,
   };
 }
 
@@ -141,15 +158,13 @@ export async function decomposeToFiles(loaded: ReturnType<typeof loadModel>, ima
   const N = r.requested ?? T;
   // more layers than the encoder paints: placed layers of the learned shape family, within --budget
   const placing = placesLayers(model, N);
-  if (placing && (r.refining || r.greedy > 0 || r.prune !== undefined)) throw new Error(`--refine, --greedy and --prune work on the model's ${T} whole-frame layers; with --layers above ${T} the pipeline places the rest itself (give it time with --budget)`);
-  // each greedy layer is a search over candidates at the fit size: the same cap on layers in all as the editor's
-  const cap = maxEncoderSteps(T);
-  if (!placing && N + r.greedy > cap) throw new Error(`--greedy ${r.greedy}: at most ${cap} layers in all for this model (T=${T}), ${N} of them from the encoder`);
+  const fitSize = placing && !r.fitSizeGiven ? PLACE_DEFAULTS.fitSize : r.fitSize;
+  const options = pipelineOptions(r, fitSize);
+  checkPipeline(model, options, flagOf);
   const S = model.cfg.size;
   const frame = await readImageFrame(image, MAX_INPUT_SIDE);
   const shape = { mask: model.cfg.mask, referenceSize: S, layers: Array.from({ length: N + r.greedy }), frame: { width: frame.width, height: frame.height } } as unknown as LayeredDocument;
   const [rw, rh] = frameSize(shape, r.size);
-  const fitSize = r.fitSizeGiven ? r.fitSize : PLACE_DEFAULTS.fitSize;
   // placing keeps every layer's mask, its weight and a scratch copy on the fit grid (float32)
   const [fw, fh] = fitDims(frame.width, frame.height, fitSize);
   // the render keeps its masks (for the soft share) when they are small; else softShare renders at 512 apart
@@ -160,16 +175,7 @@ export async function decomposeToFiles(loaded: ReturnType<typeof loadModel>, ima
   const bar = placing && progress ? new Progress(N - T, 0, 'place ') : null;
   let rbar: Progress | null = null;
   const res = decomposePipeline(model, frame, {
-    layers: N,
-    budgetMs: r.budget,
-    fitSize: placing ? fitSize : r.fitSize,
-    leastSquares: r.leastSquares,
-    reorder: r.reorder,
-    shapes: r.shapes,
-    crisp: r.crisp,
-    greedy: r.greedy,
-    refine: r.refining ? { steps: r.steps, lr: r.refineLr, coloursOnly: r.refineColoursOnly, pixels: r.pixels } : undefined,
-    prune: r.prune,
+    ...options,
     onLayer: bar ? (k) => bar.update(k, `layer ${T + k} of ${N}`) : undefined,
     onRefineStep: r.refining && progress
       ? (s, budgetMs, n) => {
