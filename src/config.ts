@@ -277,5 +277,12 @@ export const SHAPE_BANK_DEFAULTS = { count: 1024, poolImages: 1500, minDb: 0.3, 
 /** SVG export (src/export/svg.ts): mask levels ('auto': the fewest reaching targetPsnr dB against the render), the one-level threshold, Douglas–Peucker tolerance in pixels */
 export const SVG_DEFAULTS = { levels: 'auto' as const, targetPsnr: 32, threshold: 0.5, simplify: 0.3 };
 
+/**
+ * The browser editor (web/): the time it gives placed layers by default, and the refinement fit
+ * sizes it offers (plus the image's own short side when smaller; its default is
+ * REFINE_DEFAULTS.fitSize, and its refinement budget REFINE_DEFAULTS.budgetMs)
+ */
+export const EDITOR_DEFAULTS = { placeBudgetMs: 2000, fitSizes: [64, 128, 256] };
+
 /** the formats `stratum export` and exportDocument write (src/export/exportDocument.ts), by file extension */
 export const EXPORT_FORMATS = ['png', 'psd', 'ora', 'svg'] as const;
