@@ -13,7 +13,7 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { fusedAdam } from '../core/adam.js';
 import * as tf from '../core/tf.js';
 import type { RGB } from '../model/refine.js';
-import { fusedSwapShapes, SCORE_EXACTLY, shapeCount } from '../model/shapes.js';
+import { fusedSwapShapes, SCORE_EXACTLY, shapeCount } from '../model/shapeSwaps.js';
 import { chooseBlasCore } from './blasCore.js';
 import { registerNativeDecompose } from './nativeDecompose.js';
 import { registerNativeBatchNorm } from './nativeBatchNorm.js';
@@ -37,7 +37,7 @@ export interface NativeAddon {
   maxPoolGrad(geom: number[], x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   adam(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, stepSize: number, beta1: number, beta2: number, eps: number, bc2: number): void;
   bnForward(x: Float32Array, rows: number, C: number, gamma: Float32Array, beta: Float32Array, eps: number, y: Float32Array, mean: Float32Array, variance: Float32Array): void;
-  /** src/model/shapes.ts swapShapes in one call; returns the swaps made (colours and origin written) */
+  /** src/model/shapeSwaps.ts swapShapes in one call; returns the swaps made (colours and origin written) */
   swapShapes?(dims: number[], db: number, masks: Float32Array, target: Float32Array, colours: Float64Array, bankMasks: Float32Array, bankRows: Float32Array, bankNorms: Float32Array, origin: Int32Array): number;
   bnBackward(x: Float32Array, dy: Float32Array, rows: number, C: number, gamma: Float32Array, mean: Float32Array, variance: Float32Array, eps: number, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   /** calling convention of the mask kernels (MASK_ABI) */

@@ -3,7 +3,7 @@ import { canvasAfterEachLayer, layerWeights, leastSquaresColours } from '../core
 import { makeDocument, type DocLayer, type LayeredDocument } from '../core/document.js';
 import * as tf from '../core/tf.js';
 import { searchLayerOrder } from './reorder.js';
-import { swapShapes } from './shapes.js';
+import { swapShapes } from './shapeSwaps.js';
 import { fusedDecompose, type Decomposer } from './decomposer.js';
 import { newCtx } from './nn.js';
 
@@ -32,7 +32,7 @@ export interface DecomposeImageOptions {
   reorder?: boolean;
   /**
    * with least-squares colours and a model that has a shape bank, swap the weakest layers for bank
-   * shapes painted on top (default true; src/model/shapes.ts). It replaces the order search (a
+   * shapes painted on top (default true; src/model/shapeSwaps.ts). It replaces the order search (a
    * layer moved to the top is one of its candidates' kind, and it finds the same gain), so with a
    * bank the order search is not run. `reorder: false` keeps the encoder's layers in its order, so
    * it also turns the swaps off.

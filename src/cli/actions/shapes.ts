@@ -6,7 +6,7 @@ import { checkOutputs } from '../../io/paths.js';
 import { Progress } from '../../io/progress.js';
 import { loadModel, saveCheckpoint } from '../../model/checkpoint.js';
 import { MAX_BANK_VALUES, MAX_SHAPES } from '../../model/decomposer.js';
-import { chooseShapeBank } from '../../train/shapes.js';
+import { chooseShapeBank } from '../../train/chooseShapeBank.js';
 import { outputOf } from '../options.js';
 import { say, shown } from '../say.js';
 import type { OptionValues } from 'commander';
