@@ -161,7 +161,7 @@ Napi::Value SwapShapes(const Napi::CallbackInfo& info) {
       const double c0 = colours[t * 3], c1 = colours[t * 3 + 1], c2 = colours[t * 3 + 2];
       if (t == 0) std::fill(canvases[0].begin(), canvases[0].end(), 0.f);
       else std::memcpy(c, canvases[t - 1].data(), sizeof(float) * 3 * P);
-      // as src/core/blend.ts blendLayerInto: c·(1 − m) + colour·m
+      // as src/core/stack.ts blendLayerInto: c·(1 − m) + colour·m
       for (int q = 0, i = 0; q < P; q++, i += 3) {
         const double a = m[q], k = 1.0 - a;
         c[i] = (float)(c[i] * k + c0 * a);

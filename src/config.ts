@@ -262,7 +262,7 @@ export const MAX_INPUT_SIDE = 2048;
  * After the forward pass (src/model/decomposeImage.ts): without a shape bank, the order search
  * keeps at most this many moves (on the 104 whole held-out photos at 32², 4 moves give 19.975 dB
  * against 19.982 with up to T, 19.896 in the encoder's order, for 4.5 ms instead of 6 ms per image);
- * with a bank, the shape swaps (src/model/shapes.ts): at most maxSwaps swaps of layers worth less
+ * with a bank, the shape swaps (src/model/shapeSwaps.ts): at most maxSwaps swaps of layers worth less
  * than db dB, the weakest `candidates` layers scored against the bank each round.
  */
 export const MAX_MOVES = 4;
@@ -271,8 +271,18 @@ export const SWAP_DEFAULTS = { maxSwaps: 8, db: 1, candidates: 3 };
 /** shapes a model's bank may hold at most (the default bank of 1,024 is 40 KB in the model file; its masks at 32², 4 MB in memory) */
 export const MAX_SHAPES = 8192;
 
-/** `stratum shapes` (src/train/shapes.ts): bank size, images whose layers form the pool, a pool layer's least worth (dB), shapes tried while counting usage, seed */
+/** `stratum shapes` (src/train/chooseShapeBank.ts): bank size, images whose layers form the pool, a pool layer's least worth (dB), shapes tried while counting usage, seed */
 export const SHAPE_BANK_DEFAULTS = { count: 1024, poolImages: 1500, minDb: 0.3, candidates: 6000, seed: 777 };
 
 /** SVG export (src/export/svg.ts): mask levels ('auto': the fewest reaching targetPsnr dB against the render), the one-level threshold, Douglas–Peucker tolerance in pixels */
 export const SVG_DEFAULTS = { levels: 'auto' as const, targetPsnr: 32, threshold: 0.5, simplify: 0.3 };
+
+/**
+ * The browser editor (web/): the time it gives placed layers by default, and the refinement fit
+ * sizes it offers (plus the image's own short side when smaller; its default is
+ * REFINE_DEFAULTS.fitSize, and its refinement budget REFINE_DEFAULTS.budgetMs)
+ */
+export const EDITOR_DEFAULTS = { placeBudgetMs: 2000, fitSizes: [64, 128, 256] };
+
+/** the formats `stratum export` and exportDocument write (src/export/exportDocument.ts), by file extension */
+export const EXPORT_FORMATS = ['png', 'psd', 'ora', 'svg'] as const;

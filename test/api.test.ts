@@ -56,7 +56,7 @@ test('library: a tensor decomposes like the file it came from, a non-square one 
   // the layer count is capped as decompose --layers is (maxEncoderSteps), before any work
   await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { layers: 5000 }), /layers 5000 is too many \(at most 1000\)/);
   await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { T: 0 }), /layers must be a whole number/);
-  await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { layers: 12, refine: { steps: 2 } }), /refine works on the model's 10 whole-frame layers/);
+  await assert.rejects(decompose(model, tf.fill([S, S, 3], 0.5), { layers: 12, refine: { steps: 2 } }), /refine, greedy and prune work on the model's 10 whole-frame layers/);
   await assert.rejects(load(join(tmp(), 'missing.stratum')), /missing\.stratum: no such checkpoint/);
   model.dispose();
 });

@@ -5,7 +5,7 @@ import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
 import { boxLeastSquares, boxSolve, choleskySolve } from '../src/core/solve.js';
 import * as tf from '../src/core/tf.js';
-import { layerWeights } from '../src/model/refine.js';
+import { layerWeights } from '../src/core/stack.js';
 import { gradCheck, onBackend } from './helpers.js';
 
 const rand = (n: number, seed: number, lo = 0, hi = 1) => {
@@ -65,7 +65,7 @@ test('leastSquaresBlend: colours in [0, 1] that beat every perturbed feasible co
   const img = image.dataSync();
   assert.ok(C.every((v) => v >= 0 && v <= 1));
   for (let b = 0; b < B; b++) {
-    // weights from the plain-array definition of src/model/refine.ts (w_t = M_t Π_{s>t}(1 − M_s))
+    // weights from the plain-array definition of src/core/stack.ts (w_t = M_t Π_{s>t}(1 − M_s))
     const w = layerWeights(Array.from({ length: T }, (_, t) => Float32Array.from({ length: P }, (_, i) => masks[b * P * T + i * T + t]!)));
     const y = target.subarray(b * P * 3, (b + 1) * P * 3);
     const blend = (cols: ArrayLike<number>, i: number, k: number) => {

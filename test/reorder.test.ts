@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canvasAfterEachLayer } from '../src/core/blend.js';
+import { canvasAfterEachLayer, layerWeights, leastSquaresColours, mseOfColours } from '../src/core/stack.js';
 import { mulberry32 } from '../src/core/random.js';
 import { psnrOf } from '../src/core/psnr.js';
-import { layerWeights, leastSquaresColours, mseOfColours } from '../src/model/refine.js';
 import { searchLayerOrder } from '../src/model/reorder.js';
 
 const N = 12;

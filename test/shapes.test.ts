@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { canvasAfterEachLayer } from '../src/core/blend.js';
+import { canvasAfterEachLayer, layerWeights, leastSquaresColours, leastSquaresFit, mseOfColours } from '../src/core/stack.js';
 import { mulberry32 } from '../src/core/random.js';
 import { renderDocument } from '../src/core/document.js';
 import * as tf from '../src/core/tf.js';
@@ -10,8 +10,7 @@ import { modelConfig } from '../src/config.js';
 import { loadModel, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer, SHAPES_KEY } from '../src/model/decomposer.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
-import { layerWeights, leastSquaresColours, leastSquaresFit, mseOfColours } from '../src/model/refine.js';
-import { bankScores, errorOnTop, fusedSwapShapes, makeShapeBank, SWAP_DEFAULTS, swapShapes, swapShapesDefinition } from '../src/model/shapes.js';
+import { bankScores, errorOnTop, fusedSwapShapes, makeShapeBank, SWAP_DEFAULTS, swapShapes, swapShapesDefinition } from '../src/model/shapeSwaps.js';
 import { NO_NATIVE, onBackend, tmp } from './helpers.js';
 
 const blob = (N: number, cx: number, cy: number, r: number) => Float32Array.from({ length: N * N }, (_, q) => 1 / (1 + Math.exp(2 * (Math.hypot((q % N) - cx, Math.floor(q / N) - cy) - r))));

@@ -9,7 +9,7 @@
  * (web/refinePanel.ts), zoom at true resolution and export. All compute runs in the browser with
  * tfjs (WebGL on a GPU, else WebAssembly, else plain JavaScript: web/backend.ts).
  */
-import { MAX_INPUT_SIDE, PLACE_DEFAULTS } from '../src/config.js';
+import { EDITOR_DEFAULTS, MAX_INPUT_SIDE, PLACE_DEFAULTS, REFINE_DEFAULTS } from '../src/config.js';
 import * as tf from '../src/core/tf.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
 import type { Frame } from '../src/model/decomposeFrame.js';
@@ -185,6 +185,9 @@ function sampleButton(s: string, photo: boolean): HTMLButtonElement {
 }
 
 function wire(): void {
+  // the fields' defaults live in src/config.ts
+  $<HTMLInputElement>('decompose-budget').value = String(EDITOR_DEFAULTS.placeBudgetMs / 1000);
+  $<HTMLInputElement>('refine-budget').value = String(REFINE_DEFAULTS.budgetMs / 1000);
   const drop = $('drop');
   drop.ondragover = (e) => {
     e.preventDefault();

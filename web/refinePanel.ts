@@ -6,6 +6,7 @@
  * stretchedFrame, as the CLI and the library do); placed, sharpened or translucent layers are not
  * refined, so with any of them in the stack the panel says so and stays off.
  */
+import { EDITOR_DEFAULTS, REFINE_DEFAULTS } from '../src/config.js';
 import { isPlacedOrSharp } from '../src/core/placement.js';
 import { maxEncoderSteps } from '../src/model/decomposeImage.js';
 import { runStepsAsync, type RefineProgress } from '../src/model/refine.js';
@@ -16,18 +17,17 @@ import { currentDocument, state } from './state.js';
 import { $, checked, nextFrame, numberField, setStatus } from './ui.js';
 import { keepMask } from './view.js';
 
-/** refinement fit sizes offered (plus the image's own side when it is smaller than the largest) */
-const FIT_SIZES = [64, 128, 256];
+const FIT_SIZES = EDITOR_DEFAULTS.fitSizes;
 let stopRequested = false;
 
-/** fit sizes for the loaded image: 64, 128, 256 and its own short side if smaller; 128 or that side by default */
+/** fit sizes for the loaded image (src/config.ts EDITOR_DEFAULTS) and its own short side if smaller; REFINE_DEFAULTS.fitSize or that side by default */
 export function fitSizeOptions(): void {
   const select = $<HTMLSelectElement>('refine-fit');
   select.replaceChildren();
   if (!state.frame) return;
   const side = Math.min(state.frame.width, state.frame.height);
   const sizes = [...new Set([...FIT_SIZES, ...(side < FIT_SIZES.at(-1)! ? [side] : [])])].sort((a, b) => a - b);
-  const preferred = Math.min(128, side);
+  const preferred = Math.min(REFINE_DEFAULTS.fitSize, side);
   for (const f of sizes) {
     const o = document.createElement('option');
     o.value = String(f);

@@ -5,7 +5,7 @@
  * per layer shape (p, placement, gain, opacity) and size, so a recolour, a toggle or a reorder
  * re-blends without the network; only a changed shape recomputes its mask.
  */
-import { blendLayerInto, compositeLayers } from '../src/core/blend.js';
+import { blendLayerInto, compositeLayers } from '../src/core/stack.js';
 import { frameSize, type DocLayer } from '../src/core/document.js';
 import { frameAspect } from '../src/core/placement.js';
 import { adaptiveStride, renderLayers, type RenderOptions } from '../src/core/render.js';

@@ -3,8 +3,8 @@
  * native/swaps.cc): packs the layers' masks, checks every size the C++ loop reads (it trusts
  * them), and unpacks the swaps made. Registered for the native backend when the addon has it.
  */
-import type { RGB } from '../model/refine.js';
-import { fusedSwapShapes, SCORE_EXACTLY, shapeCount } from '../model/shapes.js';
+import type { RGB } from '../core/stack.js';
+import { fusedSwapShapes, SCORE_EXACTLY, shapeCount } from '../model/shapeSwaps.js';
 import type { NativeAddon } from './nativeAddon.js';
 
 export function registerNativeSwaps(n: NativeAddon, backend: string): void {

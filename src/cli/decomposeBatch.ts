@@ -14,13 +14,12 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Command } from 'commander';
 import { useBackend, type BackendName } from '../backend/index.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
 import { checkOutputs } from '../io/paths.js';
 import { Progress } from '../io/progress.js';
 import { loadModel } from '../model/checkpoint.js';
-import { decomposeToFiles, outputsOf, type Request } from './commands/decompose.js';
+import { decomposeToFiles, outputsOf, type Request } from './actions/decompose.js';
 import { oneLine, say, shown } from './say.js';
 
 /** the image files a folder is read for */
@@ -218,28 +217,23 @@ async function pool(todo: number[], images: string[], outputs: ReturnType<typeof
   });
 }
 
-/** the hidden `stratum decompose-worker` a pool starts: images from stdin, results on stdout */
-export function registerWorker(program: Command): void {
-  program
-    .command('decompose-worker', { hidden: true })
-    .description('(internal) one worker of `stratum decompose IMAGES...`')
-    .action(async () => {
-      const spec = process.env[REQUEST_ENV];
-      if (!spec) throw new Error('decompose-worker is started by `stratum decompose IMAGES...`, not by hand');
-      const { req } = JSON.parse(spec) as { req: Request; out: string };
-      await useBackend(req.backend as BackendName);
-      const loaded = loadModel(req.model);
-      const send = (m: object) => process.stdout.write(`${TAG}${JSON.stringify(m)}\n`);
-      send({ ready: true });
-      for await (const line of createInterface({ input: process.stdin })) {
-        if (!line.trim()) continue;
-        const { i, image, outputs } = JSON.parse(line) as { i: number; image: string; outputs: ReturnType<typeof outputsOf> };
-        try {
-          const r = await decomposeToFiles(loaded, image, outputs, req, false);
-          send({ i, ok: true, layers: r.layers, psnr: r.psnr, seconds: r.seconds });
-        } catch (e) {
-          send({ i, ok: false, error: (e as Error).message.split('\n')[0] });
-        }
-      }
-    });
+/** the hidden `stratum decompose-worker` a pool starts (src/cli/commands/decompose.ts registers it): images from stdin, results on stdout */
+export async function runWorker(): Promise<void> {
+  const spec = process.env[REQUEST_ENV];
+  if (!spec) throw new Error('decompose-worker is started by `stratum decompose IMAGES...`, not by hand');
+  const { req } = JSON.parse(spec) as { req: Request; out: string };
+  await useBackend(req.backend as BackendName);
+  const loaded = loadModel(req.model);
+  const send = (m: object) => process.stdout.write(`${TAG}${JSON.stringify(m)}\n`);
+  send({ ready: true });
+  for await (const line of createInterface({ input: process.stdin })) {
+    if (!line.trim()) continue;
+    const { i, image, outputs } = JSON.parse(line) as { i: number; image: string; outputs: ReturnType<typeof outputsOf> };
+    try {
+      const r = await decomposeToFiles(loaded, image, outputs, req, false);
+      send({ i, ok: true, layers: r.layers, psnr: r.psnr, seconds: r.seconds });
+    } catch (e) {
+      send({ i, ok: false, error: (e as Error).message.split('\n')[0] });
+    }
+  }
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * stratum — learn, decompose, edit, render, export and generate layered images. One file per
- * command in ./commands. Every failure is one line on stderr and a non-zero exit code.
+ * command in ./commands registers its flags and help; its work, in ./actions, is imported only
+ * when that command runs: `--version`, `--help` and each command load only what they use (not
+ * every command's tfjs, sharp and training). Every failure is one line on stderr and a non-zero exit code.
  */
 import { Command } from 'commander';
 import { register as trainCommand } from './commands/train.js';

@@ -87,3 +87,13 @@ export function nonNegative(name: string) {
     }
   };
 }
+
+/**
+ * A command's action that imports its implementation (src/cli/actions/) only when the command runs:
+ * a call loads commander, the flags and the one command it runs, not every command's dependencies
+ * (tfjs, sharp, training).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function lazy<K extends string>(load: () => Promise<Record<K, (...args: any[]) => Promise<void>>>, name: K): (...args: unknown[]) => Promise<void> {
+  return async (...args) => (await load())[name](...args);
+}

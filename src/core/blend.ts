@@ -3,6 +3,10 @@
  * through its mask M_t:
  *
  *   I_0 = 0,    I_t = I_{t-1} · (1 − M_t) + c_t · M_t
+ *
+ * here as tensors, for what needs gradients or batches (the layer loop, training's loss,
+ * refinement's step); the same stack on plain arrays, for the per-image algorithms on masks
+ * computed once, is src/core/stack.ts.
  */
 import { boxSolve } from './solve.js';
 import * as tf from './tf.js';
@@ -34,37 +38,6 @@ function blendWeights<R extends tf.Rank>(m: tf.Tensor<R>): tf.Tensor<R> {
   return m.mul(tf.exp(tf.cumsum(logKeep, axis, true, true))); // Σ_{s>t}: exclusive, reversed
 }
 
-/** blendLayer on plain arrays (used by tiled rendering): rgb [P*3], mask [P], colour [3] */
-export function blendLayerInto(rgb: Float32Array, mask: Float32Array, colour: ArrayLike<number>): void {
-  const r = colour[0]!, g = colour[1]!, b = colour[2]!;
-  for (let i = 0, j = 0; i < mask.length; i++, j += 3) {
-    const m = mask[i]!;
-    const k = 1 - m;
-    rgb[j] = rgb[j]! * k + r * m;
-    rgb[j + 1] = rgb[j + 1]! * k + g * m;
-    rgb[j + 2] = rgb[j + 2]! * k + b * m;
-  }
-}
-
-/** the canvas after the visible layers, blended in order over black; maskOf(layer, t): its mask [P] */
-export function compositeLayers<L extends { colour: ArrayLike<number>; visible?: boolean }>(pixels: number, layers: L[], maskOf: (layer: L, t: number) => Float32Array): Float32Array {
-  const rgb = new Float32Array(pixels * 3);
-  layers.forEach((l, t) => {
-    if (l.visible !== false) blendLayerInto(rgb, maskOf(l, t), l.colour);
-  });
-  return rgb;
-}
-
-/** the canvas after each layer, from black: masks[t] [P] blended in order with colours[t] */
-export function canvasAfterEachLayer(masks: Float32Array[], colours: ArrayLike<number>[]): Float32Array[] {
-  let canvas = new Float32Array((masks[0]?.length ?? 0) * 3);
-  return masks.map((mask, t) => {
-    canvas = canvas.slice();
-    blendLayerInto(canvas, mask, colours[t]!);
-    return canvas;
-  });
-}
-
 /**
  * The blend with least-squares colours, differentiable in the masks (the training loss with
  * `lsLoss`, src/train/step.ts, and held-out evaluation). The image is linear in the colours,
@@ -94,33 +67,4 @@ export function leastSquaresCanvas(masks: tf.Tensor4D[], target: tf.Tensor4D, ri
     const m = tf.concat(masks, 3).reshape([B, H * W, masks.length]) as tf.Tensor3D;
     return leastSquaresBlend(m, target.reshape([B, H * W, 3]), ridge).image.reshape(target.shape) as tf.Tensor4D;
   });
-}
-
-/**
- * The image without one layer, exactly: with `final` the image, m the layer's mask, c its colour,
- * `under` the canvas under it and K = Π_{s above} (1 − M_s) what the layers above let through,
- *
- *   J = final − m · (c − under) · K
- *
- * Returns J's squared error against `target` (all P·3 values) and writes J when given: every
- * layer's leave-one-out error in O(P) each (the order search, src/model/reorder.ts, and the shape
- * swaps, src/model/shapes.ts).
- */
-export function imageWithoutLayer(m: Float32Array, K: Float32Array, c: ArrayLike<number>, under: Float32Array, final: Float32Array, target: Float32Array, J: Float32Array | null): number {
-  const c0 = c[0]!, c1 = c[1]!, c2 = c[2]!;
-  let se = 0;
-  for (let q = 0, i = 0; q < m.length; q++, i += 3) {
-    const w = m[q]! * K[q]!;
-    const j0 = final[i]! - w * (c0 - under[i]!);
-    const j1 = final[i + 1]! - w * (c1 - under[i + 1]!);
-    const j2 = final[i + 2]! - w * (c2 - under[i + 2]!);
-    if (J) {
-      J[i] = j0;
-      J[i + 1] = j1;
-      J[i + 2] = j2;
-    }
-    const d0 = j0 - target[i]!, d1 = j1 - target[i + 1]!, d2 = j2 - target[i + 2]!;
-    se += d0 * d0 + d1 * d1 + d2 * d2;
-  }
-  return se;
 }

@@ -16,7 +16,7 @@ import * as tf from './tf.js';
 import type { MaskNetConfig } from '../config.js';
 import { ADAPTIVE_RENDER_DEFAULTS, RENDER_TILE } from '../config.js';
 import { adaptiveComposite, adaptiveMask, adaptiveScratch, compositeScratch, type CompositeScratch, type MaskSampler } from './adaptive.js';
-import { blendLayerInto } from './blend.js';
+import { blendLayerInto } from './stack.js';
 import type { GroupStats } from './groupNorm.js';
 import { pixelGrid } from './grid.js';
 import { maskNet, maskNetStats } from './maskNet.js';

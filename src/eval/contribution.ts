@@ -7,15 +7,15 @@
  *
  * A layer that paints nothing (all-zero mask) or that is already hidden contributes 0 dB; a layer
  * that is fully covered by later opaque layers contributes 0 dB too; a layer that makes the image
- * worse contributes a negative amount. The masks are rendered once (src/core/render.ts); the T
- * "without layer t" images are re-blended from them on the CPU, which is exact: blending is the
- * same arithmetic as the renderer's.
+ * worse contributes a negative amount. The masks are rendered once (src/core/render.ts); each
+ * "without layer t" image follows from the stack's canvases and keep-products in O(P)
+ * (src/core/stack.ts withoutLayer), exact up to float rounding, instead of T re-blends.
  */
 import { NEAR_USELESS_DB } from '../config.js';
-import { blendLayerInto } from '../core/blend.js';
 import { renderDocument, type LayeredDocument } from '../core/document.js';
 import type { Layer } from '../core/render.js';
-import { psnrOf } from '../core/psnr.js';
+import { psnrFromMse } from '../core/psnr.js';
+import { layerStack, withoutLayer } from '../core/stack.js';
 
 /** PSNR below which a layer counts as near-useless (issue 8: "contribute less than 0.1 dB") */
 export { NEAR_USELESS_DB };
@@ -27,15 +27,6 @@ export interface Contributions {
   contributions: number[];
 }
 
-/** blend `layers` (skipping hidden ones and `skip`) from a black canvas with their masks [P] */
-function composite(masks: Float32Array[], layers: Layer[], skip: number): Float32Array {
-  const rgb = new Float32Array((masks[0]?.length ?? 0) * 3);
-  layers.forEach((l, t) => {
-    if (t !== skip && l.visible !== false) blendLayerInto(rgb, masks[t]!, l.colour);
-  });
-  return rgb;
-}
-
 /**
  * Contributions from already rendered masks (one Float32Array of P pixels per layer, bottom first)
  * and a target of P·3 RGB values in [0, 1].
@@ -44,8 +35,9 @@ export function contributionsFromMasks(masks: Float32Array[], layers: Layer[], t
   if (masks.length !== layers.length) throw new Error(`${masks.length} masks for ${layers.length} layers`);
   const P = masks[0]?.length ?? target.length / 3;
   if (target.length !== P * 3) throw new Error(`target has ${target.length} values, expected ${P}×3 for masks of ${P} pixels`);
-  const psnr = psnrOf(composite(masks, layers, -1), target);
-  const contributions = layers.map((l, t) => (l.visible === false ? 0 : psnr - psnrOf(composite(masks, layers, t), target)));
+  const stack = layerStack(masks, layers.map((l) => l.colour), target, layers.map((l) => l.visible !== false));
+  const psnr = psnrFromMse(stack.se / (3 * P));
+  const contributions = layers.map((l, t) => (l.visible === false ? 0 : psnr - psnrFromMse(withoutLayer(stack, t, target) / (3 * P))));
   return { psnr, contributions };
 }
 

@@ -3,6 +3,7 @@
  * neighbour so 32² images stay readable, written as one PNG.
  */
 import sharp from 'sharp';
+import { blendLayerInto } from '../core/stack.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
 
 export interface Tile {
@@ -20,11 +21,8 @@ export function grayTile(mask: Float32Array, width: number, height: number): Til
 
 /** a mask shown in its layer's colour over a checkerboard-free light grey */
 export function colouredMaskTile(mask: Float32Array, colour: ArrayLike<number>, width: number, height: number): Tile {
-  const rgb = new Float32Array(width * height * 3);
-  for (let i = 0; i < mask.length; i++) {
-    const m = mask[i]!;
-    for (let c = 0; c < 3; c++) rgb[3 * i + c] = 0.85 * (1 - m) + colour[c]! * m;
-  }
+  const rgb = new Float32Array(width * height * 3).fill(0.85);
+  blendLayerInto(rgb, mask, colour);
   return { pixels: rgb, width, height };
 }
 

@@ -3,6 +3,7 @@
  * png (the render at any size), psd and ora (one layer per mask over black), svg (one named group
  * of stepped-opacity iso-contours per layer). The one place both `stratum export` and the library's export go through.
  */
+import { EXPORT_FORMATS } from '../config.js';
 import { extname } from 'node:path';
 import { EXPORT_DEFAULTS } from '../config.js';
 import { frameSize, renderDocument, type LayeredDocument } from '../core/document.js';
@@ -12,7 +13,7 @@ import { writeOraFile } from './ora.js';
 import { writePsdFile } from './psd.js';
 import { writeSvgFile } from './svg.js';
 
-export const EXPORT_FORMATS = ['png', 'psd', 'ora', 'svg'] as const;
+export { EXPORT_FORMATS };
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
 export interface ExportOptions {

@@ -85,7 +85,7 @@ export function modelFromCheckpoint(ckpt: Checkpoint, path = 'checkpoint'): Deco
     }
     model.store.add(name, tf.tensor(t.values, t.shape), false);
   }
-  // the shape bank (src/model/shapes.ts), when the checkpoint has one
+  // the shape bank (src/model/shapeSwaps.ts), when the checkpoint has one
   const shapes = ckpt.tensors.get(SHAPES_KEY);
   if (shapes) {
     try {

@@ -15,7 +15,7 @@
  */
 import { PLACE_DEFAULTS } from '../config.js';
 import { dbLost } from '../core/psnr.js';
-import { blendLayerInto } from '../core/blend.js';
+import { blendLayerInto } from '../core/stack.js';
 import type { DocLayer, LayeredDocument } from '../core/document.js';
 import { frameAspect } from '../core/placement.js';
 import { renderLayers } from '../core/render.js';
@@ -235,7 +235,7 @@ function boxWeights(masks: Mask[], W: number, H: number): Float32Array[] {
 }
 
 /**
- * Least-squares colours in [0, 1] for box masks (src/model/refine.ts leastSquaresFit's normal
+ * Least-squares colours in [0, 1] for box masks (src/core/stack.ts leastSquaresFit's normal
  * equations, summed over box intersections only).
  */
 export function jointColours(masks: Mask[], target: Float32Array, W: number, H: number, start: ArrayLike<number>[]): [number, number, number][] {
@@ -279,7 +279,7 @@ export function jointColours(masks: Mask[], target: Float32Array, W: number, H: 
 
 /**
  * What each layer is worth (dB lost when it alone is removed) from box masks: without layer t the
- * image is final − w_t · (c_t − C_{t−1}) (src/core/blend.ts imageWithoutLayer), which differs only
+ * image is final − w_t · (c_t − C_{t−1}) (src/core/stack.ts imageWithoutLayer), which differs only
  * in its box, so all N cost one pass over the boxes.
  */
 export function boxContributions(masks: Mask[], colours: ArrayLike<number>[], target: Float32Array, final: Float32Array, W: number, H: number): number[] {

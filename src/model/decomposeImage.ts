@@ -1,10 +1,9 @@
 /** Decompose one image with a trained model into a layered document. */
-import { canvasAfterEachLayer } from '../core/blend.js';
+import { canvasAfterEachLayer, layerWeights, leastSquaresColours } from '../core/stack.js';
 import { makeDocument, type DocLayer, type LayeredDocument } from '../core/document.js';
 import * as tf from '../core/tf.js';
-import { layerWeights, leastSquaresColours } from './refine.js';
 import { searchLayerOrder } from './reorder.js';
-import { swapShapes } from './shapes.js';
+import { swapShapes } from './shapeSwaps.js';
 import { fusedDecompose, type Decomposer } from './decomposer.js';
 import { newCtx } from './nn.js';
 
@@ -20,7 +19,7 @@ export interface DecomposeImageOptions {
   /**
    * replace the encoder's colours by the least-squares colours given its masks (default true).
    * The image is linear in the colours, I = Σ_t c_t · M_t · Π_{s>t} (1 − M_s), so for the masks
-   * the encoder chose the best colours are a T×T solve (src/model/refine.ts leastSquaresColours):
+   * the encoder chose the best colours are a T×T solve (src/core/stack.ts leastSquaresColours):
    * about a millisecond, and on the held-out photos +1.3 dB over the encoder's own colours.
    */
   leastSquares?: boolean;
@@ -33,7 +32,7 @@ export interface DecomposeImageOptions {
   reorder?: boolean;
   /**
    * with least-squares colours and a model that has a shape bank, swap the weakest layers for bank
-   * shapes painted on top (default true; src/model/shapes.ts). It replaces the order search (a
+   * shapes painted on top (default true; src/model/shapeSwaps.ts). It replaces the order search (a
    * layer moved to the top is one of its candidates' kind, and it finds the same gain), so with a
    * bank the order search is not run. `reorder: false` keeps the encoder's layers in its order, so
    * it also turns the swaps off.

@@ -23,9 +23,9 @@ import { mulberry32 } from '../core/random.js';
 import { encodeFromStem, encoderFeatures, initEncoder, splitStem, stemConv } from './encoder.js';
 import { initLayerHeads, layerHeads } from './heads.js';
 import { stopGradient, type Ctx } from './nn.js';
-import { makeShapeBank, type ShapeBank } from './shapes.js';
+import { makeShapeBank, type ShapeBank } from './shapeSwaps.js';
 
-/** the store's name for the shape bank's parameter vectors [D, K] (non-trainable; src/model/shapes.ts) */
+/** the store's name for the shape bank's parameter vectors [D, K] (non-trainable; src/model/shapeSwaps.ts) */
 export const SHAPES_KEY = 'shapes.p';
 
 /** shapes a bank may hold at most (src/config.ts) */

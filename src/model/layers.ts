@@ -15,7 +15,8 @@ import type { ParamStore } from '../core/params.js';
 import { mulberry32 } from '../core/random.js';
 import type { Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
-import { psnrOfMasks, type FitTarget, type RGB } from './refine.js';
+import { bestTopColour, blendLayerInto, psnrOfMasks, type RGB } from '../core/stack.js';
+import type { FitTarget } from './refine.js';
 
 export interface PruneResult<L extends Layer> {
   layers: L[];
@@ -95,7 +96,7 @@ export function addLayersGreedy(store: ParamStore, cfg: MaskNetConfig, reference
   const canvas = new Float32Array(idx.length * 3);
   if (out.length) {
     const m = masksOn(store, cfg, ref, coords, out.map((l) => l.p));
-    out.forEach((l, t) => l.visible !== false && blendInto(canvas, m.subarray(t * idx.length, (t + 1) * idx.length), l.colour));
+    out.forEach((l, t) => l.visible !== false && blendLayerInto(canvas, m.subarray(t * idx.length, (t + 1) * idx.length), l.colour));
   }
   for (let k = 0; k < n; k++) {
     const cands = Array.from({ length: nCand }, (_, i) => (i < visible.length ? visible[i]!.p.map((v, j) => v + 0.5 * std[j]! * gauss()) : mean.map((mu, j) => mu + 1.5 * std[j]! * gauss())));
@@ -117,30 +118,11 @@ export function addLayersGreedy(store: ParamStore, cfg: MaskNetConfig, reference
     }
     if (!(best.gain > 0)) break; // no candidate lowers the residual: stop early
     const layer: Layer = { p: cands[best.c]!, colour: best.colour, visible: true };
-    blendInto(canvas, m.subarray(best.c * idx.length, (best.c + 1) * idx.length), layer.colour);
+    blendLayerInto(canvas, m.subarray(best.c * idx.length, (best.c + 1) * idx.length), layer.colour);
     out.push(layer);
   }
   tf.dispose([coords, ref]);
   return out;
-}
-
-/** the colour c minimising Σ ‖(1−m)I + c m − y‖² (clamped to [0, 1]) */
-function bestTopColour(m: Float32Array, canvas: Float32Array, y: Float32Array): RGB {
-  let mm = 0;
-  const num = [0, 0, 0];
-  for (let i = 0; i < m.length; i++) {
-    const mi = m[i]!;
-    mm += mi * mi;
-    for (let ch = 0; ch < 3; ch++) num[ch] = num[ch]! + (mi * (y[3 * i + ch]! - (1 - mi) * canvas[3 * i + ch]!));
-  }
-  return num.map((v) => (mm > 1e-12 ? Math.min(1, Math.max(0, v / mm)) : 0)) as RGB;
-}
-
-function blendInto(canvas: Float32Array, m: Float32Array, c: ArrayLike<number>): void {
-  for (let i = 0; i < m.length; i++) {
-    const mi = m[i]!;
-    for (let ch = 0; ch < 3; ch++) canvas[3 * i + ch] = canvas[3 * i + ch]! * (1 - mi) + c[ch]! * mi;
-  }
 }
 
 /** masks [B·P] of parameters ps on coords, with statistics from the reference grid (the render function) */

@@ -16,11 +16,11 @@
  * while optimising). The exact PSNR at the fit size is computed at the start and the end, and the
  * better of the two is returned: refinement never lowers PSNR.
  */
-import { boxLeastSquares } from '../core/solve.js';
 import { psnrFromMse } from '../core/psnr.js';
 import type { MaskNetConfig } from '../config.js';
 import { REFINE_DEFAULTS, type RefineConfig } from '../config.js';
-import { blendLayerInto, closedFormBlend } from '../core/blend.js';
+import { closedFormBlend } from '../core/blend.js';
+import { layerWeights, leastSquaresColours, psnrOfMasks, type RGB } from '../core/stack.js';
 import { pixelGrid } from '../core/grid.js';
 import { maskNetWithReference } from '../core/maskNet.js';
 import type { ParamStore } from '../core/params.js';
@@ -29,7 +29,7 @@ import { renderLayers, type Layer } from '../core/render.js';
 import * as tf from '../core/tf.js';
 import { Adam, cosineShare } from '../core/adam.js';
 
-export type RGB = [number, number, number];
+// the colour triple of src/core/stack.ts, also named here for src/backend/native.ts
 
 /** the target image at the fit size: RGB floats in [0, 1], row-major, size² · 3 values */
 export interface FitTarget {
@@ -91,92 +91,6 @@ function clockMs(clock: 'wall' | 'cpu'): () => number {
 }
 
 
-/** w_t = M_t · Π_{s>t, visible} (1 − M_s) for the visible layers (hidden ones get w = 0) */
-export function layerWeights(masks: ArrayLike<number>[], visible: boolean[] = masks.map(() => true)): Float32Array[] {
-  const n = masks[0]?.length ?? 0;
-  const keep = new Float32Array(n).fill(1);
-  const out: Float32Array[] = masks.map(() => new Float32Array(n));
-  for (let t = masks.length - 1; t >= 0; t--) {
-    if (!visible[t]) continue;
-    const m = masks[t]!;
-    const w = out[t]!;
-    for (let i = 0; i < n; i++) {
-      w[i] = m[i]! * keep[i]!;
-      keep[i] = keep[i]! * (1 - m[i]!);
-    }
-  }
-  return out;
-}
-
-/** mean squared error of Σ_t c_t w_t against target [n·3] */
-export function mseOfColours(weights: Float32Array[], colours: ArrayLike<number>[], target: Float32Array): number {
-  const n = target.length / 3;
-  const img = new Float32Array(n * 3);
-  weights.forEach((w, t) => {
-    const c = colours[t]!;
-    for (let i = 0; i < n; i++) {
-      img[3 * i] = img[3 * i]! + c[0]! * w[i]!;
-      img[3 * i + 1] = img[3 * i + 1]! + c[1]! * w[i]!;
-      img[3 * i + 2] = img[3 * i + 2]! + c[2]! * w[i]!;
-    }
-  });
-  let s = 0;
-  for (let i = 0; i < img.length; i++) s += (img[i]! - target[i]!) ** 2;
-  return s / img.length;
-}
-
-/**
- * Colours minimising Σ_x ‖Σ_t c_t w_t(x) − target(x)‖² with every c_t in [0, 1]: the normal
- * equations A C = B (A = Σ w wᵀ, T×T; B = Σ w targetᵀ, T×3) solved by Cholesky (a tiny ridge keeps
- * layers that cover nothing solvable), clamped, then projected coordinate descent on the same
- * convex problem until it settles (exact when the unconstrained solution lies inside the box).
- * `previous` colours are kept for layers with no weight at all.
- */
-export function leastSquaresColours(weights: Float32Array[], target: Float32Array, previous?: ArrayLike<number>[]): RGB[] {
-  return leastSquaresFit(weights, target, previous).colours;
-}
-
-/** leastSquaresColours and the mean squared error they leave, from the same normal equations (no image is built) */
-export function leastSquaresFit(weights: Float32Array[], target: Float32Array, previous?: ArrayLike<number>[]): { colours: RGB[]; mse: number } {
-  const T = weights.length;
-  const n = target.length / 3;
-  const A = new Float64Array(T * T);
-  const Bm = new Float64Array(T * 3);
-  for (let a = 0; a < T; a++) {
-    const wa = weights[a]!;
-    for (let b = a; b < T; b++) {
-      const wb = weights[b]!;
-      let s = 0;
-      for (let i = 0; i < n; i++) s += wa[i]! * wb[i]!;
-      A[a * T + b] = s;
-      A[b * T + a] = s;
-    }
-    let r = 0, g = 0, bl = 0;
-    for (let i = 0; i < n; i++) {
-      r += wa[i]! * target[3 * i]!;
-      g += wa[i]! * target[3 * i + 1]!;
-      bl += wa[i]! * target[3 * i + 2]!;
-    }
-    Bm[a * 3] = r;
-    Bm[a * 3 + 1] = g;
-    Bm[a * 3 + 2] = bl;
-  }
-  let trace = 0;
-  for (let a = 0; a < T; a++) trace += A[a * T + a]!;
-  const X = boxLeastSquares(A, Bm, T, 3, 1e-9 * Math.max(trace / Math.max(T, 1), 1e-12), (t, k) => (previous ? previous[t]![k]! : 0));
-  // ‖W X − y‖² = yᵀy − 2 Σ X·B + Σ_k X_kᵀ A X_k
-  let se = 0;
-  for (let i = 0; i < 3 * n; i++) se += target[i]! * target[i]!;
-  for (let a = 0; a < T; a++)
-    for (let k = 0; k < 3; k++) {
-      const xa = X[a * 3 + k]!;
-      let ax = 0;
-      for (let b = 0; b < T; b++) ax += A[a * T + b]! * X[b * 3 + k]!;
-      se += xa * (ax - 2 * Bm[a * 3 + k]!);
-    }
-  return { colours: Array.from({ length: T }, (_, t) => [X[t * 3]!, X[t * 3 + 1]!, X[t * 3 + 2]!] as RGB), mse: Math.max(se, 0) / Math.max(3 * n, 1) };
-}
-
 /** every layer's mask at size² (the document's render function), for evaluation, pruning and contributions */
 export function masksAt(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, layers: Layer[], size: number): Float32Array[] {
   return renderLayers(store, cfg, layers, { width: size, height: size, referenceSize, keepMasks: true }).masks!;
@@ -191,17 +105,6 @@ export function* masksAtSteps(store: ParamStore, cfg: MaskNetConfig, referenceSi
     out.push(...masksAt(store, cfg, referenceSize, layers.slice(i, i + n), size));
   }
   return out;
-}
-
-/** PSNR of the layers' blend (masks given) against target [n·3] */
-export function psnrOfMasks(masks: Float32Array[], layers: Layer[], target: Float32Array): number {
-  const rgb = new Float32Array(target.length);
-  layers.forEach((l, t) => {
-    if (l.visible !== false) blendLayerInto(rgb, masks[t]!, l.colour);
-  });
-  let s = 0;
-  for (let i = 0; i < rgb.length; i++) s += (rgb[i]! - target[i]!) ** 2;
-  return psnrFromMse(s / rgb.length);
 }
 
 /**

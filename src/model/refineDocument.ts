@@ -7,7 +7,8 @@
 import { REFINE_DEFAULTS } from '../config.js';
 import { documentStore, type DocLayer, type LayeredDocument } from '../core/document.js';
 import { addLayersGreedy, pruneLayers } from './layers.js';
-import { masksAt, masksAtSteps, psnrOfMasks, refineLayersSteps, runSteps, type FitTarget, type RefineOptions, type RefineResult, type RefineSteps } from './refine.js';
+import { psnrOfMasks } from '../core/stack.js';
+import { masksAt, masksAtSteps, refineLayersSteps, runSteps, type FitTarget, type RefineOptions, type RefineResult, type RefineSteps } from './refine.js';
 
 export interface RefineDocumentOptions extends RefineOptions {
   /** layers to add greedily before refining (0: none) */

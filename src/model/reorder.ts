@@ -14,9 +14,7 @@
  * is about 4 ms. Only the order and the colours change: the layers are the same shapes.
  */
 import { MAX_MOVES, NEAR_USELESS_DB } from '../config.js';
-import { dbLost } from '../core/psnr.js';
-import { canvasAfterEachLayer, imageWithoutLayer } from '../core/blend.js';
-import { layerWeights, leastSquaresFit, mseOfColours, type RGB } from './refine.js';
+import { layerStack, layerWeights, leastSquaresFit, mseOfColours, weakLayers, type RGB } from '../core/stack.js';
 
 export interface LayerOrder {
   /** order[k] = the index (in the input) of the layer now at position k, bottom first */
@@ -33,30 +31,6 @@ const without = <T>(a: T[], t: number) => a.filter((_, k) => k !== t);
 export { MAX_MOVES };
 
 /**
- * positions whose removal alone (colours kept) costs less than `db`. With C_t the canvas after layer
- * t (C_{−1} black) and K_t = Π_{s>t} (1 − M_s), the final image is C_t · K_t + (what the layers above
- * t paint), so removing layer t alone changes it by exactly M_t · (c_t − C_{t−1}) · K_t: all T
- * leave-one-out errors in O(T·P).
- */
-function weakLayers(masks: Float32Array[], colours: RGB[], target: Float32Array, db: number): number[] {
-  const T = masks.length, P = target.length / 3;
-  const before = canvasAfterEachLayer(masks, colours);
-  const final = before[T - 1]!;
-  let base = 0;
-  for (let i = 0; i < final.length; i++) base += (final[i]! - target[i]!) ** 2;
-  const keep = new Float32Array(P).fill(1);
-  const black = new Float32Array(3 * P);
-  const out: number[] = [];
-  for (let t = T - 1; t >= 0; t--) {
-    const m = masks[t]!;
-    const se = imageWithoutLayer(m, keep, colours[t]!, t > 0 ? before[t - 1]! : black, final, target, null);
-    for (let q = 0; q < P; q++) keep[q] = keep[q]! * (1 - m[q]!);
-    if (dbLost(se, base) < db) out.push(t);
-  }
-  return out.reverse();
-}
-
-/**
  * A better order for layers with masks `masks` (P values each, bottom first) against `target`
  * (P·3 RGB in [0, 1]); `colours` are the least-squares colours in the given order.
  */
@@ -69,7 +43,7 @@ export function searchLayerOrder(masks: Float32Array[], target: Float32Array, co
   let moves = 0;
   while (moves < maxMoves) {
     let moved = false;
-    for (const u of weakLayers(cur, cols, target, db)) {
+    for (const { t: u } of weakLayers(layerStack(cur, cols, target), target, db)) {
       for (const to of [T - 1, 0]) {
         if (to === u) continue;
         const move = <X>(a: X[]) => {

@@ -84,26 +84,50 @@ export function placesLayers(model: Decomposer, layers: number | undefined): boo
   return (layers ?? model.cfg.T) > model.cfg.T && model.shapeBank() !== null;
 }
 
-/** refuses, in one line, what the pipeline cannot do, before any work (model known; no image needed) */
-export function checkPipeline(model: Decomposer, o: PipelineOptions): void {
+/** the options a refusal may name */
+export type NamedOption = 'layers' | 'budgetMs' | 'fitSize' | 'crisp' | 'greedy' | 'refine' | 'refineSteps' | 'prune';
+
+/** what a refusal calls an option: the library's callers its option (the default), the CLI its flag */
+export type OptionNames = (option: NamedOption) => string;
+
+const LIBRARY_WORDS: Partial<Record<NamedOption, string>> = { budgetMs: 'budget', fitSize: 'fit size', refineSteps: 'refine steps' };
+export const libraryNames: OptionNames = (option) => LIBRARY_WORDS[option] ?? option;
+
+/** refuses, in one line, options the pipeline cannot take whatever the model (no model or image needed) */
+export function checkOptions(o: PipelineOptions, name: OptionNames = libraryNames): void {
+  const N = o.layers;
+  if (N !== undefined && (!Number.isInteger(N) || N < 1)) throw new Error(`${name('layers')} must be a whole number ≥ 1, got ${N}`);
+  if (N !== undefined && N > PLACE_DEFAULTS.maxLayers) throw new Error(`${name('layers')} ${N} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
+  const greedy = o.greedy ?? 0;
+  if (!Number.isInteger(greedy) || greedy < 0) throw new Error(`${name('greedy')} must be a whole number ≥ 0, got ${greedy}`);
+  if (o.prune !== undefined && !(o.prune >= 0)) throw new Error(`${name('prune')} must be ≥ 0 dB, got ${o.prune}`);
+  if (o.budgetMs !== undefined && !(o.budgetMs >= 0 && Number.isFinite(o.budgetMs))) throw new Error(`${name('budgetMs')} must be a time ≥ 0, got ${o.budgetMs} ms`);
+  if (o.fitSize !== undefined && !(Number.isInteger(o.fitSize) && o.fitSize >= 8 && o.fitSize <= 1024)) throw new Error(`${name('fitSize')} must be a whole number from 8 to 1024, got ${o.fitSize}`);
+  if (typeof o.refine === 'object' && o.refine.steps !== undefined && !(Number.isInteger(o.refine.steps) && o.refine.steps >= 0)) throw new Error(`${name('refineSteps')} must be a whole number ≥ 0, got ${o.refine.steps}`);
+  if (o.crisp && finishing(o)) throw new Error(`${name('crisp')} layers carry a gain that ${name('refine')}, ${name('greedy')} and ${name('prune')} do not handle: use one or the other`);
+  // without layers nothing is placed (N = T), and a budget is the time to place them
+  if (o.budgetMs !== undefined && o.layers === undefined && !refining(o)) throw new Error(`${name('budgetMs')} needs ${name('layers')} (the time to place them) or ${name('refine')}`);
+}
+
+/**
+ * refuses, in one line, what the pipeline cannot do, before any work (model known; no image
+ * needed); `name` says what to call the options (the CLI names its flags)
+ */
+export function checkPipeline(model: Decomposer, o: PipelineOptions, name: OptionNames = libraryNames): void {
+  checkOptions(o, name);
   const T = model.cfg.T;
   const N = o.layers ?? T;
-  if (!Number.isInteger(N) || N < 1) throw new Error(`layers must be a whole number ≥ 1, got ${N}`);
-  if (N > PLACE_DEFAULTS.maxLayers) throw new Error(`layers ${N} is too many (at most ${PLACE_DEFAULTS.maxLayers})`);
   const greedy = o.greedy ?? 0;
-  if (!Number.isInteger(greedy) || greedy < 0) throw new Error(`greedy must be a whole number ≥ 0, got ${greedy}`);
-  if (o.prune !== undefined && !(o.prune >= 0)) throw new Error(`prune must be ≥ 0 dB, got ${o.prune}`);
-  if (o.budgetMs !== undefined && !(o.budgetMs >= 0 && Number.isFinite(o.budgetMs))) throw new Error(`budget must be a time ≥ 0, got ${o.budgetMs} ms`);
-  if (o.fitSize !== undefined && !(Number.isInteger(o.fitSize) && o.fitSize >= 8 && o.fitSize <= 1024)) throw new Error(`fit size must be a whole number from 8 to 1024, got ${o.fitSize}`);
-  if (typeof o.refine === 'object' && o.refine.steps !== undefined && !(Number.isInteger(o.refine.steps) && o.refine.steps >= 0)) throw new Error(`refine steps must be a whole number ≥ 0, got ${o.refine.steps}`);
-  if (o.crisp && finishing(o)) throw new Error('crisp layers carry a gain that refine, greedy and prune do not handle: use one or the other');
   if (placesLayers(model, N)) {
-    if (finishing(o)) throw new Error(`refine works on the model's ${T} whole-frame layers (so do greedy and prune), not on placed layers (layers ${N}): the pipeline places those itself (give it time with a budget)`);
+    if (finishing(o)) throw new Error(`${name('refine')}, ${name('greedy')} and ${name('prune')} work on the model's ${T} whole-frame layers, not on placed layers (${name('layers')} ${N}): the pipeline places those itself (give it time with ${name('budgetMs')})`);
   } else {
     // each greedy layer is a search over candidates at the fit size: the editor's cap on layers in all
     const cap = maxEncoderSteps(T);
-    if (N + greedy > cap) throw new Error(`${N + greedy} layers (${N} from the encoder${greedy ? `, ${greedy} greedy` : ''}): at most ${cap} in all for this model (T=${T})`);
-    if (o.budgetMs !== undefined && o.layers === undefined && !refining(o)) throw new Error('a budget needs layers (the time to place them) or refinement');
+    if (N + greedy > cap) {
+      throw new Error(greedy
+        ? `${name('greedy')} ${greedy}: at most ${cap} layers in all for this model (T=${T}), ${N} of them from the encoder`
+        : `${name('layers')} ${N}: at most ${cap} for this model (T=${T}), which has no shape bank to place layers with`);
+    }
   }
 }
 

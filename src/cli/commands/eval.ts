@@ -1,13 +1,7 @@
-/** stratum eval */
+/** stratum eval: its flags and help; the work is src/cli/actions/eval.ts, imported only when the command runs */
 import { Command } from 'commander';
 import { TRAIN_DEFAULTS } from '../../config.js';
-import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadDataset, loadSplit } from '../../data/datasets.js';
-import { evaluate } from '../../eval/reconstruct.js';
-import { loadModel } from '../../model/checkpoint.js';
-import { maxEncoderSteps } from '../../model/decomposeImage.js';
-import { DEFAULT_MODEL, int, backendOption } from '../options.js';
-import { say } from '../say.js';
+import { DEFAULT_MODEL, int, backendOption, lazy } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -21,16 +15,6 @@ export function register(program: Command): void {
     .option('--T <n>', 'layers to use (default: the model\'s T)', int('--T'))
     .option('--seed <n>', 'split seed (as in training)', int('--seed', 0), TRAIN_DEFAULTS.seed)
     .addOption(backendOption())
-    .action(async (o) => {
-      await useBackend(o.backend as BackendName);
-      const { model } = loadModel(o.model);
-      const cap = maxEncoderSteps(model.cfg.T);
-      // (every held-out image runs through all of them, twice: hours for a mistyped number)
-      if (o.T !== undefined && o.T > cap) throw new Error(`--T ${o.T} is far beyond the model's T=${model.cfg.T} (at most ${cap})`);
-      const lo = { size: model.cfg.size, limit: o.limit, seed: o.seed };
-      const test = o.all ? await loadDataset(o.data, lo) : (await loadSplit(o.data, o.holdout, lo)).test;
-      const r = evaluate(model, test, 64, o.T);
-      say(`PSNR ${r.psnr.toFixed(2)} dB (batch-stat BN ${r.psnrBatchStats.toFixed(2)} dB) on ${r.n} images of ${o.data}, T=${o.T ?? model.cfg.T}`);
-    });
+    .action(lazy(() => import('../actions/eval.js'), 'runEval'));
 
 }

@@ -1,15 +1,7 @@
-/** stratum export */
+/** stratum export: its flags and help; the work is src/cli/actions/export.ts, imported only when the command runs */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EXPORT_DEFAULTS } from '../../config.js';
-import { useBackend, type BackendName } from '../../backend/index.js';
-import { frameSize } from '../../core/document.js';
-import { loadDocument } from '../../export/documentFile.js';
-import { EXPORT_FORMATS, exportDocument, exportFormat } from '../../export/exportDocument.js';
-import { checkOutputs } from '../../io/paths.js';
-import { checkExport } from '../limits.js';
-import { SVG_DEFAULTS } from '../../export/svg.js';
-import { int, num, backendOption, outputOf, outputOption } from '../options.js';
-import { say, shown } from '../say.js';
+import { EXPORT_DEFAULTS, EXPORT_FORMATS, SVG_DEFAULTS } from '../../config.js';
+import { int, num, backendOption, outputOption, lazy } from '../options.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -30,17 +22,5 @@ export function register(program: Command): void {
     )
     .option('--threshold <t>', 'SVG with --levels 1: the mask threshold', num('--threshold'), SVG_DEFAULTS.threshold)
     .addOption(backendOption());
-  outputOption(cmd, 'output file (.png, .psd, .ora, .svg)').action(async (docPath: string, o, c: Command) => {
-    const output = outputOf(c);
-    const fmt = exportFormat(output, o.format);
-    checkOutputs([output], [docPath]);
-    if (o.threshold >= 1) throw new Error('--threshold must lie in (0, 1)');
-    if (o.levels !== 'auto' && (o.levels < 1 || o.levels > 255)) throw new Error("--levels must lie in 1..255, or be 'auto'");
-    await useBackend(o.backend as BackendName);
-    const doc = loadDocument(docPath);
-    checkExport(doc, o.size, fmt);
-    await exportDocument(doc, output, { format: o.format, size: o.size, threshold: o.threshold, levels: o.levels });
-    const [w, h] = frameSize(doc, o.size);
-    say(`wrote ${shown(output)} (${fmt}, ${w}×${h}, ${doc.layers.length} layers)`);
-  });
+  outputOption(cmd, 'output file (.png, .psd, .ora, .svg)').action(lazy(() => import('../actions/export.js'), 'runExport'));
 }

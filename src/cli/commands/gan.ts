@@ -1,14 +1,7 @@
-/** stratum gan */
+/** stratum gan: its flags and help; the work is src/cli/actions/gan.ts, imported only when the command runs */
 import { Command, Option } from 'commander';
-import { join } from 'node:path';
-import { GAN_DEFAULTS, MODEL_DEFAULTS, modelConfig, TRAIN_DEFAULTS, WGAN_DEFAULTS, type EncoderKind } from '../../config.js';
-import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadDataset } from '../../data/datasets.js';
-import { trainGan } from '../../train/ganTrainer.js';
-import { checkOutputFolder } from '../../io/paths.js';
-import { checkModelFlags, checkTraining } from '../limits.js';
-import { int, num, backendOption, outputOf, outputOption } from '../options.js';
-import { say, shown } from '../say.js';
+import { GAN_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS, WGAN_DEFAULTS } from '../../config.js';
+import { int, num, backendOption, outputOption, lazy } from '../options.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -31,15 +24,5 @@ export function register(program: Command): void {
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), GAN_DEFAULTS.saveEvery)
     .option('--seed <n>', 'random seed', int('--seed', 0), TRAIN_DEFAULTS.seed)
     .addOption(backendOption());
-  outputOption(cmd, 'run folder (gan.stratum, gan-metrics.jsonl, gan-curves.png, samples.png)', 'runs/gan').action(async (o, c: Command) => {
-    o.out = outputOf(c);
-    checkModelFlags(o);
-    checkOutputFolder(o.out);
-    await useBackend(o.backend as BackendName);
-    const data = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
-    const model = { ...modelConfig({ T: o.T, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: o.K } }), noise: o.noise };
-    checkTraining(model, o.batch, data.data.byteLength, 'GAN training');
-    await trainGan({ out: o.out, data: o.data, model, steps: o.steps, batch: o.batch, lr: o.lr, gamma: o.gamma, criticSteps: o.criticSteps, criticWidth: o.criticWidth, saveEvery: o.saveEvery, seed: o.seed, resume: o.resume }, data);
-    say(`GAN trained to step ${o.steps}; samples in ${shown(join(o.out, 'samples.png'))}`);
-  });
+  outputOption(cmd, 'run folder (gan.stratum, gan-metrics.jsonl, gan-curves.png, samples.png)', 'runs/gan').action(lazy(() => import('../actions/gan.js'), 'runGan'));
 }

@@ -1,8 +1,6 @@
-/** stratum serve */
+/** stratum serve: its flags and help; the work is src/cli/actions/serve.ts, imported only when the command runs */
 import { Command } from 'commander';
-import { serveEditor } from '../serve.js';
-import { PACKAGE_ROOT, int } from '../options.js';
-import { say } from '../say.js';
+import { int, lazy } from '../options.js';
 
 export function register(program: Command): void {
   program
@@ -10,9 +8,5 @@ export function register(program: Command): void {
     .description('serve the browser editor (build it first: npm run build:web)')
     .option('--port <n>', 'port', int('--port'), 5173)
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
-    .action(async (o) => {
-      const server = await serveEditor(PACKAGE_ROOT, o.port, o.host);
-      say(`Stratum editor on http://${o.host}:${o.port}/ (Ctrl-C to stop)`);
-      await new Promise<void>((resolve) => server.on('close', resolve));
-    });
+    .action(lazy(() => import('../actions/serve.js'), 'runServe'));
 }

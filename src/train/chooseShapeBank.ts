@@ -1,5 +1,5 @@
 /**
- * Choosing a model's shape bank (src/model/shapes.ts) from training images:
+ * Choosing a model's shape bank (src/model/shapeSwaps.ts) from training images:
  *
  *   1. pool: decompose `poolImages` without a bank and keep every layer worth more than `minDb`
  *      (removing it alone costs that much): masks the model paints, and that mattered somewhere;
@@ -18,7 +18,7 @@ import { SHAPE_BANK_DEFAULTS as CONFIG_SHAPE_BANK_DEFAULTS } from '../config.js'
 import { contributionsFromMasks } from '../eval/contribution.js';
 import { decomposeImage } from '../model/decomposeImage.js';
 import type { Decomposer } from '../model/decomposer.js';
-import { makeShapeBank, swapShapes, type SwapOptions } from '../model/shapes.js';
+import { makeShapeBank, swapShapes, type SwapOptions } from '../model/shapeSwaps.js';
 import { mulberry32 } from '../core/random.js';
 
 export interface ShapeBankOptions {

@@ -24,11 +24,9 @@
  * parameter vector p, resolution-free. The best pair is kept when the image with least-squares
  * colours for all layers gets closer to the target, up to maxSwaps times.
  */
-import { canvasAfterEachLayer, imageWithoutLayer } from '../core/blend.js';
 import { SWAP_DEFAULTS as CONFIG_SWAP_DEFAULTS } from '../config.js';
-import { dbLost } from '../core/psnr.js';
 import { FusedKernel } from '../core/fused.js';
-import { layerWeights, leastSquaresFit, mseOfColours, type RGB } from './refine.js';
+import { layerStack, layerWeights, leastSquaresFit, mseOfColours, weakLayers, withoutLayer, type RGB } from '../core/stack.js';
 
 /** masks the model paints, to swap in: D shapes, each a parameter vector p and its mask at the model's size */
 export interface ShapeBank {
@@ -151,28 +149,10 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
   let mse = mseOfColours(layerWeights(masks), colours, target);
   const failed = new Set<Float32Array>();
   let swaps = 0;
-  const keep = new Float32Array(P);
-  const above = Array.from({ length: T }, () => new Float32Array(P));
-  const zero = new Float32Array(3 * P);
   while (swaps < maxSwaps && T > 0) {
-    // the canvas after each layer; what the layers above each layer let through (K_t)
-    const canvases = canvasAfterEachLayer(masks, colours);
-    keep.fill(1);
-    for (let t = T - 1; t >= 0; t--) {
-      above[t]!.set(keep);
-      const m = masks[t]!;
-      for (let q = 0; q < P; q++) keep[q] = keep[q]! * (1 - m[q]!);
-    }
-    const final = canvases[T - 1]!;
-    let base = 0;
-    for (let i = 0; i < 3 * P; i++) base += (final[i]! - target[i]!) ** 2;
-    // J_t (the image without layer t) and its squared error, for every layer
-    const loo: { t: number; se: number }[] = [];
-    for (let t = 0; t < T; t++) {
-      if (failed.has(masks[t]!)) continue;
-      const se = imageWithoutLayer(masks[t]!, above[t]!, colours[t]!, t > 0 ? canvases[t - 1]! : zero, final, target, null);
-      if (dbLost(se, base) < db) loo.push({ t, se });
-    }
+    // the canvases and keep-products; J_t (the image without layer t) and its squared error, for every weak layer
+    const stack = layerStack(masks, colours, target);
+    const loo = weakLayers(stack, target, db, (t) => failed.has(masks[t]!));
     if (loo.length === 0) break;
     const weak = loo.sort((a, b) => a.se - b.se).slice(0, candidates);
     // per candidate: J, and the half-resolution columns [2 r J | J²], [r | J] for each channel
@@ -180,7 +160,7 @@ export function swapShapesDefinition(masks0: Float32Array[], target: Float32Arra
     const v = new Float32Array(2 * L * N);
     const Js = weak.map(({ t }, j) => {
       const J = new Float32Array(3 * P);
-      imageWithoutLayer(masks[t]!, above[t]!, colours[t]!, t > 0 ? canvases[t - 1]! : zero, final, target, J);
+      withoutLayer(stack, t, target, J);
       scoringColumns(S, J, target, v, N, 6 * j, L);
       return J;
     });
