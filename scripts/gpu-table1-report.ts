@@ -36,7 +36,7 @@ if (!rows.length) { console.error(`${runs}: no row folder with a metrics.jsonl`)
 const every = Number(process.env.EVAL ?? 500);
 const common = Math.min(...rows.map((r) => Math.max(0, ...r.evals.filter((e) => e.step % every === 0).map((e) => e.step))));
 const at = (r: RowRun, step: number) => r.evals.find((e) => e.step === step);
-console.log(`| row | steps reached | s/step (6 rows sharing the GPU) | held-out PSNR at step ${common} (encoder colours / least squares) | at its last step |`);
+console.log(`| row | steps reached | s/step (${rows.length} rows sharing the GPU) | held-out PSNR at step ${common} (encoder colours / least squares) | at its last step |`);
 console.log('|---|---|---|---|---|');
 for (const r of rows) {
   const c = at(r, common), l = r.evals[r.evals.length - 1];

@@ -77,7 +77,9 @@ def main(argv=None):
         ev = prof.key_averages()
         launches = sum(e.count for e in ev if e.key in ("cudaLaunchKernel", "cuLaunchKernel", "cudaLaunchKernelExC"))
         syncs = sum(e.count for e in ev if "Synchronize" in e.key or e.key in ("cudaMemcpyAsync", "cudaMemcpy"))
-        dev_us = sum(getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0)) for e in ev)
+        # only the kernels themselves: an op's own row repeats the time of the kernels it launched
+        on_device = [e for e in ev if str(getattr(e, "device_type", "")).endswith("CUDA")]
+        dev_us = sum(getattr(e, "self_device_time_total", getattr(e, "self_cuda_time_total", 0)) for e in on_device)
         print(f"profile, 3 steps: {launches / 3:.0f} kernel launches and {syncs / 3:.0f} copies/syncs per step; device busy {dev_us / 3e6:.3f} s per step")
         key = "self_cuda_time_total" if dev.type == "cuda" else "self_cpu_time_total"
         print(ev.table(sort_by=key, row_limit=15, max_name_column_width=40))
