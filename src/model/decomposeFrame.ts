@@ -135,7 +135,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
     if (refineSteps > 0) {
       // 2b. every placed layer at once, by gradient (the search placed them one at a time)
       const left = o.budgetMs ? Math.max(1, o.budgetMs - (performance.now() - t0)) : 0;
-      placed = refinePlaced(placed, bank, baseCanvas, target, W, H, { aspect, steps: refineSteps, budgetMs: left, halvings: PLACE_DEFAULTS.refineHalvings, minGain: o.crisp ? PLACE_DEFAULTS.crispGain : undefined }).layers;
+      placed = refinePlaced(placed, bank, baseCanvas, target, W, H, { aspect, steps: o.budgetMs ? PLACE_DEFAULTS.refineMaxSteps : refineSteps, budgetMs: left, halvings: PLACE_DEFAULTS.refineHalvings, minGain: o.crisp ? PLACE_DEFAULTS.crispGain : undefined }).layers;
     }
     placedCount = placed.length;
     for (const l of placed) {
