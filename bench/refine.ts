@@ -16,7 +16,7 @@ import { geometrizeRun } from './geometrize.js';
 import { mixSeed } from '../src/core/random.js';
 import { psnrOf } from '../src/core/psnr.js';
 import { useBackend } from '../src/backend/index.js';
-import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
+import { loadPhotoSources, wholePhotos } from '../src/research/data/photos.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { refineDecomposition, type RefineDocumentOptions } from '../src/model/refineDocument.js';
 import { loadModel } from '../src/model/checkpoint.js';

@@ -12,11 +12,11 @@
  *   node --import tsx scripts/eval-photos.ts MODEL [MODEL ...]
  */
 import { useBackend } from '../src/backend/index.js';
-import { loadPhotoSources, wholePhotos, photoImages } from '../src/data/photos.js';
+import { loadPhotoSources, wholePhotos, photoImages } from '../src/research/data/photos.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { psnrOf } from '../src/core/psnr.js';
-import { evaluate } from '../src/eval/reconstruct.js';
+import { evaluate } from '../src/research/eval/reconstruct.js';
 import { contributionsFromMasks, nearUselessShare } from '../src/eval/contribution.js';
 await useBackend('native');
 const files = process.argv.slice(2);

@@ -9,8 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { removeOrphanTempFiles, writeFileAtomic } from '../src/io/atomicFile.js';
-import { lockRunFolder } from '../src/io/runLock.js';
-import { readMetrics } from '../src/train/trainer.js';
+import { lockRunFolder } from '../src/research/io/runLock.js';
+import { readMetrics } from '../src/research/train/trainer.js';
 import { binary, cli, type CliResult } from './cli.js';
 import { tmp } from './helpers.js';
 

@@ -22,7 +22,7 @@ export const LEVELS: Record<string, number> = {
   export: 4,
   eval: 5,
   backend: 5,
-  train: 6,
+  research: 6,
   pipeline: 6,
   experiments: 7,
   'index.ts': 8,

@@ -208,10 +208,10 @@ test('fused native Adam equals the plain tfjs update over several steps, and is 
 
 test('fused native decomposition of one image (small encoder, folded BatchNorm) equals the tfjs forward; bad sizes fail by name', { skip: NO_NATIVE }, async () => {
   const { modelConfig } = await import('../src/config.js');
-  const { deadLeaves } = await import('../src/data/deadLeaves.js');
+  const { deadLeaves } = await import('../src/research/data/deadLeaves.js');
   const { Decomposer, fusedDecompose } = await import('../src/model/decomposer.js');
   const { decomposeImage } = await import('../src/model/decomposeImage.js');
-  const { calibrateBatchNorm } = await import('../src/train/calibrate.js');
+  const { calibrateBatchNorm } = await import('../src/research/train/calibrate.js');
   await onBackend('native');
   const set = deadLeaves({ n: 8, size: 12, seed: 7 });
   const rgb = set.data.subarray(0, 12 * 12 * 3);

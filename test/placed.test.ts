@@ -10,7 +10,7 @@ import { referenceStats, renderDense, renderLayers, type Layer } from '../src/co
 import { documentStore, frameSize, renderDocument, renderSize, validateDocument, type LayeredDocument } from '../src/core/document.js';
 import * as tf from '../src/core/tf.js';
 import { psnrOf } from '../src/core/psnr.js';
-import { gmsd } from '../src/eval/gmsd.js';
+import { gmsd } from '../src/research/eval/gmsd.js';
 import { softShareOfMasks } from '../src/eval/soft.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeFrame, jointColours } from '../src/model/decomposeFrame.js';

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../src/research/io/safetensors.js';
 
 export const PYTHON_DIR = join(import.meta.dirname, '..', 'python');
 

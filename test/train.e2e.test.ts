@@ -8,11 +8,11 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelConfig, TRAIN_DEFAULTS, type TrainConfig } from '../src/config.js';
-import { split } from '../src/data/datasets.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
-import { evaluate } from '../src/eval/reconstruct.js';
+import { split } from '../src/research/data/datasets.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
+import { evaluate } from '../src/research/eval/reconstruct.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
-import { BEST_FILE, CHECKPOINT_FILE, train } from '../src/train/trainer.js';
+import { BEST_FILE, CHECKPOINT_FILE, train } from '../src/research/train/trainer.js';
 import { onBackend, tmp } from './helpers.js';
 
 const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16, ...over });
@@ -113,7 +113,7 @@ test('training killed and resumed gives the same weights as an uninterrupted run
 });
 
 test('per-step BatchNorm calibration: one set of statistics per step, saved and restored, and used at inference', async () => {
-  const { calibrateBatchNorm } = await import('../src/train/calibrate.js');
+  const { calibrateBatchNorm } = await import('../src/research/train/calibrate.js');
   // a copy of the short run's model (calibration changes it)
   const { file, data } = await shortRun();
   const model = loadModel(file).model;

@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { modelConfig } from '../src/config.js';
 import * as tf from '../src/core/tf.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { batchTensor } from '../src/data/imageSet.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { newCtx } from '../src/model/nn.js';
-import { widenModel, widenProblem } from '../src/model/widen.js';
-import { calibrateBatchNorm } from '../src/train/calibrate.js';
+import { widenModel, widenProblem } from '../src/research/model/widen.js';
+import { calibrateBatchNorm } from '../src/research/train/calibrate.js';
 import { onBackend } from './helpers.js';
 
 const cfg = (smallChannels: number[], T = 4) => modelConfig({ encoder: 'small', smallChannels, T, size: 16, mask: { K: 5 } });

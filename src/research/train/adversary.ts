@@ -4,12 +4,12 @@
  * critic's parameters ('critic.*'), its optimiser's moments ('adamD.m.*', 'adamD.v.*') and, in the
  * header's info, the critic's width and optimiser step.
  */
-import type { Checkpoint } from '../model/checkpointFormat.js';
+import type { Checkpoint } from '../../model/checkpointFormat.js';
 import { PatchCritic } from '../model/critic.js';
-import type * as tf from '../core/tf.js';
-import { Adam } from '../core/adam.js';
-import { optimiserTensors, restoreOptimiser, restoreStore, storeTensors } from '../model/checkpoint.js';
-import { WGAN_DEFAULTS } from '../config.js';
+import type * as tf from '../../core/tf.js';
+import { Adam } from '../../core/adam.js';
+import { optimiserTensors, restoreOptimiser, restoreStore, storeTensors } from '../../model/checkpoint.js';
+import { WGAN_DEFAULTS } from '../../config.js';
 
 export const CRITIC_OPTIMISER_PREFIX = 'adamD.';
 

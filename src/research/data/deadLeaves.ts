@@ -3,8 +3,8 @@
  * on a coloured background. Exactly the kind of image a few single-colour layers can build, so
  * they make fast, meaningful tests.
  */
-import { mulberry32 } from '../core/random.js';
-import type { ImageSet } from './imageSet.js';
+import { mulberry32 } from '../../core/random.js';
+import type { ImageSet } from '../../data/imageSet.js';
 
 export interface DeadLeavesOptions {
   n: number;

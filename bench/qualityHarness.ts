@@ -14,23 +14,23 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MaskNetConfig } from '../config.js';
-import type { ParamStore } from '../core/params.js';
-import { renderLayers, type Layer } from '../core/render.js';
-import type { ImageSet } from '../data/imageSet.js';
-import { writeFileAtomic } from '../io/atomicFile.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { decomposeImage } from '../model/decomposeImage.js';
-import { refineLayers } from '../model/refine.js';
-import { contributionsFromMasks, NEAR_USELESS_DB, nearUselessShare } from './contribution.js';
-import { writeGrid, type Tile } from './grid.js';
-import { psnrOf } from '../core/psnr.js';
-import { quantizeRgb } from './quantize.js';
-import { ssim } from './ssim.js';
-import { gmsd } from './gmsd.js';
-import { softShareOfMasks } from './soft.js';
-import { decomposeFrame } from '../model/decomposeFrame.js';
-import { renderDocument } from '../core/document.js';
+import type { MaskNetConfig } from '../src/config.js';
+import type { ParamStore } from '../src/core/params.js';
+import { renderLayers, type Layer } from '../src/core/render.js';
+import type { ImageSet } from '../src/data/imageSet.js';
+import { writeFileAtomic } from '../src/io/atomicFile.js';
+import type { Decomposer } from '../src/model/decomposer.js';
+import { decomposeImage } from '../src/model/decomposeImage.js';
+import { refineLayers } from '../src/model/refine.js';
+import { contributionsFromMasks, NEAR_USELESS_DB, nearUselessShare } from '../src/eval/contribution.js';
+import { writeGrid, type Tile } from '../src/eval/grid.js';
+import { psnrOf } from '../src/core/psnr.js';
+import { quantizeRgb } from '../src/research/eval/quantize.js';
+import { ssim } from '../src/research/eval/ssim.js';
+import { gmsd } from '../src/research/eval/gmsd.js';
+import { softShareOfMasks } from '../src/eval/soft.js';
+import { decomposeFrame } from '../src/model/decomposeFrame.js';
+import { renderDocument } from '../src/core/document.js';
 
 /** one benchmark image at the size being measured */
 export interface BenchImage {

@@ -1,6 +1,6 @@
 /** Line plots (training loss, held-out PSNR) drawn as SVG and rasterised to PNG by sharp. */
 import sharp from 'sharp';
-import { writeFileAtomic } from '../io/atomicFile.js';
+import { writeFileAtomic } from '../../io/atomicFile.js';
 
 export interface Series {
   name: string;

@@ -1,10 +1,10 @@
 /** Run a trained model over a set of images and measure it. */
-import { leastSquaresCanvas } from '../core/blend.js';
-import * as tf from '../core/tf.js';
-import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { newCtx } from '../model/nn.js';
-import { psnr } from '../core/psnr.js';
+import { leastSquaresCanvas } from '../../core/blend.js';
+import * as tf from '../../core/tf.js';
+import { batchTensor, range, type ImageSet } from '../../data/imageSet.js';
+import type { Decomposer } from '../../model/decomposer.js';
+import { newCtx } from '../../model/nn.js';
+import { psnr } from '../../core/psnr.js';
 
 export interface EvalResult {
   /** PSNR with BatchNorm running statistics (inference mode: what decompose uses) */

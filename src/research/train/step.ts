@@ -1,11 +1,11 @@
 /** One optimisation step: loss, gradients, Adam, BatchNorm running statistics. */
-import { COVERAGE_FLOOR, type TrainConfig } from '../config.js';
-import { leastSquaresCanvas } from '../core/blend.js';
-import * as tf from '../core/tf.js';
-import type { ParamStore } from '../core/params.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { applyBnUpdates, discardBnUpdates, newCtx, type Ctx } from '../model/nn.js';
-import type { Adam } from '../core/adam.js';
+import { COVERAGE_FLOOR, type TrainConfig } from '../../config.js';
+import { leastSquaresCanvas } from '../../core/blend.js';
+import * as tf from '../../core/tf.js';
+import type { ParamStore } from '../../core/params.js';
+import type { Decomposer } from '../../model/decomposer.js';
+import { applyBnUpdates, discardBnUpdates, newCtx, type Ctx } from '../../model/nn.js';
+import type { Adam } from '../../core/adam.js';
 
 export function l1(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.mean(tf.abs(tf.sub(a, b)));

@@ -21,14 +21,14 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { HOLDOUT_MAX_SHARE } from '../config.js';
-import { mulberry32, shuffleInPlace } from '../core/random.js';
+import { HOLDOUT_MAX_SHARE } from '../../config.js';
+import { mulberry32, shuffleInPlace } from '../../core/random.js';
 import { readCifar } from './cifar.js';
 import { deadLeaves } from './deadLeaves.js';
 import { readIdx } from './idx.js';
-import { readImageFolder, readPhotoPatches } from './images.js';
+import { readImageFolder, readPhotoPatches } from '../../data/images.js';
 import { loadPhotoSources, photoImages, wholePhotos } from './photos.js';
-import { subset, type ImageSet } from './imageSet.js';
+import { subset, type ImageSet } from '../../data/imageSet.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 export const WALLPAPER_DIRS = ['/usr/share/backgrounds'];

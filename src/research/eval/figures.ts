@@ -1,9 +1,9 @@
 /** Figures people look at: targets, reconstructions, the canvas after each step and each layer's mask. */
-import * as tf from '../core/tf.js';
-import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { newCtx } from '../model/nn.js';
-import { colouredMaskTile, writeGrid, type Tile } from './grid.js';
+import * as tf from '../../core/tf.js';
+import { batchTensor, range, type ImageSet } from '../../data/imageSet.js';
+import type { Decomposer } from '../../model/decomposer.js';
+import { newCtx } from '../../model/nn.js';
+import { colouredMaskTile, writeGrid, type Tile } from '../../eval/grid.js';
 
 /**
  * For each of the first n images, two rows: [target | reconstruction | canvas after step 1..T]

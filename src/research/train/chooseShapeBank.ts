@@ -13,13 +13,13 @@
  * 19.98 dB with no swaps). Only the parameter vectors are kept; the masks are rendered again from
  * them when the model is loaded.
  */
-import type { ImageSet } from '../data/imageSet.js';
-import { SHAPE_BANK_DEFAULTS as CONFIG_SHAPE_BANK_DEFAULTS } from '../config.js';
-import { contributionsFromMasks } from '../eval/contribution.js';
-import { decomposeImage } from '../model/decomposeImage.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { makeShapeBank, swapShapes, type SwapOptions } from '../model/shapeSwaps.js';
-import { mulberry32 } from '../core/random.js';
+import type { ImageSet } from '../../data/imageSet.js';
+import { SHAPE_BANK_DEFAULTS as CONFIG_SHAPE_BANK_DEFAULTS } from '../../config.js';
+import { contributionsFromMasks } from '../../eval/contribution.js';
+import { decomposeImage } from '../../model/decomposeImage.js';
+import type { Decomposer } from '../../model/decomposer.js';
+import { makeShapeBank, swapShapes, type SwapOptions } from '../../model/shapeSwaps.js';
+import { mulberry32 } from '../../core/random.js';
 
 export interface ShapeBankOptions {
   /** shapes in the bank */

@@ -1,7 +1,7 @@
 /** The run folder's lock: one training run per folder at a time (a lock left by a killed run is taken over). */
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processAlive } from './atomicFile.js';
+import { processAlive } from '../../io/atomicFile.js';
 
 export const LOCK_FILE = 'run.lock';
 

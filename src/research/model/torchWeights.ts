@@ -22,13 +22,13 @@
  *                   the very same file; without it, the order Stratum itself writes)
  *   format          'pt' (the safetensors convention for PyTorch weights)
  */
-import { modelConfig, type ModelConfig } from '../config.js';
-import { modelConfigProblem } from '../core/validate.js';
+import { modelConfig, type ModelConfig } from '../../config.js';
+import { modelConfigProblem } from '../../core/validate.js';
 import type { SafeTensor, SafeTensorsFile } from '../io/safetensors.js';
 import { encodeSafetensors } from '../io/safetensors.js';
-import { OPTIMISER_PREFIX } from './checkpoint.js';
-import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from './checkpointFormat.js';
-import { Decomposer, SHAPES_KEY } from './decomposer.js';
+import { OPTIMISER_PREFIX } from '../../model/checkpoint.js';
+import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from '../../model/checkpointFormat.js';
+import { Decomposer, SHAPES_KEY } from '../../model/decomposer.js';
 
 export const HEADER_KEY = 'stratum.header';
 export const ORDER_KEY = 'stratum.order';

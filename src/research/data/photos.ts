@@ -20,12 +20,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { psnrFromMse } from '../core/psnr.js';
-import { resampleArea } from '../core/resample.js';
+import { psnrFromMse } from '../../core/psnr.js';
+import { resampleArea } from '../../core/resample.js';
 
 export { resampleArea };
-import { mulberry32 } from '../core/random.js';
-import type { ImageSet } from './imageSet.js';
+import { mulberry32 } from '../../core/random.js';
+import type { ImageSet } from '../../data/imageSet.js';
 
 export type PhotoKind = 'wallpaper' | 'stamp';
 
@@ -85,7 +85,7 @@ export function groupHeldOut(group: string, kind: PhotoKind): boolean {
   return h.readUInt32BE(0) % 100 < HOLDOUT_PERCENT[kind];
 }
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const PHOTO_MANIFEST = join(ROOT, 'data', 'photos.manifest.json');
 
 export function readPhotoManifest(path = PHOTO_MANIFEST): PhotoManifest {

@@ -6,27 +6,27 @@
  * same batches it would have seen.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { removeOrphanTempFiles } from '../io/atomicFile.js';
+import { removeOrphanTempFiles } from '../../io/atomicFile.js';
 import { lockRunFolder } from '../io/runLock.js';
 import { join } from 'node:path';
-import { CALIBRATION_BATCHES, type ModelConfig, type TrainConfig } from '../config.js';
-import * as tf from '../core/tf.js';
-import { batchTensor, type ImageSet } from '../data/imageSet.js';
+import { CALIBRATION_BATCHES, type ModelConfig, type TrainConfig } from '../../config.js';
+import * as tf from '../../core/tf.js';
+import { batchTensor, type ImageSet } from '../../data/imageSet.js';
 import { decompositionGrid } from '../eval/figures.js';
 import { plotPanels } from '../eval/plot.js';
 import { evaluate, maskHealth } from '../eval/reconstruct.js';
-import { Decomposer, SHAPES_KEY } from '../model/decomposer.js';
+import { Decomposer, SHAPES_KEY } from '../../model/decomposer.js';
 import { widenModel, widenProblem } from '../model/widen.js';
-import { Adam } from '../core/adam.js';
+import { Adam } from '../../core/adam.js';
 import { adversaryState, disposeAdversary, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
-import { loadModel, readCheckpoint, saveCheckpoint } from '../model/checkpoint.js';
+import { loadModel, readCheckpoint, saveCheckpoint } from '../../model/checkpoint.js';
 import { batchIndices } from './batches.js';
 import { calibrateBatchNorm } from './calibrate.js';
 import { MetricsLog, readRows, trainingLoop } from './loop.js';
 import { CollapseGuard } from './guard.js';
 import { learningRate } from './schedule.js';
 import { l1, optimiseStep, trainStep, type StepResult } from './step.js';
-import { newCtx, discardBnUpdates } from '../model/nn.js';
+import { newCtx, discardBnUpdates } from '../../model/nn.js';
 import { criticLoss, generatorLoss } from './wgan.js';
 
 export interface TrainRun {

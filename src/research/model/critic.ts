@@ -4,9 +4,9 @@
  * convolution to one score per patch. 3 convolutions in all at 32 px, 5 at 128 px
  * (log2(size) − 2). The critic's value for an image is the mean of its patch scores.
  */
-import { normal, ParamStore } from '../core/params.js';
-import { mulberry32 } from '../core/random.js';
-import * as tf from '../core/tf.js';
+import { normal, ParamStore } from '../../core/params.js';
+import { mulberry32 } from '../../core/random.js';
+import * as tf from '../../core/tf.js';
 
 export interface CriticConfig {
   size: number;

@@ -15,14 +15,14 @@
  *          the sigmoid's flat tails and it never learns.
  * DECODER_TABLES holds these numbers once; test/baselines.test.ts checks every weight's shape.
  */
-import { MASK_NET_DEFAULTS, type EncoderKind } from '../config.js';
-import { pixelGrid } from '../core/grid.js';
-import { groupNorm } from '../core/groupNorm.js';
-import { linearInit, normal, ParamStore } from '../core/params.js';
-import { mulberry32 } from '../core/random.js';
-import * as tf from '../core/tf.js';
-import { addBn, addConv, addLinear, bn, conv, linear, upsampleNearest2x, type Ctx } from './nn.js';
-import { encode, encoderFeatures, initEncoder } from './encoder.js';
+import { MASK_NET_DEFAULTS, type EncoderKind } from '../../config.js';
+import { pixelGrid } from '../../core/grid.js';
+import { groupNorm } from '../../core/groupNorm.js';
+import { linearInit, normal, ParamStore } from '../../core/params.js';
+import { mulberry32 } from '../../core/random.js';
+import * as tf from '../../core/tf.js';
+import { addBn, addConv, addLinear, bn, conv, linear, upsampleNearest2x, type Ctx } from '../../model/nn.js';
+import { encode, encoderFeatures, initEncoder } from '../../model/encoder.js';
 
 export type BaselineKind = 'mlp' | 'mlpxy' | 'convt' | 'resup';
 export const BASELINES: BaselineKind[] = ['mlp', 'mlpxy', 'convt', 'resup'];

@@ -16,12 +16,12 @@
  * last map's n positions is a flattened feature read with the head's rows repeated at every
  * position and divided by n, so the heads start out painting the same and can then learn where.
  */
-import type { ModelConfig } from '../config.js';
-import { smallFeatureSide } from './smallEncoder.js';
-import { mulberry32 } from '../core/random.js';
-import * as tf from '../core/tf.js';
-import { Decomposer } from './decomposer.js';
-import { ENCODER_PREFIX } from './encoder.js';
+import type { ModelConfig } from '../../config.js';
+import { smallFeatureSide } from '../../model/smallEncoder.js';
+import { mulberry32 } from '../../core/random.js';
+import * as tf from '../../core/tf.js';
+import { Decomposer } from '../../model/decomposer.js';
+import { ENCODER_PREFIX } from '../../model/encoder.js';
 
 /** why `from` cannot grow into `to` ('' when it can): the same model but wider small-encoder layers */
 export function widenProblem(from: ModelConfig, to: ModelConfig): string {

@@ -5,23 +5,23 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '../core/tf.js';
-import { batchTensor, type ImageSet } from '../data/imageSet.js';
+import * as tf from '../../core/tf.js';
+import { batchTensor, type ImageSet } from '../../data/imageSet.js';
 import { plotPanels } from '../eval/plot.js';
-import { writeGrid } from '../eval/grid.js';
+import { writeGrid } from '../../eval/grid.js';
 import { PatchCritic } from '../model/critic.js';
 import { GanGenerator, type GanConfig } from '../model/ganGenerator.js';
-import { discardBnUpdates, newCtx } from '../model/nn.js';
-import { Adam } from '../core/adam.js';
+import { discardBnUpdates, newCtx } from '../../model/nn.js';
+import { Adam } from '../../core/adam.js';
 import { adversaryState, newAdversary, restoreAdversary, type Adversary } from './adversary.js';
 import { batchIndices } from './batches.js';
-import { OPTIMISER_PREFIX, readCheckpoint, restoreOptimiser, restoreStore, saveCheckpoint } from '../model/checkpoint.js';
+import { OPTIMISER_PREFIX, readCheckpoint, restoreOptimiser, restoreStore, saveCheckpoint } from '../../model/checkpoint.js';
 import { MetricsLog, trainingLoop } from './loop.js';
 import { lockRunFolder } from '../io/runLock.js';
-import { removeOrphanTempFiles } from '../io/atomicFile.js';
+import { removeOrphanTempFiles } from '../../io/atomicFile.js';
 import { optimiseStep } from './step.js';
 import { criticLoss, generatorLoss } from './wgan.js';
-import { GAN_DEFAULTS, WGAN_DEFAULTS } from '../config.js';
+import { GAN_DEFAULTS, WGAN_DEFAULTS } from '../../config.js';
 
 export interface GanRun {
   out: string;

@@ -3,7 +3,7 @@
  * γ·(‖∇ D(x̂)‖₂ − 1)² at random interpolates x̂ = ε·real + (1 − ε)·fake; the generator minimises
  * −D(fake). Used by adversarial reconstruction (L1 + λ·adv) and by the GAN.
  */
-import * as tf from '../core/tf.js';
+import * as tf from '../../core/tf.js';
 import type { PatchCritic } from '../model/critic.js';
 
 /** mean over the batch of (‖∇_x D(x)‖₂ − 1)², differentiable w.r.t. the critic's parameters */

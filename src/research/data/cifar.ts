@@ -3,7 +3,7 @@
  * 3072 bytes of 32×32 pixels stored as R, G, B planes.
  */
 import { readFileSync } from 'node:fs';
-import type { ImageSet } from './imageSet.js';
+import type { ImageSet } from '../../data/imageSet.js';
 
 const REC = 1 + 3 * 1024;
 

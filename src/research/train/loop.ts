@@ -8,8 +8,8 @@
  * step so a resumed run never holds rows from the future it is about to redo).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/atomicFile.js';
-import { Progress } from '../io/progress.js';
+import { writeFileAtomic } from '../../io/atomicFile.js';
+import { Progress } from '../../io/progress.js';
 
 export interface LoopOptions {
   /** the last step */

@@ -11,10 +11,10 @@
  * The rate's remaining share (`lrScale`) and the number of rollbacks go into checkpoints, so a
  * resumed run keeps the lowered rate.
  */
-import type { TrainConfig } from '../config.js';
-import type { Adam } from '../core/adam.js';
-import * as tf from '../core/tf.js';
-import type { ParamStore } from '../core/params.js';
+import type { TrainConfig } from '../../config.js';
+import type { Adam } from '../../core/adam.js';
+import * as tf from '../../core/tf.js';
+import type { ParamStore } from '../../core/params.js';
 
 interface Snapshot {
   step: number;

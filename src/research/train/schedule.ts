@@ -7,8 +7,8 @@
  * W warm-up steps, m = minLrShare. `scale` is what the collapse guard has left of the rate
  * (halved at each rollback); it is saved in checkpoints so a resumed run keeps it.
  */
-import type { TrainConfig } from '../config.js';
-import { cosineShare } from '../core/adam.js';
+import type { TrainConfig } from '../../config.js';
+import { cosineShare } from '../../core/adam.js';
 
 export function learningRate(cfg: Pick<TrainConfig, 'lr' | 'schedule' | 'warmup' | 'minLrShare' | 'steps'>, step: number, scale = 1): number {
   const warm = cfg.warmup > 0 ? Math.min(1, step / cfg.warmup) : 1;

@@ -10,17 +10,17 @@
  *
  * A sample is a list of layers, so it renders at any resolution (trained at 32, written at 1024).
  */
-import type { ModelConfig } from '../config.js';
-import { pixelGrid } from '../core/grid.js';
-import { layerLoop, type LayerStep } from '../core/layerLoop.js';
-import { maskNet } from '../core/maskNet.js';
-import { ParamStore } from '../core/params.js';
-import { mulberry32 } from '../core/random.js';
-import type { Layer } from '../core/render.js';
-import * as tf from '../core/tf.js';
-import { initLayerHeads, layerHeads } from './heads.js';
-import type { Ctx } from './nn.js';
-import { encode, encoderFeatures, initEncoder } from './encoder.js';
+import type { ModelConfig } from '../../config.js';
+import { pixelGrid } from '../../core/grid.js';
+import { layerLoop, type LayerStep } from '../../core/layerLoop.js';
+import { maskNet } from '../../core/maskNet.js';
+import { ParamStore } from '../../core/params.js';
+import { mulberry32 } from '../../core/random.js';
+import type { Layer } from '../../core/render.js';
+import * as tf from '../../core/tf.js';
+import { initLayerHeads, layerHeads } from '../../model/heads.js';
+import type { Ctx } from '../../model/nn.js';
+import { encode, encoderFeatures, initEncoder } from '../../model/encoder.js';
 
 export interface GanConfig extends ModelConfig {
   /** size of the noise η_t */

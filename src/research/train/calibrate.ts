@@ -7,10 +7,10 @@
  * training we measure, for every BatchNorm layer and every step t, the population mean and
  * variance over a few training batches, and inference uses the statistics of its own step.
  */
-import * as tf from '../core/tf.js';
-import { batchTensor, type ImageSet } from '../data/imageSet.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { newCtx } from '../model/nn.js';
+import * as tf from '../../core/tf.js';
+import { batchTensor, type ImageSet } from '../../data/imageSet.js';
+import type { Decomposer } from '../../model/decomposer.js';
+import { newCtx } from '../../model/nn.js';
 import { batchIndices } from './batches.js';
 
 export function calibrateBatchNorm(model: Decomposer, set: ImageSet, batches = 8, batch = 32, seed = 1234): void {
