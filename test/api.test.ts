@@ -5,7 +5,7 @@ import * as tf from '../src/core/tf.js';
 import { readImageFrame } from '../src/data/images.js';
 import { decompose, exportDocument, load, refine, render } from '../src/index.js';
 import sharp from 'sharp';
-import { psnr, tmp } from './helpers.js';
+import { psnr, tmp } from './support/helpers.js';
 
 const IMAGE = join(import.meta.dirname, '..', 'samples', 'bag.png');
 

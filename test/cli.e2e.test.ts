@@ -13,8 +13,8 @@ import { renderDocument, validateDocument } from '../src/core/document.js';
 import { readCheckpoint } from '../src/model/checkpoint.js';
 import { readImageFrame } from '../src/data/images.js';
 import { stretchedFrame } from '../src/pipeline/decompose.js';
-import { binary, cli } from './cli.js';
-import { testDocument, tmp } from './helpers.js';
+import { binary, cli } from './support/cli.js';
+import { testDocument, tmp } from './support/helpers.js';
 
 test('the binary: --version prints the package version; a refusal is exit code 1 and one line on stderr', () => {
   const r = binary(['--version']);

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli } from './cli.js';
-import { tmp } from './helpers.js';
+import { cli } from './support/cli.js';
+import { tmp } from './support/helpers.js';
 
 test('bad flags, missing files and corrupt inputs: one line on stderr, non-zero exit', async () => {
   const dir = tmp();

@@ -9,7 +9,7 @@ import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { encodeIdx, parseIdx } from '../src/research/data/idx.js';
 import { parseCifar } from '../src/research/data/cifar.js';
 import { readImageSquare } from '../src/data/images.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 function idxImages(n: number, side: number): Uint8Array {
   const d = new Uint8Array(n * side * side);

@@ -6,8 +6,8 @@ import sharp from 'sharp';
 import { renderDocument } from '../src/core/document.js';
 import { brightenInMask, jitterLayer, moveLayer, parseColour, recolour, removeLayers, setVisible, tintInMask } from '../src/edit/edits.js';
 import { saveDocument } from '../src/export/documentFile.js';
-import { cli } from './cli.js';
-import { onBackend, testDocument, tmp } from './helpers.js';
+import { cli } from './support/cli.js';
+import { onBackend, testDocument, tmp } from './support/helpers.js';
 
 test('recolouring layer i changes the image by exactly w_i·Δc, w_i = M_i·Π_{j>i}(1 − M_j)', async () => {
   await onBackend('fast');

@@ -9,7 +9,7 @@ import { Decomposer } from '../src/model/decomposer.js';
 import { encode } from '../src/model/encoder.js';
 import { linear, newCtx, stopGradient } from '../src/model/nn.js';
 import { l1 } from '../src/research/train/step.js';
-import { NO_NATIVE, onBackend } from './helpers.js';
+import { NO_NATIVE, onBackend } from './support/helpers.js';
 
 /**
  * The decomposer computes the target's half of the first convolution once per image

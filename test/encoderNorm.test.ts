@@ -11,7 +11,7 @@ import { evaluate } from '../src/research/eval/reconstruct.js';
 import { loadModel, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { addBn, bn, newCtx } from '../src/model/nn.js';
-import { gradCheck, onBackend, tmp } from './helpers.js';
+import { gradCheck, onBackend, tmp } from './support/helpers.js';
 
 test('encoder GroupNorm: each image\'s channel groups normalised over (H, W, C/G), no running state, same in training and inference', async () => {
   await onBackend('cpu');

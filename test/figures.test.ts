@@ -11,7 +11,7 @@ import { readImageFrame } from '../src/data/images.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeFrame } from '../src/model/decomposeFrame.js';
 import { renderDocument } from '../src/core/document.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { frameAspect, placedBox } from '../src/core/placement.js';
 import { validateDocument } from '../src/core/document.js';
-import { binary, cli } from './cli.js';
-import { tmp } from './helpers.js';
+import { binary, cli } from './support/cli.js';
+import { tmp } from './support/helpers.js';
 
 const env = () => ({ STRATUM_CACHE: join(dir, 'cache') });
 /** the binary, as a user runs it */

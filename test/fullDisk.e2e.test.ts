@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN } from './cli.js';
-import { tmp } from './helpers.js';
-import { keepsOldFile, setup, stratum, temps } from './fullDiskTools.js';
+import { BIN } from './support/cli.js';
+import { tmp } from './support/helpers.js';
+import { keepsOldFile, setup, stratum, temps } from './support/fullDiskTools.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const STUB = join(import.meta.dirname, 'diskFull.mjs');
+const STUB = join(import.meta.dirname, 'support', 'diskFull.mjs');
 
 /** the binary on a disk that takes `bytes` more bytes of output (undefined: a normal disk) */
 function binaryOnDisk(args: string[], bytes?: number) {

@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { keepsOldFile, setup, stratum, temps } from './fullDiskTools.js';
+import { keepsOldFile, setup, stratum, temps } from './support/fullDiskTools.js';
 
 
 test('a full disk: documents, PNG, PSD, ORA and SVG keep their previous file', async () => {

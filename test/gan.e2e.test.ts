@@ -11,8 +11,8 @@ import { renderDocument } from '../src/core/document.js';
 import { loadDocument } from '../src/export/documentFile.js';
 import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { GAN_CHECKPOINT, loadGan, trainGan } from '../src/research/train/ganTrainer.js';
-import { cli } from './cli.js';
-import { onBackend, tmp } from './helpers.js';
+import { cli } from './support/cli.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samples render at any size', async () => {
   await onBackend('fast');

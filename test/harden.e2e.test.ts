@@ -11,8 +11,8 @@ import sharp from 'sharp';
 import { removeOrphanTempFiles, writeFileAtomic } from '../src/io/atomicFile.js';
 import { lockRunFolder } from '../src/research/io/runLock.js';
 import { readMetrics } from '../src/research/train/trainer.js';
-import { binary, cli, type CliResult } from './cli.js';
-import { tmp } from './helpers.js';
+import { binary, cli, type CliResult } from './support/cli.js';
+import { tmp } from './support/helpers.js';
 
 /** a refusal: exit code 1 (not a signal), exactly one line on stderr matching `re` */
 function refused(r: CliResult & { signal?: NodeJS.Signals | null }, re: RegExp, what: string): void {

@@ -10,8 +10,8 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { checkOutputs } from '../src/io/paths.js';
-import { cli, type CliResult } from './cli.js';
-import { testDocument, tmp } from './helpers.js';
+import { cli, type CliResult } from './support/cli.js';
+import { testDocument, tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'models', 'default.stratum');

@@ -15,8 +15,8 @@ import { saveDocument } from '../src/export/documentFile.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { modelConfig } from '../src/config.js';
-import { cli, type CliResult } from './cli.js';
-import { onBackend, testDocument, tmp } from './helpers.js';
+import { cli, type CliResult } from './support/cli.js';
+import { onBackend, testDocument, tmp } from './support/helpers.js';
 
 /** `stratum ARGS` in this process (test/cli.ts); -o /dev/stdout, which needs a process of its own, is in cli.e2e.test.ts */
 const stratum = (args: string[]) => cli(args);

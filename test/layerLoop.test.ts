@@ -8,7 +8,7 @@ import { batchTensor } from '../src/data/imageSet.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { newCtx } from '../src/model/nn.js';
 import { calibrateBatchNorm } from '../src/research/train/calibrate.js';
-import { onBackend } from './helpers.js';
+import { onBackend } from './support/helpers.js';
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 

@@ -7,7 +7,7 @@ import { blasCoreFor } from '../src/backend/blasCore.js';
 import { openmpBlasDir } from '../scripts/blas-link.mjs';
 import { loadAddon } from '../src/backend/nativeAddon.js';
 import * as tf from '../src/core/tf.js';
-import { NO_NATIVE, onBackend } from './helpers.js';
+import { NO_NATIVE, onBackend } from './support/helpers.js';
 
 /** run f on both backends with the same inputs and return the largest relative difference */
 async function compare(make: () => tf.Tensor[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<number> {

@@ -16,8 +16,8 @@ import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeFrame, jointColours } from '../src/model/decomposeFrame.js';
 import { layerRasters } from '../src/export/layerImages.js';
 import { toSvg } from '../src/export/svg.js';
-import { rasteriseLibrsvg } from './svgRaster.js';
-import { onBackend } from './helpers.js';
+import { rasteriseLibrsvg } from './support/svgRaster.js';
+import { onBackend } from './support/helpers.js';
 
 await onBackend('fast');
 const { model } = loadModel('models/default.stratum');

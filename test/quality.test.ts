@@ -10,7 +10,7 @@ import { subset, type ImageSet } from '../src/data/imageSet.js';
 import { flatMethod, predictLayers, quantizeMethod, runQuality, stratumMethod } from '../bench/qualityHarness.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { geometrizeMethods, geometrizeRun } from '../bench/geometrize.js';
-import { onBackend, tmp } from './helpers.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 /** the same 3 dead-leaves scenes at any size (drawn at 64² and box-averaged down) */
 function scenes(size: number): ImageSet {

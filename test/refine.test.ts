@@ -10,7 +10,7 @@ import { closedFormBlend } from '../src/core/blend.js';
 import { masksAt, refineLayers, runStepsAsync } from '../src/model/refine.js';
 import { layerWeights, leastSquaresColours, mseOfColours } from '../src/core/stack.js';
 import { refineDecomposition, refineDecompositionSteps } from '../src/model/refineDocument.js';
-import { onBackend, psnr, testDocument } from './helpers.js';
+import { onBackend, psnr, testDocument } from './support/helpers.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { readImageSquare } from '../src/data/images.js';

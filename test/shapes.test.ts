@@ -11,7 +11,7 @@ import { loadModel, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer, SHAPES_KEY } from '../src/model/decomposer.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { bankScores, errorOnTop, fusedSwapShapes, makeShapeBank, SWAP_DEFAULTS, swapShapes, swapShapesDefinition } from '../src/model/shapeSwaps.js';
-import { NO_NATIVE, onBackend, tmp } from './helpers.js';
+import { NO_NATIVE, onBackend, tmp } from './support/helpers.js';
 
 const blob = (N: number, cx: number, cy: number, r: number) => Float32Array.from({ length: N * N }, (_, q) => 1 / (1 + Math.exp(2 * (Math.hypot((q % N) - cx, Math.floor(q / N) - cy) - r))));
 

@@ -23,8 +23,8 @@ import { checkpointToSafetensors, toTorchTensor } from '../src/research/model/to
 import { calibrateBatchNorm } from '../src/research/train/calibrate.js';
 import { learningRate } from '../src/research/train/schedule.js';
 import { reconstructionLoss, trainStep, type Objective } from '../src/research/train/step.js';
-import { onBackend, tmp } from './helpers.js';
-import { maxAbs, maxDiff, NO_TORCH, python, readTensors, writeTensors } from './torchHelpers.js';
+import { onBackend, tmp } from './support/helpers.js';
+import { maxAbs, maxDiff, NO_TORCH, python, readTensors, writeTensors } from './support/torchHelpers.js';
 
 const TOL = 1e-4;
 

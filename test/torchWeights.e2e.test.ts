@@ -14,8 +14,8 @@ import { DEFAULT_MODEL, PACKAGE_ROOT } from '../src/io/paths.js';
 import { readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { checkpointToSafetensors, safetensorsToCheckpoint, torchName } from '../src/research/model/torchWeights.js';
-import { onBackend, tmp } from './helpers.js';
-import { NO_TORCH, python } from './torchHelpers.js';
+import { onBackend, tmp } from './support/helpers.js';
+import { NO_TORCH, python } from './support/torchHelpers.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'stratum.js');
 

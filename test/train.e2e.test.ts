@@ -13,7 +13,7 @@ import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { evaluate } from '../src/research/eval/reconstruct.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { BEST_FILE, CHECKPOINT_FILE, train } from '../src/research/train/trainer.js';
-import { onBackend, tmp } from './helpers.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16, ...over });
 const tinyTrain = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...TRAIN_DEFAULTS, batch: 16, steps: 60, evalEvery: 30, saveEvery: 30, holdout: 32, ...over });

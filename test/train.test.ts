@@ -15,7 +15,7 @@ import { Adam } from '../src/core/adam.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { reconstructionLoss, trainStep } from '../src/research/train/step.js';
 import { newCtx } from '../src/model/nn.js';
-import { onBackend, tmp } from './helpers.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16, ...over });
 

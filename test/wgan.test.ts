@@ -4,7 +4,7 @@ import { ParamStore } from '../src/core/params.js';
 import * as tf from '../src/core/tf.js';
 import { PatchCritic } from '../src/research/model/critic.js';
 import { gradientPenalty } from '../src/research/train/wgan.js';
-import { gradCheck, onBackend } from './helpers.js';
+import { gradCheck, onBackend } from './support/helpers.js';
 
 test('WGAN-GP penalty equals its definition on a linear critic, value and gradient', async () => {
   await onBackend('fast');

@@ -9,7 +9,7 @@ import { decomposeImage } from '../src/model/decomposeImage.js';
 import { newCtx } from '../src/model/nn.js';
 import { widenModel, widenProblem } from '../src/research/model/widen.js';
 import { calibrateBatchNorm } from '../src/research/train/calibrate.js';
-import { onBackend } from './helpers.js';
+import { onBackend } from './support/helpers.js';
 
 const cfg = (smallChannels: number[], T = 4) => modelConfig({ encoder: 'small', smallChannels, T, size: 16, mask: { K: 5 } });
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));

@@ -16,7 +16,7 @@ import type { CliAnswer, CliRequest } from './cliWorker.js';
 
 export type CliResult = CliAnswer;
 
-export const BIN = join(import.meta.dirname, '..', 'bin', 'stratum.js');
+export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'stratum.js');
 
 /** `stratum ARGS` as a process of its own (bin/stratum.js, as a user runs it); env: added to this one's */
 export function binary(args: string[], o: { cwd?: string; env?: Record<string, string> } = {}): CliResult & { signal: NodeJS.Signals | null; outBytes: Buffer } {

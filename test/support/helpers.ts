@@ -1,12 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useBackend } from '../src/backend/index.js';
-import { loadAddon, nativeLoadError } from '../src/backend/nativeAddon.js';
-import * as tf from '../src/core/tf.js';
-import { ParamStore } from '../src/core/params.js';
-import type { LayeredDocument } from '../src/core/document.js';
-import { syntheticDocument } from '../bench/renderDocs.js';
+import { useBackend } from '../../src/backend/index.js';
+import { loadAddon, nativeLoadError } from '../../src/backend/nativeAddon.js';
+import * as tf from '../../src/core/tf.js';
+import { ParamStore } from '../../src/core/params.js';
+import type { LayeredDocument } from '../../src/core/document.js';
+import { syntheticDocument } from '../../bench/renderDocs.js';
 
 export function tmp(prefix = 'stratum-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -81,5 +81,5 @@ export function testDocument(T = 5, seed = 3): LayeredDocument {
   return syntheticDocument(T, seed, 2);
 }
 
-export { psnrOf as psnr } from '../src/core/psnr.js';
+export { psnrOf as psnr } from '../../src/core/psnr.js';
 

@@ -7,9 +7,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../src/research/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type SafeTensor } from '../../src/research/io/safetensors.js';
 
-export const PYTHON_DIR = join(import.meta.dirname, '..', 'python');
+export const PYTHON_DIR = join(import.meta.dirname, '..', '..', 'python');
 
 function torchPython(): string | null {
   for (const py of [process.env.STRATUM_PYTHON, 'python3', '/usr/bin/python3']) {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveDocument } from '../src/export/documentFile.js';
+import { saveDocument } from '../../src/export/documentFile.js';
 import { cli } from './cli.js';
 import { onBackend, testDocument, tmp } from './helpers.js';
 

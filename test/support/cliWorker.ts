@@ -4,7 +4,7 @@
  * Its streams are this worker's own, so catching their writes here touches nothing of the test's.
  */
 import { parentPort } from 'node:worker_threads';
-import { main } from '../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
 
 export interface CliRequest {
   args: string[];
