@@ -1,40 +1,21 @@
 /**
  * The documents bench:render and the SVG measurements use: the bundled model's decompositions of
  * the bundled samples and of photos from /usr/share/backgrounds (where installed), and one
- * synthetic document (a randomly initialised mask MLP with random p: sharper, busier masks), and
- * the Fashion-MNIST model's decomposition of the ankle boot ("ankle-boot.fashion": that model's
- * masks are sharp, mean spatial std 0.42 against 0.08 for the photo model's soft washes, so it is
- * the document where the MLP's work has to follow edges).
+ * synthetic document (test/support/documents.ts: a randomly initialised mask MLP with random p:
+ * sharper, busier masks), and the Fashion-MNIST model's decomposition of the ankle boot
+ * ("ankle-boot.fashion": that model's masks are sharp, mean spatial std 0.42 against 0.08 for the
+ * photo model's soft washes, so it is the document where the MLP's work has to follow edges).
  */
 import { existsSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { MASK_NET_DEFAULTS } from '../src/config.js';
-import { makeDocument, type LayeredDocument } from '../src/core/document.js';
-import { initMaskNet } from '../src/core/maskNet.js';
-import { ParamStore } from '../src/core/params.js';
-import { mulberry32 } from '../src/core/random.js';
+import type { LayeredDocument } from '../src/core/document.js';
 import { readImageSquare } from '../src/data/images.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { loadModel } from '../src/model/checkpoint.js';
+import { syntheticDocument } from '../test/support/documents.js';
 
 export const SAMPLE_IMAGES = ['samples/ankle-boot.png', 'samples/bag.png', 'samples/sneaker.png'];
 export const PHOTOS = ['/usr/share/backgrounds/Dragonfly_by_Bolly.jpg', '/usr/share/backgrounds/goldfish.png'];
-
-/** a randomly initialised mask MLP with T random layers (p uniform in ±3), reference 32²; `hidden`: that layer index is hidden */
-export function syntheticDocument(T = 10, seed = 3, hidden = -1): LayeredDocument {
-  const store = new ParamStore();
-  initMaskNet(store, MASK_NET_DEFAULTS, mulberry32(seed));
-  const rng = mulberry32(seed + 1);
-  const layers = Array.from({ length: T }, (_, i) => ({
-    name: `layer ${i + 1}`,
-    p: Array.from({ length: MASK_NET_DEFAULTS.K }, () => 3 * (rng() * 2 - 1)),
-    colour: [rng(), rng(), rng()] as [number, number, number],
-    visible: i !== hidden,
-  }));
-  const doc = makeDocument(MASK_NET_DEFAULTS, 32, store, layers);
-  store.dispose();
-  return doc;
-}
 
 /** [name, document] pairs; images that are not installed are skipped */
 export async function benchDocuments(images = [...SAMPLE_IMAGES, ...PHOTOS], model = 'models/default.stratum'): Promise<[string, LayeredDocument][]> {

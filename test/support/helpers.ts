@@ -6,7 +6,7 @@ import { loadAddon, nativeLoadError } from '../../src/backend/nativeAddon.js';
 import * as tf from '../../src/core/tf.js';
 import { ParamStore } from '../../src/core/params.js';
 import type { LayeredDocument } from '../../src/core/document.js';
-import { syntheticDocument } from '../../bench/renderDocs.js';
+import { syntheticDocument } from './documents.js';
 
 export function tmp(prefix = 'stratum-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -1,6 +1,7 @@
 /**
  * Rasterise SVG text the way viewers do: librsvg (through sharp) and Chromium (playwright-core,
- * headless, sRGB, device scale 1). Both return RGB floats in [0, 1], row-major.
+ * headless, sRGB, device scale 1). Both return RGB floats in [0, 1], row-major. Used by the export
+ * tests and by bench/svg.ts (benchmarks take shared code from test/support/, never the reverse).
  */
 import { chromium, type Browser } from 'playwright-core';
 import sharp from 'sharp';
