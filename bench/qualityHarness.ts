@@ -119,7 +119,7 @@ export function layeredMethod(name: string, short: string, decompose: (img: Benc
  */
 export function predictLayers(model: Decomposer, rgb: Uint8Array, leastSquares = true, shapes = true): { layers: Layer[]; rgb: Float32Array; masks: Float32Array[] } {
   // the one forward path decompose uses (src/model/decomposeImage.ts)
-  const d = decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares, shapes });
+  const d = decomposeImage(model, rgb, { leastSquares, shapes });
   return {
     layers: d.doc.layers.map((l) => ({ p: l.p, colour: l.colour, visible: true })),
     rgb: d.canvas,

@@ -76,7 +76,7 @@ for (const F of list(o.sizes)) {
     cpuSince();
     const docs = pick.map((i) => {
       const t0 = performance.now();
-      const d = decomposeImage(model, small.data.subarray(i * S * S * 3, (i + 1) * S * S * 3), {}, N);
+      const d = decomposeImage(model, small.data.subarray(i * S * S * 3, (i + 1) * S * S * 3), { layers: N });
       return { doc: d.doc, seconds: (performance.now() - t0) / 1000 };
     });
     const decomposeCpu = cpuSince();

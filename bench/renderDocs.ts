@@ -27,13 +27,13 @@ export async function benchDocuments(images = [...SAMPLE_IMAGES, ...PHOTOS], mod
       continue;
     }
     const rgb = await readImageSquare(path, m.cfg.size);
-    out.push([basename(path, extname(path)), decomposeImage(m, rgb, { image: join(path) }).doc]);
+    out.push([basename(path, extname(path)), decomposeImage(m, rgb, { source: { image: join(path) } }).doc]);
   }
   m.store.dispose();
   const sharp = 'models/fashion-mnist.stratum';
   if (images.includes(SAMPLE_IMAGES[0]!) && existsSync(sharp)) {
     const { model: f } = loadModel(sharp);
-    out.push(['ankle-boot.fashion', decomposeImage(f, await readImageSquare(SAMPLE_IMAGES[0]!, f.cfg.size), { image: SAMPLE_IMAGES[0] }).doc]);
+    out.push(['ankle-boot.fashion', decomposeImage(f, await readImageSquare(SAMPLE_IMAGES[0]!, f.cfg.size), { source: { image: SAMPLE_IMAGES[0] } }).doc]);
     f.store.dispose();
   }
   out.push(['synthetic', syntheticDocument()]);

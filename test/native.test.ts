@@ -235,9 +235,9 @@ test('fused native decomposition of one image (small encoder, folded BatchNorm) 
     if (c.calibrate) calibrateBatchNorm(m, set, 1, 4);
     const fused = fusedDecompose.active();
     assert.ok(fused, 'the native backend registers the fused decomposition');
-    const a = decomposeImage(m, rgb, {}, c.T, { leastSquares: false });
+    const a = decomposeImage(m, rgb, { layers: c.T, leastSquares: false });
     fusedDecompose.register([], null);
-    const b = decomposeImage(m, rgb, {}, c.T, { leastSquares: false });
+    const b = decomposeImage(m, rgb, { layers: c.T, leastSquares: false });
     fusedDecompose.register(['native'], fused);
     const diff = (x: ArrayLike<number>, y: ArrayLike<number>) => Math.max(...Array.from(x, (v, i) => Math.abs(v - y[i]!)));
     assert.ok(diff(a.canvas, b.canvas) < 1e-5, `canvas differs by ${diff(a.canvas, b.canvas)} (${JSON.stringify(c)})`);

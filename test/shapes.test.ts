@@ -176,7 +176,7 @@ test('a model file keeps its shape bank; the bank renders with the mask network;
   const rgb = Uint8Array.from({ length: S * S * 3 }, (_, i) => Math.round(127 + 120 * Math.sin(i * 0.013) * Math.cos(i * 0.0021)));
   const target = Float32Array.from(rgb, (v) => v / 255);
   const d = decomposeImage(back, rgb);
-  const plain = decomposeImage(back, rgb, {}, back.cfg.T, { shapes: false, reorder: false });
+  const plain = decomposeImage(back, rgb, { shapes: false, reorder: false });
   assert.equal(typeof d.doc.source?.shapeSwaps, 'number');
   const swapped = (d.doc.source?.stepOfLayer as (number | null)[] | undefined) ?? [];
   const mse = (c: Float32Array) => c.reduce((s, v, i) => s + (v - target[i]!) ** 2, 0);

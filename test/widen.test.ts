@@ -35,8 +35,8 @@ test('a widened small encoder paints the same layers (inference and batch statis
   assert.equal(wide.store.get('enc.bn2.stepMean').shape.join(','), `${src.cfg.T},20`);
   // one image through decompose (the fused native forward), with the encoder's colours
   const rgb = set.data.subarray(0, 16 * 16 * 3);
-  const a = decomposeImage(src, rgb, {}, 4, { leastSquares: false });
-  const b = decomposeImage(wide, rgb, {}, 4, { leastSquares: false });
+  const a = decomposeImage(src, rgb, { layers: 4, leastSquares: false });
+  const b = decomposeImage(wide, rgb, { layers: 4, leastSquares: false });
   assert.ok(maxDiff(a.canvas, b.canvas) < 1e-4, `canvas differs by ${maxDiff(a.canvas, b.canvas)}`);
   a.doc.layers.forEach((l, t) => assert.ok(maxDiff(l.p, b.doc.layers[t]!.p) < 1e-4, `p of layer ${t}`));
   // a batch in training mode (batch statistics), through the tfjs forward
@@ -67,10 +67,10 @@ test("growing the pooling from 'mean' to 'flatten' (and widening at once, or wid
   const flat = (c: number[]) => ({ ...cfg(c), smallPool: 'flatten' as const });
   const rgb = set.data.subarray(0, 16 * 16 * 3);
   const x = batchTensor(set, [0, 1, 2, 3]);
-  const a = decomposeImage(src, rgb, {}, 4, { leastSquares: false });
+  const a = decomposeImage(src, rgb, { layers: 4, leastSquares: false });
   const ya = tf.tidy(() => src.forward(x, newCtx(true)).canvas.dataSync());
   const same = (m: Decomposer, what: string) => {
-    const b = decomposeImage(m, rgb, {}, 4, { leastSquares: false });
+    const b = decomposeImage(m, rgb, { layers: 4, leastSquares: false });
     assert.ok(maxDiff(a.canvas, b.canvas) < 1e-4, `${what}: canvas differs by ${maxDiff(a.canvas, b.canvas)}`);
     a.doc.layers.forEach((l, t) => assert.ok(maxDiff(l.p, b.doc.layers[t]!.p) < 1e-4, `${what}: p of layer ${t}`));
     const yb = tf.tidy(() => m.forward(x, newCtx(true)).canvas.dataSync());

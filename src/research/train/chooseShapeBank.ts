@@ -61,7 +61,7 @@ export function chooseShapeBank(model: Decomposer, images: ImageSet, o: Partial<
   const ps: Float32Array[] = [];
   for (let i = 0; i < nPool; i++) {
     const { rgb, t } = target(i);
-    const d = decomposeImage(model, rgb, {}, model.cfg.T, { shapes: false });
+    const d = decomposeImage(model, rgb, { shapes: false });
     const m = d.steps.map((s) => s.mask);
     const c = contributionsFromMasks(m, d.doc.layers, t).contributions;
     c.forEach((v, k) => {
@@ -95,7 +95,7 @@ export function chooseShapeBank(model: Decomposer, images: ImageSet, o: Partial<
   const nSel = images.n - nPool;
   for (let i = nPool; i < images.n; i++) {
     const { rgb, t } = target(i);
-    const d = decomposeImage(model, rgb, {}, model.cfg.T, { shapes: false, reorder: false });
+    const d = decomposeImage(model, rgb, { shapes: false, reorder: false });
     const r = swapShapes(d.steps.map((s) => s.mask), t, d.doc.layers.map((l) => l.colour), bank, opt.swap);
     for (const o of r.origin) if (o < 0) uses.set(cand[-1 - o]!, (uses.get(cand[-1 - o]!) ?? 0) + 1);
     opt.progress?.('usage', i - nPool + 1, nSel);
