@@ -2,7 +2,7 @@
  * npm run bench:quality — Stratum against greedy shape fitting on the held-out photos (issue 8).
  *
  * On the held-out photos of the photo corpus, whole and centre-cropped (data spec `photos-whole`:
- * 11 wallpapers + 78 cut-out objects on wallpapers, src/data/photos.ts), at each --sizes in one
+ * 11 wallpapers + 78 cut-out objects on wallpapers, src/research/data/photos.ts), at each --sizes in one
  * run: Stratum amortized (each --models file at its own training size, its layers rendered at the
  * benchmark size), Stratum + refinement (src/model/refine.ts, --refine-steps at the model's size),
  * geometrize (bench/geometrize.ts: triangles at alpha 128 and opaque rotated ellipses,

@@ -1,7 +1,7 @@
 /**
  * The quality benchmark harness (issue 8, `npm run bench:quality`): a list of methods, each a
  * function image -> { render, layers, seconds }, run on the same images at several sizes and
- * measured the same way — PSNR (src/eval/metrics.ts) and SSIM (src/eval/ssim.ts) of the render
+ * measured the same way — PSNR (src/core/psnr.ts) and SSIM (src/research/eval/ssim.ts) of the render
  * against the image, both averaged over images, seconds per image, and for layered methods the
  * share of layers that contribute less than 0.1 dB (src/eval/contribution.ts). Results: a Markdown
  * table per size, a JSON file and one side-by-side picture per size.
@@ -214,7 +214,7 @@ export function flatMethod(): Method {
   };
 }
 
-/** colour quantisation (image-q, src/eval/quantize.ts) */
+/** colour quantisation (image-q, src/research/eval/quantize.ts) */
 export function quantizeMethod(colours = 20): Method {
   return {
     name: `${colours}-colour quantisation`,
@@ -238,7 +238,7 @@ export interface QualityRow {
   secondsPerImage: number;
   /** share of layers contributing less than NEAR_USELESS_DB (layered methods) */
   nearUseless?: number;
-  /** gradient magnitude similarity deviation (src/eval/gmsd.ts; lower is better) */
+  /** gradient magnitude similarity deviation (src/research/eval/gmsd.ts; lower is better) */
   gmsd: number;
   /** mean soft share of the layers' masks at this size (layered methods) */
   soft?: number;

@@ -1,5 +1,5 @@
 /**
- * The command line's own behaviour, run in this process (test/cli.ts: main() in a worker thread,
+ * The command line's own behaviour, run in this process (test/support/cli.ts: main() in a worker thread,
  * no process start-up per call): bad flags and inputs refused in one line. The binary as a
  * process, whole decompositions and the jobs that train are in test/cli.e2e.test.ts.
  */

@@ -79,7 +79,7 @@ test('stratum edit and stratum export: what they write; bad input leaves no file
   const dir = tmp();
   const docPath = join(dir, 'd.stratum.json');
   saveDocument(docPath, testDocument());
-  // in this process (test/cli.ts): what the commands write and refuse, without a start-up per call
+  // in this process (test/support/cli.ts): what the commands write and refuse, without a start-up per call
   const run = (...args: string[]) => cli(args);
   let r = await run('edit', docPath, '--recolour', '1=#ff0000', '--hide', '0', '--move', '4:0', '-o', join(dir, 'e.stratum.json'), '--png', join(dir, 'e.png'), '--size', '64');
   assert.equal(r.code, 0, r.err);

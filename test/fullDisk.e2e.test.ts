@@ -1,6 +1,6 @@
 /**
  * The full disk of test/fullDisk.test.ts where it needs a process or a training run: the write
- * stub preloaded into the binary (node --import test/diskFull.mjs bin/stratum.js, as the issue's
+ * stub preloaded into the binary (node --import test/support/diskFull.mjs bin/stratum.js, as the issue's
  * case ran), checkpoints and the metrics log of a training run, and a writer killed mid-write,
  * whose temporary file the next write to the same path removes.
  */

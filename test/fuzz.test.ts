@@ -4,7 +4,7 @@
  * process. Zero signals; every refusal is one line that names the file.
  *
  * Speed: one child works through the whole list and reports each file before and after it
- * (test/fuzz/worker.ts); when a child dies, the file it was on is recorded and a fresh child goes
+ * (test/support/fuzzWorker.ts); when a child dies, the file it was on is recorded and a fresh child goes
  * on with the next one — so signals are still caught per mutation, without 1,200 process starts.
  */
 import { test } from 'node:test';

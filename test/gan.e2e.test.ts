@@ -1,5 +1,5 @@
 /**
- * The GAN's training run: a few WGAN-GP steps, checkpoint and resume, and `stratum sample` of it (in this process, test/cli.ts).
+ * The GAN's training run: a few WGAN-GP steps, checkpoint and resume, and `stratum sample` of it (in this process, test/support/cli.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -17,7 +17,7 @@ const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'models', 'default.stratum');
 
 /**
- * `stratum ARGS` in this process (test/cli.ts), without a process start-up per call; the cases
+ * `stratum ARGS` in this process (test/support/cli.ts), without a process start-up per call; the cases
  * that need a process of their own (another working folder, another process's run lock) are in
  * test/cli.e2e.test.ts
  */

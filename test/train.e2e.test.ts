@@ -1,5 +1,5 @@
 /**
- * Training runs (src/train/trainer.ts train(), a few dozen steps on 16² dead leaves): they learn,
+ * Training runs (src/research/train/trainer.ts train(), a few dozen steps on 16² dead leaves): they learn,
  * resume as if never stopped, start from a model file, calibrate BatchNorm per step, train with a
  * critic and with least-squares colours. The training step's parts are in test/train.test.ts.
  */

@@ -28,7 +28,7 @@ let worker: Worker | null = null;
 let queue: Promise<unknown> = Promise.resolve();
 
 function runOne(req: CliRequest): Promise<CliResult> {
-  // test/cliWorker.mjs loads tsx in the worker, which does not inherit the test's loader
+  // test/support/cliWorker.mjs loads tsx in the worker, which does not inherit the test's loader
   worker ??= new Worker(join(import.meta.dirname, 'cliWorker.mjs'));
   const w = worker;
   return new Promise<CliResult>((resolve, reject) => {

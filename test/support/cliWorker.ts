@@ -1,5 +1,5 @@
 /**
- * The worker of test/cli.ts: runs `stratum ARGS` (main() of src/cli/main.ts) on request, one at a
+ * The worker of test/support/cli.ts: runs `stratum ARGS` (main() of src/cli/main.ts) on request, one at a
  * time, in this thread, and answers with its exit code and what it wrote to stdout and stderr.
  * Its streams are this worker's own, so catching their writes here touches nothing of the test's.
  */
@@ -10,7 +10,7 @@ export interface CliRequest {
   args: string[];
   /** variables set (or, undefined, removed) for this command only */
   env: Record<string, string | undefined>;
-  /** a disk that takes this many more bytes of output (test/diskFull.mjs) */
+  /** a disk that takes this many more bytes of output (test/support/diskFull.mjs) */
   diskBytes?: number;
 }
 

@@ -4,7 +4,7 @@
  * it is cut short (the short count write(2) returns on a nearly full disk) and every later one
  * fails with ENOSPC, as a full disk does. Other files, stdout and stderr are untouched.
  *
- * In a child process: `node --import ./test/diskFull.mjs …` with STRATUM_TEST_DISK_BYTES=N (and
+ * In a child process: `node --import ./test/support/diskFull.mjs …` with STRATUM_TEST_DISK_BYTES=N (and
  * STRATUM_TEST_DISK_STALL=1: instead of failing, the writer hangs there, to be killed mid-write).
  * In this process: `const restore = fillDiskAfter(N); … restore();`.
  */

@@ -10,7 +10,7 @@ import { saveDocument } from '../../src/export/documentFile.js';
 import { cli } from './cli.js';
 import { onBackend, testDocument, tmp } from './helpers.js';
 
-/** the command in this process (test/cli.ts) on a disk that takes `bytes` more bytes of output (undefined: a normal disk) */
+/** the command in this process (test/support/cli.ts) on a disk that takes `bytes` more bytes of output (undefined: a normal disk) */
 export const stratum = (args: string[], bytes?: number) => cli(args, { diskBytes: bytes });
 
 export const temps = (dir: string) => readdirSync(dir).filter((n) => n.includes('.stratum-tmp-'));

@@ -9,7 +9,7 @@
  *   patches:DIR[:PER_IMAGE]  random patches of large photos (wallpapers), default 64 per photo
  *   deadleaves[:N]           synthetic dead-leaves images (default 4000)
  *   photos[:N[:WHOLE[:OBJECTS]]]  N images (default 50000) from the training side of the photo
- *                            corpus (src/data/photos.ts): multi-scale crops of photographs, cut-out
+ *                            corpus (src/research/data/photos.ts): multi-scale crops of photographs, cut-out
  *                            objects composited on them, flips; WHOLE (default 0) is the share of
  *                            crops that are nearly the whole photo (3/4 to all of its short side),
  *                            OBJECTS (default 0.5) the share of images with a cut-out object

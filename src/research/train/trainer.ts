@@ -255,7 +255,7 @@ function initialModel(path: string, cfg: ModelConfig): { model: Decomposer; grow
   const { model: src } = loadModel(path);
   try {
     const diff = architectureDifference(src.cfg, cfg);
-    // wider small-encoder layers or a flattened pooling only: grow the model, keeping its function (src/model/widen.ts)
+    // wider small-encoder layers or a flattened pooling only: grow the model, keeping its function (src/research/model/widen.ts)
     if (diff && architectureDifference({ ...src.cfg, smallChannels: cfg.smallChannels, smallPool: cfg.smallPool }, cfg) === '') {
       const problem = widenProblem(src.cfg, cfg);
       if (problem) throw new Error(`${path}: cannot initialise from this model: ${problem}`);
