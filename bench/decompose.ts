@@ -7,7 +7,7 @@
  */
 import { Command } from 'commander';
 import { useBackend, type BackendName } from '../src/backend/index.js';
-import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
+import { loadPhotoSources, wholePhotos } from '../src/research/data/photos.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { fusedDecompose } from '../src/model/decomposer.js';

@@ -11,7 +11,7 @@
  */
 import geometrize from 'geometrizejs';
 import { mixSeed, mulberry32 } from '../src/core/random.js';
-import type { BenchImage, Method, MethodResult } from '../src/eval/quality.js';
+import type { BenchImage, Method, MethodResult } from './qualityHarness.js';
 
 const { Bitmap, ImageRunner, ShapeTypes } = geometrize;
 

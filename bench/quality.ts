@@ -2,7 +2,7 @@
  * npm run bench:quality — Stratum against greedy shape fitting on the held-out photos (issue 8).
  *
  * On the held-out photos of the photo corpus, whole and centre-cropped (data spec `photos-whole`:
- * 11 wallpapers + 78 cut-out objects on wallpapers, src/data/photos.ts), at each --sizes in one
+ * 11 wallpapers + 78 cut-out objects on wallpapers, src/research/data/photos.ts), at each --sizes in one
  * run: Stratum amortized (each --models file at its own training size, its layers rendered at the
  * benchmark size), Stratum + refinement (src/model/refine.ts, --refine-steps at the model's size),
  * geometrize (bench/geometrize.ts: triangles at alpha 128 and opaque rotated ellipses,
@@ -21,8 +21,8 @@ import { useBackend, type BackendName } from '../src/backend/index.js';
 import { Progress } from '../src/io/progress.js';
 import { DEFAULT_MODEL } from '../src/cli/options.js';
 import { subset } from '../src/data/imageSet.js';
-import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
-import { flatMethod, placedMethod, quantizeMethod, runQuality, stratumMethod, type Method } from '../src/eval/quality.js';
+import { loadPhotoSources, wholePhotos } from '../src/research/data/photos.js';
+import { flatMethod, placedMethod, quantizeMethod, runQuality, stratumMethod, type Method } from './qualityHarness.js';
 import type { Decomposer } from '../src/model/decomposer.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { geometrizeMethods } from './geometrize.js';

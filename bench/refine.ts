@@ -16,7 +16,7 @@ import { geometrizeRun } from './geometrize.js';
 import { mixSeed } from '../src/core/random.js';
 import { psnrOf } from '../src/core/psnr.js';
 import { useBackend } from '../src/backend/index.js';
-import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
+import { loadPhotoSources, wholePhotos } from '../src/research/data/photos.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { refineDecomposition, type RefineDocumentOptions } from '../src/model/refineDocument.js';
 import { loadModel } from '../src/model/checkpoint.js';
@@ -76,7 +76,7 @@ for (const F of list(o.sizes)) {
     cpuSince();
     const docs = pick.map((i) => {
       const t0 = performance.now();
-      const d = decomposeImage(model, small.data.subarray(i * S * S * 3, (i + 1) * S * S * 3), {}, N);
+      const d = decomposeImage(model, small.data.subarray(i * S * S * 3, (i + 1) * S * S * 3), { layers: N });
       return { doc: d.doc, seconds: (performance.now() - t0) / 1000 };
     });
     const decomposeCpu = cpuSince();

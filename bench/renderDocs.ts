@@ -1,40 +1,21 @@
 /**
  * The documents bench:render and the SVG measurements use: the bundled model's decompositions of
  * the bundled samples and of photos from /usr/share/backgrounds (where installed), and one
- * synthetic document (a randomly initialised mask MLP with random p: sharper, busier masks), and
- * the Fashion-MNIST model's decomposition of the ankle boot ("ankle-boot.fashion": that model's
- * masks are sharp, mean spatial std 0.42 against 0.08 for the photo model's soft washes, so it is
- * the document where the MLP's work has to follow edges).
+ * synthetic document (test/support/documents.ts: a randomly initialised mask MLP with random p:
+ * sharper, busier masks), and the Fashion-MNIST model's decomposition of the ankle boot
+ * ("ankle-boot.fashion": that model's masks are sharp, mean spatial std 0.42 against 0.08 for the
+ * photo model's soft washes, so it is the document where the MLP's work has to follow edges).
  */
 import { existsSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { MASK_NET_DEFAULTS } from '../src/config.js';
-import { makeDocument, type LayeredDocument } from '../src/core/document.js';
-import { initMaskNet } from '../src/core/maskNet.js';
-import { ParamStore } from '../src/core/params.js';
-import { mulberry32 } from '../src/core/random.js';
+import type { LayeredDocument } from '../src/core/document.js';
 import { readImageSquare } from '../src/data/images.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { loadModel } from '../src/model/checkpoint.js';
+import { syntheticDocument } from '../test/support/documents.js';
 
 export const SAMPLE_IMAGES = ['samples/ankle-boot.png', 'samples/bag.png', 'samples/sneaker.png'];
 export const PHOTOS = ['/usr/share/backgrounds/Dragonfly_by_Bolly.jpg', '/usr/share/backgrounds/goldfish.png'];
-
-/** a randomly initialised mask MLP with T random layers (p uniform in ±3), reference 32²; `hidden`: that layer index is hidden */
-export function syntheticDocument(T = 10, seed = 3, hidden = -1): LayeredDocument {
-  const store = new ParamStore();
-  initMaskNet(store, MASK_NET_DEFAULTS, mulberry32(seed));
-  const rng = mulberry32(seed + 1);
-  const layers = Array.from({ length: T }, (_, i) => ({
-    name: `layer ${i + 1}`,
-    p: Array.from({ length: MASK_NET_DEFAULTS.K }, () => 3 * (rng() * 2 - 1)),
-    colour: [rng(), rng(), rng()] as [number, number, number],
-    visible: i !== hidden,
-  }));
-  const doc = makeDocument(MASK_NET_DEFAULTS, 32, store, layers);
-  store.dispose();
-  return doc;
-}
 
 /** [name, document] pairs; images that are not installed are skipped */
 export async function benchDocuments(images = [...SAMPLE_IMAGES, ...PHOTOS], model = 'models/default.stratum'): Promise<[string, LayeredDocument][]> {
@@ -46,13 +27,13 @@ export async function benchDocuments(images = [...SAMPLE_IMAGES, ...PHOTOS], mod
       continue;
     }
     const rgb = await readImageSquare(path, m.cfg.size);
-    out.push([basename(path, extname(path)), decomposeImage(m, rgb, { image: join(path) }).doc]);
+    out.push([basename(path, extname(path)), decomposeImage(m, rgb, { source: { image: join(path) } }).doc]);
   }
   m.store.dispose();
   const sharp = 'models/fashion-mnist.stratum';
   if (images.includes(SAMPLE_IMAGES[0]!) && existsSync(sharp)) {
     const { model: f } = loadModel(sharp);
-    out.push(['ankle-boot.fashion', decomposeImage(f, await readImageSquare(SAMPLE_IMAGES[0]!, f.cfg.size), { image: SAMPLE_IMAGES[0] }).doc]);
+    out.push(['ankle-boot.fashion', decomposeImage(f, await readImageSquare(SAMPLE_IMAGES[0]!, f.cfg.size), { source: { image: SAMPLE_IMAGES[0] } }).doc]);
     f.store.dispose();
   }
   out.push(['synthetic', syntheticDocument()]);

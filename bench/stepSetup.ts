@@ -8,7 +8,7 @@ import { modelConfig, TRAIN_DEFAULTS, type EncoderKind, type MaskNorm, type Mode
 import * as tf from '../src/core/tf.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { Adam } from '../src/core/adam.js';
-import { trainStep } from '../src/train/step.js';
+import { trainStep } from '../src/research/train/step.js';
 
 export interface StepOptions {
   batch: string;

@@ -11,7 +11,7 @@ import { psnrOf } from '../src/core/psnr.js';
 import { useBackend } from '../src/backend/index.js';
 import { layerRasters } from '../src/export/layerImages.js';
 import { autoLevels, toSvg } from '../src/export/svg.js';
-import { launchChromium, rasteriseChromium, rasteriseLibrsvg } from '../test/svgRaster.js';
+import { launchChromium, rasteriseChromium, rasteriseLibrsvg } from '../test/support/svgRaster.js';
 import { benchDocuments } from './renderDocs.js';
 
 const o = new Command()

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { plotPanels, type Series } from '../src/eval/plot.js';
+import { plotPanels, type Series } from '../src/research/eval/plot.js';
 
 const [out, ...specs] = process.argv.slice(2);
 if (!out || specs.length === 0) throw new Error('usage: compare-runs.ts OUT.png NAME=RUN_DIR ...');

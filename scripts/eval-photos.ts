@@ -12,11 +12,11 @@
  *   node --import tsx scripts/eval-photos.ts MODEL [MODEL ...]
  */
 import { useBackend } from '../src/backend/index.js';
-import { loadPhotoSources, wholePhotos, photoImages } from '../src/data/photos.js';
+import { loadPhotoSources, wholePhotos, photoImages } from '../src/research/data/photos.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { psnrOf } from '../src/core/psnr.js';
-import { evaluate } from '../src/eval/reconstruct.js';
+import { evaluate } from '../src/research/eval/reconstruct.js';
 import { contributionsFromMasks, nearUselessShare } from '../src/eval/contribution.js';
 await useBackend('native');
 const files = process.argv.slice(2);
@@ -40,14 +40,14 @@ for (const { f, model, ckpt } of models) {
     sLS += psnrOf(d.canvas, t);
     contributions.push(...contributionsFromMasks(d.steps.map((s) => s.mask), d.doc.layers, t).contributions);
     if (bank) {
-      const r = decomposeImage(model, rgb, {}, model.cfg.T, { shapes: false });
+      const r = decomposeImage(model, rgb, { shapes: false });
       sRe += psnrOf(r.canvas, t);
       restacked.push(...contributionsFromMasks(r.steps.map((s) => s.mask), r.doc.layers, t).contributions);
     }
-    const o = decomposeImage(model, rgb, {}, model.cfg.T, { reorder: false });
+    const o = decomposeImage(model, rgb, { reorder: false });
     sOrder += psnrOf(o.canvas, t);
     inOrder.push(...contributionsFromMasks(o.steps.map((s) => s.mask), o.doc.layers, t).contributions);
-    sEnc += psnrOf(decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares: false }).canvas, t);
+    sEnc += psnrOf(decomposeImage(model, rgb, { leastSquares: false }).canvas, t);
   }
   const c = evaluate(model, crops), c5 = evaluate(model, crops5), c8 = evaluate(model, crops8);
   const noSwaps = bank ? ` (no swaps, restacked ${(sRe / all.n).toFixed(2)}, ${(100 * nearUselessShare(restacked)).toFixed(1)} %)` : '';

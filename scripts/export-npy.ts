@@ -7,7 +7,7 @@
  * torch_ref.py trains on the same crops as `stratum train --data photos:20000` and holds out the
  * same held-out photos.
  */
-import { loadDataset } from '../src/data/datasets.js';
+import { loadDataset } from '../src/research/data/datasets.js';
 import { writeFileAtomic } from '../src/io/atomicFile.js';
 
 const args = process.argv.slice(2);

@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { plotPanels, type Series } from '../src/eval/plot.js';
+import { plotPanels, type Series } from '../src/research/eval/plot.js';
 
 interface Eval { step: number; psnr: number; psnrLs: number }
 interface RowRun { name: string; evals: Eval[]; steps: number; secPerStep: number }

@@ -1,6 +1,6 @@
 // Writes samples/*.png: the first Fashion-MNIST test image (t10k, MIT licence) of a few classes, padded to 32² as in training.
-import { readIdx } from '../src/data/idx.js';
-import { toRgbSize } from '../src/data/datasets.js';
+import { readIdx } from '../src/research/data/idx.js';
+import { toRgbSize } from '../src/research/data/datasets.js';
 import { writePng } from '../src/data/images.js';
 const imgs = readIdx('/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz');
 const labels = readIdx('/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz');

@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../src/io/atomicFile.js';
-import { PHOTO_PACKAGES, HOLDOUT_PERCENT, type PhotoEntry, type PhotoManifest, groupHeldOut, sourceGroup } from '../src/data/photos.js';
+import { PHOTO_PACKAGES, HOLDOUT_PERCENT, type PhotoEntry, type PhotoManifest, groupHeldOut, sourceGroup } from '../src/research/data/photos.js';
 
 const entries: PhotoEntry[] = [];
 const byHash = new Map<string, PhotoEntry>();

@@ -1,7 +1,7 @@
 // quick A/B: encoder base + greedy placed layers vs geometrize triangles at one size
 import { useBackend } from '../src/backend/index.js';
 import { loadModel } from '../src/model/checkpoint.js';
-import { loadPhotoSources, wholePhotos } from '../src/data/photos.js';
+import { loadPhotoSources, wholePhotos } from '../src/research/data/photos.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { decomposeFrame, placeBankOf } from '../src/model/decomposeFrame.js';
 import { renderDocument } from '../src/core/document.js';

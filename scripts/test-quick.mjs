@@ -17,7 +17,7 @@ const quick = all.filter((f) => !f.endsWith('.e2e.test.ts'));
 
 // what makes a test end to end, and so slow: its file must say so in its name
 const E2E_SIGNS = [
-  [/import \{[^}]*\b(binary|BIN)\b[^}]*\} from '\.\/cli\.js'|['"]bin['"], ['"]stratum\.js['"]|bin\/stratum\.js/, 'runs the stratum binary as a process'],
+  [/import \{[^}]*\b(binary|BIN)\b[^}]*\} from '\.\/support\/cli\.js'|['"]bin['"], ['"]stratum\.js['"]|bin\/stratum\.js/, 'runs the stratum binary as a process'],
   [/playwright-core|launchChromium/, 'drives a browser'],
   [/torchHelpers/, 'runs the PyTorch twin'],
   [/\btrain(Gan)?\(\{/, 'runs a training loop'],

@@ -11,7 +11,7 @@ import { renderLayers } from '../src/core/render.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { readImageSquare } from '../src/data/images.js';
 import { loadModel } from '../src/model/checkpoint.js';
-import { onBackend, testDocument } from './helpers.js';
+import { onBackend, testDocument } from './support/helpers.js';
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
   let d = 0;

@@ -5,12 +5,12 @@ import * as tf from '../src/core/tf.js';
 import { readImageFrame } from '../src/data/images.js';
 import { decompose, exportDocument, load, refine, render } from '../src/index.js';
 import sharp from 'sharp';
-import { psnr, tmp } from './helpers.js';
+import { psnr, tmp } from './support/helpers.js';
 
 const IMAGE = join(import.meta.dirname, '..', 'samples', 'bag.png');
 
 test('library: a tensor decomposes like the file it came from, a non-square one at its frame; refine raises PSNR; bad inputs are one-line errors naming them', async () => {
-  // native where it is built, else cpu (test/helpers.ts)
+  // native where it is built, else cpu (test/support/helpers.ts)
   const model = await load(undefined, { backend: 'auto' });
   const S = model.cfg.size;
   const frame = await readImageFrame(IMAGE, 4096);

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '../src/core/tf.js';
-import { BaselineAE, BASELINES, DECODER_TABLES, latentSize } from '../src/model/baselines.js';
+import { BaselineAE, BASELINES, DECODER_TABLES, latentSize } from '../src/research/model/baselines.js';
 import { newCtx, upsampleNearest2x } from '../src/model/nn.js';
 import { Adam } from '../src/core/adam.js';
-import { l1, optimiseStep } from '../src/train/step.js';
+import { l1, optimiseStep } from '../src/research/train/step.js';
 import { TRAIN_DEFAULTS } from '../src/config.js';
-import { HAS_NATIVE, onBackend } from './helpers.js';
+import { HAS_NATIVE, onBackend } from './support/helpers.js';
 
 test('latent size |z| = T·(K+3): 130 for T=10 K=10, 260 for T=20 K=10', () => {
   assert.equal(latentSize(10, 10), 130);

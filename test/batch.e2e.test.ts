@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileS
 import { join } from 'node:path';
 import { validateDocument } from '../src/core/document.js';
 import { decomposeMany, load } from '../src/index.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'stratum.js');

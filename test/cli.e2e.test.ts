@@ -2,7 +2,7 @@
  * The command line end to end: the binary as a user runs it (a process each: bin/stratum.js,
  * tsx, the exit code), decompositions checked against the documents they write, and the jobs
  * that train — train, resume, --init, grow, shapes — the commands after a flow's first ones in
- * this process (test/cli.ts) to spare a start-up per call.
+ * this process (test/support/cli.ts) to spare a start-up per call.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,8 +13,8 @@ import { renderDocument, validateDocument } from '../src/core/document.js';
 import { readCheckpoint } from '../src/model/checkpoint.js';
 import { readImageFrame } from '../src/data/images.js';
 import { stretchedFrame } from '../src/pipeline/decompose.js';
-import { binary, cli } from './cli.js';
-import { testDocument, tmp } from './helpers.js';
+import { binary, cli } from './support/cli.js';
+import { testDocument, tmp } from './support/helpers.js';
 
 test('the binary: --version prints the package version; a refusal is exit code 1 and one line on stderr', () => {
   const r = binary(['--version']);
@@ -58,13 +58,13 @@ test('train -> decompose -> render end to end through the CLI', async () => {
   assert.equal(r.code, 0, r.err);
   const m2 = await sharp(join(dir, 'big.png')).metadata();
   assert.deepEqual([m2.width, m2.height], [100, 50]);
-  // the rest in this process (test/cli.ts): the same commands without a process start-up each
+  // the rest in this process (test/support/cli.ts): the same commands without a process start-up each
   // fine-tune the trained model on another data set: the architecture comes from the model file
   const tuned = await cli(['train', '--data', 'deadleaves:120', '--init', model, '--steps', '2', '--batch', '8', '--holdout', '16', '--eval-every', '2', '-o', join(dir, 'tuned')]);
   assert.equal(tuned.code, 0, tuned.err);
   assert.match(tuned.err, /initialised from .*model\.stratum/);
   assert.match(tuned.err, /small encoder, T=3, K=10, 16²/);
-  // grow it: a wider small encoder that paints the same (src/model/widen.ts), then trains on
+  // grow it: a wider small encoder that paints the same (src/research/model/widen.ts), then trains on
   const grown = await cli(['train', '--data', 'deadleaves:120', '--init', model, '--channels', '32,64,64,96', '--steps', '1', '--batch', '8', '--holdout', '16', '--eval-every', '1', '-o', join(dir, 'grown')]);
   assert.equal(grown.code, 0, grown.err);
   assert.match(grown.err, /small encoder grown from 32,64,64,64 channels, mean pooling to 32,64,64,96 channels, mean pooling/);

@@ -1,5 +1,5 @@
 /**
- * The command line's own behaviour, run in this process (test/cli.ts: main() in a worker thread,
+ * The command line's own behaviour, run in this process (test/support/cli.ts: main() in a worker thread,
  * no process start-up per call): bad flags and inputs refused in one line. The binary as a
  * process, whole decompositions and the jobs that train are in test/cli.e2e.test.ts.
  */
@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli } from './cli.js';
-import { tmp } from './helpers.js';
+import { cli } from './support/cli.js';
+import { tmp } from './support/helpers.js';
 
 test('bad flags, missing files and corrupt inputs: one line on stderr, non-zero exit', async () => {
   const dir = tmp();

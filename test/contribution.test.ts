@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { renderDocument, validateDocument } from '../src/core/document.js';
 import type { Layer } from '../src/core/render.js';
 import { contributionsFromMasks, formatContributions, layerContributions, nearUselessShare } from '../src/eval/contribution.js';
-import { onBackend, psnr, testDocument } from './helpers.js';
+import { onBackend, psnr, testDocument } from './support/helpers.js';
 
 test('a layer with an all-zero mask contributes 0 dB; the only layer that paints the image contributes > 0', () => {
   const P = 8 * 8;

@@ -4,12 +4,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { heldOutSplit, loadDataset, split } from '../src/data/datasets.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
-import { encodeIdx, parseIdx } from '../src/data/idx.js';
-import { parseCifar } from '../src/data/cifar.js';
+import { heldOutSplit, loadDataset, split } from '../src/research/data/datasets.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
+import { encodeIdx, parseIdx } from '../src/research/data/idx.js';
+import { parseCifar } from '../src/research/data/cifar.js';
 import { readImageSquare } from '../src/data/images.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 function idxImages(n: number, side: number): Uint8Array {
   const d = new Uint8Array(n * side * side);

@@ -9,7 +9,7 @@ import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
 import { renderLayers } from '../src/core/render.js';
 import { loadDocument, saveDocument } from '../src/export/documentFile.js';
-import { onBackend, tmp } from './helpers.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 test('layered document saves, loads and re-renders identically', async () => {
   await onBackend('fast');

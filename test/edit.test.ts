@@ -6,8 +6,8 @@ import sharp from 'sharp';
 import { renderDocument } from '../src/core/document.js';
 import { brightenInMask, jitterLayer, moveLayer, parseColour, recolour, removeLayers, setVisible, tintInMask } from '../src/edit/edits.js';
 import { saveDocument } from '../src/export/documentFile.js';
-import { cli } from './cli.js';
-import { onBackend, testDocument, tmp } from './helpers.js';
+import { cli } from './support/cli.js';
+import { onBackend, testDocument, tmp } from './support/helpers.js';
 
 test('recolouring layer i changes the image by exactly w_i·Δc, w_i = M_i·Π_{j>i}(1 − M_j)', async () => {
   await onBackend('fast');
@@ -79,7 +79,7 @@ test('stratum edit and stratum export: what they write; bad input leaves no file
   const dir = tmp();
   const docPath = join(dir, 'd.stratum.json');
   saveDocument(docPath, testDocument());
-  // in this process (test/cli.ts): what the commands write and refuse, without a start-up per call
+  // in this process (test/support/cli.ts): what the commands write and refuse, without a start-up per call
   const run = (...args: string[]) => cli(args);
   let r = await run('edit', docPath, '--recolour', '1=#ff0000', '--hide', '0', '--move', '4:0', '-o', join(dir, 'e.stratum.json'), '--png', join(dir, 'e.png'), '--size', '64');
   assert.equal(r.code, 0, r.err);

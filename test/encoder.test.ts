@@ -3,13 +3,13 @@ import assert from 'node:assert/strict';
 import { modelConfig, type EncoderKind } from '../src/config.js';
 import * as tf from '../src/core/tf.js';
 import { blendLayer } from '../src/core/blend.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { batchTensor } from '../src/data/imageSet.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { encode } from '../src/model/encoder.js';
 import { linear, newCtx, stopGradient } from '../src/model/nn.js';
-import { l1 } from '../src/train/step.js';
-import { NO_NATIVE, onBackend } from './helpers.js';
+import { l1 } from '../src/research/train/step.js';
+import { NO_NATIVE, onBackend } from './support/helpers.js';
 
 /**
  * The decomposer computes the target's half of the first convolution once per image

@@ -5,13 +5,13 @@ import { modelConfig } from '../src/config.js';
 import * as tf from '../src/core/tf.js';
 import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { batchTensor, range } from '../src/data/imageSet.js';
-import { evaluate } from '../src/eval/reconstruct.js';
+import { evaluate } from '../src/research/eval/reconstruct.js';
 import { loadModel, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { addBn, bn, newCtx } from '../src/model/nn.js';
-import { gradCheck, onBackend, tmp } from './helpers.js';
+import { gradCheck, onBackend, tmp } from './support/helpers.js';
 
 test('encoder GroupNorm: each image\'s channel groups normalised over (H, W, C/G), no running state, same in training and inference', async () => {
   await onBackend('cpu');

@@ -9,7 +9,7 @@ import { addonProblem, loadAddon, type NativeAddon } from '../src/backend/native
 import { modelConfig } from '../src/config.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { encoderBatchNorm, encoderSpecDrift, nativeDecomposeDims, nativeEncoderWeights, type EncoderSpecConfig } from '../src/model/encoderSpec.js';
-import { NO_NATIVE } from './helpers.js';
+import { NO_NATIVE } from './support/helpers.js';
 
 const CONFIGS: EncoderSpecConfig[] = [
   { size: 32, smallChannels: [32, 64, 64, 64], smallPool: 'mean', mask: { K: 16 } },

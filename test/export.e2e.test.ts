@@ -9,8 +9,8 @@ import { toSvg } from '../src/export/svg.js';
 import { readImageSquare } from '../src/data/images.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { loadModel } from '../src/model/checkpoint.js';
-import { CHROMIUM, launchChromium, rasteriseChromium, rasteriseLibrsvg } from './svgRaster.js';
-import { onBackend, psnr, testDocument } from './helpers.js';
+import { CHROMIUM, launchChromium, rasteriseChromium, rasteriseLibrsvg } from './support/svgRaster.js';
+import { onBackend, psnr, testDocument } from './support/helpers.js';
 
 test('SVG export looks like the render: ≥ 30 dB in librsvg and in Chromium, three documents at two sizes; one named layer group per visible layer', { timeout: 1_800_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);

@@ -6,8 +6,8 @@ import { compositeOnBlack, layerRasters } from '../src/export/layerImages.js';
 import { compositeOra, writeOraFile } from '../src/export/ora.js';
 import { compositePsd, writePsdFile } from '../src/export/psd.js';
 import { autoLevels, quantisedPsnr, SVG_LEVEL_LADDER, toSvg, writeSvgFile } from '../src/export/svg.js';
-import { rasteriseLibrsvg } from './svgRaster.js';
-import { onBackend, psnr, testDocument, tmp } from './helpers.js';
+import { rasteriseLibrsvg } from './support/svgRaster.js';
+import { onBackend, psnr, testDocument, tmp } from './support/helpers.js';
 
 test('layer rasters composited on black reproduce the render (blending = source-over)', async () => {
   await onBackend('fast');

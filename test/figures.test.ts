@@ -11,7 +11,7 @@ import { readImageFrame } from '../src/data/images.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeFrame } from '../src/model/decomposeFrame.js';
 import { renderDocument } from '../src/core/document.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -53,7 +53,7 @@ test('jitter (Fig. 16): k = 0 is the layer, the masks move gradually with k and 
 
 test('transfer (Fig. 15): every model on every set, the table and picture written, a model of another size refused', { timeout: 300_000 }, async () => {
   const { transferTable } = await import('../src/experiments/transfer.js');
-  const { deadLeaves } = await import('../src/data/deadLeaves.js');
+  const { deadLeaves } = await import('../src/research/data/deadLeaves.js');
   await useBackend('auto');
   const photo = loadModel(join(ROOT, 'models', 'default.stratum')).model;
   const fashion = loadModel(join(ROOT, 'models', 'fashion-mnist.stratum')).model;

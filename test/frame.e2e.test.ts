@@ -1,6 +1,6 @@
 // The whole frame through the command line (issue 22): a 3:1 photo decomposes into exactly N layers
 // in about --budget (the binary, a process of its own), renders, edits and exports at its own
-// aspect (in this process, test/cli.ts), and an edit inside a layer's mask lands where that layer is.
+// aspect (in this process, test/support/cli.ts), and an edit inside a layer's mask lands where that layer is.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { frameAspect, placedBox } from '../src/core/placement.js';
 import { validateDocument } from '../src/core/document.js';
-import { binary, cli } from './cli.js';
-import { tmp } from './helpers.js';
+import { binary, cli } from './support/cli.js';
+import { tmp } from './support/helpers.js';
 
 const env = () => ({ STRATUM_CACHE: join(dir, 'cache') });
 /** the binary, as a user runs it */

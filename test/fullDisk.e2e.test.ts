@@ -1,6 +1,6 @@
 /**
  * The full disk of test/fullDisk.test.ts where it needs a process or a training run: the write
- * stub preloaded into the binary (node --import test/diskFull.mjs bin/stratum.js, as the issue's
+ * stub preloaded into the binary (node --import test/support/diskFull.mjs bin/stratum.js, as the issue's
  * case ran), checkpoints and the metrics log of a training run, and a writer killed mid-write,
  * whose temporary file the next write to the same path removes.
  */
@@ -9,12 +9,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { BIN } from './cli.js';
-import { tmp } from './helpers.js';
-import { keepsOldFile, setup, stratum, temps } from './fullDiskTools.js';
+import { BIN } from './support/cli.js';
+import { tmp } from './support/helpers.js';
+import { keepsOldFile, setup, stratum, temps } from './support/fullDiskTools.js';
 
 const ROOT = join(import.meta.dirname, '..');
-const STUB = join(import.meta.dirname, 'diskFull.mjs');
+const STUB = join(import.meta.dirname, 'support', 'diskFull.mjs');
 
 /** the binary on a disk that takes `bytes` more bytes of output (undefined: a normal disk) */
 function binaryOnDisk(args: string[], bytes?: number) {

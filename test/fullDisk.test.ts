@@ -1,8 +1,8 @@
 /**
  * A disk that fills mid-write, for each kind of output the commands write (issue 20): documents,
  * PNG, PSD/ORA/SVG (checkpoints and metrics: test/fullDisk.e2e.test.ts). The disk is
- * test/diskFull.mjs (a write stub: a short count, then ENOSPC) in the command's thread
- * (test/cli.ts), and, where this machine lets root mount one, a real 256 KiB tmpfs. Each time the
+ * test/support/diskFull.mjs (a write stub: a short count, then ENOSPC) in the command's thread
+ * (test/support/cli.ts), and, where this machine lets root mount one, a real 256 KiB tmpfs. Each time the
  * previous file stays byte-identical, no temporary file is left, and the command exits non-zero
  * with one line.
  */
@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { keepsOldFile, setup, stratum, temps } from './fullDiskTools.js';
+import { keepsOldFile, setup, stratum, temps } from './support/fullDiskTools.js';
 
 
 test('a full disk: documents, PNG, PSD, ORA and SVG keep their previous file', async () => {

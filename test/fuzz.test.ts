@@ -4,7 +4,7 @@
  * process. Zero signals; every refusal is one line that names the file.
  *
  * Speed: one child works through the whole list and reports each file before and after it
- * (test/fuzz/worker.ts); when a child dies, the file it was on is recorded and a fresh child goes
+ * (test/support/fuzzWorker.ts); when a child dies, the file it was on is recorded and a fresh child goes
  * on with the next one — so signals are still caught per mutation, without 1,200 process starts.
  */
 import { test } from 'node:test';
@@ -19,9 +19,9 @@ import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
-import { onBackend, tmp } from './helpers.js';
+import { onBackend, tmp } from './support/helpers.js';
 
-const WORKER = join(import.meta.dirname, 'fuzz', 'worker.ts');
+const WORKER = join(import.meta.dirname, 'support', 'fuzzWorker.ts');
 const PER_KIND = 600;
 
 const HOSTILE: unknown[] = [0, -1, 1, 2, 3, 7, 255, 256, 1025, 65536, 2 ** 31, 2 ** 53, -(2 ** 31), 1.5, -0.5, 1e300, -1e300, null, true, '1', '', 'x', [], [0], [1, 2], {}, { a: 1 }];

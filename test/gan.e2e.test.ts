@@ -1,5 +1,5 @@
 /**
- * The GAN's training run: a few WGAN-GP steps, checkpoint and resume, and `stratum sample` of it (in this process, test/cli.ts).
+ * The GAN's training run: a few WGAN-GP steps, checkpoint and resume, and `stratum sample` of it (in this process, test/support/cli.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,10 +9,10 @@ import sharp from 'sharp';
 import { modelConfig } from '../src/config.js';
 import { renderDocument } from '../src/core/document.js';
 import { loadDocument } from '../src/export/documentFile.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
-import { GAN_CHECKPOINT, loadGan, trainGan } from '../src/train/ganTrainer.js';
-import { cli } from './cli.js';
-import { onBackend, tmp } from './helpers.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
+import { GAN_CHECKPOINT, loadGan, trainGan } from '../src/research/train/ganTrainer.js';
+import { cli } from './support/cli.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samples render at any size', async () => {
   await onBackend('fast');
@@ -20,7 +20,7 @@ test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samp
   const out = tmp();
   const model = { ...modelConfig({ T: 3, size: 16, encoder: 'small', smallChannels: [8, 16, 16, 16] }), noise: 8 };
   const run = { out, data: 'deadleaves', model, steps: 3, batch: 4, lr: 2e-4, gamma: 10, criticSteps: 2, criticWidth: 8, saveEvery: 3, seed: 0, resume: false, quiet: true };
-  const { GanGenerator } = await import('../src/model/ganGenerator.js');
+  const { GanGenerator } = await import('../src/research/model/ganGenerator.js');
   const fresh = new GanGenerator(model, 0);
   const { g } = await trainGan(run, data);
   let changed = 0;

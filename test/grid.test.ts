@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { writeGrid, type Tile } from '../src/eval/grid.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 const grey = (v: number): Tile => ({ pixels: new Float32Array(8 * 8 * 3).fill(v), width: 8, height: 8 });
 

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelConfig, TRAIN_DEFAULTS, type TrainConfig } from '../src/config.js';
-import { split } from '../src/data/datasets.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { split } from '../src/research/data/datasets.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { readCheckpoint } from '../src/model/checkpoint.js';
-import { learningRate } from '../src/train/schedule.js';
-import { CHECKPOINT_FILE, train, type MetricRow } from '../src/train/trainer.js';
-import { onBackend, tmp } from './helpers.js';
+import { learningRate } from '../src/research/train/schedule.js';
+import { CHECKPOINT_FILE, train, type MetricRow } from '../src/research/train/trainer.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 const tinyModel = () => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16 });
 const tinyTrain = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...TRAIN_DEFAULTS, batch: 16, steps: 60, evalEvery: 10, saveEvery: 30, holdout: 32, ...over });

@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { learningRate } from '../src/train/schedule.js';
+import { learningRate } from '../src/research/train/schedule.js';
 
 test('learning-rate schedules: warm-up, cosine to the floor, constant, and the guard\'s scale', () => {
   const c = { lr: 1e-3, schedule: 'cosine' as const, warmup: 10, minLrShare: 0.05, steps: 110 };

@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { removeOrphanTempFiles, writeFileAtomic } from '../src/io/atomicFile.js';
-import { lockRunFolder } from '../src/io/runLock.js';
-import { readMetrics } from '../src/train/trainer.js';
-import { binary, cli, type CliResult } from './cli.js';
-import { tmp } from './helpers.js';
+import { lockRunFolder } from '../src/research/io/runLock.js';
+import { readMetrics } from '../src/research/train/trainer.js';
+import { binary, cli, type CliResult } from './support/cli.js';
+import { tmp } from './support/helpers.js';
 
 /** a refusal: exit code 1 (not a signal), exactly one line on stderr matching `re` */
 function refused(r: CliResult & { signal?: NodeJS.Signals | null }, re: RegExp, what: string): void {

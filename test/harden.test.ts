@@ -10,14 +10,14 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { checkOutputs } from '../src/io/paths.js';
-import { cli, type CliResult } from './cli.js';
-import { testDocument, tmp } from './helpers.js';
+import { cli, type CliResult } from './support/cli.js';
+import { testDocument, tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MODEL = join(ROOT, 'models', 'default.stratum');
 
 /**
- * `stratum ARGS` in this process (test/cli.ts), without a process start-up per call; the cases
+ * `stratum ARGS` in this process (test/support/cli.ts), without a process start-up per call; the cases
  * that need a process of their own (another working folder, another process's run lock) are in
  * test/cli.e2e.test.ts
  */

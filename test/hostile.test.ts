@@ -3,7 +3,7 @@
  * flag before any file or folder is made, documents and model files with values beyond float32 or
  * nesting 100,000 levels deep, lists made long, unknown commands, commander's errors on one line,
  * a path with a newline, and outputs that are devices. The commands run in this process
- * (test/cli.ts), without a process start-up per call.
+ * (test/support/cli.ts), without a process start-up per call.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,10 +15,10 @@ import { saveDocument } from '../src/export/documentFile.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { modelConfig } from '../src/config.js';
-import { cli, type CliResult } from './cli.js';
-import { onBackend, testDocument, tmp } from './helpers.js';
+import { cli, type CliResult } from './support/cli.js';
+import { onBackend, testDocument, tmp } from './support/helpers.js';
 
-/** `stratum ARGS` in this process (test/cli.ts); -o /dev/stdout, which needs a process of its own, is in cli.e2e.test.ts */
+/** `stratum ARGS` in this process (test/support/cli.ts); -o /dev/stdout, which needs a process of its own, is in cli.e2e.test.ts */
 const stratum = (args: string[]) => cli(args);
 
 /** refused: a non-zero exit and exactly one line on stderr matching `re` */

@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { frameSize, type LayeredDocument } from '../src/core/document.js';
 import { floatToBytes } from '../src/data/images.js';
 import { decompose, exportDocument, load, render } from '../src/index.js';
-import { gimpOpen, inkscapeRender, kritaOpen, missing, type Opened, type Raster } from './interopTools.js';
-import { psnr, tmp } from './helpers.js';
+import { gimpOpen, inkscapeRender, kritaOpen, missing, type Opened, type Raster } from './support/interopTools.js';
+import { psnr, tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const MIN_DB = 30;

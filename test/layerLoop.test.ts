@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { modelConfig } from '../src/config.js';
 import { layerLoop, layerStep } from '../src/core/layerLoop.js';
 import * as tf from '../src/core/tf.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { batchTensor } from '../src/data/imageSet.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { newCtx } from '../src/model/nn.js';
-import { calibrateBatchNorm } from '../src/train/calibrate.js';
-import { onBackend } from './helpers.js';
+import { calibrateBatchNorm } from '../src/research/train/calibrate.js';
+import { onBackend } from './support/helpers.js';
 
 const maxDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
 

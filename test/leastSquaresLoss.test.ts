@@ -6,7 +6,7 @@ import { mulberry32 } from '../src/core/random.js';
 import { boxLeastSquares, boxSolve, choleskySolve } from '../src/core/solve.js';
 import * as tf from '../src/core/tf.js';
 import { layerWeights } from '../src/core/stack.js';
-import { gradCheck, onBackend } from './helpers.js';
+import { gradCheck, onBackend } from './support/helpers.js';
 
 const rand = (n: number, seed: number, lo = 0, hi = 1) => {
   const r = mulberry32(seed);

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetricsLog, trainingLoop } from '../src/train/loop.js';
-import { tmp } from './helpers.js';
+import { MetricsLog, trainingLoop } from '../src/research/train/loop.js';
+import { tmp } from './support/helpers.js';
 
 test('training loop: every step once, saves every saveEvery steps and at the last; a resumed run starts after its checkpoint', async () => {
   const calls: string[] = [];

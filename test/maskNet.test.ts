@@ -9,7 +9,7 @@ import { stopGradient } from '../src/model/nn.js';
 import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
 import * as tf from '../src/core/tf.js';
-import { gradCheck, NO_NATIVE, onBackend } from './helpers.js';
+import { gradCheck, NO_NATIVE, onBackend } from './support/helpers.js';
 
 const small = (norm: 'image' | 'pixel'): MaskNetConfig => ({ K: 3, hidden: 8, depth: 3, groups: 2, norm });
 

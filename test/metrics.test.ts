@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { psnrOf } from '../src/core/psnr.js';
-import { quantizeRgb } from '../src/eval/quantize.js';
-import { ssim } from '../src/eval/ssim.js';
+import { quantizeRgb } from '../src/research/eval/quantize.js';
+import { ssim } from '../src/research/eval/ssim.js';
 import { mulberry32 } from '../src/core/random.js';
 
 test('SSIM: 1 for identical images, the closed form for flat images, lower with more noise', () => {

@@ -7,7 +7,7 @@ import { blasCoreFor } from '../src/backend/blasCore.js';
 import { openmpBlasDir } from '../scripts/blas-link.mjs';
 import { loadAddon } from '../src/backend/nativeAddon.js';
 import * as tf from '../src/core/tf.js';
-import { NO_NATIVE, onBackend } from './helpers.js';
+import { NO_NATIVE, onBackend } from './support/helpers.js';
 
 /** run f on both backends with the same inputs and return the largest relative difference */
 async function compare(make: () => tf.Tensor[], f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[]): Promise<number> {
@@ -208,10 +208,10 @@ test('fused native Adam equals the plain tfjs update over several steps, and is 
 
 test('fused native decomposition of one image (small encoder, folded BatchNorm) equals the tfjs forward; bad sizes fail by name', { skip: NO_NATIVE }, async () => {
   const { modelConfig } = await import('../src/config.js');
-  const { deadLeaves } = await import('../src/data/deadLeaves.js');
+  const { deadLeaves } = await import('../src/research/data/deadLeaves.js');
   const { Decomposer, fusedDecompose } = await import('../src/model/decomposer.js');
   const { decomposeImage } = await import('../src/model/decomposeImage.js');
-  const { calibrateBatchNorm } = await import('../src/train/calibrate.js');
+  const { calibrateBatchNorm } = await import('../src/research/train/calibrate.js');
   await onBackend('native');
   const set = deadLeaves({ n: 8, size: 12, seed: 7 });
   const rgb = set.data.subarray(0, 12 * 12 * 3);
@@ -235,9 +235,9 @@ test('fused native decomposition of one image (small encoder, folded BatchNorm) 
     if (c.calibrate) calibrateBatchNorm(m, set, 1, 4);
     const fused = fusedDecompose.active();
     assert.ok(fused, 'the native backend registers the fused decomposition');
-    const a = decomposeImage(m, rgb, {}, c.T, { leastSquares: false });
+    const a = decomposeImage(m, rgb, { layers: c.T, leastSquares: false });
     fusedDecompose.register([], null);
-    const b = decomposeImage(m, rgb, {}, c.T, { leastSquares: false });
+    const b = decomposeImage(m, rgb, { layers: c.T, leastSquares: false });
     fusedDecompose.register(['native'], fused);
     const diff = (x: ArrayLike<number>, y: ArrayLike<number>) => Math.max(...Array.from(x, (v, i) => Math.abs(v - y[i]!)));
     assert.ok(diff(a.canvas, b.canvas) < 1e-5, `canvas differs by ${diff(a.canvas, b.canvas)} (${JSON.stringify(c)})`);

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { readImageExact } from '../src/data/images.js';
 import { loadDocument } from '../src/export/documentFile.js';
-import { psnr, tmp } from './helpers.js';
+import { psnr, tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 /** what npm says when it cannot reach the registry and the cache lacks a package */

@@ -13,7 +13,7 @@ import { loadDocument } from '../src/export/documentFile.js';
 import { renderDocument } from '../src/core/document.js';
 import { psnrOf } from '../src/core/psnr.js';
 import { readImageSquare } from '../src/data/images.js';
-import { onBackend, tmp } from './helpers.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');

@@ -4,9 +4,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { flatColourPsnr, groupHeldOut, loadPhotoSources, UNIFORM_PSNR, sourceGroup, photoImages, PHOTO_PACKAGES, readPhotoManifest, resampleArea, wholePhotos, type PhotoManifest } from '../src/data/photos.js';
-import { loadDataset } from '../src/data/datasets.js';
-import { tmp } from './helpers.js';
+import { flatColourPsnr, groupHeldOut, loadPhotoSources, UNIFORM_PSNR, sourceGroup, photoImages, PHOTO_PACKAGES, readPhotoManifest, resampleArea, wholePhotos, type PhotoManifest } from '../src/research/data/photos.js';
+import { loadDataset } from '../src/research/data/datasets.js';
+import { tmp } from './support/helpers.js';
 
 test('photo manifest: one side of the split per source photo, no duplicate content, only the allowed packages', () => {
   const m = readPhotoManifest();

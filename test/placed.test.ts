@@ -10,14 +10,14 @@ import { referenceStats, renderDense, renderLayers, type Layer } from '../src/co
 import { documentStore, frameSize, renderDocument, renderSize, validateDocument, type LayeredDocument } from '../src/core/document.js';
 import * as tf from '../src/core/tf.js';
 import { psnrOf } from '../src/core/psnr.js';
-import { gmsd } from '../src/eval/gmsd.js';
+import { gmsd } from '../src/research/eval/gmsd.js';
 import { softShareOfMasks } from '../src/eval/soft.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeFrame, jointColours } from '../src/model/decomposeFrame.js';
 import { layerRasters } from '../src/export/layerImages.js';
 import { toSvg } from '../src/export/svg.js';
-import { rasteriseLibrsvg } from './svgRaster.js';
-import { onBackend } from './helpers.js';
+import { rasteriseLibrsvg } from './support/svgRaster.js';
+import { onBackend } from './support/helpers.js';
 
 await onBackend('fast');
 const { model } = loadModel('models/default.stratum');

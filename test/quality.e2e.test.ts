@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 

@@ -5,12 +5,12 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { modelConfig } from '../src/config.js';
 import { makeDocument, renderDocument } from '../src/core/document.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { subset, type ImageSet } from '../src/data/imageSet.js';
-import { flatMethod, predictLayers, quantizeMethod, runQuality, stratumMethod } from '../src/eval/quality.js';
+import { flatMethod, predictLayers, quantizeMethod, runQuality, stratumMethod } from '../bench/qualityHarness.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { geometrizeMethods, geometrizeRun } from '../bench/geometrize.js';
-import { onBackend, tmp } from './helpers.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 /** the same 3 dead-leaves scenes at any size (drawn at 64² and box-averaged down) */
 function scenes(size: number): ImageSet {

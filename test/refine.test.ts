@@ -10,7 +10,7 @@ import { closedFormBlend } from '../src/core/blend.js';
 import { masksAt, refineLayers, runStepsAsync } from '../src/model/refine.js';
 import { layerWeights, leastSquaresColours, mseOfColours } from '../src/core/stack.js';
 import { refineDecomposition, refineDecompositionSteps } from '../src/model/refineDocument.js';
-import { onBackend, psnr, testDocument } from './helpers.js';
+import { onBackend, psnr, testDocument } from './support/helpers.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { readImageSquare } from '../src/data/images.js';
@@ -167,12 +167,12 @@ test('decompose: least-squares colours given the encoder masks beat the encoder 
   const S = model.cfg.size;
   const rgb = await readImageSquare('samples/sunset.jpg', S);
   const target = Float32Array.from(rgb, (v) => v / 255);
-  const enc = decomposeImage(model, rgb, {}, model.cfg.T, { leastSquares: false });
+  const enc = decomposeImage(model, rgb, { leastSquares: false });
   // (the order search: with the model's shape bank, decompose swaps shapes instead; test/shapes.test.ts)
-  const ls = decomposeImage(model, rgb, {}, model.cfg.T, { shapes: false });
+  const ls = decomposeImage(model, rgb, { shapes: false });
   assert.equal(ls.doc.source?.colours, 'least-squares');
   assert.equal(enc.doc.source?.colours, 'encoder');
-  const kept = decomposeImage(model, rgb, {}, model.cfg.T, { reorder: false, shapes: false });
+  const kept = decomposeImage(model, rgb, { reorder: false, shapes: false });
   assert.equal(kept.doc.source?.stepOfLayer, undefined);
   // same masks (the encoder ran once, the same way), other colours; the order search may restack
   // them, and says which step each layer came from

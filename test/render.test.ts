@@ -5,7 +5,7 @@ import { initMaskNet } from '../src/core/maskNet.js';
 import { ParamStore } from '../src/core/params.js';
 import { mulberry32 } from '../src/core/random.js';
 import { renderLayers, type Layer } from '../src/core/render.js';
-import { NO_NATIVE, onBackend } from './helpers.js';
+import { NO_NATIVE, onBackend } from './support/helpers.js';
 
 function layersFor(cfg: MaskNetConfig, T: number, seed: number): Layer[] {
   const rng = mulberry32(seed);

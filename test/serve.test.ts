@@ -10,7 +10,7 @@ import { request, Agent } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serveEditor } from '../src/cli/serve.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 const SECRET = 'TOP-SECRET-7f3a';
 

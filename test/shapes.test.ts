@@ -11,7 +11,7 @@ import { loadModel, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer, SHAPES_KEY } from '../src/model/decomposer.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { bankScores, errorOnTop, fusedSwapShapes, makeShapeBank, SWAP_DEFAULTS, swapShapes, swapShapesDefinition } from '../src/model/shapeSwaps.js';
-import { NO_NATIVE, onBackend, tmp } from './helpers.js';
+import { NO_NATIVE, onBackend, tmp } from './support/helpers.js';
 
 const blob = (N: number, cx: number, cy: number, r: number) => Float32Array.from({ length: N * N }, (_, q) => 1 / (1 + Math.exp(2 * (Math.hypot((q % N) - cx, Math.floor(q / N) - cy) - r))));
 
@@ -176,7 +176,7 @@ test('a model file keeps its shape bank; the bank renders with the mask network;
   const rgb = Uint8Array.from({ length: S * S * 3 }, (_, i) => Math.round(127 + 120 * Math.sin(i * 0.013) * Math.cos(i * 0.0021)));
   const target = Float32Array.from(rgb, (v) => v / 255);
   const d = decomposeImage(back, rgb);
-  const plain = decomposeImage(back, rgb, {}, back.cfg.T, { shapes: false, reorder: false });
+  const plain = decomposeImage(back, rgb, { shapes: false, reorder: false });
   assert.equal(typeof d.doc.source?.shapeSwaps, 'number');
   const swapped = (d.doc.source?.stepOfLayer as (number | null)[] | undefined) ?? [];
   const mse = (c: Float32Array) => c.reduce((s, v, i) => s + (v - target[i]!) ** 2, 0);

@@ -14,9 +14,9 @@ import sharp from 'sharp';
 import { modelConfig } from '../src/config.js';
 import { PACKAGE_ROOT } from '../src/io/paths.js';
 import { Decomposer } from '../src/model/decomposer.js';
-import { toTorchTensor } from '../src/model/torchWeights.js';
-import { onBackend, tmp } from './helpers.js';
-import { maxAbs, maxDiff, NO_TORCH, python, readTensors } from './torchHelpers.js';
+import { toTorchTensor } from '../src/research/model/torchWeights.js';
+import { onBackend, tmp } from './support/helpers.js';
+import { maxAbs, maxDiff, NO_TORCH, python, readTensors } from './support/torchHelpers.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'stratum.js');
 

@@ -13,18 +13,18 @@ import { Adam } from '../src/core/adam.js';
 import { leastSquaresBlend } from '../src/core/blend.js';
 import { mulberry32 } from '../src/core/random.js';
 import * as tf from '../src/core/tf.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { batchTensor, range } from '../src/data/imageSet.js';
 import { DEFAULT_MODEL } from '../src/io/paths.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer, SHAPES_KEY } from '../src/model/decomposer.js';
 import { discardBnUpdates, newCtx } from '../src/model/nn.js';
-import { checkpointToSafetensors, toTorchTensor } from '../src/model/torchWeights.js';
-import { calibrateBatchNorm } from '../src/train/calibrate.js';
-import { learningRate } from '../src/train/schedule.js';
-import { reconstructionLoss, trainStep, type Objective } from '../src/train/step.js';
-import { onBackend, tmp } from './helpers.js';
-import { maxAbs, maxDiff, NO_TORCH, python, readTensors, writeTensors } from './torchHelpers.js';
+import { checkpointToSafetensors, toTorchTensor } from '../src/research/model/torchWeights.js';
+import { calibrateBatchNorm } from '../src/research/train/calibrate.js';
+import { learningRate } from '../src/research/train/schedule.js';
+import { reconstructionLoss, trainStep, type Objective } from '../src/research/train/step.js';
+import { onBackend, tmp } from './support/helpers.js';
+import { maxAbs, maxDiff, NO_TORCH, python, readTensors, writeTensors } from './support/torchHelpers.js';
 
 const TOL = 1e-4;
 

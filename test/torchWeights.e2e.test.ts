@@ -9,13 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelConfig } from '../src/config.js';
-import { decodeSafetensors, encodeSafetensors } from '../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/research/io/safetensors.js';
 import { DEFAULT_MODEL, PACKAGE_ROOT } from '../src/io/paths.js';
 import { readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer } from '../src/model/decomposer.js';
-import { checkpointToSafetensors, safetensorsToCheckpoint, torchName } from '../src/model/torchWeights.js';
-import { onBackend, tmp } from './helpers.js';
-import { NO_TORCH, python } from './torchHelpers.js';
+import { checkpointToSafetensors, safetensorsToCheckpoint, torchName } from '../src/research/model/torchWeights.js';
+import { onBackend, tmp } from './support/helpers.js';
+import { NO_TORCH, python } from './support/torchHelpers.js';
 
 const BIN = join(PACKAGE_ROOT, 'bin', 'stratum.js');
 

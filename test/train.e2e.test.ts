@@ -1,5 +1,5 @@
 /**
- * Training runs (src/train/trainer.ts train(), a few dozen steps on 16² dead leaves): they learn,
+ * Training runs (src/research/train/trainer.ts train(), a few dozen steps on 16² dead leaves): they learn,
  * resume as if never stopped, start from a model file, calibrate BatchNorm per step, train with a
  * critic and with least-squares colours. The training step's parts are in test/train.test.ts.
  */
@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelConfig, TRAIN_DEFAULTS, type TrainConfig } from '../src/config.js';
-import { split } from '../src/data/datasets.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
-import { evaluate } from '../src/eval/reconstruct.js';
+import { split } from '../src/research/data/datasets.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
+import { evaluate } from '../src/research/eval/reconstruct.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
-import { BEST_FILE, CHECKPOINT_FILE, train } from '../src/train/trainer.js';
-import { onBackend, tmp } from './helpers.js';
+import { BEST_FILE, CHECKPOINT_FILE, train } from '../src/research/train/trainer.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16, ...over });
 const tinyTrain = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...TRAIN_DEFAULTS, batch: 16, steps: 60, evalEvery: 30, saveEvery: 30, holdout: 32, ...over });
@@ -113,7 +113,7 @@ test('training killed and resumed gives the same weights as an uninterrupted run
 });
 
 test('per-step BatchNorm calibration: one set of statistics per step, saved and restored, and used at inference', async () => {
-  const { calibrateBatchNorm } = await import('../src/train/calibrate.js');
+  const { calibrateBatchNorm } = await import('../src/research/train/calibrate.js');
   // a copy of the short run's model (calibration changes it)
   const { file, data } = await shortRun();
   const model = loadModel(file).model;

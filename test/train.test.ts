@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { COVERAGE_FLOOR, modelConfig, TRAIN_DEFAULTS } from '../src/config.js';
 import { maskWeightNames } from '../src/core/maskSpec.js';
 import * as tf from '../src/core/tf.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { Adam } from '../src/core/adam.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
-import { reconstructionLoss, trainStep } from '../src/train/step.js';
+import { reconstructionLoss, trainStep } from '../src/research/train/step.js';
 import { newCtx } from '../src/model/nn.js';
-import { onBackend, tmp } from './helpers.js';
+import { onBackend, tmp } from './support/helpers.js';
 
 const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: [16, 32, 32, 32], T: 3, size: 16, ...over });
 

@@ -14,7 +14,7 @@ import { mulberry32 } from '../src/core/random.js';
 import { parseCheckpoint } from '../src/model/checkpointFormat.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { saveCheckpoint } from '../src/model/checkpoint.js';
-import { NO_NATIVE, onBackend, testDocument, tmp } from './helpers.js';
+import { NO_NATIVE, onBackend, testDocument, tmp } from './support/helpers.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

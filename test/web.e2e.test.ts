@@ -15,7 +15,7 @@ import { PLACE_DEFAULTS } from '../src/config.js';
 import type { LayeredDocument } from '../src/core/document.js';
 import { renderDocument } from '../src/core/document.js';
 import { readImageSquare } from '../src/data/images.js';
-import { onBackend, psnr, tmp } from './helpers.js';
+import { onBackend, psnr, tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -28,7 +28,7 @@ import { pixelBoxOf } from '../src/core/render.js';
 import { readImageFrame } from '../src/data/images.js';
 import { load } from '../src/index.js';
 import { decomposePipeline } from '../src/pipeline/decompose.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -2,9 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ParamStore } from '../src/core/params.js';
 import * as tf from '../src/core/tf.js';
-import { PatchCritic } from '../src/model/critic.js';
-import { gradientPenalty } from '../src/train/wgan.js';
-import { gradCheck, onBackend } from './helpers.js';
+import { PatchCritic } from '../src/research/model/critic.js';
+import { gradientPenalty } from '../src/research/train/wgan.js';
+import { gradCheck, onBackend } from './support/helpers.js';
 
 test('WGAN-GP penalty equals its definition on a linear critic, value and gradient', async () => {
   await onBackend('fast');

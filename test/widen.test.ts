@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { modelConfig } from '../src/config.js';
 import * as tf from '../src/core/tf.js';
-import { deadLeaves } from '../src/data/deadLeaves.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { batchTensor } from '../src/data/imageSet.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { decomposeImage } from '../src/model/decomposeImage.js';
 import { newCtx } from '../src/model/nn.js';
-import { widenModel, widenProblem } from '../src/model/widen.js';
-import { calibrateBatchNorm } from '../src/train/calibrate.js';
-import { onBackend } from './helpers.js';
+import { widenModel, widenProblem } from '../src/research/model/widen.js';
+import { calibrateBatchNorm } from '../src/research/train/calibrate.js';
+import { onBackend } from './support/helpers.js';
 
 const cfg = (smallChannels: number[], T = 4) => modelConfig({ encoder: 'small', smallChannels, T, size: 16, mask: { K: 5 } });
 const maxDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
@@ -35,8 +35,8 @@ test('a widened small encoder paints the same layers (inference and batch statis
   assert.equal(wide.store.get('enc.bn2.stepMean').shape.join(','), `${src.cfg.T},20`);
   // one image through decompose (the fused native forward), with the encoder's colours
   const rgb = set.data.subarray(0, 16 * 16 * 3);
-  const a = decomposeImage(src, rgb, {}, 4, { leastSquares: false });
-  const b = decomposeImage(wide, rgb, {}, 4, { leastSquares: false });
+  const a = decomposeImage(src, rgb, { layers: 4, leastSquares: false });
+  const b = decomposeImage(wide, rgb, { layers: 4, leastSquares: false });
   assert.ok(maxDiff(a.canvas, b.canvas) < 1e-4, `canvas differs by ${maxDiff(a.canvas, b.canvas)}`);
   a.doc.layers.forEach((l, t) => assert.ok(maxDiff(l.p, b.doc.layers[t]!.p) < 1e-4, `p of layer ${t}`));
   // a batch in training mode (batch statistics), through the tfjs forward
@@ -67,10 +67,10 @@ test("growing the pooling from 'mean' to 'flatten' (and widening at once, or wid
   const flat = (c: number[]) => ({ ...cfg(c), smallPool: 'flatten' as const });
   const rgb = set.data.subarray(0, 16 * 16 * 3);
   const x = batchTensor(set, [0, 1, 2, 3]);
-  const a = decomposeImage(src, rgb, {}, 4, { leastSquares: false });
+  const a = decomposeImage(src, rgb, { layers: 4, leastSquares: false });
   const ya = tf.tidy(() => src.forward(x, newCtx(true)).canvas.dataSync());
   const same = (m: Decomposer, what: string) => {
-    const b = decomposeImage(m, rgb, {}, 4, { leastSquares: false });
+    const b = decomposeImage(m, rgb, { layers: 4, leastSquares: false });
     assert.ok(maxDiff(a.canvas, b.canvas) < 1e-4, `${what}: canvas differs by ${maxDiff(a.canvas, b.canvas)}`);
     a.doc.layers.forEach((l, t) => assert.ok(maxDiff(l.p, b.doc.layers[t]!.p) < 1e-4, `${what}: p of layer ${t}`));
     const yb = tf.tidy(() => m.forward(x, newCtx(true)).canvas.dataSync());

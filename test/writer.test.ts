@@ -12,9 +12,9 @@ import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { processAlive, removeOrphanTempFiles, removeOrphansOf, tempFileFor, writeFileAtomic } from '../src/io/atomicFile.js';
 import { diskBankCache } from '../src/model/bankCache.js';
-import { tmp } from './helpers.js';
+import { tmp } from './support/helpers.js';
 // @ts-expect-error: a plain ES module of the tests, without types
-import { fillDiskAfter } from './diskFull.mjs';
+import { fillDiskAfter } from './support/diskFull.mjs';
 
 const fill = fillDiskAfter as (bytes: number, perWrite?: number) => () => void;
 const bytes = (n: number, v: number) => new Uint8Array(n).fill(v);

@@ -35,7 +35,7 @@ class Ctx:
 
 class BatchNorm(nn.Module):
     """BatchNorm with PyTorch's running statistics and Stratum's per-step inference statistics
-    (src/train/calibrate.ts: step_mean/step_var [T, C], row t for step t). In training its batch
+    (src/research/train/calibrate.ts: step_mean/step_var [T, C], row t for step t). In training its batch
     statistics can be all-reduced over a DDP group, so N processes normalise exactly as one
     process on their concatenated batch (nn.SyncBatchNorm would, but only on GPUs)."""
 

@@ -1,5 +1,5 @@
-"""What a training step minimises and how, as Stratum does it (src/train/step.ts, schedule.ts,
-calibrate.ts, src/eval/reconstruct.ts):
+"""What a training step minimises and how, as Stratum does it (src/research/train/step.ts, schedule.ts,
+calibrate.ts, src/research/eval/reconstruct.ts):
 
   (1 − lsLoss)·L1(I_T, y) + lsLoss·L1(Σ_t c*_t w_t, y) + stepLoss·(1/T) Σ_t L1(I_t, y)
     + coverageLoss · mean_{b,t} max(0, COVERAGE_FLOOR − mean_x M_t(x))
@@ -31,7 +31,7 @@ def l1(a, b):
 
 
 def reconstruction_loss(model, target, lsLoss=0.0, stepLoss=0.0, coverageLoss=0.0):
-    """src/train/step.ts reconstructionLoss; `model` may be the DDP wrapper of a Decomposer"""
+    """src/research/train/step.ts reconstructionLoss; `model` may be the DDP wrapper of a Decomposer"""
     if not (lsLoss > 0 or stepLoss > 0 or coverageLoss > 0):
         return l1(model(target)[0], target)
     canvas, steps = model(target, True)
@@ -49,7 +49,7 @@ def reconstruction_loss(model, target, lsLoss=0.0, stepLoss=0.0, coverageLoss=0.
 
 
 def learning_rate(cfg, step, scale=1.0):
-    """src/train/schedule.ts: the rate at step n (1-based) of a run of cfg.steps steps"""
+    """src/research/train/schedule.ts: the rate at step n (1-based) of a run of cfg.steps steps"""
     warm = min(1.0, step / cfg.warmup) if cfg.warmup > 0 else 1.0
     if cfg.schedule == "constant":
         return cfg.lr * scale * warm
@@ -93,7 +93,7 @@ def evaluate(model, test_u8, batch=64, device="cpu"):
 
 @torch.no_grad()
 def calibrate(model, train_u8, batch, batches=CALIBRATION_BATCHES, seed=1234, device="cpu"):
-    """src/train/calibrate.ts: every BatchNorm's mean and variance at each step t over a few training batches -> step_mean, step_var [T, C]"""
+    """src/research/train/calibrate.ts: every BatchNorm's mean and variance at each step t over a few training batches -> step_mean, step_var [T, C]"""
     T = model.cfg.T
     sums = {}
     for b in range(batches):

@@ -44,7 +44,7 @@ def mix_seed(a, b):
 
 
 def batch_indices(n, batch, seed, step):
-    """src/train/batches.ts: batch `step` of a run over n images depends only on (seed, step)"""
+    """src/research/train/batches.ts: batch `step` of a run over n images depends only on (seed, step)"""
     return np.floor(Mulberry32(mix_seed(seed, step)).draw(batch) * n).astype(np.int64)
 
 

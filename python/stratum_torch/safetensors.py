@@ -5,7 +5,7 @@ header length N, N bytes of JSON
      "__metadata__": {KEY: "string", ...}}
 
 then the raw little-endian data, offsets counted from the end of the header. Stratum's tensors are
-all float32, so F32 is the only dtype read or written (src/io/safetensors.ts is the TypeScript
+all float32, so F32 is the only dtype read or written (src/research/io/safetensors.ts is the TypeScript
 side of the same format)."""
 import json
 import os

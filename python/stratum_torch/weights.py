@@ -1,5 +1,5 @@
 """Model files of the twin: safetensors in the layout of `stratum export-torch`
-(src/model/torchWeights.ts). Tensor names are the Decomposer's state_dict names (Stratum's
+(src/research/model/torchWeights.ts). Tensor names are the Decomposer's state_dict names (Stratum's
 parameter names with PyTorch's last part), plus
 
   ….step_mean, ….step_var   per-step BatchNorm statistics [T, C], when calibrated

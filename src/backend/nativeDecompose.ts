@@ -2,7 +2,7 @@
  * One image's decomposition at inference (src/model/decomposer.ts forward, small encoder with
  * BatchNorm) as one native call: for a single image the tfjs definition is ~35 tiny ops per step,
  * and their dispatch was a third of a 32² decomposition. BatchNorm is folded into a per-step scale
- * and shift here (the per-step statistics of src/train/calibrate.ts when the model has them, as
+ * and shift here (the per-step statistics of src/research/train/calibrate.ts when the model has them, as
  * bn() picks them); test/native.test.ts holds the result equal to the tfjs forward. Which weights
  * it passes, in which order and shape, is the table of src/model/encoderSpec.ts, which the C++
  * side checks its arguments against (native/decompose_spec.h).

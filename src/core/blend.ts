@@ -40,7 +40,7 @@ function blendWeights<R extends tf.Rank>(m: tf.Tensor<R>): tf.Tensor<R> {
 
 /**
  * The blend with least-squares colours, differentiable in the masks (the training loss with
- * `lsLoss`, src/train/step.ts, and held-out evaluation). The image is linear in the colours,
+ * `lsLoss`, src/research/train/step.ts, and held-out evaluation). The image is linear in the colours,
  * I = Σ_t c_t w_t with w_t = M_t Π_{s>t} (1 − M_s), so for given masks the best colours a document
  * can hold minimise ‖W C − y‖² over C in [0, 1] (core/solve.ts boxSolve, from the T×T
  * A = WᵀW and B = Wᵀy): a document can only hold colours in [0, 1], and without the box ten soft

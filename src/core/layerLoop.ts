@@ -7,7 +7,7 @@
  *
  * What differs between its users is only `predict`: the decomposer's encoder on [target ‖ canvas]
  * (src/model/decomposer.ts), the GAN generator's encoder on the canvas plus noise
- * (src/model/ganGenerator.ts), refinement's layers being optimised (src/model/refine.ts), and the
+ * (src/research/model/ganGenerator.ts), refinement's layers being optimised (src/model/refine.ts), and the
  * web editor, which takes one step at a time between frames (web/main.ts). So a change to how a
  * step works (the canvas it starts from, what the predictor sees, T) is made here or in a predict.
  */

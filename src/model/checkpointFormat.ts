@@ -73,7 +73,7 @@ export function modelFromCheckpoint(ckpt: Checkpoint, path = 'checkpoint'): Deco
     }
     e.variable.assign(tf.tensor(t.values, t.shape));
   }
-  // per-step BatchNorm statistics (src/train/calibrate.ts), when the checkpoint has them
+  // per-step BatchNorm statistics (src/research/train/calibrate.ts), when the checkpoint has them
   for (const [name, t] of ckpt.tensors) {
     const m = /^(.*)\.step(Mean|Var)$/.exec(name);
     if (!m || model.store.has(name)) continue;

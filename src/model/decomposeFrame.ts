@@ -102,7 +102,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   const sq = resampleArea(rgb, width, height, 3, 0, 0, width, height, S, S);
   const square = new Uint8Array(S * S * 3);
   for (let i = 0; i < sq.length; i++) square[i] = Math.round(sq[i]!);
-  const base = decomposeImage(model, square, source, bank ? T : N, o);
+  const base = decomposeImage(model, square, { ...o, layers: bank ? T : N, source });
   const aspect = frameAspect({ width, height });
   const [W, H] = fitDims(width, height, o.fitSize ?? PLACE_DEFAULTS.fitSize);
   const target = resampleArea(rgb, width, height, 3, 0, 0, width, height, W, H);

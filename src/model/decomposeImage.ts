@@ -50,7 +50,18 @@ export function maxEncoderSteps(T: number): number {
 }
 
 /** rgb: uint8 [S, S, 3] at the model's size */
-export function decomposeImage(model: Decomposer, rgb: Uint8Array, source: Record<string, unknown> = {}, T = model.cfg.T, o: DecomposeImageOptions = {}): Decomposition {
+export function decomposeImage(
+  model: Decomposer,
+  rgb: Uint8Array,
+  o: DecomposeImageOptions & {
+    /** how many layers the encoder paints (default the model's T; 1 to maxEncoderSteps(T)) */
+    layers?: number;
+    /** provenance written into the document's source (the image's path, …) */
+    source?: Record<string, unknown>;
+  } = {},
+): Decomposition {
+  const T = o.layers ?? model.cfg.T;
+  const source = o.source ?? {};
   const S = model.cfg.size;
   if (rgb.length !== S * S * 3) throw new Error(`image must be ${S}×${S} RGB for this model`);
   const cap = maxEncoderSteps(model.cfg.T);

@@ -29,7 +29,7 @@ export interface EncoderWeightSpec {
 /** input channels of the stem: the target and the canvas, RGB each */
 export const STEM_CHANNELS = 6;
 
-/** the BatchNorm tensors of the small encoder's layer i (src/model/nn.ts addBn; step statistics from src/train/calibrate.ts) */
+/** the BatchNorm tensors of the small encoder's layer i (src/model/nn.ts addBn; step statistics from src/research/train/calibrate.ts) */
 export function encoderBatchNorm(i: number): { gamma: string; beta: string; runMean: string; runVar: string; stepMean: string; stepVar: string } {
   const b = `${ENCODER_PREFIX}.bn${i}`;
   return { gamma: `${b}.gamma`, beta: `${b}.beta`, runMean: `${b}.runMean`, runVar: `${b}.runVar`, stepMean: `${b}.stepMean`, stepVar: `${b}.stepVar` };

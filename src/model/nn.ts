@@ -77,7 +77,7 @@ export function bn(store: ParamStore, name: string, x: tf.Tensor4D, ctx: Ctx): t
   const beta = store.get(`${name}.beta`) as tf.Tensor1D;
   if (!store.has(`${name}.runMean`)) return groupNormNhwc(x, gamma, beta);
   if (!ctx.training) {
-    // per-step statistics from calibrateBatchNorm (src/train/calibrate.ts) when present
+    // per-step statistics from calibrateBatchNorm (src/research/train/calibrate.ts) when present
     if (ctx.step !== undefined && store.has(`${name}.stepMean`)) {
       const sm = store.get(`${name}.stepMean`);
       const t = Math.min(ctx.step, sm.shape[0]! - 1);

@@ -1,7 +1,7 @@
 /** stratum eval: what the command does (its flags and help: src/cli/commands/eval.ts, which imports this file only when the command runs) */
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadDataset, loadSplit } from '../../data/datasets.js';
-import { evaluate } from '../../eval/reconstruct.js';
+import { loadDataset, loadSplit } from '../../research/data/datasets.js';
+import { evaluate } from '../../research/eval/reconstruct.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { maxEncoderSteps } from '../../model/decomposeImage.js';
 import { say } from '../say.js';

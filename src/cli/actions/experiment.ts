@@ -9,7 +9,7 @@ import { loadModel } from '../../model/checkpoint.js';
 import { decomposeFrame } from '../../model/decomposeFrame.js';
 import { modelConfig, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadSplit } from '../../data/datasets.js';
+import { loadSplit } from '../../research/data/datasets.js';
 import { checkTableSize, markdownTable, runExperiment } from '../../experiments/tables.js';
 import { checkOutputFolder } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';

@@ -6,7 +6,7 @@ import { useBackend, type BackendName } from '../../backend/index.js';
 import { renderDocument } from '../../core/document.js';
 import { writePng } from '../../data/images.js';
 import { saveDocument } from '../../export/documentFile.js';
-import { loadGan } from '../../train/ganTrainer.js';
+import { loadGan } from '../../research/train/ganTrainer.js';
 import { discardBnUpdates, newCtx } from '../../model/nn.js';
 import { makeDocument } from '../../core/document.js';
 import { canvasAfterEachLayer } from '../../core/stack.js';

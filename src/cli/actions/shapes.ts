@@ -1,12 +1,12 @@
 /** stratum shapes: what the command does (its flags and help: src/cli/commands/shapes.ts, which imports this file only when the command runs) */
 import { Command } from 'commander';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadDataset } from '../../data/datasets.js';
+import { loadDataset } from '../../research/data/datasets.js';
 import { checkOutputs } from '../../io/paths.js';
 import { Progress } from '../../io/progress.js';
 import { loadModel, saveCheckpoint } from '../../model/checkpoint.js';
 import { MAX_BANK_VALUES, MAX_SHAPES } from '../../model/decomposer.js';
-import { chooseShapeBank } from '../../train/chooseShapeBank.js';
+import { chooseShapeBank } from '../../research/train/chooseShapeBank.js';
 import { outputOf } from '../options.js';
 import { say, shown } from '../say.js';
 import type { OptionValues } from 'commander';

@@ -3,14 +3,14 @@ import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { useBackend, type BackendName } from '../../backend/index.js';
-import { loadSplit } from '../../data/datasets.js';
+import { loadSplit } from '../../research/data/datasets.js';
 import { writeFileAtomic } from '../../io/atomicFile.js';
-import { encodeNpyUint8 } from '../../io/npy.js';
+import { encodeNpyUint8 } from '../../research/io/npy.js';
 import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
-import { decodeSafetensors } from '../../io/safetensors.js';
+import { decodeSafetensors } from '../../research/io/safetensors.js';
 import { readCheckpoint } from '../../model/checkpoint.js';
 import { parseCheckpoint } from '../../model/checkpointFormat.js';
-import { checkpointToSafetensors, safetensorsToCheckpoint } from '../../model/torchWeights.js';
+import { checkpointToSafetensors, safetensorsToCheckpoint } from '../../research/model/torchWeights.js';
 import { outputOf } from '../options.js';
 import type { OptionValues } from 'commander';
 

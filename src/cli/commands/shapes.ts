@@ -1,4 +1,4 @@
-/** stratum shapes: choose a model's shape bank (src/train/chooseShapeBank.ts) and write the model with it */
+/** stratum shapes: choose a model's shape bank (src/research/train/chooseShapeBank.ts) and write the model with it */
 import { Command } from 'commander';
 import { MAX_SHAPES, SHAPE_BANK_DEFAULTS } from '../../config.js';
 import { backendOption, int, num, outputOpt, lazy } from '../options.js';

@@ -2,7 +2,7 @@
  * stratum export-torch / import-torch / export-data: moving models and data sets between Stratum
  * and its PyTorch twin (python/stratum_torch), which trains on GPUs and across machines with
  * DistributedDataParallel (docs/scale.md). Weights travel as safetensors in the twin's layout
- * (src/model/torchWeights.ts), data sets as the uint8 arrays `stratum train` would train on.
+ * (src/research/model/torchWeights.ts), data sets as the uint8 arrays `stratum train` would train on.
  */
 import { Command } from 'commander';
 import { MODEL_DEFAULTS, TRAIN_DEFAULTS } from '../../config.js';
