@@ -14,7 +14,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MaskNetConfig } from '../src/config.js';
+import { PLACE_DEFAULTS, type MaskNetConfig } from '../src/config.js';
 import type { ParamStore } from '../src/core/params.js';
 import { renderLayers, type Layer } from '../src/core/render.js';
 import type { ImageSet } from '../src/data/imageSet.js';
@@ -172,12 +172,12 @@ export function stratumMethod(model: Decomposer, o: { label: string; short?: str
  * the document and its picture at the fit size; the exact render through the mask network (the
  * PSNR's image) is timed apart, in `renderSeconds`.
  */
-export function placedMethod(model: Decomposer, o: { layers: number; budgetMs?: number; budgetFrom?: string; budgetShare?: number; short?: string }): Method {
+export function placedMethod(model: Decomposer, o: { layers: number; budgetMs?: number; budgetFrom?: string; budgetShare?: number; short?: string; crisp?: boolean }): Method {
   let budgetMs = o.budgetMs ?? 0;
   return {
-    name: `Stratum ${o.layers} layers (${model.cfg.T} encoder + ${o.layers - model.cfg.T} placed)${o.budgetFrom ? `, ${Math.round(100 * (o.budgetShare ?? 1))} % of ${o.budgetFrom}'s time` : budgetMs ? `, ${budgetMs} ms budget` : ''}`,
+    name: `Stratum ${o.layers} layers${o.crisp ? ' --crisp' : ''} (≤ ${model.cfg.T} encoder + placed, refined)${o.budgetFrom ? `, ${Math.round(100 * (o.budgetShare ?? 1))} % of ${o.budgetFrom}'s time` : budgetMs ? `, ${budgetMs} ms budget` : ''}`,
     short: o.short ?? `Stratum ${o.layers}`,
-    note: `decompose --layers ${o.layers}: the encoder's ${model.cfg.T} whole-frame layers, ${o.layers - model.cfg.T} placed layers (src/model/place.ts), colours by least squares; exact render timed apart`,
+    note: `decompose --layers ${o.layers}${o.crisp ? ' --crisp' : ''}: the encoder's whole-frame layers worth ≥ ${PLACE_DEFAULTS.dropDb} dB, placed layers for the rest (src/model/place.ts), refined jointly (src/model/placeRefine.ts), colours by least squares; exact render timed apart`,
     prepare(size, rows) {
       if (!o.budgetFrom) return;
       const peer = rows.find((r) => r.size === size && r.method === o.budgetFrom);
@@ -186,7 +186,7 @@ export function placedMethod(model: Decomposer, o: { layers: number; budgetMs?: 
     },
     run(img) {
       const t0 = now();
-      const d = decomposeFrame(model, { width: img.size, height: img.size, rgb: img.rgb }, { layers: o.layers, budgetMs, fitSize: img.size });
+      const d = decomposeFrame(model, { width: img.size, height: img.size, rgb: img.rgb }, { layers: o.layers, budgetMs, fitSize: img.size, crisp: o.crisp });
       const seconds = now() - t0;
       const t1 = now();
       const r = renderDocument(d.doc, img.size, img.size, { keepMasks: true });

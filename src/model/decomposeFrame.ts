@@ -107,16 +107,30 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   const [W, H] = fitDims(width, height, o.fitSize ?? PLACE_DEFAULTS.fitSize);
   const target = resampleArea(rgb, width, height, 3, 0, 0, width, height, W, H);
   for (let i = 0; i < target.length; i++) target[i] = target[i]! / 255;
-  const baseLayers: DocLayer[] = o.crisp ? base.doc.layers.map((l) => ({ ...l, gain: PLACE_DEFAULTS.crispGain })) : base.doc.layers;
+  let baseLayers: DocLayer[] = o.crisp ? base.doc.layers.map((l) => ({ ...l, gain: PLACE_DEFAULTS.crispGain })) : base.doc.layers;
   // 2. the whole-frame layers' masks on the fit grid, then the placed layers over their canvas
   // (the encoder's layers are smooth at the scale of its S² grid: rendered at 2S on the long side and
   // interpolated, as the adaptive renderer does, instead of the network at every fit pixel)
   const [lw, lh] = fitDims(W, H, 2 * S);
   const coarse = renderLayers(model.store, model.cfg.mask, baseLayers, { width: lw, height: lh, referenceSize: S, keepMasks: true, method: 'dense' }).masks!;
-  const baseMasks = coarse.map((m) => upsample(m, lw, lh, W, H));
-  const masks: Mask[] = baseMasks.map((m) => ({ box: [0, W - 1, 0, H - 1], m }));
-  let layers: DocLayer[] = baseLayers;
+  let baseMasks = coarse.map((m) => upsample(m, lw, lh, W, H));
+  let masks: Mask[] = baseMasks.map((m) => ({ box: [0, W - 1, 0, H - 1], m }));
   let placedCount = 0;
+  if (bank && PLACE_DEFAULTS.dropDb > 0) {
+    // a whole-frame layer worth less than a placed layer would be is given up to one: with the
+    // others' colours solved again, the N layers are the encoder's useful ones and placed ones
+    const full = new Float32Array(W * H * 3);
+    composite(masks, baseLayers.map((l) => l.colour), W, full);
+    const worth = boxContributions(masks, baseLayers.map((l) => l.colour), target, full, W, H);
+    const keep = worth.map((d, t) => (d >= PLACE_DEFAULTS.dropDb ? t : -1)).filter((t) => t >= 0);
+    if (keep.length < baseLayers.length && keep.length > 0) {
+      masks = keep.map((t) => masks[t]!);
+      baseMasks = keep.map((t) => baseMasks[t]!);
+      const colours = jointColours(masks, target, W, H, keep.map((t) => baseLayers[t]!.colour));
+      baseLayers = keep.map((t, k) => ({ ...baseLayers[t]!, name: `layer ${k + 1}`, colour: colours[k]! }));
+    }
+  }
+  let layers: DocLayer[] = baseLayers;
   if (bank) {
     const canvas = new Float32Array(W * H * 3);
     baseLayers.forEach((l, t) => blendLayerInto(canvas, baseMasks[t]!, l.colour));
