@@ -127,11 +127,17 @@ export async function decomposeToFiles(loaded: ReturnType<typeof loadModel>, ima
   const keepMasks = rw * rh <= 4 * SOFT_SIDE * SOFT_SIDE && N + r.greedy <= 256;
   checkRender(shape, rw, rh, 'decompose render', keepMasks, decomposeExtraBytes(rw, rh) + (placing ? 12 * N * fw * fh : 0));
   const source = { image: basename(image), checkpoint: basename(r.model), trainedOn: ckpt.header.data };
-  const bar = placing && progress ? new Progress(N - T, 0, 'place ') : null;
+  // the placed layers' count is known once the encoder's useful layers are (onLayer's total)
+  let bar: Progress | null = null;
   let rbar: Progress | null = null;
   const res = decomposePipeline(model, frame, {
     ...options,
-    onLayer: bar ? (k) => bar.update(k, `layer ${T + k} of ${N}`) : undefined,
+    onLayer: placing && progress
+      ? (k, total) => {
+          bar ??= new Progress(total, 0, 'place ');
+          bar.update(k, `placed layer ${k} of ${total} (${N} layers in all)`);
+        }
+      : undefined,
     onRefineStep: r.refining && progress
       ? (s, budgetMs, n) => {
           rbar ??= new Progress(n > 0 ? n : Math.ceil(budgetMs / 100), 0, 'refine ');
@@ -139,7 +145,7 @@ export async function decomposeToFiles(loaded: ReturnType<typeof loadModel>, ima
         }
       : undefined,
   }, source);
-  bar?.finish();
+  (bar as Progress | null)?.finish();
   (rbar as Progress | null)?.finish();
   const doc = res.doc;
   mkdirSync(dirname(outputs.doc), { recursive: true });
