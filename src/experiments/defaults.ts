@@ -19,7 +19,7 @@ export const QUANTIZE64_DEFAULTS = {
   data: 'photos:2000:0.8:0.8',
   size: 64,
   T: 20,
-  steps: 150,
+  steps: 100,
   batch: 8,
   holdout: 64,
   colours: 20,
