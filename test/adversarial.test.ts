@@ -146,3 +146,24 @@ test('quantize64 (Fig. 8) with a model file: the table, JSON and picture (target
   const meta = await sharp(r.picture).metadata();
   assert.ok(meta.width! >= 3 * 64 && meta.height! >= 2 * 64);
 });
+
+test('quantize64 without a model file: trains one in the results folder, reuses it, resumes it for more steps', { timeout: 300_000 }, async () => {
+  const { runQuantize64 } = await import('../src/experiments/quantize64.js');
+  await onBackend('fast');
+  const { train, test } = split(deadLeaves({ n: 12, size: 16, seed: 6 }), 3, 0);
+  const out = tmp();
+  const logs: string[] = [];
+  const o = { data: 'deadleaves:12', train, test, T: 2, steps: 2, batch: 2, encoder: 'small' as const, colours: 20, out, seed: 0, show: 2, log: (m: string) => logs.push(m) };
+  const first = await runQuantize64(o);
+  assert.match(first.rows[1]!.method, /Stratum T=2 at 16² \(2 training steps\)/);
+  assert.ok(existsSync(join(out, 'quantize64-model', 'checkpoint.stratum')));
+  assert.ok(logs.some((l) => l.startsWith('quantize64: training')));
+  // a checkpoint past --steps is used as it is, and says so
+  const again = await runQuantize64({ ...o, steps: 1 });
+  assert.match(again.rows[1]!.method, /\(2 training steps\)/);
+  assert.equal(again.rows[1]!.psnr, first.rows[1]!.psnr);
+  assert.ok(logs.some((l) => /at step 2, past --steps 1; used as it is/.test(l)));
+  const more = await runQuantize64({ ...o, steps: 3 });
+  assert.ok(logs.some((l) => l.startsWith('quantize64: resuming')));
+  assert.match(more.rows[1]!.method, /\(3 training steps\)/);
+});

@@ -19,7 +19,7 @@ import { writeGrid, type Tile } from '../eval/grid.js';
 import { quantizeRgb } from '../eval/quantize.js';
 import { ssim } from '../eval/ssim.js';
 import { writeFileAtomic } from '../io/atomicFile.js';
-import { loadModel } from '../model/checkpoint.js';
+import { loadModel, readCheckpoint } from '../model/checkpoint.js';
 import type { Decomposer } from '../model/decomposer.js';
 import { decomposeImage } from '../model/decomposeImage.js';
 import { CHECKPOINT_FILE, train } from '../train/trainer.js';
@@ -68,7 +68,10 @@ export async function quantize64Model(o: Quantize64Options): Promise<{ model: De
   o.log?.(`quantize64: ${resume ? 'resuming' : 'training'} a ${o.test.size}², T=${o.T} model in ${dir} (${o.steps} steps of batch ${o.batch})…`);
   const cfg = { ...TRAIN_DEFAULTS, steps: o.steps, batch: o.batch, seed: o.seed, clip: 1, evalEvery: o.steps, saveEvery: Math.min(50, o.steps), holdout: o.test.n };
   const { model } = await train({ out: dir, data: o.data, model: modelConfig({ T: o.T, size: o.test.size, encoder: o.encoder, stopCanvasGrad: true }), train: cfg, resume, quiet: !o.log }, { train: o.train, test: o.test });
-  return { model, source: join(dir, CHECKPOINT_FILE), step: o.steps };
+  // a checkpoint already past --steps is used as it is (training never goes back)
+  const step = readCheckpoint(join(dir, CHECKPOINT_FILE)).header.step;
+  if (step > o.steps) o.log?.(`quantize64: the model in ${dir} is at step ${step}, past --steps ${o.steps}; used as it is`);
+  return { model, source: join(dir, CHECKPOINT_FILE), step };
 }
 
 export async function runQuantize64(o: Quantize64Options): Promise<{ rows: Quantize64Row[]; markdown: string; picture: string; source: string }> {
