@@ -76,7 +76,7 @@ export function plan(table: 'table1' | 'table2'): Entry[] {
 }
 
 /** reconstructions of the test set as one float array [n, S, S, 3] */
-function reconstructAll(f: (x: tf.Tensor4D) => tf.Tensor4D, test: ImageSet, batch = 64): Float32Array {
+export function reconstructAll(f: (x: tf.Tensor4D) => tf.Tensor4D, test: ImageSet, batch = 64): Float32Array {
   const S = test.size;
   const out = new Float32Array(test.n * S * S * 3);
   for (let i = 0; i < test.n; i += batch) {
@@ -87,7 +87,7 @@ function reconstructAll(f: (x: tf.Tensor4D) => tf.Tensor4D, test: ImageSet, batc
   return out;
 }
 
-function scores(rec: Float32Array, test: ImageSet): { psnr: number; ssim: number } {
+export function scores(rec: Float32Array, test: ImageSet): { psnr: number; ssim: number } {
   const px = test.size * test.size * 3;
   let p = 0;
   let s = 0;

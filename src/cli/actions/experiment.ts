@@ -10,6 +10,9 @@ import { decomposeFrame } from '../../model/decomposeFrame.js';
 import { modelConfig, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { loadSplit } from '../../research/data/datasets.js';
+import { adversarialMarkdown, checkAdversarialSize, parseLambdas, parseTs, runAdversarial } from '../../experiments/adversarial.js';
+import { ADVERSARIAL_DEFAULTS, QUANTIZE64_DEFAULTS } from '../../config.js';
+import { runQuantize64 } from '../../experiments/quantize64.js';
 import { checkTableSize, markdownTable, runExperiment } from '../../experiments/tables.js';
 import { checkOutputFolder } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';
@@ -52,7 +55,8 @@ export async function runExperiments(table: string, o: OptionValues, c: Command)
     say(`wrote ${shown(join(o.out, 'transfer.md'))} and ${shown(r.picture)}`);
     return;
   }
-  if (table !== 'table1' && table !== 'table2') throw new Error(`unknown experiment '${table}' (table1, table2, jitter, vectorize, transfer)`);
+  if (table === 'adversarial' || table === 'quantize64') return issue24Experiment(table, o, c);
+  if (table !== 'table1' && table !== 'table2') throw new Error(`unknown experiment '${table}' (table1, table2, jitter, vectorize, transfer, adversarial, quantize64)`);
   checkTableSize(table, o.size);
   await useBackend(o.backend as BackendName);
   const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
@@ -61,4 +65,38 @@ export async function runExperiments(table: string, o: OptionValues, c: Command)
   const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, log: (m) => process.stderr.write(`${m}\n`) });
   say(...markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }).replace(/\n$/, '').split('\n'));
   say(`wrote ${shown(join(o.out, `${table}.md`))}, ${table}.csv, ${table}.png`);
+}
+
+/** Fig. 9 (adversarial) and Fig. 8 (quantize64): their own defaults where a flag is not given; every flag checked before any folder is made */
+async function issue24Experiment(table: 'adversarial' | 'quantize64', o: OptionValues, c: Command): Promise<void> {
+  const given = (k: string) => (c.getOptionValueSource(k) ?? 'default') !== 'default';
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  if (table === 'adversarial') {
+    const d = ADVERSARIAL_DEFAULTS;
+    const lambdas = parseLambdas(o.lambdas ?? d.lambdas.join(','));
+    const Ts = parseTs(o.T ?? d.Ts.join(','));
+    checkAdversarialSize(o.size);
+    const [data, steps, batch, holdout] = [given('data') ? o.data : d.data, given('steps') ? o.steps : d.steps, given('batch') ? o.batch : d.batch, given('holdout') ? o.holdout : d.holdout];
+    const criticWidth: number = o.criticWidth ?? d.criticWidth;
+    await useBackend(o.backend as BackendName);
+    const { train: tr, test } = await loadSplit(data, holdout, { size: o.size, limit: o.limit, seed: o.seed });
+    checkTraining(modelConfig({ T: Math.max(...Ts), size: o.size, encoder: o.encoder as EncoderKind }), batch, tr.data.byteLength + test.data.byteLength, 'experiment adversarial');
+    const rows = await runAdversarial({ data, train: tr, test, steps, batch, lambdas, Ts, encoder: o.encoder as EncoderKind, criticWidth, out: o.out, seed: o.seed, show: o.show, log });
+    say(...adversarialMarkdown(rows, { data, steps, batch, encoder: o.encoder, testN: test.n, size: o.size }).trim().split('\n'));
+    say(`wrote ${shown(join(o.out, 'adversarial.md'))}, adversarial.json, adversarial.png`);
+    return;
+  }
+  const d = QUANTIZE64_DEFAULTS;
+  const size: number = given('size') ? o.size : d.size;
+  const modelFile = given('model') ? String(o.model) : undefined;
+  if (modelFile && !existsSync(modelFile)) throw new Error(`${modelFile}: no such model file (--model)`);
+  const [data, steps, batch, holdout] = [given('data') ? o.data : d.data, given('steps') ? o.steps : d.steps, given('batch') ? o.batch : d.batch, given('holdout') ? o.holdout : d.holdout];
+  if (size % 16 !== 0) throw new Error(`--size ${size}: the small encoder halves the image 4 times, so the size must be a multiple of 16`);
+  await useBackend(o.backend as BackendName);
+  const { train: tr, test } = await loadSplit(data, holdout, { size, limit: o.limit, seed: o.seed });
+  if (!modelFile) checkTraining(modelConfig({ T: d.T, size, encoder: o.encoder as EncoderKind }), batch, tr.data.byteLength + test.data.byteLength, 'experiment quantize64');
+  mkdirSync(o.out, { recursive: true });
+  const r = await runQuantize64({ data, train: tr, test, modelFile, T: d.T, steps, batch, encoder: o.encoder as EncoderKind, colours: d.colours, out: o.out, seed: o.seed, show: o.show, log });
+  say(...r.markdown.trim().split('\n'));
+  say(`wrote ${shown(join(o.out, 'quantize64.md'))}, quantize64.json, ${shown(r.picture)}`);
 }

@@ -1,0 +1,136 @@
+#!/usr/bin/env node
+/**
+ * `npm run figures`: regenerate the figures of docs/results.md that have a command, into docs/results/.
+ *
+ *   npm run figures                 the quick ones (bundled models; the two trained experiments resume
+ *                                   from their results folders, about 30 minutes here the first time)
+ *                                   and those whose stored runs are present
+ *   npm run figures -- --long       also the ones that need long trainings (hours on a 2-core CPU)
+ *   npm run figures -- --only fig9-adversarial,fig16-jitter
+ *   npm run figures -- --list       what each figure needs, and the figures it cannot make
+ *
+ * Every experiment's results folder is under runs/ (kept between calls: finished rows and trained
+ * models are cached there, so a second call only redraws). A figure whose command fails is reported
+ * and the others still run; the exit code is 1 when any failed.
+ */
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..');
+const DOCS = join(ROOT, 'docs', 'results');
+const stratum = (...args) => ['node', 'bin/stratum.js', ...args];
+const tsx = (...args) => ['node', '--import', 'tsx', ...args];
+
+/**
+ * kind: 'quick' (runs by default), 'stored' (runs by default when its stored run folders exist;
+ * otherwise it names the trainings behind them), 'long' (needs --long).
+ * steps: the commands in order; copy: [file written by the last step, figure in docs/results].
+ */
+const FIGURES = [
+  { name: 'fig16-jitter', kind: 'quick', what: 'Fig. 16: one mask moved along random directions of p', steps: [stratum('experiment', 'jitter', '-o', 'runs/fig16')], copy: [['runs/fig16/jitter.png', 'fig16-jitter.png']] },
+  { name: 'fig5c-vectorize', kind: 'quick', what: 'Fig. 5c: the 32² model rendered at 1024 against bilinear/bicubic upsampling', steps: [stratum('experiment', 'vectorize', '-o', 'runs/fig5c')], copy: [['runs/fig5c/vectorize.png', 'fig5c-vectorize.png']] },
+  { name: 'fig15-transfer', kind: 'quick', what: 'Fig. 15: the photo and Fashion-MNIST models on each other\'s held-out images', steps: [stratum('experiment', 'transfer', '--holdout', '256', '-o', 'runs/fig15')], copy: [['runs/fig15/transfer.png', 'fig15-transfer.png']] },
+  { name: 'fig9-adversarial', kind: 'quick', what: 'Fig. 9: L1 + λ·WGAN-GP, λ = 0, 0.01, 0.1, 1 at T = 10 and 20 (about 20 minutes the first time; rows cached in runs/fig9)', steps: [stratum('experiment', 'adversarial', '-o', 'runs/fig9')], copy: [['runs/fig9/adversarial.png', 'fig9-adversarial.png']] },
+  { name: 'fig8-quantize64', kind: 'quick', what: 'Fig. 8: a 64², 20-mask model against 20-colour quantisation (trains its model the first time, about 10 minutes; kept in runs/fig8)', steps: [stratum('experiment', 'quantize64', '-o', 'runs/fig8')], copy: [['runs/fig8/quantize64.png', 'fig8-quantize64.png']] },
+  { name: 'sunset-100-layers', kind: 'quick', what: "the README's picture: samples/sunset.jpg in 10 and 100 layers", steps: [tsx('scripts/sunset-figure.ts', 'docs/results/sunset-100-layers.png')], copy: [] },
+  { name: 'sunset-crisp', kind: 'quick', what: 'default against --crisp at 100 and 300 layers', steps: [tsx('scripts/crisp-figure.ts', 'docs/results/sunset-crisp.png')], copy: [] },
+  {
+    name: 'photo-ablation', kind: 'stored', what: 'base / stop canvas grad / GroupNorm encoder, 200 steps each', needs: ['runs/ablate/base', 'runs/ablate/stopgrad', 'runs/ablate/gn'],
+    trainings: 'node bin/stratum.js train --data photos:20000 --encoder small --T 10 --K 10 --batch 32 --steps 200 --eval-every 50 --holdout 256 --guard-drop 0 --guard-loss-jump 0 -o runs/ablate/NAME [--stop-canvas-grad | --encoder-norm group]',
+    steps: [tsx('scripts/compare-runs.ts', 'docs/results/photo-ablation.png', 'base (lr 1e-3, BN)=runs/ablate/base', 'stop canvas grad=runs/ablate/stopgrad', 'GroupNorm encoder=runs/ablate/gn')], copy: [],
+  },
+  {
+    name: 'photos-leg4-ab', kind: 'stored', what: "leg 4's 500-step comparison", needs: ['runs/l4-ls05', 'runs/l4-ls09', 'runs/l4-wide'], trainings: 'models/README.md, leg 4; docs/photos.md "Leg 4"',
+    steps: [tsx('scripts/compare-runs.ts', 'docs/results/photos-leg4-ab.png', 'A ls-loss 0.5=runs/l4-ls05', 'B ls-loss 0.9=runs/l4-ls09', 'W wider, ls-loss 0.9=runs/l4-wide')], copy: [],
+  },
+  {
+    name: 'photos-leg5-ab', kind: 'stored', what: "leg 5's 500-step comparison", needs: ['runs/photo-leg5', 'runs/l5-step', 'runs/l5-flat', 'runs/l5-cov'], trainings: 'models/README.md, leg 5; docs/photos.md "Leg 5"',
+    steps: [tsx('scripts/compare-runs.ts', 'docs/results/photos-leg5-ab.png', 'P plain=runs/photo-leg5', 'S step-loss 0.3=runs/l5-step', 'F flatten=runs/l5-flat', 'C flatten + coverage-loss (from F at 1,800)=runs/l5-cov')], copy: [],
+  },
+  ...['fashion-mnist', 'patches'].flatMap((set) => ['table1', 'table2'].map((t) => ({
+    name: `${set}-${t}`, kind: 'long', what: `${t} on ${set}, 200 steps per row (rows cached in runs/experiments/${set}; 1–3 hours from scratch)`,
+    steps: [stratum('experiment', t, '--data', set === 'patches' ? 'patches:/usr/share/backgrounds:96' : 'fashion-mnist', '--steps', '200', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--out', `runs/experiments/${set}`)],
+    copy: [[`runs/experiments/${set}/${t}.png`, `${set}-${t}.png`]],
+  }))),
+  {
+    name: 'photos-quality-scale-256', kind: 'long', what: 'N layers at 256² and 512² against geometrize (16 minutes on an idle machine)',
+    steps: [['npm', 'run', 'bench:quality', '--', '--sizes', '256,512', '--limit', '10', '--layers', '20,50,100', '--shapes', '10,20,50,100', '--peers', 'triangle', '--refine-steps', '0', '--show', '3', '--out', 'runs/bench-quality-scale10']],
+    copy: [['runs/bench-quality-scale10/quality-256.png', 'photos-quality-scale-256.png']],
+  },
+  {
+    name: 'photos-quality', kind: 'long', what: 'bench:quality on the first 40 held-out photos at 32², 64², 128² (about 3 minutes on an idle machine): photos-quality-32.png, photos-quality-128.png',
+    steps: [['npm', 'run', 'bench:quality', '--', '--limit', '40', '--refine-steps', '20', '--out', 'runs/bench-quality']],
+    copy: [['runs/bench-quality/quality-32.png', 'photos-quality-32.png'], ['runs/bench-quality/quality-128.png', 'photos-quality-128.png']],
+  },
+  {
+    name: 'gan', kind: 'long', what: 'GAN on Fashion-MNIST, 1,000 generator steps (66 minutes), then samples: gan-samples.png, gan-curves.png, gan-sheet.png',
+    steps: [stratum('gan', '--data', 'fashion-mnist', '--out', 'runs/gan-fmnist', '--steps', '1000', '--save-every', '50'), stratum('sample', '--model', 'runs/gan-fmnist/gan.stratum', '--n', '8', '--size', '1024', '--out', 'runs/gan-samples')],
+    copy: [['runs/gan-fmnist/samples.png', 'gan-samples.png'], ['runs/gan-fmnist/gan-curves.png', 'gan-curves.png'], ['runs/gan-samples/sheet.png', 'gan-sheet.png']],
+  },
+];
+
+/** figures in docs/results/ this script cannot make, and why */
+const CANNOT = [
+  ['gpu-table1-curves.png, gpu-table1-b256-curves.png', 'trained on a lent GPU (scripts/gpu-table1.sh, docs/scale.md "On one GPU"); scripts/gpu-table1-report.ts redraws them from those run folders, which stay on the GPU machine'],
+  ['photos-train.png, photos-train-continued.png, photos-train-leg3…6.png', "the bundled photo model's training curves (curves.png of runs/photo-*; about 8 hours of training, models/README.md)"],
+  ['collapse-diagnosis.png, collapse-fixed.png, gan-resolution.png', 'no command was recorded behind them (issue 24)'],
+  ['sunset-layers.png, sunset-refined-layers.png', 'no command beside them in docs/photos.md'],
+];
+
+const argv = process.argv.slice(2);
+const long = argv.includes('--long');
+const onlyAt = argv.indexOf('--only');
+const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : null;
+if (only) for (const n of only) if (!FIGURES.some((f) => f.name === n)) {
+  console.error(`--only: no figure '${n}' (${FIGURES.map((f) => f.name).join(', ')})`);
+  process.exit(2);
+}
+const show = (cmd) => cmd.map((a) => (/[\s'"()|=]/.test(a) && !a.startsWith('--') ? JSON.stringify(a) : a)).join(' ');
+
+if (argv.includes('--list')) {
+  for (const f of FIGURES) {
+    console.log(`${f.name} [${f.kind}]: ${f.what}`);
+    for (const s of f.steps) console.log(`    ${show(s)}`);
+    if (f.needs) console.log(`    needs ${f.needs.join(', ')} from: ${f.trainings}`);
+  }
+  console.log('\nnot made by this script:');
+  for (const [what, why] of CANNOT) console.log(`  ${what}: ${why}`);
+  process.exit(0);
+}
+
+mkdirSync(DOCS, { recursive: true });
+const failed = [];
+const skipped = [];
+for (const f of FIGURES) {
+  if (only && !only.has(f.name)) continue;
+  if (!only && f.kind === 'long' && !long) {
+    skipped.push(`${f.name}: needs --long (${f.what})`);
+    continue;
+  }
+  const missing = (f.needs ?? []).filter((p) => !existsSync(join(ROOT, p)));
+  if (missing.length) {
+    skipped.push(`${f.name}: its stored runs are missing (${missing.join(', ')}); trained by ${f.trainings}`);
+    continue;
+  }
+  console.log(`\n== ${f.name}: ${f.what}`);
+  const t0 = Date.now();
+  let ok = true;
+  for (const cmd of f.steps) {
+    console.log(`$ ${show(cmd)}`);
+    const r = spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0) {
+      ok = false;
+      break;
+    }
+  }
+  if (ok) for (const [from, to] of f.copy) copyFileSync(join(ROOT, from), join(DOCS, to));
+  if (!ok) failed.push(f.name);
+  console.log(`== ${f.name}: ${ok ? `done in ${Math.round((Date.now() - t0) / 1000)} s` : 'FAILED'}`);
+}
+if (skipped.length) console.log(`\nskipped:\n  ${skipped.join('\n  ')}`);
+console.log(`\nnot made by this script (npm run figures -- --list):\n  ${CANNOT.map(([w]) => w).join('\n  ')}`);
+if (failed.length) {
+  console.error(`\nfailed: ${failed.join(', ')}`);
+  process.exit(1);
+}
