@@ -157,7 +157,7 @@ export const WGAN_DEFAULTS = { gamma: 10, criticSteps: 5, lr: 2e-4, beta1: 0, be
 /** the GAN run (stratum gan); generator T, K, size from MODEL_DEFAULTS */
 export const GAN_DEFAULTS = { steps: 2000, batch: 32, noise: 32, criticWidth: 64, saveEvery: 100, encoder: 'small' as EncoderKind };
 
-/** the paper's tables (src/experiments): training steps per row, held-out images shown side by side */
+/** the paper's tables (src/research/experiments): training steps per row, held-out images shown side by side */
 export const EXPERIMENT_DEFAULTS = { steps: 1000, show: 8, encoder: 'small' as EncoderKind };
 
 /** document export (stratum export, the library's export): pixel size, SVG mask threshold */

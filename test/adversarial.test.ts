@@ -1,5 +1,5 @@
 /**
- * Fig. 9 (src/experiments/adversarial.ts): the adversarial step against λ = 0 on a tiny model (the
+ * Fig. 9 (src/research/experiments/adversarial.ts): the adversarial step against λ = 0 on a tiny model (the
  * WGAN term reaches the model's update, exactly λ·∇(−D); the critic is trained), the experiment's
  * writer and cache on a tiny run, and the command's flag refusals. Fig. 8's writer: a tiny run of
  * quantize64 with a model file.
@@ -15,7 +15,7 @@ import * as tf from '../src/core/tf.js';
 import { batchTensor, range } from '../src/data/imageSet.js';
 import { split } from '../src/research/data/datasets.js';
 import { deadLeaves } from '../src/research/data/deadLeaves.js';
-import { parseLambdas, parseTs, runAdversarial } from '../src/experiments/adversarial.js';
+import { parseLambdas, parseTs, runAdversarial } from '../src/research/experiments/adversarial.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { newCtx } from '../src/model/nn.js';
 import { newAdversary } from '../src/research/train/adversary.js';
@@ -131,7 +131,7 @@ test('adversarial and quantize64 flags: one-line refusals naming the flag, befor
 });
 
 test('quantize64 (Fig. 8) with a model file: the table, JSON and picture (target | quantised | model)', { timeout: 300_000 }, async () => {
-  const { runQuantize64 } = await import('../src/experiments/quantize64.js');
+  const { runQuantize64 } = await import('../src/research/experiments/quantize64.js');
   const { loadModel } = await import('../src/model/checkpoint.js');
   await onBackend('fast');
   const file = join(import.meta.dirname, '..', 'models', 'default.stratum');
@@ -148,7 +148,7 @@ test('quantize64 (Fig. 8) with a model file: the table, JSON and picture (target
 });
 
 test('quantize64 without a model file: trains one in the results folder, reuses it, resumes it for more steps', { timeout: 300_000 }, async () => {
-  const { runQuantize64 } = await import('../src/experiments/quantize64.js');
+  const { runQuantize64 } = await import('../src/research/experiments/quantize64.js');
   await onBackend('fast');
   const { train, test } = split(deadLeaves({ n: 12, size: 16, seed: 6 }), 3, 0);
   const out = tmp();

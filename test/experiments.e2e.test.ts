@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { split } from '../src/research/data/datasets.js';
 import { deadLeaves } from '../src/research/data/deadLeaves.js';
-import { runExperiment } from '../src/experiments/tables.js';
+import { runExperiment } from '../src/research/experiments/tables.js';
 import { onBackend, tmp } from './support/helpers.js';
 
 test('table writer on a tiny run: Markdown, CSV and side-by-side images; finished rows are cached', { timeout: 600_000 }, async () => {

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { useBackend } from '../src/backend/index.js';
-import { edgeSharpness, jitterFigure, vectorizeFigure } from '../src/experiments/figures.js';
+import { edgeSharpness, jitterFigure, vectorizeFigure } from '../src/research/experiments/figures.js';
 import { readImageFrame } from '../src/data/images.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { decomposeFrame } from '../src/model/decomposeFrame.js';
@@ -52,7 +52,7 @@ test('jitter (Fig. 16): k = 0 is the layer, the masks move gradually with k and 
 });
 
 test('transfer (Fig. 15): every model on every set, the table and picture written, a model of another size refused', { timeout: 300_000 }, async () => {
-  const { transferTable } = await import('../src/experiments/transfer.js');
+  const { transferTable } = await import('../src/research/experiments/transfer.js');
   const { deadLeaves } = await import('../src/research/data/deadLeaves.js');
   await useBackend('auto');
   const photo = loadModel(join(ROOT, 'models', 'default.stratum')).model;

@@ -1,7 +1,7 @@
 /**
  * The layout's import rules (README "Layout"):
  * - src/ is the library (what `import 'stratum'` and the commands decompose, render, edit, export
- *   and serve need), the research (src/research/, src/experiments/: training, the GAN, baselines,
+ *   and serve need), the research (src/research/: training, the GAN, baselines,
  *   experiments, widening, bank choosing, their data and metrics) and the command line (src/cli/).
  *   Research may import the library, never the reverse; the command line may import both, but
  *   loads research only inside a research command's action (on demand).
@@ -43,7 +43,7 @@ const RESEARCH: Record<string, number> = {
   'research/eval': 11,
   'research/model': 11,
   'research/train': 12,
-  experiments: 13,
+  'research/experiments': 13,
 };
 
 /** lowest first; files directly in src/ are named by file, research folders by research/NAME */

@@ -1,6 +1,6 @@
 /**
  * The one training loop, shared by reconstruction (trainer.ts), the GAN (ganTrainer.ts) and the
- * paper's tables (src/experiments): steps start+1..steps, each one call of `step(n)`; a progress
+ * paper's tables (src/research/experiments): steps start+1..steps, each one call of `step(n)`; a progress
  * bar; `save(n)` every saveEvery steps and at the last. Batch n of a run depends only on
  * (seed, n) (batches.ts), so a run resumed at step s sees the batches an unbroken run would have.
  *

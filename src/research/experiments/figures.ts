@@ -12,13 +12,13 @@
  */
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { frameSize, renderDocument, type LayeredDocument } from '../core/document.js';
-import { mulberry32 } from '../core/random.js';
-import { readImageFrame } from '../data/images.js';
-import { grayTile, writeGrid, type Tile } from '../eval/grid.js';
-import { writeFileAtomic } from '../io/atomicFile.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { decomposeFrame } from '../model/decomposeFrame.js';
+import { frameSize, renderDocument, type LayeredDocument } from '../../core/document.js';
+import { mulberry32 } from '../../core/random.js';
+import { readImageFrame } from '../../data/images.js';
+import { grayTile, writeGrid, type Tile } from '../../eval/grid.js';
+import { writeFileAtomic } from '../../io/atomicFile.js';
+import type { Decomposer } from '../../model/decomposer.js';
+import { decomposeFrame } from '../../model/decomposeFrame.js';
 
 export interface JitterOptions {
   /** the layer to move (default: the one worth most) */

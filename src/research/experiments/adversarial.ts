@@ -6,7 +6,7 @@
  *
  * Measured on the held-out images with the encoder's colours (BatchNorm calibrated as in the tables):
  *   PSNR, SSIM, and sharpness = the mean over images of the edge sharpness of the reconstruction
- *   (src/experiments/figures.ts edgeSharpness: 99th percentile of the luminance gradient per pixel, in
+ *   (src/research/experiments/figures.ts edgeSharpness: 99th percentile of the luminance gradient per pixel, in
  *   grey levels, the number `experiment vectorize` reports), also given relative to the targets' own.
  *
  * Scale of λ: the critic is held to gradients of norm ≈ 1 per image by the penalty, while the L1 term's
@@ -19,19 +19,19 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ADVERSARIAL_DEFAULTS, CALIBRATION_BATCHES, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type TrainConfig } from '../config.js';
-import { Adam } from '../core/adam.js';
-import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
-import { writeGrid, type Tile } from '../eval/grid.js';
-import { writeFileAtomic } from '../io/atomicFile.js';
-import { Decomposer } from '../model/decomposer.js';
-import { newCtx } from '../model/nn.js';
-import { disposeAdversary, newAdversary } from '../research/train/adversary.js';
-import { batchIndices } from '../research/train/batches.js';
-import { calibrateBatchNorm } from '../research/train/calibrate.js';
-import { trainingLoop } from '../research/train/loop.js';
-import { trainStep } from '../research/train/step.js';
-import { adversarialStep } from '../research/train/trainer.js';
+import { ADVERSARIAL_DEFAULTS, CALIBRATION_BATCHES, modelConfig, TRAIN_DEFAULTS, type EncoderKind, type TrainConfig } from '../../config.js';
+import { Adam } from '../../core/adam.js';
+import { batchTensor, range, type ImageSet } from '../../data/imageSet.js';
+import { writeGrid, type Tile } from '../../eval/grid.js';
+import { writeFileAtomic } from '../../io/atomicFile.js';
+import { Decomposer } from '../../model/decomposer.js';
+import { newCtx } from '../../model/nn.js';
+import { disposeAdversary, newAdversary } from '../train/adversary.js';
+import { batchIndices } from '../train/batches.js';
+import { calibrateBatchNorm } from '../train/calibrate.js';
+import { trainingLoop } from '../train/loop.js';
+import { trainStep } from '../train/step.js';
+import { adversarialStep } from '../train/trainer.js';
 import { edgeSharpness } from './figures.js';
 import { reconstructAll, scores } from './tables.js';
 

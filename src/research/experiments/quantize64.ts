@@ -12,17 +12,17 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelConfig, QUANTIZE64_DEFAULTS, TRAIN_DEFAULTS, type EncoderKind } from '../config.js';
-import { psnrOf } from '../core/psnr.js';
-import type { ImageSet } from '../data/imageSet.js';
-import { writeGrid, type Tile } from '../eval/grid.js';
-import { quantizeRgb } from '../research/eval/quantize.js';
-import { ssim } from '../research/eval/ssim.js';
-import { writeFileAtomic } from '../io/atomicFile.js';
-import { loadModel, readCheckpoint } from '../model/checkpoint.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { decomposeImage } from '../model/decomposeImage.js';
-import { CHECKPOINT_FILE, train } from '../research/train/trainer.js';
+import { modelConfig, QUANTIZE64_DEFAULTS, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
+import { psnrOf } from '../../core/psnr.js';
+import type { ImageSet } from '../../data/imageSet.js';
+import { writeGrid, type Tile } from '../../eval/grid.js';
+import { quantizeRgb } from '../eval/quantize.js';
+import { ssim } from '../eval/ssim.js';
+import { writeFileAtomic } from '../../io/atomicFile.js';
+import { loadModel, readCheckpoint } from '../../model/checkpoint.js';
+import type { Decomposer } from '../../model/decomposer.js';
+import { decomposeImage } from '../../model/decomposeImage.js';
+import { CHECKPOINT_FILE, train } from '../train/trainer.js';
 import { edgeSharpness } from './figures.js';
 
 export { QUANTIZE64_DEFAULTS };

@@ -9,24 +9,24 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CALIBRATION_BATCHES, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../config.js';
-import * as tf from '../core/tf.js';
-import { batchTensor, range, type ImageSet } from '../data/imageSet.js';
-import { writeFileAtomic } from '../io/atomicFile.js';
-import { BaselineAE, BASELINES, DECODER_TABLES, latentSize, type BaselineKind } from '../research/model/baselines.js';
-import { Decomposer } from '../model/decomposer.js';
-import { newCtx } from '../model/nn.js';
-import { Adam } from '../core/adam.js';
-import { batchIndices } from '../research/train/batches.js';
-import { calibrateBatchNorm } from '../research/train/calibrate.js';
-import { l1, optimiseStep } from '../research/train/step.js';
-import { writeGrid, type Tile } from '../eval/grid.js';
-import { quantizeRgb } from '../research/eval/quantize.js';
-import { ssim } from '../research/eval/ssim.js';
-import { psnrOf } from '../core/psnr.js';
-import { trainingLoop } from '../research/train/loop.js';
-import type { ParamStore } from '../core/params.js';
-import type { Ctx } from '../model/nn.js';
+import { CALIBRATION_BATCHES, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
+import * as tf from '../../core/tf.js';
+import { batchTensor, range, type ImageSet } from '../../data/imageSet.js';
+import { writeFileAtomic } from '../../io/atomicFile.js';
+import { BaselineAE, BASELINES, DECODER_TABLES, latentSize, type BaselineKind } from '../model/baselines.js';
+import { Decomposer } from '../../model/decomposer.js';
+import { newCtx } from '../../model/nn.js';
+import { Adam } from '../../core/adam.js';
+import { batchIndices } from '../train/batches.js';
+import { calibrateBatchNorm } from '../train/calibrate.js';
+import { l1, optimiseStep } from '../train/step.js';
+import { writeGrid, type Tile } from '../../eval/grid.js';
+import { quantizeRgb } from '../eval/quantize.js';
+import { ssim } from '../eval/ssim.js';
+import { psnrOf } from '../../core/psnr.js';
+import { trainingLoop } from '../train/loop.js';
+import type { ParamStore } from '../../core/params.js';
+import type { Ctx } from '../../model/nn.js';
 
 export interface ExperimentOptions {
   table: 'table1' | 'table2';

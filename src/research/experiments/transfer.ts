@@ -6,12 +6,12 @@
  * set, its first images: the image, then each model's reconstruction).
  */
 import { join } from 'node:path';
-import { psnrOf } from '../core/psnr.js';
-import type { ImageSet } from '../data/imageSet.js';
-import { writeGrid, type Tile } from '../eval/grid.js';
-import { writeFileAtomic } from '../io/atomicFile.js';
-import type { Decomposer } from '../model/decomposer.js';
-import { decomposeImage } from '../model/decomposeImage.js';
+import { psnrOf } from '../../core/psnr.js';
+import type { ImageSet } from '../../data/imageSet.js';
+import { writeGrid, type Tile } from '../../eval/grid.js';
+import { writeFileAtomic } from '../../io/atomicFile.js';
+import type { Decomposer } from '../../model/decomposer.js';
+import { decomposeImage } from '../../model/decomposeImage.js';
 
 export interface TransferCell {
   model: string;
