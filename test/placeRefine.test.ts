@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mulberry32 } from '../src/core/random.js';
-import { blendBox, rasterize, type PlaceBank, type PlacedLayer } from '../src/model/place.js';
+import { blendBox } from '../src/core/boxStack.js';
+import { rasterize, type PlaceBank, type PlacedLayer } from '../src/model/place.js';
 import { FIELDS, packLayers, placedError, refinePlaced } from '../src/model/placeRefine.js';
 
 /** a small bank of smooth random logit maps (the refinement reads a bank, not the network) */

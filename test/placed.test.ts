@@ -13,7 +13,8 @@ import { psnrOf } from '../src/core/psnr.js';
 import { gmsd } from '../src/research/eval/gmsd.js';
 import { softShareOfMasks } from '../src/eval/soft.js';
 import { loadModel } from '../src/model/checkpoint.js';
-import { decomposeFrame, jointColours } from '../src/model/decomposeFrame.js';
+import { boxColours } from '../src/core/boxStack.js';
+import { decomposeFrame } from '../src/model/decomposeFrame.js';
 import { layerRasters } from '../src/export/layerImages.js';
 import { toSvg } from '../src/export/svg.js';
 import { rasteriseLibrsvg } from './support/svgRaster.js';
@@ -185,7 +186,7 @@ test('joint least-squares colours: the exact solution for box masks, and never w
     const a = masks[1]!.m[(j - 1) * 3 + (i - 1)]!;
     for (let c = 0; c < 3; c++) target[3 * (j * W + i) + c] = truth[0]![c]! * (1 - a) + truth[1]![c]! * a;
   }
-  const got = jointColours(masks, target, W, H, [[0, 0, 0], [0, 0, 0]]);
+  const got = boxColours(masks, target, W, H, [[0, 0, 0], [0, 0, 0]]);
   got.forEach((c, t) => c.forEach((v, k) => assert.ok(Math.abs(v - truth[t]![k]!) < 1e-4, `layer ${t} channel ${k}: ${v}`)));
 });
 

@@ -12,7 +12,8 @@
  * one Float32Array of P pixels per layer, bottom first, and change only the blending: the canvases,
  * the keep-products K_t and the weights w_t give every leave-one-out image in O(P) and the best
  * colours as a T×T least-squares problem, without running the mask network again. The same blend
- * as tensors, for gradients, is src/core/blend.ts.
+ * as tensors, for gradients, is src/core/blend.ts; over masks that live in boxes (placed layers),
+ * src/core/boxStack.ts.
  */
 import { dbLost, psnrOf } from './psnr.js';
 import { boxLeastSquares } from './solve.js';

@@ -14,16 +14,15 @@
  * in milliseconds, which greedy fitting would spend its first layers on.
  */
 import { PLACE_DEFAULTS } from '../config.js';
-import { dbLost } from '../core/psnr.js';
 import { blendLayerInto } from '../core/stack.js';
 import type { DocLayer, LayeredDocument } from '../core/document.js';
 import { frameAspect } from '../core/placement.js';
 import { renderLayers } from '../core/render.js';
-import { boxLeastSquares } from '../core/solve.js';
+import { boxColours, boxContributions, compositeBoxes, type BoxMask } from '../core/boxStack.js';
 import { resampleArea } from '../core/resample.js';
 import { decomposeImage, type DecomposeImageOptions } from './decomposeImage.js';
 import type { Decomposer } from './decomposer.js';
-import { blendBox, makePlaceBank, placeGreedy, rasterize, type PlaceBank } from './place.js';
+import { makePlaceBank, placeGreedy, rasterize, type PlaceBank } from './place.js';
 import { refinePlaced } from './placeRefine.js';
 
 /** an RGB image at its own size, values 0..255 (uint8) */
@@ -114,19 +113,19 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   const [lw, lh] = fitDims(W, H, 2 * S);
   const coarse = renderLayers(model.store, model.cfg.mask, baseLayers, { width: lw, height: lh, referenceSize: S, keepMasks: true, method: 'dense' }).masks!;
   let baseMasks = coarse.map((m) => upsample(m, lw, lh, W, H));
-  let masks: Mask[] = baseMasks.map((m) => ({ box: [0, W - 1, 0, H - 1], m }));
+  let masks: BoxMask[] = baseMasks.map((m) => ({ box: [0, W - 1, 0, H - 1], m }));
   let placedCount = 0;
   if (bank && PLACE_DEFAULTS.dropDb > 0) {
     // a whole-frame layer worth less than a placed layer would be is given up to one: with the
     // others' colours solved again, the N layers are the encoder's useful ones and placed ones
     const full = new Float32Array(W * H * 3);
-    composite(masks, baseLayers.map((l) => l.colour), W, full);
+    compositeBoxes(masks, baseLayers.map((l) => l.colour), W, full);
     const worth = boxContributions(masks, baseLayers.map((l) => l.colour), target, full, W, H);
     const keep = worth.map((d, t) => (d >= PLACE_DEFAULTS.dropDb ? t : -1)).filter((t) => t >= 0);
     if (keep.length < baseLayers.length && keep.length > 0) {
       masks = keep.map((t) => masks[t]!);
       baseMasks = keep.map((t) => baseMasks[t]!);
-      const colours = jointColours(masks, target, W, H, keep.map((t) => baseLayers[t]!.colour));
+      const colours = boxColours(masks, target, W, H, keep.map((t) => baseLayers[t]!.colour));
       baseLayers = keep.map((t, k) => ({ ...baseLayers[t]!, name: `layer ${k + 1}`, colour: colours[k]! }));
     }
   }
@@ -161,7 +160,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
       masks.push({ box, m });
     }
     // 3. all colours jointly, given every mask on the fit grid
-    const colours = jointColours(masks, target, W, H, [...baseLayers.map((l) => l.colour), ...placed.map((l) => l.colour)]);
+    const colours = boxColours(masks, target, W, H, [...baseLayers.map((l) => l.colour), ...placed.map((l) => l.colour)]);
     const K = bank.K;
     layers = [
       ...baseLayers.map((l, t) => ({ ...l, colour: colours[t]! })),
@@ -178,11 +177,11 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   }
   if (o.crisp && !bank) {
     // the sharpened whole-frame layers' colours, solved again for their new masks
-    const colours = jointColours(masks, target, W, H, baseLayers.map((l) => l.colour));
+    const colours = boxColours(masks, target, W, H, baseLayers.map((l) => l.colour));
     layers = baseLayers.map((l, t) => ({ ...l, colour: colours[t]! }));
   }
   const canvas = new Float32Array(W * H * 3);
-  composite(masks, layers.map((l) => l.colour), W, canvas);
+  compositeBoxes(masks, layers.map((l) => l.colour), W, canvas);
   const contributions = boxContributions(masks, layers.map((l) => l.colour), target, canvas, W, H);
   const seconds = (performance.now() - t0) / 1000;
   const doc: LayeredDocument = {
@@ -215,109 +214,4 @@ export function upsample(m: Float32Array, w: number, h: number, W: number, H: nu
     }
   }
   return out;
-}
-
-/** a layer's mask on the fit grid, over its box only (row-major within the box) */
-interface Mask {
-  box: [number, number, number, number];
-  m: Float32Array;
-}
-
-/** the blend of box masks with colours, bottom first, into out (W-wide RGB) */
-function composite(masks: Mask[], colours: ArrayLike<number>[], W: number, out: Float32Array): void {
-  masks.forEach(({ box, m }, t) => blendBox(out, W, box, m, colours[t]!));
-}
-
-/** each layer's weight w_t = M_t · Π_{s>t} (1 − M_s) over its box (zero outside) */
-function boxWeights(masks: Mask[], W: number, H: number): Float32Array[] {
-  const keep = new Float32Array(W * H).fill(1);
-  const w: Float32Array[] = new Array(masks.length);
-  for (let t = masks.length - 1; t >= 0; t--) {
-    const { box: [i0, i1, j0, j1], m } = masks[t]!;
-    const bw = i1 - i0 + 1;
-    const wt = new Float32Array(m.length);
-    for (let j = j0; j <= j1; j++) {
-      for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
-        const p = j * W + i;
-        wt[q] = m[q]! * keep[p]!;
-        keep[p] = keep[p]! * (1 - m[q]!);
-      }
-    }
-    w[t] = wt;
-  }
-  return w;
-}
-
-/**
- * Least-squares colours in [0, 1] for box masks (src/core/stack.ts leastSquaresFit's normal
- * equations, summed over box intersections only).
- */
-export function jointColours(masks: Mask[], target: Float32Array, W: number, H: number, start: ArrayLike<number>[]): [number, number, number][] {
-  const N = masks.length;
-  const w = boxWeights(masks, W, H);
-  const A = new Float64Array(N * N);
-  const B = new Float64Array(N * 3);
-  for (let a = 0; a < N; a++) {
-    const [ai0, ai1, aj0, aj1] = masks[a]!.box;
-    const abw = ai1 - ai0 + 1;
-    const wa = w[a]!;
-    for (let j = aj0; j <= aj1; j++) {
-      for (let i = ai0, q = (j - aj0) * abw; i <= ai1; i++, q++) {
-        const k = 3 * (j * W + i);
-        B[3 * a] = B[3 * a]! + wa[q]! * target[k]!;
-        B[3 * a + 1] = B[3 * a + 1]! + wa[q]! * target[k + 1]!;
-        B[3 * a + 2] = B[3 * a + 2]! + wa[q]! * target[k + 2]!;
-      }
-    }
-    for (let b = a; b < N; b++) {
-      const [bi0, bi1, bj0, bj1] = masks[b]!.box;
-      const i0 = Math.max(ai0, bi0), i1 = Math.min(ai1, bi1), j0 = Math.max(aj0, bj0), j1 = Math.min(aj1, bj1);
-      if (i0 > i1 || j0 > j1) continue;
-      const bbw = bi1 - bi0 + 1;
-      const wb = w[b]!;
-      let s = 0;
-      for (let j = j0; j <= j1; j++) {
-        let qa = (j - aj0) * abw + (i0 - ai0);
-        let qb = (j - bj0) * bbw + (i0 - bi0);
-        for (let i = i0; i <= i1; i++) s += wa[qa++]! * wb[qb++]!;
-      }
-      A[a * N + b] = s;
-      A[b * N + a] = s;
-    }
-  }
-  let trace = 0;
-  for (let a = 0; a < N; a++) trace += A[a * N + a]!;
-  const X = boxLeastSquares(A, B, N, 3, 1e-9 * Math.max(trace / Math.max(N, 1), 1e-12), (t, k) => start[t]![k]!);
-  return Array.from({ length: N }, (_, t) => [X[3 * t]!, X[3 * t + 1]!, X[3 * t + 2]!] as [number, number, number]);
-}
-
-/**
- * What each layer is worth (dB lost when it alone is removed) from box masks: without layer t the
- * image is final − w_t · (c_t − C_{t−1}) (src/core/stack.ts imageWithoutLayer), which differs only
- * in its box, so all N cost one pass over the boxes.
- */
-export function boxContributions(masks: Mask[], colours: ArrayLike<number>[], target: Float32Array, final: Float32Array, W: number, H: number): number[] {
-  const w = boxWeights(masks, W, H);
-  let E = 0;
-  for (let i = 0; i < final.length; i++) E += (target[i]! - final[i]!) ** 2;
-  E = Math.max(E, 1e-12);
-  const under = new Float32Array(W * H * 3);
-  return masks.map(({ box: [i0, i1, j0, j1], m }, t) => {
-    const c = colours[t]!;
-    const bw = i1 - i0 + 1;
-    const wt = w[t]!;
-    let dE = 0;
-    for (let j = j0; j <= j1; j++) {
-      for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
-        const k = 3 * (j * W + i);
-        for (let ch = 0; ch < 3; ch++) {
-          const e = target[k + ch]! - final[k + ch]!;
-          const d = wt[q]! * (c[ch]! - under[k + ch]!);
-          dE += 2 * e * d + d * d;
-          under[k + ch] = under[k + ch]! + m[q]! * (c[ch]! - under[k + ch]!);
-        }
-      }
-    }
-    return dbLost(E + Math.max(dE, 0), E);
-  });
 }

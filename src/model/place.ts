@@ -28,6 +28,7 @@ import type { ParamStore } from '../core/params.js';
 import type { BankMaskCache } from './decomposer.js';
 import { placementMatrix, WINDOW_KAPPA, type Placement } from '../core/placement.js';
 import { mulberry32 } from '../core/random.js';
+import { blendBox } from '../core/boxStack.js';
 import { pixelBoxOf, renderLayers } from '../core/render.js';
 
 /** the bank's shapes as logit maps of their own frames, for scoring */
@@ -146,19 +147,6 @@ interface Cand {
   shape: number;
   place: Placement;
   gain: number;
-}
-
-/** blend colour c with α·m over a box of a W-wide RGB canvas (eq. 3): m holds the box row by row */
-export function blendBox(canvas: Float32Array, W: number, [i0, i1, j0, j1]: [number, number, number, number], m: ArrayLike<number>, c: ArrayLike<number>, alpha = 1): void {
-  const bw = i1 - i0 + 1;
-  for (let j = j0; j <= j1; j++) {
-    for (let i = i0, q = (j - j0) * bw; i <= i1; i++, q++) {
-      const a = alpha * m[q]!;
-      if (a === 0) continue;
-      const k = 3 * (j * W + i);
-      for (let ch = 0; ch < 3; ch++) canvas[k + ch] = canvas[k + ch]! + a * (c[ch]! - canvas[k + ch]!);
-    }
-  }
 }
 
 /**

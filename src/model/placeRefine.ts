@@ -267,11 +267,15 @@ export function placedError(v: Float64Array, shapes: readonly number[], bank: Pl
  * on every field, the best vector seen kept. Returns the refined layers and their squared error.
  */
 export function refinePlaced(placed: readonly PlacedLayer[], bank: PlaceBank, base: Float32Array, target: Float32Array, W: number, H: number, o: PlaceRefineOptions = {}): { layers: PlacedLayer[]; error: number; steps: number } {
-  for (let h = 0; h < (o.halvings ?? 0) && Math.min(W, H) >= 64; h++) {
-    target = halve(target, W, H);
-    base = halve(base, W, H);
-    W >>= 1;
-    H >>= 1;
+  if ((o.halvings ?? 0) > 0 && Math.min(W, H) >= 64) {
+    // steps on a coarser grid, judged on the given one: a layer of a pixel or two can be moved where
+    // the coarse grid cannot see it, so the refined layers are kept only if they are better here
+    const coarse = refinePlaced(placed, bank, halve(base, W, H), halve(target, W, H), W >> 1, H >> 1, { ...o, halvings: o.halvings! - 1 });
+    const aspect = o.aspect ?? [1, 1];
+    const shapes = placed.map((l) => l.shape);
+    const before = placedError(packLayers(placed), shapes, bank, base, target, W, H, aspect);
+    const after = placedError(packLayers(coarse.layers), shapes, bank, base, target, W, H, aspect);
+    return after < before ? { ...coarse, error: after } : { layers: placed.map((l) => ({ ...l })), error: before, steps: coarse.steps };
   }
   const aspect = o.aspect ?? [1, 1];
   const shapes = placed.map((l) => l.shape);
