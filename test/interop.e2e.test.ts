@@ -1,7 +1,7 @@
 /**
  * Interoperability (`npm run test:interop`; part of `npm test`): Stratum's exports opened by the
  * programs people open them with. Three documents made by the bundled model — samples/sunset.jpg
- * in 30 layers (20 placed: `place`, `gain`, `opacity`) and in its 10 whole-frame layers, and the
+ * in 30 layers (at least 20 placed: `place`, `gain`, `opacity`) and in its 10 whole-frame layers, and the
  * square samples/bag.png with awkward layer names and a hidden layer — exported as SVG, PSD and
  * ORA, then:
  *  - Inkscape rasterises each SVG within 30 dB PSNR of Stratum's render (what `stratum render` writes) at the same size;
@@ -97,8 +97,11 @@ function skipped(t: TestContext, program: 'inkscape' | 'gimp' | 'krita'): boolea
 
 test('the documents cover placed layers (place, gain, opacity), a hidden layer, odd names, wide and square frames', async () => {
   const cs = await cases();
-  const placed = cs.find((c) => c.name === 'placed')!.doc.layers.filter((l) => l.place);
-  assert.equal(placed.length, 20);
+  const doc = cs.find((c) => c.name === 'placed')!.doc;
+  const placed = doc.layers.filter((l) => l.place);
+  // 30 layers: the encoder's worth ≥ 0.5 dB (at most 10) and placed ones for the rest
+  assert.equal(doc.layers.length, 30);
+  assert.ok(placed.length >= 20 && placed.length < 30, `placed layers: ${placed.length}`);
   assert.ok(placed.some((l) => (l.opacity ?? 1) < 1), 'some placed layers are translucent');
   assert.ok(placed.some((l) => (l.gain ?? 1) !== 1), 'some placed layers have a gain');
   assert.deepEqual(cs.map((c) => [c.ref.width, c.ref.height]), [[256, 171], [256, 171], [128, 128]]);

@@ -145,7 +145,9 @@ test('npm pack, installed into an empty folder: npx stratum decompose, import by
   const use = sh(process.execPath, ['use.mjs', image], app, 600_000, env);
   assert.equal(use.status, 0, `import * as stratum from 'stratum': ${tail(use.all)}`);
   const got = JSON.parse(use.stdout.trim().split('\n').at(-1)!) as { keys: string[]; backend: string; layers: number; placed: number; width: number; height: number };
-  assert.deepEqual([got.layers, got.placed, got.width, got.height], [14, 4, 96, 64]);
+  assert.deepEqual([got.layers, got.width, got.height], [14, 96, 64]);
+  // the encoder's layers worth < 0.5 dB give their place to placed ones: at least 14 − T placed
+  assert.ok(got.placed >= 4 && got.placed < 14, `placed layers: ${got.placed}`);
   assert.deepEqual(got.keys, Object.keys(await import('../src/index.js')).sort(), "the installed package exports what src/index.ts does");
   assert.equal(got.backend, built ? 'native' : 'cpu');
   const rgb = new Float32Array(new Uint8Array(readFileSync(join(app, 'render.f32'))).buffer);

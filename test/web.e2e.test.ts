@@ -234,18 +234,20 @@ test('browser editor: layers past T are placed (decompose --layers), refinement 
     await page.fill('#decompose-budget', '-1');
     await page.setInputFiles('#file', join(ROOT, 'samples', 'ankle-boot.png'));
     assert.deepEqual(await status(), ['error', 'time for placed layers (s) must be a number from 0 to 600 (0: a fixed effort per layer), not -1']);
-    // T + 2 layers: the model's T and 2 placed layers, as decompose --layers makes them; refinement is off, and says why
+    // T + 2 layers: the model's useful whole-frame layers and at least 2 placed, as decompose --layers makes them; refinement is off, and says why
     await page.fill('#decompose-budget', '0.5');
     await decomposeSample(page, 'ankle-boot.png');
     assert.equal(await page.locator('#layers li').count(), T + 2);
-    assert.equal(await page.locator('#layers li.placed').count(), 2);
     assert.equal(await page.locator('#steps canvas').count(), T + 2);
     const placed = await editorDocument(page);
-    assert.equal((placed.source as { placedLayers: number }).placedLayers, 2);
+    // at least 2 placed: the encoder's layers worth < 0.5 dB give their place to placed ones
+    const nPlaced = placed.layers.filter((l) => l.place).length;
+    assert.ok(nPlaced >= 2 && nPlaced < T + 2, `placed layers: ${nPlaced}`);
+    assert.equal(await page.locator('#layers li.placed').count(), nPlaced);
+    assert.equal((placed.source as { placedLayers: number }).placedLayers, nPlaced);
     assert.deepEqual(placed.frame, { width: 32, height: 32 });
-    assert.equal(placed.layers.filter((l) => l.place).length, 2);
     assert.equal(await page.locator('#refine').isDisabled(), true);
-    assert.match((await page.locator('#refine-note').textContent())!, /^Refinement fits whole-frame layers only; 2 of these 12 layers are placed/);
+    assert.match((await page.locator('#refine-note').textContent())!, new RegExp(`^Refinement fits whole-frame layers only; ${nPlaced} of these ${T + 2} layers are placed`));
 
     // T layers: whole-frame, refinement on
     await page.fill('#decompose-layers', String(T));

@@ -3,11 +3,11 @@
  * in Debian's Chromium (playwright-core):
  *
  *   - the first screen: no black canvas, the photo sample and plain words, no jargon in the status;
- *   - samples/sunset.jpg (640×427) in 14 layers (the model's 10 and 4 placed, a fixed effort per
- *     layer: no budget, so the result does not depend on the clock) decomposed in the page and by
- *     decomposePipeline in Node from the same RGB bytes: the same document (layers, p, colours,
- *     placements, gains, opacities within 1e-4, the frame), and the page's render at the frame's
- *     aspect is the library's render of it;
+ *   - samples/sunset.jpg (640×427) in 14 layers (the model's useful ones and at least 4 placed, a
+ *     fixed effort: no budget, so the result does not depend on the clock) decomposed in the page and
+ *     by decomposePipeline in Node from the same RGB bytes: the same document (layers, p within 1e-4;
+ *     colours, placements, gains, opacities within 0.05 after the joint refinement; PSNR within
+ *     0.05 dB; the frame), and the page's render at the frame's aspect is the library's render of it;
  *   - an edit changes the render (a hidden placed layer only inside its box).
  *
  * STRATUM_SCREENSHOT_DIR=docs/editor writes the three screenshots there (the committed ones);
@@ -24,8 +24,9 @@ import { serveEditor } from '../src/cli/serve.js';
 import { MAX_INPUT_SIDE } from '../src/config.js';
 import { renderDocument, type LayeredDocument } from '../src/core/document.js';
 import { frameAspect } from '../src/core/placement.js';
+import { psnrOf } from '../src/core/psnr.js';
 import { pixelBoxOf } from '../src/core/render.js';
-import { readImageFrame } from '../src/data/images.js';
+import { readImageExact, readImageFrame } from '../src/data/images.js';
 import { load } from '../src/index.js';
 import { decomposePipeline } from '../src/pipeline/decompose.js';
 import { tmp } from './support/helpers.js';
@@ -55,7 +56,7 @@ test('browser editor: a first screen in plain words; the same 14-layer document 
   const frame = await readImageFrame(join(ROOT, 'samples', 'sunset.jpg'), MAX_INPUT_SIDE);
   assert.deepEqual([frame.width, frame.height], [640, 427]);
   const lib = decomposePipeline(model, frame, { layers: 14 }, { image: 'sunset.jpg' }).doc;
-  assert.equal(lib.layers.filter((l) => l.place).length, 4);
+  assert.ok(lib.layers.filter((l) => l.place).length >= 4, 'at least 14 − T placed layers');
 
   const server = await serveEditor(ROOT, 0);
   const port = (server.address() as AddressInfo).port;
@@ -111,14 +112,23 @@ test('browser editor: a first screen in plain words; the same 14-layer document 
       diff('opacity', l.opacity ?? 1, m.opacity ?? 1);
     });
     t.diagnostic(`editor vs library, largest differences: ${JSON.stringify(worst)}`);
-    for (const [k, v] of Object.entries(worst)) assert.ok(v <= 1e-4, `${k} differs by ${v}`);
-    assert.equal((doc.source as { placedLayers: number }).placedLayers, 4);
+    // the shapes (p) are the same to the backends' rounding; the placed layers' joint refinement (Adam,
+    // whose first steps are sign-like) turns the page's and Node's 1e-6 mask differences into small
+    // moves, so their fields agree to a few hundredths and the two documents to 0.05 dB
+    assert.ok(worst.p <= 1e-4, `p differs by ${worst.p}`);
+    for (const [k, v] of Object.entries(worst)) assert.ok(v <= 0.05, `${k} differs by ${v}`);
+    const photo = await readImageExact(join(ROOT, 'samples', 'sunset.jpg'), 256, 171);
+    const dbOf = (d: LayeredDocument) => psnrOf(photo, renderDocument(d, 256, 171).rgb, 1, 1 / 255);
+    const [dbPage, dbLib] = [dbOf(doc), dbOf(lib)];
+    t.diagnostic(`editor ${dbPage.toFixed(3)} dB, library ${dbLib.toFixed(3)} dB against the photo at 256×171`);
+    assert.ok(Math.abs(dbPage - dbLib) <= 0.05, `editor ${dbPage} dB vs library ${dbLib} dB`);
+    assert.equal((doc.source as { placedLayers: number }).placedLayers, lib.layers.filter((l) => l.place).length);
 
     // the page's render is the library's render of that document, at the photo's aspect
     const view = await viewPixels(page);
     assert.deepEqual([view.width, view.height], [256, 171]);
     assert.ok(Math.abs(view.width / view.height - 640 / 427) < 1 / view.height);
-    const ref = renderDocument(lib, view.width, view.height).rgb;
+    const ref = renderDocument(doc, view.width, view.height).rgb;
     let worstPixel = 0;
     for (let p = 0; p < view.width * view.height; p++) for (let k = 0; k < 3; k++) worstPixel = Math.max(worstPixel, Math.abs(view.data[4 * p + k]! - Math.round(Math.min(1, Math.max(0, ref[3 * p + k]!)) * 255)));
     t.diagnostic(`the page's render vs the library's: at most ${worstPixel}/255 apart`);
