@@ -112,8 +112,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   // interpolated, as the adaptive renderer does, instead of the network at every fit pixel)
   const [lw, lh] = fitDims(W, H, 2 * S);
   const coarse = renderLayers(model.store, model.cfg.mask, baseLayers, { width: lw, height: lh, referenceSize: S, keepMasks: true, method: 'dense' }).masks!;
-  let baseMasks = coarse.map((m) => upsample(m, lw, lh, W, H));
-  let masks: BoxMask[] = baseMasks.map((m) => ({ box: [0, W - 1, 0, H - 1], m }));
+  let masks: BoxMask[] = coarse.map((m) => ({ box: [0, W - 1, 0, H - 1], m: upsample(m, lw, lh, W, H) }));
   let placedCount = 0;
   if (bank && PLACE_DEFAULTS.dropDb > 0) {
     // a whole-frame layer worth less than a placed layer would be is given up to one: with the
@@ -124,7 +123,6 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
     const keep = worth.map((d, t) => (d >= PLACE_DEFAULTS.dropDb ? t : -1)).filter((t) => t >= 0);
     if (keep.length < baseLayers.length && keep.length > 0) {
       masks = keep.map((t) => masks[t]!);
-      baseMasks = keep.map((t) => baseMasks[t]!);
       const colours = boxColours(masks, target, W, H, keep.map((t) => baseLayers[t]!.colour));
       baseLayers = keep.map((t, k) => ({ ...baseLayers[t]!, name: `layer ${k + 1}`, colour: colours[k]! }));
     }
@@ -132,7 +130,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   let layers: DocLayer[] = baseLayers;
   if (bank) {
     const canvas = new Float32Array(W * H * 3);
-    baseLayers.forEach((l, t) => blendLayerInto(canvas, baseMasks[t]!, l.colour));
+    baseLayers.forEach((l, t) => blendLayerInto(canvas, masks[t]!.m, l.colour));
     const baseCanvas = Float32Array.from(canvas);
     const spent = performance.now() - t0;
     const refineSteps = o.placeRefineSteps ?? PLACE_DEFAULTS.refineSteps;
