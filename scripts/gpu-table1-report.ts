@@ -6,7 +6,8 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { plotPanels, type Series } from '../src/research/eval/plot.js';
+import { plotPanels } from '../src/research/eval/plot.js';
+import { orderLastChanged, rowSeries } from '../src/research/eval/rowCurves.js';
 
 interface Eval { step: number; psnr: number; psnrLs: number }
 interface RowRun { name: string; evals: Eval[]; steps: number; secPerStep: number }
@@ -43,19 +44,12 @@ for (const r of rows) {
   console.log(`| ${r.name} | ${r.steps} | ${r.secPerStep.toFixed(3)} | ${c ? `${c.psnr.toFixed(2)} / ${c.psnrLs.toFixed(2)}` : '—'} | ${l ? `${l.psnr.toFixed(2)} / ${l.psnrLs.toFixed(2)} (step ${l.step})` : '—'} |`);
 }
 // when the rows stop crossing: the last evaluation step at which their order by PSNR changed
-const steps = [...new Set(rows.flatMap((r) => r.evals.map((e) => e.step)))].filter((s) => rows.every((r) => at(r, s))).sort((a, b) => a - b);
-let lastChange = 0, prev = '';
-for (const s of steps) {
-  const order = [...rows].sort((a, b) => at(b, s)!.psnr - at(a, s)!.psnr).map((r) => r.name).join('>');
-  if (prev && order !== prev) lastChange = s;
-  prev = order;
-}
-console.log(`\nthe rows' order by held-out PSNR last changed at step ${lastChange}; from there on: ${prev.split('>').join(' > ')}`);
+const { lastChange, order } = orderLastChanged(rows.map((r) => ({ name: r.name, points: r.evals.map((e) => [e.step, e.psnr] as [number, number]) })));
+console.log(`\nthe rows' order by held-out PSNR last changed at step ${lastChange}; from there on: ${order.join(' > ')}`);
 const bench = join(runs, 'bench.txt');
 if (existsSync(bench)) console.log(`\nstep times (python/stratum_torch/bench.py):\n${readFileSync(bench, 'utf8').trim()}`);
 if (figure) {
-  const colours = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2'];
-  const series = (key: 'psnr' | 'psnrLs'): Series[] => rows.map((r, i) => ({ name: r.name, colour: colours[i % colours.length]!, points: r.evals.filter((e) => e.step > 0).map((e) => [e.step, e[key]] as [number, number]) }));
+  const series = (key: 'psnr' | 'psnrLs') => rowSeries(rows.map((r) => ({ name: r.name, points: r.evals.map((e) => [e.step, e[key]] as [number, number]) })));
   await plotPanels(figure, [
     { title: 'held-out PSNR, encoder colours', yLabel: 'dB', series: series('psnr') },
     { title: 'held-out PSNR, least-squares colours', yLabel: 'dB', series: series('psnrLs') },
