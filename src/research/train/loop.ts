@@ -55,12 +55,17 @@ export class MetricsLog<R extends { step: number }> {
   private readonly lines: string[];
   private flushedAt = 0;
 
-  /** opens `path`, keeping the rows of steps ≤ upTo (0 for a fresh run) */
+  /**
+   * opens `path`, keeping the rows of steps ≤ upTo (0 for a fresh run); with `mine`, a file shared
+   * by several runs (the tables' curves.jsonl): only the rows it picks are this run's to cut back
+   */
   constructor(
     readonly path: string,
     upTo: number,
+    mine?: (row: R) => boolean,
   ) {
-    this.rows = upTo > 0 ? readRows<R>(path).filter((r) => r.step <= upTo) : [];
+    const keep = (r: R) => (mine && !mine(r)) || (upTo > 0 && r.step <= upTo);
+    this.rows = upTo > 0 || mine ? readRows<R>(path).filter(keep) : [];
     this.lines = this.rows.map((r) => JSON.stringify(r) + '\n');
     this.flush();
   }
