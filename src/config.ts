@@ -157,8 +157,12 @@ export const WGAN_DEFAULTS = { gamma: 10, criticSteps: 5, lr: 2e-4, beta1: 0, be
 /** the GAN run (stratum gan); generator T, K, size from MODEL_DEFAULTS */
 export const GAN_DEFAULTS = { steps: 2000, batch: 32, noise: 32, criticWidth: 64, saveEvery: 100, encoder: 'small' as EncoderKind };
 
-/** the paper's tables (src/research/experiments): training steps per row, held-out images shown side by side */
-export const EXPERIMENT_DEFAULTS = { steps: 1000, show: 8, encoder: 'small' as EncoderKind };
+/**
+ * the paper's tables (src/research/experiments): training steps per row, held-out images shown side
+ * by side; the training row's state written every saveEvery steps (a killed run resumes from it); its
+ * held-out PSNR on the first evalImages held-out images every evalEvery steps (the curves)
+ */
+export const EXPERIMENT_DEFAULTS = { steps: 1000, show: 8, encoder: 'small' as EncoderKind, saveEvery: 100, evalEvery: 250, evalImages: 64 };
 
 /** document export (stratum export, the library's export): pixel size, SVG mask threshold */
 export const EXPORT_DEFAULTS = { size: 1024, threshold: 0.5 };

@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { split } from '../src/research/data/datasets.js';
@@ -30,6 +30,11 @@ test('table writer on a tiny run: Markdown, CSV and side-by-side images; finishe
   for (const line of md.split('\n').filter((l) => l.startsWith('| '))) assert.equal(line.replace(/\\\|/g, '').split('|').length, 10, `8 columns: ${line}`);
   const meta = await sharp(join(out, 'table2.png')).metadata();
   assert.ok(meta.width! > 12 * 16 && meta.height! >= 3 * 16);
+  // held-out curves: every trained row at step 0 and its last step; finished rows leave no training state
+  assert.match(md, /held-out PSNR, first 8 held-out images every 250 steps: table2-curves\.png .*The rows' order by it last changed at step \d+ \(of 2\)/);
+  const curves = await sharp(join(out, 'table2-curves.png')).metadata();
+  assert.ok(curves.width! >= 640 && curves.height! > 300);
+  assert.deepEqual(readdirSync(join(out, 'rows')), []);
   // the 20-colour quantisation of 32×32 dead-leaves images (few colours) is near-lossless
   assert.ok(rows.at(-1)!.psnr > 30);
   const trained = logs.filter((l) => l.endsWith('…')).length;

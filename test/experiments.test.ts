@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plan } from '../src/research/experiments/tables.js';
+import { orderLastChanged } from '../src/research/eval/rowCurves.js';
 
 test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus 20-colour quantisation', () => {
   assert.deepEqual(plan('table1').map((e) => [e.T, e.K]), [[5, 10], [10, 5], [10, 10], [10, 20], [20, 10]]);
@@ -12,3 +13,14 @@ test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus
   assert.deepEqual([...new Set(t2.filter((e) => e.latent).map((e) => e.latent))], [130, 260]);
 });
 
+
+test('rows stop crossing: the last step at which their order by value changed, and the order from there', () => {
+  const rows = [
+    { name: 'a', points: [[0, 5], [250, 10], [500, 12], [750, 13]] as [number, number][] },
+    { name: 'b', points: [[0, 6], [250, 11], [500, 11.5], [750, 12]] as [number, number][] },
+    { name: 'c', points: [[250, 1], [500, 2]] as [number, number][] },
+  ];
+  assert.deepEqual(orderLastChanged(rows), { at: 500, lastChange: 500, order: ['a', 'b', 'c'] }, 'only steps every row reached count');
+  assert.deepEqual(orderLastChanged(rows.slice(0, 2)), { at: 750, lastChange: 500, order: ['a', 'b'] });
+  assert.deepEqual(orderLastChanged([{ name: 'a', points: [] }]), { at: null, lastChange: 0, order: [] });
+});

@@ -4,15 +4,20 @@
  *   table2  ours vs auto-encoder baselines with the same encoder and |z| = T(K+3) = 130 and 260,
  *           plus PNG-style quantisation to 20 colours (no learning)
  * Each row trains from scratch for `steps` steps (L1, Adam) on the training split and is measured on
- * the held-out split. Finished rows are cached in OUT/rows.json (shared by both tables), so a killed
- * run resumes where it stopped. Results: OUT/NAME.md, OUT/NAME.csv and OUT/NAME.png (reconstructions side by side).
+ * the held-out split. Finished rows are cached in OUT/rows.json (shared by both tables); the row in
+ * training writes its state every saveEvery steps (OUT/rows/, rowState.ts), so a killed run resumes
+ * at the row and step where it stopped. Every evalEvery steps and at the last a row's held-out PSNR
+ * on the first evalImages held-out images goes to OUT/curves.jsonl (cut back to the resumed step on
+ * resume).
+ * Results: OUT/NAME.md, OUT/NAME.csv, OUT/NAME.png (reconstructions side by side) and
+ * OUT/NAME-curves.png (held-out PSNR against step, one line per row).
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CALIBRATION_BATCHES, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
+import { CALIBRATION_BATCHES, EXPERIMENT_DEFAULTS, modelConfig, TRAIN_DEFAULTS, type EncoderKind } from '../../config.js';
 import * as tf from '../../core/tf.js';
-import { batchTensor, range, type ImageSet } from '../../data/imageSet.js';
-import { writeFileAtomic } from '../../io/atomicFile.js';
+import { batchTensor, imageSet, range, type ImageSet } from '../../data/imageSet.js';
+import { removeOrphanTempFiles, writeFileAtomic } from '../../io/atomicFile.js';
 import { BaselineAE, BASELINES, DECODER_TABLES, latentSize, type BaselineKind } from '../model/baselines.js';
 import { Decomposer } from '../../model/decomposer.js';
 import { newCtx } from '../../model/nn.js';
@@ -24,9 +29,12 @@ import { writeGrid, type Tile } from '../../eval/grid.js';
 import { quantizeRgb } from '../eval/quantize.js';
 import { ssim } from '../eval/ssim.js';
 import { psnrOf } from '../../core/psnr.js';
-import { trainingLoop } from '../train/loop.js';
-import type { ParamStore } from '../../core/params.js';
+import { MetricsLog, readRows, trainingLoop } from '../train/loop.js';
 import type { Ctx } from '../../model/nn.js';
+import { plotPanels } from '../eval/plot.js';
+import { orderLastChanged, rowSeries, type RowCurve } from '../eval/rowCurves.js';
+import { lockRunFolder } from '../io/runLock.js';
+import { loadRowState, rowStatePath, saveRowState, ROWS_DIR } from './rowState.js';
 
 export interface ExperimentOptions {
   table: 'table1' | 'table2';
@@ -40,8 +48,28 @@ export interface ExperimentOptions {
   seed: number;
   /** test images shown side by side */
   show: number;
+  /** write the training row's state every this many steps (default EXPERIMENT_DEFAULTS.saveEvery) */
+  saveEvery?: number;
+  /** held-out PSNR on the first evalImages held-out images every this many steps (EXPERIMENT_DEFAULTS) */
+  evalEvery?: number;
+  evalImages?: number;
   log?: (msg: string) => void;
+  /** called after every training step (and its evaluation, before its save) with the row's cache key: tests stop a run there by throwing, as a kill would */
+  afterStep?: (row: string, step: number) => void;
 }
+
+/** a line of OUT/curves.jsonl: a row's held-out PSNR (first evalImages held-out images) after `step` steps */
+export interface CurvePoint {
+  /** the row's cache key */
+  row: string;
+  method: string;
+  step: number;
+  psnr: number;
+  /** seconds spent in training steps so far */
+  seconds: number;
+}
+
+export const CURVES_FILE = 'curves.jsonl';
 
 export interface Row {
   method: string;
@@ -87,7 +115,8 @@ export function reconstructAll(f: (x: tf.Tensor4D) => tf.Tensor4D, test: ImageSe
   return out;
 }
 
-export function scores(rec: Float32Array, test: ImageSet): { psnr: number; ssim: number } {
+/** mean PSNR and SSIM over the images (SSIM left at NaN with withSsim false) */
+export function scores(rec: Float32Array, test: ImageSet, withSsim = true): { psnr: number; ssim: number } {
   const px = test.size * test.size * 3;
   let p = 0;
   let s = 0;
@@ -95,56 +124,91 @@ export function scores(rec: Float32Array, test: ImageSet): { psnr: number; ssim:
     const a = Float32Array.from(test.data.subarray(i * px, (i + 1) * px), (v) => v / 255);
     const b = rec.subarray(i * px, (i + 1) * px);
     p += psnrOf(a, b);
-    s += ssim(a, b, test.size, test.size);
+    if (withSsim) s += ssim(a, b, test.size, test.size);
   }
-  return { psnr: p / test.n, ssim: s / test.n };
+  return { psnr: p / test.n, ssim: withSsim ? s / test.n : NaN };
 }
 
-async function runEntry(e: Entry, o: ExperimentOptions): Promise<{ row: Row; rec: Float32Array }> {
+/** the first n images of a set */
+const firstImages = (set: ImageSet, n: number): ImageSet => {
+  const k = Math.min(n, set.n);
+  return imageSet(k, set.size, set.data.subarray(0, k * set.size * set.size * 3));
+};
+
+async function runEntry(e: Entry, o: ExperimentOptions, key: string, saved: () => Promise<void>): Promise<{ row: Row; rec: Float32Array }> {
+  if (!e.quantize) return trainRow(e, o, key, saved);
   const S = o.test.size;
-  let rec: Float32Array;
-  if (e.quantize) {
-    const px = S * S * 3;
-    rec = new Float32Array(o.test.n * px);
-    for (let i = 0; i < o.test.n; i++) {
-      const q = quantizeRgb(o.test.data.subarray(i * px, (i + 1) * px), S, S, e.quantize);
-      for (let k = 0; k < px; k++) rec[i * px + k] = q[k]! / 255;
-    }
-    return { row: { method: e.method, T: '', K: '', latent: '', steps: 0, psnr: scores(rec, o.test).psnr, ssim: scores(rec, o.test).ssim, secPerStep: 0 }, rec };
+  const px = S * S * 3;
+  const rec = new Float32Array(o.test.n * px);
+  for (let i = 0; i < o.test.n; i++) {
+    const q = quantizeRgb(o.test.data.subarray(i * px, (i + 1) * px), S, S, e.quantize);
+    for (let k = 0; k < px; k++) rec[i * px + k] = q[k]! / 255;
   }
+  const sc = scores(rec, o.test);
+  return { row: { method: e.method, T: '', K: '', latent: '', steps: 0, psnr: sc.psnr, ssim: sc.ssim, secPerStep: 0 }, rec };
+}
+
+/**
+ * Train one row on L1(reconstruction, x) for o.steps steps from its saved state (or from scratch),
+ * saving the state every saveEvery steps and appending its held-out curve every evalEvery steps;
+ * then measure it on the whole held-out split. `saved` runs after every save (redraws the curves).
+ */
+export async function trainRow(e: Entry, o: ExperimentOptions, key: string, saved: () => Promise<void>): Promise<{ row: Row; rec: Float32Array }> {
+  const S = o.test.size;
+  const model = e.kind
+    ? new BaselineAE({ kind: e.kind, size: S, latent: e.latent!, encoder: o.encoder, smallChannels: [32, 64, 64, 64], hidden: 512 }, o.seed)
+    : new Decomposer(modelConfig({ T: e.T!, size: S, encoder: o.encoder, mask: { K: e.K! } }), o.seed);
+  const reconstruct = (x: tf.Tensor4D, ctx: Ctx): tf.Tensor4D => (model instanceof Decomposer ? model.forward(x, ctx).canvas : model.forward(x, ctx));
+  /** inference: the per-step BatchNorm statistics of our model measured first (training does not use them) */
+  const inference = (set: ImageSet): Float32Array => {
+    if (model instanceof Decomposer) calibrateBatchNorm(model, o.train, CALIBRATION_BATCHES, o.batch);
+    return reconstructAll((x) => reconstruct(x, newCtx(false)), set);
+  };
   const opt = new Adam(TRAIN_DEFAULTS);
-  /** train `store` on L1(reconstruction, x) for o.steps steps; returns seconds per step */
-  const fit = async (store: ParamStore, reconstruct: (x: tf.Tensor4D, ctx: Ctx) => tf.Tensor4D): Promise<number> => {
-    const t0 = Date.now();
+  try {
+    const statePath = rowStatePath(o.out, key);
+    const { step: start, trainSeconds: before } = existsSync(statePath) ? loadRowState(statePath, key, model.store, opt) : { step: 0, trainSeconds: 0 };
+    if (start > 0) o.log?.(`${o.table}: ${e.method}: resumed from ${statePath} at step ${start}`);
+    let trainSeconds = before;
+    const curves = new MetricsLog<CurvePoint>(join(o.out, CURVES_FILE), start, (r) => r.row === key);
+    const evalSet = firstImages(o.test, o.evalImages ?? EXPERIMENT_DEFAULTS.evalImages);
+    const evalEvery = o.evalEvery ?? EXPERIMENT_DEFAULTS.evalEvery;
+    const point = (step: number, rec: Float32Array) => {
+      curves.add({ row: key, method: e.method, step, psnr: scores(rec, evalSet, false).psnr, seconds: Math.round(trainSeconds * 10) / 10 });
+      curves.flush();
+    };
     await trainingLoop({
       steps: o.steps,
+      start,
       label: `${e.method} `,
       quiet: !o.log,
+      saveEvery: o.saveEvery ?? EXPERIMENT_DEFAULTS.saveEvery,
+      save: async (step) => {
+        saveRowState(statePath, key, model.store, opt, { step, trainSeconds });
+        curves.flush();
+        await saved();
+      },
       step: (step) => {
+        const t0 = performance.now();
         const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
-        const { loss } = optimiseStep(store, opt, (ctx) => l1(reconstruct(x, ctx), x));
+        const { loss } = optimiseStep(model.store, opt, (ctx) => l1(reconstruct(x, ctx), x));
         x.dispose();
+        trainSeconds += (performance.now() - t0) / 1000;
+        // the last step's point comes from the final measurement below
+        if (step % evalEvery === 0 && step < o.steps) point(step, inference(evalSet));
+        o.afterStep?.(key, step);
         return `L1 ${loss.toFixed(4)}`;
       },
     });
-    return (Date.now() - t0) / 1000 / Math.max(1, o.steps);
-  };
-  let secPerStep: number;
-  if (e.kind) {
-    const m = new BaselineAE({ kind: e.kind, size: S, latent: e.latent!, encoder: o.encoder, smallChannels: [32, 64, 64, 64], hidden: 512 }, o.seed);
-    secPerStep = await fit(m.store, (x, ctx) => m.forward(x, ctx));
-    rec = reconstructAll((x) => m.forward(x, newCtx(false)), o.test);
-    m.dispose();
-  } else {
-    const m = new Decomposer(modelConfig({ T: e.T!, size: S, encoder: o.encoder, mask: { K: e.K! } }), o.seed);
-    secPerStep = await fit(m.store, (x, ctx) => m.forward(x, ctx).canvas);
-    calibrateBatchNorm(m, o.train, CALIBRATION_BATCHES, o.batch);
-    rec = reconstructAll((x) => m.forward(x, newCtx(false)).canvas, o.test);
-    m.dispose();
+    const rec = inference(o.test);
+    // (a run killed after measuring a finished row, before caching it, has this point already)
+    if (!curves.rows.some((r) => r.row === key && r.step === o.steps)) point(o.steps, rec.subarray(0, evalSet.n * S * S * 3));
+    const sc = scores(rec, o.test);
+    return { row: { method: e.method, T: e.T ?? '', K: e.K ?? '', latent: e.latent ?? '', steps: o.steps, psnr: sc.psnr, ssim: sc.ssim, secPerStep: trainSeconds / Math.max(1, o.steps) }, rec };
+  } finally {
+    model.dispose();
+    opt.dispose();
   }
-  opt.dispose();
-  const sc = scores(rec, o.test);
-  return { row: { method: e.method, T: e.T ?? '', K: e.K ?? '', latent: e.latent ?? '', steps: o.steps, psnr: sc.psnr, ssim: sc.ssim, secPerStep }, rec };
 }
 
 /** a column caption for the side-by-side picture */
@@ -169,7 +233,7 @@ export function csvTable(rows: Row[]): string {
  * What a row trains and measures, independent of its label, so the two tables share a result when
  * they hold the same configuration (table 2's "Ours" rows are table 1's T=10/T=20, K=10).
  */
-function cacheKey(e: Entry, o: ExperimentOptions): string {
+export function cacheKey(e: Entry, o: ExperimentOptions): string {
   const what = e.quantize ? `quantize:${e.quantize}` : e.kind ? `${e.kind}:z=${e.latent}` : `ours:T=${e.T}:K=${e.K}`;
   return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}`;
 }
@@ -179,9 +243,51 @@ export function checkTableSize(table: 'table1' | 'table2', size: number): void {
   if (table === 'table2' && size % DECODER_TABLES.resup.startDivisor !== 0) throw new Error(`--size ${size}: table2's ResNet decoder (supplementary Table 7) starts at S/${DECODER_TABLES.resup.startDivisor}, so the size must be a multiple of ${DECODER_TABLES.resup.startDivisor}`);
 }
 
+/** the held-out curves of the table's trained rows so far (OUT/curves.jsonl), in the table's order */
+function tableCurves(o: ExperimentOptions): RowCurve[] {
+  const points = readRows<CurvePoint>(join(o.out, CURVES_FILE));
+  return plan(o.table)
+    .filter((e) => !e.quantize)
+    .map((e) => {
+      const key = cacheKey(e, o);
+      return { name: e.method, points: points.filter((p) => p.row === key).map((p): [number, number] => [p.step, p.psnr]) };
+    });
+}
+
+const evalTitle = (o: ExperimentOptions) => `held-out PSNR, first ${Math.min(o.evalImages ?? EXPERIMENT_DEFAULTS.evalImages, o.test.n)} held-out images`;
+
+/** OUT/NAME-curves.png: held-out PSNR against step, one line per row (those with a curve so far) */
+async function drawCurves(o: ExperimentOptions): Promise<RowCurve[]> {
+  const curves = tableCurves(o);
+  const drawn = curves.filter((c) => c.points.length);
+  await plotPanels(join(o.out, `${o.table}-curves.png`), [{ title: evalTitle(o), yLabel: 'dB', series: rowSeries(drawn) }], 640, 300 + 14 * drawn.length);
+  return curves;
+}
+
+/** the Markdown lines under the table: where the curves are and when the rows stopped crossing */
+function curvesNote(o: ExperimentOptions, curves: RowCurve[]): string {
+  const every = o.evalEvery ?? EXPERIMENT_DEFAULTS.evalEvery;
+  const head = `\n${evalTitle(o)} every ${every} steps: ${o.table}-curves.png (the points: curves.jsonl).`;
+  const missing = curves.filter((c) => !c.points.length).map((c) => c.name);
+  if (missing.length) return `${head} No curve for ${missing.join(', ')} (trained before curves were recorded).\n`;
+  const { at, lastChange, order } = orderLastChanged(curves);
+  if (at === null) return `${head} The rows share no evaluation step.\n`;
+  return `${head} The rows' order by it last changed at step ${lastChange} (of ${at}); from there on: ${order.join(' > ')}.\n`;
+}
+
 export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
   checkTableSize(o.table, o.test.size);
-  mkdirSync(o.out, { recursive: true });
+  mkdirSync(join(o.out, ROWS_DIR), { recursive: true });
+  const unlock = lockRunFolder(o.out);
+  try {
+    for (const dir of [o.out, join(o.out, ROWS_DIR)]) removeOrphanTempFiles(dir);
+    return await runLocked(o);
+  } finally {
+    unlock();
+  }
+}
+
+async function runLocked(o: ExperimentOptions): Promise<Row[]> {
   const cachePath = join(o.out, 'rows.json');
   const cache: Record<string, { row: Row; rec: number[] }> = existsSync(cachePath) ? JSON.parse(readFileSync(cachePath, 'utf8')) : {};
   const S = o.test.size;
@@ -194,17 +300,20 @@ export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
     let hit = cache[key];
     if (!hit) {
       o.log?.(`${o.table}: ${e.method} (${e.quantize ? 'no training' : `${o.steps} steps`})…`);
-      const { row, rec } = await runEntry(e, o);
+      const { row, rec } = await runEntry(e, o, key, async () => void (await drawCurves(o)));
       hit = { row, rec: Array.from(rec.subarray(0, shown * px)) };
       cache[key] = hit;
       writeFileAtomic(cachePath, [new TextEncoder().encode(JSON.stringify(cache))]);
+      // the row is in rows.json now: its training state is no longer needed
+      rmSync(rowStatePath(o.out, key), { force: true });
       o.log?.(`${o.table}: ${e.method}: PSNR ${row.psnr.toFixed(2)} dB, SSIM ${row.ssim.toFixed(3)}`);
     }
     rows.push({ ...hit.row, method: e.method });
     columns.push(Float32Array.from(hit.rec));
   }
   const meta = { data: o.data, steps: o.steps, encoder: o.encoder, testN: o.test.n };
-  writeFileAtomic(join(o.out, `${o.table}.md`), [new TextEncoder().encode(markdownTable(rows, meta))]);
+  const curves = await drawCurves(o);
+  writeFileAtomic(join(o.out, `${o.table}.md`), [new TextEncoder().encode(markdownTable(rows, meta) + curvesNote(o, curves))]);
   writeFileAtomic(join(o.out, `${o.table}.csv`), [new TextEncoder().encode(csvTable(rows))]);
   const grid: Tile[][] = range(0, shown).map((i) => [
     { pixels: Float32Array.from(o.test.data.subarray(i * px, (i + 1) * px), (v) => v / 255), width: S, height: S },

@@ -1,0 +1,82 @@
+/**
+ * A table row killed mid-training resumes from its saved state (src/research/experiments/rowState.ts)
+ * and ends where an unbroken run ends: same weights and Adam moments, same held-out PSNR and curve;
+ * a damaged state file is a one-line error naming it. (The tables' writer: test/experiments.e2e.test.ts.)
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { appendFileSync, readFileSync, truncateSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { split } from '../src/research/data/datasets.js';
+import { deadLeaves } from '../src/research/data/deadLeaves.js';
+import { cacheKey, CURVES_FILE, plan, trainRow, type CurvePoint, type ExperimentOptions } from '../src/research/experiments/tables.js';
+import { rowStatePath } from '../src/research/experiments/rowState.js';
+import { decodeSafetensors } from '../src/research/io/safetensors.js';
+import { readRows } from '../src/research/train/loop.js';
+import { onBackend, tmp } from './support/helpers.js';
+
+const { train, test: held } = split(deadLeaves({ n: 24, size: 32, seed: 2 }), 8, 0);
+const entry = plan('table1')[0]!; // T=5, K=10
+const options = (out: string, afterStep?: ExperimentOptions['afterStep']): ExperimentOptions => ({ table: 'table1', data: 'deadleaves:24', train, test: held, steps: 4, batch: 2, encoder: 'small', out, seed: 0, show: 2, saveEvery: 2, evalEvery: 3, evalImages: 2, afterStep });
+const key = cacheKey(entry, options(''));
+const killAt = (k: number) => (_: string, step: number) => {
+  if (step === k) throw new Error(`killed after step ${k}`);
+};
+const curve = (out: string) => readRows<CurvePoint>(join(out, CURVES_FILE)).filter((p) => p.row === key);
+const noop = async () => {};
+
+test('a row killed after step 3 (state saved at 2) resumes to the weights, Adam moments, PSNR and curve of an unbroken run', async () => {
+  await onBackend('fast');
+  const whole = tmp();
+  const unbroken = await trainRow(entry, options(whole), key, noop);
+
+  const broken = tmp();
+  await assert.rejects(trainRow(entry, options(broken, killAt(3)), key, noop), /killed after step 3/);
+  const saved = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(broken, key))), 'state');
+  assert.equal(saved.metadata.step, '2');
+  assert.deepEqual(curve(broken).map((p) => p.step), [3], 'the evaluation at step 3 was written before the kill');
+  // another row's line in the shared curves file stays
+  appendFileSync(join(broken, CURVES_FILE), JSON.stringify({ row: 'other', method: 'other', step: 9, psnr: 1, seconds: 0 }) + '\n');
+  const logs: string[] = [];
+  const resumed = await trainRow(entry, { ...options(broken), log: (m) => logs.push(m) }, key, noop);
+  assert.ok(logs.some((l) => l.includes(`resumed from ${rowStatePath(broken, key)} at step 2`)), logs.join('\n'));
+
+  const a = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(whole, key))), 'a');
+  const b = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(broken, key))), 'b');
+  assert.equal(b.metadata.step, '4');
+  assert.equal(b.metadata.adamStep, '4');
+  assert.deepEqual([...b.tensors.keys()].sort(), [...a.tensors.keys()].sort());
+  assert.ok([...a.tensors.keys()].some((n) => n.startsWith('adam.m.')), 'Adam moments are saved');
+  for (const [name, t] of a.tensors) {
+    const u = b.tensors.get(name)!.values;
+    const worst = t.values.reduce((m, v, i) => Math.max(m, Math.abs(v - u[i]!)), 0);
+    assert.ok(worst <= 1e-5, `${name}: resumed differs from unbroken by ${worst}`);
+  }
+  assert.ok(Math.abs(resumed.row.psnr - unbroken.row.psnr) < 1e-3, `PSNR ${resumed.row.psnr} vs ${unbroken.row.psnr}`);
+  assert.ok(Math.abs(resumed.row.ssim - unbroken.row.ssim) < 1e-4);
+  assert.ok(resumed.row.secPerStep > 0);
+  const [ca, cb] = [curve(whole), curve(broken)];
+  assert.deepEqual(cb.map((p) => p.step), [3, 4], 'cut back to step 2 on resume, then 3 again and 4');
+  cb.forEach((p, i) => assert.ok(Math.abs(p.psnr - ca[i]!.psnr) < 1e-3, `curve at step ${p.step}: ${p.psnr} vs ${ca[i]!.psnr}`));
+  assert.ok(readRows<CurvePoint>(join(broken, CURVES_FILE)).some((p) => p.row === 'other'), "another row's points are kept");
+});
+
+test('a truncated or foreign row state is a one-line error naming the file, not a restart', async () => {
+  await onBackend('fast');
+  const out = tmp();
+  await assert.rejects(trainRow(entry, options(out, killAt(3)), key, noop), /killed/); // state saved at step 2
+  const path = rowStatePath(out, key);
+  const size = statSync(path).size;
+  truncateSync(path, Math.floor(size / 2));
+  const oneLine = (why: RegExp) => (e: Error) => {
+    assert.ok(!e.message.includes('\n'), e.message);
+    assert.ok(e.message.startsWith(`${path}: `), e.message);
+    assert.match(e.message, why);
+    assert.match(e.message, /delete it to train this row again from step 0/);
+    return true;
+  };
+  await assert.rejects(trainRow(entry, options(out), key, noop), oneLine(/truncated/));
+  assert.equal(statSync(path).size, Math.floor(size / 2), 'the damaged file is left for the user to look at');
+  writeFileSync(path, new Uint8Array(4));
+  await assert.rejects(trainRow(entry, options(out), key, noop), oneLine(/not a safetensors file/));
+});
