@@ -17,7 +17,7 @@ const Ns = (process.env.NS ?? '20,50,100').split(',').map(Number);
 const limit = Number(process.env.LIMIT ?? 4);
 const geo = process.env.GEO !== '0';
 await useBackend('native');
-const { model } = loadModel('models/default.stratum');
+const { model } = loadModel(process.env.MODEL ?? 'models/default.stratum');
 const S = model.cfg.size;
 const src = await loadPhotoSources('test', size);
 const set = wholePhotos(src, size, { skipUniform: true });
@@ -58,6 +58,7 @@ for (let n = 0; n < Math.min(limit, set.n); n++) {
     for (const N of Ns) {
       add(`N=${N} geometrize`, rows[N]![0]);
       add(`N=${N} geo time`, rows[N]![1]);
+      if (process.env.PER) console.log(`image ${n} N=${N}: stratum ${res[`N=${N} stratum`]!.at(-1)!.toFixed(2)} geometrize ${rows[N]![0].toFixed(2)} soft ${res[`N=${N} soft`]!.at(-1)!.toFixed(2)}`);
     }
   }
 }

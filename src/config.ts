@@ -261,8 +261,10 @@ export const COVERAGE_FLOOR = 0.02;
  * on the fit grid halved refineHalvings times (docs/photos.md "Placed layers refined jointly").
  * dropDb: with placed layers to come, the encoder's whole-frame layers worth less than this (dB lost
  * without them on the fit grid) give their place to placed layers.
+ * edgeShare: the share of candidate shapes drawn from the model's edge shapes (straight edges, corners,
+ * stripes: src/research/train/edgeShapes.ts) when it has them (docs/photos.md "Edge shapes").
  */
-export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 40, bankShapes: 512, scorePixels: 1024, fitSize: 256, maxLayers: 1000, crispGain: 8, refineSteps: 40, refineMaxSteps: 400, refineShare: 0.3, refineHalvings: 1, dropDb: 0.5 };
+export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 40, bankShapes: 512, scorePixels: 1024, fitSize: 256, maxLayers: 1000, crispGain: 8, refineSteps: 40, refineMaxSteps: 400, refineShare: 0.3, refineHalvings: 1, dropDb: 0.5, edgeShare: 0.4 };
 
 /** the long side an input image is read at (larger photos are reduced first): the fit grid and the encoder's square come from it */
 export const MAX_INPUT_SIDE = 2048;

@@ -23,7 +23,7 @@ function bankOf(D: number, B: number, seed: number): PlaceBank {
       }
     }
   }
-  return { p: new Float32Array(D * 10), K: 10, D, B, z };
+  return { p: new Float32Array(D * 10), K: 10, D, B, z, edges: 0 };
 }
 
 const layersOf = (): PlacedLayer[] => [

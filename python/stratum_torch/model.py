@@ -260,6 +260,7 @@ class Decomposer(nn.Module):
         self.register_buffer("grid", pixel_grid(cfg.size), persistent=False)
         # the shape bank's parameter vectors [D, K] of a model file, kept to write back; training drops it
         self.shapes = None
+        self.edge_shapes = None
 
     def batch_norms(self):
         return [(n, m) for n, m in self.named_modules() if isinstance(m, BatchNorm)]

@@ -216,6 +216,9 @@ def main(argv=None):
     if model.shapes is not None:
         say("the model's shape bank is dropped: training changes the mask network it was chosen for (rebuild it with `stratum shapes`)")
         model.shapes = None
+    if model.edge_shapes is not None:
+        say("the model's edge shapes are dropped: training changes the mask network they were fitted for (refit them with `stratum shapes --edges`)")
+        model.edge_shapes = None
     model.to(device)
     cfg = model.cfg
     params = list(model.parameters())

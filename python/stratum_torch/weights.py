@@ -4,6 +4,7 @@ parameter names with PyTorch's last part), plus
 
   ….step_mean, ….step_var   per-step BatchNorm statistics [T, C], when calibrated
   shapes.p                   the shape bank's parameter vectors [D, K] (kept, never trained)
+  shapes.edges               the edge shapes' parameter vectors [E, K] (kept, never trained)
   adam.m.NAME, adam.v.NAME   Adam's moments of parameter NAME (training checkpoints)
 
 and __metadata__["stratum.header"] is the Stratum checkpoint header without its tensor table: the
@@ -62,6 +63,10 @@ def read_model(path, seed=0):
             if a.ndim != 2 or a.shape[1] != cfg.mask.K:
                 raise st.FormatError(f"{path}: shape bank shapes.p has shape {list(a.shape)}, expected [D, {cfg.mask.K}]")
             model.shapes = a.copy()
+        elif name == "shapes.edges":
+            if a.ndim != 2 or a.shape[1] != cfg.mask.K:
+                raise st.FormatError(f"{path}: edge shapes shapes.edges has shape {list(a.shape)}, expected [E, {cfg.mask.K}]")
+            model.edge_shapes = a.copy()
         elif name.startswith(ADAM_PREFIXES) and name[7:] in own:
             adam[name[5]][name[7:]] = a
         else:
@@ -70,13 +75,15 @@ def read_model(path, seed=0):
 
 
 def model_tensors(model, shapes=True):
-    """[(name, float32 array)]: parameters and running statistics, then per-step statistics, then the shape bank (Stratum's order)"""
+    """[(name, float32 array)]: parameters and running statistics, then per-step statistics, then the shape bank and the edge shapes (Stratum's order)"""
     out = [(k, v.detach().cpu().numpy()) for k, v in model.state_dict().items() if not k.endswith((".step_mean", ".step_var"))]
     for name, layer in model.batch_norms():
         if layer.step_mean is not None:
             out += [(f"{name}.step_mean", layer.step_mean.cpu().numpy()), (f"{name}.step_var", layer.step_var.cpu().numpy())]
     if shapes and model.shapes is not None:
         out.append(("shapes.p", model.shapes))
+    if shapes and model.edge_shapes is not None:
+        out.append(("shapes.edges", model.edge_shapes))
     return out
 
 

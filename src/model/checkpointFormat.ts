@@ -8,7 +8,7 @@ import { modelConfig } from '../config.js';
 import * as tf from '../core/tf.js';
 import { validateCheckpointHeader } from '../core/validate.js';
 import { firstNonFinite } from '../core/f32.js';
-import { Decomposer, SHAPES_KEY } from './decomposer.js';
+import { Decomposer, EDGE_SHAPES_KEY, SHAPES_KEY } from './decomposer.js';
 
 export const CHECKPOINT_MAGIC = 'STRATUM1';
 
@@ -94,6 +94,17 @@ export function modelFromCheckpoint(ckpt: Checkpoint, path = 'checkpoint'): Deco
     } catch (e) {
       model.dispose();
       throw new Error(`${path}: shape bank ${SHAPES_KEY}: ${(e as Error).message}`);
+    }
+  }
+  // the edge shapes placed layers draw from (src/model/place.ts), when the checkpoint has them
+  const edges = ckpt.tensors.get(EDGE_SHAPES_KEY);
+  if (edges) {
+    try {
+      if (edges.shape.length !== 2 || edges.shape[1] !== model.cfg.mask.K) throw new Error(`shape [${edges.shape}], expected [E, ${model.cfg.mask.K}]`);
+      model.setEdgeShapes(Float32Array.from(edges.values));
+    } catch (e) {
+      model.dispose();
+      throw new Error(`${path}: edge shapes ${EDGE_SHAPES_KEY}: ${(e as Error).message}`);
     }
   }
   return model;

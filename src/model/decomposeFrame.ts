@@ -70,7 +70,12 @@ export function placeBankOf(model: Decomposer): PlaceBank | null {
   const sb = model.shapeBank();
   if (!sb) return null;
   const D = Math.min(PLACE_DEFAULTS.bankShapes, sb.p.length / sb.K);
-  const bank = makePlaceBank(model.store, model.cfg.mask, model.cfg.size, sb.p.slice(0, D * sb.K), PLACE_DEFAULTS.bankSide, D === PLACE_DEFAULTS.bankShapes || D * sb.K === sb.p.length ? model.placeBankCache : null);
+  // the bank's first shapes, then the model's edge shapes (straight edges, corners, stripes) when it has them
+  const edges = model.edgeShapes() ?? new Float32Array(0);
+  const p = new Float32Array(D * sb.K + edges.length);
+  p.set(sb.p.subarray(0, D * sb.K));
+  p.set(edges, D * sb.K);
+  const bank = makePlaceBank(model.store, model.cfg.mask, model.cfg.size, p, PLACE_DEFAULTS.bankSide, D === PLACE_DEFAULTS.bankShapes || D * sb.K === sb.p.length ? model.placeBankCache : null, edges.length / sb.K);
   banks.set(model, bank);
   return bank;
 }

@@ -28,6 +28,16 @@ import { makeShapeBank, type ShapeBank } from './shapeSwaps.js';
 /** the store's name for the shape bank's parameter vectors [D, K] (non-trainable; src/model/shapeSwaps.ts) */
 export const SHAPES_KEY = 'shapes.p';
 
+/**
+ * the store's name for the edge shapes' parameter vectors [E, K] (non-trainable): p chosen so that f
+ * draws a straight edge, a corner or a stripe on its frame (src/research/train/edgeShapes.ts); placed
+ * layers draw from them as well as from the bank (src/model/place.ts)
+ */
+export const EDGE_SHAPES_KEY = 'shapes.edges';
+
+/** edge shapes a model may hold at most */
+export const MAX_EDGE_SHAPES = 256;
+
 /** shapes a bank may hold at most (src/config.ts) */
 export { MAX_SHAPES };
 
@@ -171,6 +181,22 @@ export class Decomposer {
     if (D * S * S > MAX_BANK_VALUES) throw new Error(`a shape bank of ${D} shapes at ${S}² is too large (at most ${Math.floor(MAX_BANK_VALUES / (S * S))} at this size)`);
     if (!p.every(Number.isFinite)) throw new Error('a shape bank must hold finite numbers');
     this.store.add(SHAPES_KEY, tf.tensor2d(p, [D, K]), false);
+  }
+
+  /** the edge shapes' parameter vectors [E·K], or null for a model without them */
+  edgeShapes(): Float32Array | null {
+    return this.store.has(EDGE_SHAPES_KEY) ? (this.store.get(EDGE_SHAPES_KEY).dataSync() as Float32Array).slice() : null;
+  }
+
+  /** give the model edge shapes (parameter vectors [E·K]), or drop them (null) */
+  setEdgeShapes(p: Float32Array | null): void {
+    this.placeBankCache = null;
+    this.store.remove(EDGE_SHAPES_KEY);
+    if (!p) return;
+    const K = this.cfg.mask.K, E = p.length / K;
+    if (!Number.isInteger(E) || E < 1 || E > MAX_EDGE_SHAPES) throw new Error(`edge shapes need 1 to ${MAX_EDGE_SHAPES} parameter vectors of K=${K}, got ${p.length} values`);
+    if (!p.every(Number.isFinite)) throw new Error('edge shapes must be finite numbers');
+    this.store.add(EDGE_SHAPES_KEY, tf.tensor2d(p, [E, K]), false);
   }
 
   dispose(): void {

@@ -41,6 +41,8 @@ export interface PlaceBank {
   B: number;
   /** D × B² logits z = log(m / (1 − m)) of f on the frame [−1, 1]² */
   z: Float32Array;
+  /** the last `edges` of the D shapes are edge shapes (straight edges, corners, stripes), drawn with probability PLACE_DEFAULTS.edgeShare */
+  edges: number;
 }
 
 /** the largest |logit| of a bank map: masks are clamped to [1e−6, 1 − 1e−6] */
@@ -50,11 +52,11 @@ export const PLACE_LOGIT_MAX = 13.82;
  * render D shapes' logits on a B×B grid of their own frames (the network's masks, clamped away from
  * 0 and 1); `cache` may hold them from an earlier process
  */
-export function makePlaceBank(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, p: Float32Array, B: number, cache?: BankMaskCache | null): PlaceBank {
+export function makePlaceBank(store: ParamStore, cfg: MaskNetConfig, referenceSize: number, p: Float32Array, B: number, cache?: BankMaskCache | null, edges = 0): PlaceBank {
   const K = cfg.K;
   const D = p.length / K;
   const kept = cache?.get(D * B * B);
-  if (kept) return { p, K, D, B, z: kept };
+  if (kept) return { p, K, D, B, z: kept, edges };
   const layers = Array.from({ length: D }, (_, d) => ({ p: Array.from(p.subarray(d * K, (d + 1) * K)), colour: [0, 0, 0] as [number, number, number] }));
   const z = new Float32Array(D * B * B);
   const chunk = 64;
@@ -70,7 +72,14 @@ export function makePlaceBank(store: ParamStore, cfg: MaskNetConfig, referenceSi
     });
   }
   cache?.set(z);
-  return { p, K, D, B, z };
+  return { p, K, D, B, z, edges };
+}
+
+/** a random shape of the bank: an edge shape with probability `edgeShare` (when it has any), else one of the others */
+export function drawShape(bank: PlaceBank, rng: () => number, edgeShare: number = PLACE_DEFAULTS.edgeShare): number {
+  const E = Math.min(bank.edges, bank.D);
+  if (E > 0 && (E === bank.D || rng() < edgeShare)) return bank.D - E + Math.floor(rng() * E);
+  return Math.floor(rng() * (bank.D - E));
 }
 
 /** a placed layer as the greedy fit chose it */
@@ -352,7 +361,7 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
       const s = logUniform(sMin * 2, PLACE_DEFAULTS.maxScale);
       const ar = Math.exp(gauss() * 0.5);
       const cd: Cand = {
-        shape: Math.floor(rng() * bank.D),
+        shape: drawShape(bank, rng),
         place: { x, y, angle: rng() * Math.PI * 2, sx: clampS(s * ar), sy: clampS(s / ar) },
         gain: logUniform(minGain, PLACE_DEFAULTS.maxGain),
       };
@@ -376,7 +385,7 @@ export function placeGreedy(target: Float32Array, canvas: Float32Array, W: numbe
       else if (which === 3) cd.place.sx = clampS(cd.place.sx * Math.exp(gauss() * 0.2));
       else if (which === 4) cd.place.sy = clampS(cd.place.sy * Math.exp(gauss() * 0.2));
       else if (which === 5) cd.gain = Math.min(PLACE_DEFAULTS.maxGain, Math.max(minGain, cd.gain * Math.exp(gauss() * 0.4)));
-      else cd.shape = Math.floor(rng() * bank.D);
+      else cd.shape = drawShape(bank, rng);
       const { dE } = score(cd, climbLevel);
       if (dE < bestE) {
         bestE = dE;

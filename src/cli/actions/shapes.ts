@@ -7,6 +7,7 @@ import { Progress } from '../../io/progress.js';
 import { loadModel, saveCheckpoint } from '../../model/checkpoint.js';
 import { MAX_BANK_VALUES, MAX_SHAPES } from '../../model/decomposer.js';
 import { chooseShapeBank } from '../../research/train/chooseShapeBank.js';
+import { fitEdgeShapes } from '../../research/train/edgeShapes.js';
 import { outputOf } from '../options.js';
 import { say, shown } from '../say.js';
 import type { OptionValues } from 'commander';
@@ -24,6 +25,19 @@ export async function runShapes(from: string, o: OptionValues, c: Command): Prom
     throw new Error(`--count ${o.count} is too many shapes for a ${S}² model (at most ${Math.floor(MAX_BANK_VALUES / (S * S))})`);
   }
   const t0 = Date.now();
+  if (o.edges) {
+    const bar = new Progress(o.edgeSteps, 0, 'edges ');
+    const r = fitEdgeShapes(model, { steps: o.edgeSteps, onStep: (s, l) => bar.update(s, `BCE ${l.toFixed(4)}`) });
+    bar.finish();
+    if (r.names.length === 0) throw new Error('no edge shape fitted well enough (every mean error above 0.05)');
+    model.setEdgeShapes(r.p);
+    const errors = Object.fromEntries(Object.entries(r.error).map(([n, e]) => [n, Number(e.toFixed(4))]));
+    say(`edge shapes: ${r.names.length} of ${Object.keys(r.error).length} kept; mean |mask − target| ${Object.entries(errors).map(([n, e]) => `${n} ${e}`).join(', ')}`);
+    saveCheckpoint(to, model, { step: ckpt.header.step, data: ckpt.header.data, weightsOnly: true, train: ckpt.header.train, info: { ...ckpt.header.info, edgeShapes: { names: r.names, steps: o.edgeSteps, error: errors } } });
+    say(`wrote ${shown(to)} with ${r.names.length} edge shapes (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+    model.dispose();
+    return;
+  }
   let info: Record<string, unknown> = { count: 0 };
   if (o.count === 0) model.setShapes(null);
   else {

@@ -16,6 +16,8 @@ export function register(program: Command): void {
     .option('--pool-images <n>', 'images whose layers form the pool; the rest of --data choose by usage', int('--pool-images'), SHAPE_BANK_DEFAULTS.poolImages)
     .option('--min-db <x>', 'a pool layer must be worth this many dB', num('--min-db', true), SHAPE_BANK_DEFAULTS.minDb)
     .option('--candidates <n>', 'pool shapes tried while counting usage', int('--candidates'), SHAPE_BANK_DEFAULTS.candidates)
+    .option('--edges', "instead of the bank: fit the model's edge shapes (p for which f draws straight edges, corners and stripes; src/research/train/edgeShapes.ts), which placed layers draw from, and keep the bank")
+    .option('--edge-steps <n>', 'Adam steps of the edge-shape fit', int('--edge-steps'), 800)
     .option('--seed <n>', 'seed of the images and the pool order', int('--seed', 0), SHAPE_BANK_DEFAULTS.seed)
     .addOption(backendOption())
     .action(lazy(() => import('../actions/shapes.js'), 'runShapes'));

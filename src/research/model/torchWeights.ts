@@ -28,7 +28,7 @@ import type { SafeTensor, SafeTensorsFile } from '../io/safetensors.js';
 import { encodeSafetensors } from '../io/safetensors.js';
 import { OPTIMISER_PREFIX } from '../../model/checkpoint.js';
 import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from '../../model/checkpointFormat.js';
-import { Decomposer, SHAPES_KEY } from '../../model/decomposer.js';
+import { Decomposer, EDGE_SHAPES_KEY, SHAPES_KEY } from '../../model/decomposer.js';
 
 export const HEADER_KEY = 'stratum.header';
 export const ORDER_KEY = 'stratum.order';
@@ -47,7 +47,7 @@ const LEAF: Record<string, string> = {
 /** the twin's name of a Stratum tensor */
 export function torchName(name: string): string {
   for (const prefix of [`${OPTIMISER_PREFIX}m.`, `${OPTIMISER_PREFIX}v.`]) if (name.startsWith(prefix)) return prefix + torchName(name.slice(prefix.length));
-  if (name === SHAPES_KEY) return name;
+  if (name === SHAPES_KEY || name === EDGE_SHAPES_KEY) return name;
   const cut = name.lastIndexOf('.');
   const leaf = LEAF[name.slice(cut + 1)];
   if (cut < 0 || !leaf) throw new Error(`${name} has no PyTorch name`);
@@ -97,10 +97,10 @@ export function toTorchTensor(name: string, t: SafeTensor): [string, SafeTensor]
 
 /** the Stratum names a model of this architecture may hold, in the order Stratum writes them */
 function stratumNames(model: Decomposer): string[] {
-  const names = [...model.store.entries.keys()].filter((n) => !/\.step(Mean|Var)$/.test(n) && n !== SHAPES_KEY);
+  const names = [...model.store.entries.keys()].filter((n) => !/\.step(Mean|Var)$/.test(n) && n !== SHAPES_KEY && n !== EDGE_SHAPES_KEY);
   const trainable = [...model.store.trainable().keys()];
   const steps = names.filter((n) => n.endsWith('.runMean')).flatMap((n) => [n.replace(/runMean$/, 'stepMean'), n.replace(/runMean$/, 'stepVar')]);
-  return [...names, ...steps, SHAPES_KEY, ...trainable.map((n) => `${OPTIMISER_PREFIX}m.${n}`), ...trainable.map((n) => `${OPTIMISER_PREFIX}v.${n}`)];
+  return [...names, ...steps, SHAPES_KEY, EDGE_SHAPES_KEY, ...trainable.map((n) => `${OPTIMISER_PREFIX}m.${n}`), ...trainable.map((n) => `${OPTIMISER_PREFIX}v.${n}`)];
 }
 
 /** a Decomposer of the architecture of a header's `model`, or a one-line error naming `path` */

@@ -130,13 +130,16 @@ async function trainLocked(run: TrainRun, data: { train: ImageSet; test: ImageSe
   }
   // a shape bank belongs to the mask network it was chosen with: training changes that network, so
   // the bank is not carried on (rebuild it with `stratum shapes`; --init copies only the weights anyway)
-  const droppedBank = model.store.has(SHAPES_KEY);
-  if (droppedBank) model.setShapes(null);
+  const droppedBank = model.store.has(SHAPES_KEY) || model.edgeShapes() !== null;
+  if (droppedBank) {
+    model.setShapes(null);
+    model.setEdgeShapes(null);
+  }
   // λ > 0 with no critic yet (a fresh run, or resuming an L1-only run): a fresh critic
   if (cfg.advLambda > 0 && !adv) adv = newAdversary(run.model.size, cfg.criticWidth, cfg.seed + 7);
   const metrics = new MetricsLog<MetricRow>(join(run.out, METRICS_FILE), start);
   const say = (m: string) => (run.quiet ? undefined : process.stderr.write(`${m}\n`));
-  if (droppedBank) say('the checkpoint\'s shape bank is dropped: training changes the mask network it was chosen for (rebuild it with `stratum shapes`)');
+  if (droppedBank) say('the checkpoint\'s shape bank is dropped, and its edge shapes: training changes the mask network they were chosen for (rebuild them with `stratum shapes`, `stratum shapes --edges`)');
   say(`model: ${model.cfg.encoder} encoder, T=${model.cfg.T}, K=${model.cfg.mask.K}, ${model.cfg.size}², GroupNorm ${model.cfg.mask.norm}, ${model.store.count()} parameters; data ${run.data}: ${data.train.n} train / ${data.test.n} held out`);
   if (orphans.length) say(`removed ${orphans.length} temporary file(s) left by a killed run: ${orphans.join(', ')}`);
   if (start > 0) say(`resumed from ${ckptPath} at step ${start}`);
