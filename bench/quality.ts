@@ -55,7 +55,7 @@ const program = new Command('bench:quality')
   .option('--geometrize-mutations <n>', 'hill-climbing mutations per candidate', int('--geometrize-mutations', 1), 100)
   .option('--no-geometrize', 'leave out the geometrize rows')
   .option('--layers <list>', 'Stratum N-layer rows (encoder + placed layers, decompose --layers N), each timed against geometrize with N triangles (added to --shapes); empty: none', (v: string) => (v === '' ? [] : intList('--layers', 1, 1000)(v)), [] as number[])
-  .option('--crisp', 'add a crisp row (decompose --crisp) beside each N-layer row, at the same budget')
+  .option('--soft', 'add a soft row (decompose --soft) beside each N-layer row (crisp by default), at the same budget')
   .option('--budget-share <x>', "each N-layer row's time budget as a share of geometrize's time for N triangles at that size", positive('--budget-share'), 0.8)
   .option('--peers <list>', 'geometrize shapes: triangle, ellipse', 'triangle,ellipse')
   .option('--colours <n>', 'palette size of the quantisation row', int('--colours', 2), 20)
@@ -78,7 +78,7 @@ interface Opts {
   geometrize: boolean;
   layers: number[];
   budgetShare: number;
-  crisp?: boolean;
+  soft?: boolean;
   peers: string;
   colours: number;
   show: number;
@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     const peer = triangleRow(N);
     if (!peer) throw new Error(`no geometrize row with ${N} triangles`);
     methods.push(placedMethod(models[models.length - 1]!.model, { layers: N, budgetFrom: peer, budgetShare: o.budgetShare, short: `Stratum ${N}` }));
-    if (o.crisp) methods.push(placedMethod(models[models.length - 1]!.model, { layers: N, budgetFrom: peer, budgetShare: o.budgetShare, short: `Stratum ${N} crisp`, crisp: true }));
+    if (o.soft) methods.push(placedMethod(models[models.length - 1]!.model, { layers: N, budgetFrom: peer, budgetShare: o.budgetShare, short: `Stratum ${N} soft`, crisp: false }));
   }
   methods.push(flatMethod(), quantizeMethod(o.colours));
 

@@ -175,9 +175,9 @@ export function stratumMethod(model: Decomposer, o: { label: string; short?: str
 export function placedMethod(model: Decomposer, o: { layers: number; budgetMs?: number; budgetFrom?: string; budgetShare?: number; short?: string; crisp?: boolean }): Method {
   let budgetMs = o.budgetMs ?? 0;
   return {
-    name: `Stratum ${o.layers} layers${o.crisp ? ' --crisp' : ''} (≤ ${model.cfg.T} encoder + placed, refined)${o.budgetFrom ? `, ${Math.round(100 * (o.budgetShare ?? 1))} % of ${o.budgetFrom}'s time` : budgetMs ? `, ${budgetMs} ms budget` : ''}`,
+    name: `Stratum ${o.layers} layers${o.crisp === false ? ' --soft' : ''} (≤ ${model.cfg.T} encoder + placed, refined)${o.budgetFrom ? `, ${Math.round(100 * (o.budgetShare ?? 1))} % of ${o.budgetFrom}'s time` : budgetMs ? `, ${budgetMs} ms budget` : ''}`,
     short: o.short ?? `Stratum ${o.layers}`,
-    note: `decompose --layers ${o.layers}${o.crisp ? ' --crisp' : ''}: the encoder's whole-frame layers worth ≥ ${PLACE_DEFAULTS.dropDb} dB, placed layers for the rest (src/model/place.ts), refined jointly (src/model/placeRefine.ts), colours by least squares; exact render timed apart`,
+    note: `decompose --layers ${o.layers}${o.crisp === false ? ' --soft' : ''}${o.crisp === false ? '' : ' (crisp)'}: the encoder's whole-frame layers worth ≥ ${PLACE_DEFAULTS.dropDb} dB, placed layers for the rest (src/model/place.ts), refined jointly (src/model/placeRefine.ts), colours by least squares; exact render timed apart`,
     prepare(size, rows) {
       if (!o.budgetFrom) return;
       const peer = rows.find((r) => r.size === size && r.method === o.budgetFrom);

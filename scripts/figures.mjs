@@ -34,7 +34,7 @@ const FIGURES = [
   { name: 'fig9-adversarial', kind: 'quick', what: 'Fig. 9: L1 + λ·WGAN-GP, λ = 0, 0.01, 0.1, 1 at T = 10 and 20 (about 20 minutes the first time; rows cached in runs/fig9)', steps: [stratum('experiment', 'adversarial', '-o', 'runs/fig9')], copy: [['runs/fig9/adversarial.png', 'fig9-adversarial.png']] },
   { name: 'fig8-quantize64', kind: 'quick', what: 'Fig. 8: a 64², 20-mask model against 20-colour quantisation (trains its model the first time, about 10 minutes; kept in runs/fig8)', steps: [stratum('experiment', 'quantize64', '-o', 'runs/fig8')], copy: [['runs/fig8/quantize64.png', 'fig8-quantize64.png']] },
   { name: 'sunset-100-layers', kind: 'quick', what: "the README's picture: samples/sunset.jpg in 10 and 100 layers", steps: [tsx('scripts/sunset-figure.ts', 'docs/results/sunset-100-layers.png')], copy: [] },
-  { name: 'sunset-crisp', kind: 'quick', what: 'default against --crisp at 100 and 300 layers', steps: [tsx('scripts/crisp-figure.ts', 'docs/results/sunset-crisp.png')], copy: [] },
+  { name: 'sunset-crisp', kind: 'quick', what: 'the default (crisp) against --soft at 100 and 300 layers', steps: [tsx('scripts/crisp-figure.ts', 'docs/results/sunset-crisp.png')], copy: [] },
   {
     name: 'photo-ablation', kind: 'stored', what: 'base / stop canvas grad / GroupNorm encoder, 200 steps each', needs: ['runs/ablate/base', 'runs/ablate/stopgrad', 'runs/ablate/gn'],
     trainings: 'node bin/stratum.js train --data photos:20000 --encoder small --T 10 --K 10 --batch 32 --steps 200 --eval-every 50 --holdout 256 --guard-drop 0 --guard-loss-jump 0 -o runs/ablate/NAME [--stop-canvas-grad | --encoder-norm group]',

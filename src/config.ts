@@ -256,6 +256,8 @@ export const COVERAGE_FLOOR = 0.02;
  * the long side of the grid the placed layers are fitted on, and the most layers a decomposition may ask for.
  * crispGain: with `crisp`, every layer's logit gain is at least this (the encoder's whole-frame layers get
  * exactly it): a region with an anti-aliased edge instead of a wash (docs/photos.md "Crisp layers").
+ * crisp: whether a decomposition with placed layers is crisp unless told (with edge shapes crisp layers
+ * are within 0.5 dB of soft ones at a third of the soft share: docs/results.md).
  * refine*: after the search, every placed layer refined jointly by gradient (src/model/placeRefine.ts) for
  * refineSteps Adam steps, or under a budget for its last refineShare of the time (at most refineMaxSteps),
  * on the fit grid halved refineHalvings times (docs/photos.md "Placed layers refined jointly").
@@ -264,7 +266,7 @@ export const COVERAGE_FLOOR = 0.02;
  * edgeShare: the share of candidate shapes drawn from the model's edge shapes (straight edges, corners,
  * stripes: src/research/train/edgeShapes.ts) when it has them (docs/photos.md "Edge shapes").
  */
-export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 40, bankShapes: 512, scorePixels: 1024, fitSize: 256, maxLayers: 1000, crispGain: 8, refineSteps: 40, refineMaxSteps: 400, refineShare: 0.3, refineHalvings: 1, dropDb: 0.5, edgeShare: 0.4 };
+export const PLACE_DEFAULTS = { candidates: 64, mutations: 96, minPixels: 1.5, minGain: 0.3, maxGain: 32, maxScale: 0.6, bankSide: 40, bankShapes: 512, scorePixels: 1024, fitSize: 256, maxLayers: 1000, crispGain: 8, refineSteps: 40, refineMaxSteps: 400, refineShare: 0.3, refineHalvings: 1, dropDb: 0.5, edgeShare: 0.4, crisp: true };
 
 /** the long side an input image is read at (larger photos are reduced first): the fit grid and the encoder's square come from it */
 export const MAX_INPUT_SIDE = 2048;

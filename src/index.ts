@@ -92,7 +92,7 @@ export interface DecomposeOptions {
   reorder?: boolean;
   /** swap weak layers for the model's bank shapes when it has a bank (default true; false: restack them instead) */
   shapes?: boolean;
-  /** crisp layers: flat regions with anti-aliased edges instead of washes (some PSNR for a vector look) */
+  /** crisp layers: flat regions with anti-aliased edges instead of washes; default: crisp when layers are placed (layers above the model's T), false: soft (a little more PSNR) */
   crisp?: boolean;
 }
 

@@ -226,15 +226,20 @@ test('GMSD is 0 for the same image and grows with blur; soft share is 0 for a ha
   assert.equal(softShareOfMasks([hard.map((v) => 0.4 * v)], [0.4]), 0);
 });
 
-test('crisp layers: every layer at logit gain ≥ crispGain (the encoder\'s exactly it), a lower soft share than the default on the same image, still N layers that render as their fit picture; refused with refinement', async () => {
+test('crisp layers: every layer at logit gain ≥ crispGain (the encoder\'s exactly it), a lower soft share than --soft on the same image, the default with placed layers, still N layers that render as their fit picture; refused with refinement', async () => {
   const { decomposePipeline } = await import('../src/pipeline/decompose.js');
   const { PLACE_DEFAULTS } = await import('../src/config.js');
   const { softShare } = await import('../src/eval/soft.js');
   const W = 240, H = 80;
   const rgb = landscape(W, H);
   const target = Float32Array.from(rgb, (v) => v / 255);
-  const soft = decomposePipeline(model, { width: W, height: H, rgb }, { layers: 20, fitSize: 240 });
+  const soft = decomposePipeline(model, { width: W, height: H, rgb }, { layers: 20, fitSize: 240, crisp: false });
   const crisp = decomposePipeline(model, { width: W, height: H, rgb }, { layers: 20, fitSize: 240, crisp: true });
+  // with placed layers crisp is the default; without them (N = T) the default stays soft
+  const byDefault = decomposePipeline(model, { width: W, height: H, rgb }, { layers: 20, fitSize: 240 });
+  assert.deepEqual(byDefault.doc.layers, crisp.doc.layers);
+  assert.equal(soft.doc.source?.crisp, undefined);
+  assert.ok(decomposePipeline(model, { width: W, height: H, rgb }, {}).doc.layers.every((l) => l.gain === undefined));
   assert.equal(crisp.doc.layers.length, 20);
   assert.equal(crisp.doc.source?.crisp, true);
   crisp.doc.layers.forEach((l, t) => {

@@ -85,26 +85,21 @@ export function modelFromCheckpoint(ckpt: Checkpoint, path = 'checkpoint'): Deco
     }
     model.store.add(name, tf.tensor(t.values, t.shape), false);
   }
-  // the shape bank (src/model/shapeSwaps.ts), when the checkpoint has one
-  const shapes = ckpt.tensors.get(SHAPES_KEY);
-  if (shapes) {
+  // the shape bank (src/model/shapeSwaps.ts) and the edge shapes placed layers draw from
+  // (src/model/place.ts), when the checkpoint has them: rows of K parameters each
+  const sets: [string, string, string, (p: Float32Array) => void][] = [
+    [SHAPES_KEY, 'shape bank', 'D', (p) => model.setShapes(p)],
+    [EDGE_SHAPES_KEY, 'edge shapes', 'E', (p) => model.setEdgeShapes(p)],
+  ];
+  for (const [key, what, rows, set] of sets) {
+    const t = ckpt.tensors.get(key);
+    if (!t) continue;
     try {
-      if (shapes.shape.length !== 2 || shapes.shape[1] !== model.cfg.mask.K) throw new Error(`shape [${shapes.shape}], expected [D, ${model.cfg.mask.K}]`);
-      model.setShapes(Float32Array.from(shapes.values));
+      if (t.shape.length !== 2 || t.shape[1] !== model.cfg.mask.K) throw new Error(`shape [${t.shape}], expected [${rows}, ${model.cfg.mask.K}]`);
+      set(Float32Array.from(t.values));
     } catch (e) {
       model.dispose();
-      throw new Error(`${path}: shape bank ${SHAPES_KEY}: ${(e as Error).message}`);
-    }
-  }
-  // the edge shapes placed layers draw from (src/model/place.ts), when the checkpoint has them
-  const edges = ckpt.tensors.get(EDGE_SHAPES_KEY);
-  if (edges) {
-    try {
-      if (edges.shape.length !== 2 || edges.shape[1] !== model.cfg.mask.K) throw new Error(`shape [${edges.shape}], expected [E, ${model.cfg.mask.K}]`);
-      model.setEdgeShapes(Float32Array.from(edges.values));
-    } catch (e) {
-      model.dispose();
-      throw new Error(`${path}: edge shapes ${EDGE_SHAPES_KEY}: ${(e as Error).message}`);
+      throw new Error(`${path}: ${what} ${key}: ${(e as Error).message}`);
     }
   }
   return model;

@@ -43,7 +43,8 @@ export interface FrameOptions extends DecomposeImageOptions {
   /**
    * crisp layers: the encoder's whole-frame layers drawn at gain PLACE_DEFAULTS.crispGain on their
    * logits and the placed layers' gains at least that, so each layer is a flat region with an
-   * anti-aliased edge rather than a wash (costs some PSNR: docs/photos.md "Crisp layers")
+   * anti-aliased edge rather than a wash (docs/photos.md "Crisp layers", "Edge shapes"). Default:
+   * PLACE_DEFAULTS.crisp when layers are placed (N > T and the model has a bank), else soft
    */
   crisp?: boolean;
   /** Adam steps of the placed layers' joint refinement (src/model/placeRefine.ts; default PLACE_DEFAULTS.refineSteps, 0: none); under a budget, its share of the time is PLACE_DEFAULTS.refineShare */
@@ -101,6 +102,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   // a model without a shape bank has nothing to place: its encoder keeps painting past T instead
   // (it looks at the canvas; capped by maxEncoderSteps)
   const bank = N > T ? placeBankOf(model) : null;
+  const crisp = o.crisp ?? (bank !== null && PLACE_DEFAULTS.crisp);
   const t0 = performance.now();
   // 1. the encoder on the frame resized to its square
   const sq = resampleArea(rgb, width, height, 3, 0, 0, width, height, S, S);
@@ -111,7 +113,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
   const [W, H] = fitDims(width, height, o.fitSize ?? PLACE_DEFAULTS.fitSize);
   const target = resampleArea(rgb, width, height, 3, 0, 0, width, height, W, H);
   for (let i = 0; i < target.length; i++) target[i] = target[i]! / 255;
-  let baseLayers: DocLayer[] = o.crisp ? base.doc.layers.map((l) => ({ ...l, gain: PLACE_DEFAULTS.crispGain })) : base.doc.layers;
+  let baseLayers: DocLayer[] = crisp ? base.doc.layers.map((l) => ({ ...l, gain: PLACE_DEFAULTS.crispGain })) : base.doc.layers;
   // 2. the whole-frame layers' masks on the fit grid, then the placed layers over their canvas
   // (the encoder's layers are smooth at the scale of its S² grid: rendered at 2S on the long side and
   // interpolated, as the adaptive renderer does, instead of the network at every fit pixel)
@@ -145,13 +147,13 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
       budgetMs: o.budgetMs ? Math.max(1, (o.budgetMs - spent) * searchShare) : 0,
       aspect,
       seed: o.seed,
-      minGain: o.crisp ? PLACE_DEFAULTS.crispGain : undefined,
+      minGain: crisp ? PLACE_DEFAULTS.crispGain : undefined,
       onLayer: o.onLayer ? (k) => o.onLayer!(k + 1, N - baseLayers.length) : undefined,
     });
     if (refineSteps > 0) {
       // 2b. every placed layer at once, by gradient (the search placed them one at a time)
       const left = o.budgetMs ? Math.max(1, o.budgetMs - (performance.now() - t0)) : 0;
-      placed = refinePlaced(placed, bank, baseCanvas, target, W, H, { aspect, steps: o.budgetMs ? PLACE_DEFAULTS.refineMaxSteps : refineSteps, budgetMs: left, halvings: PLACE_DEFAULTS.refineHalvings, minGain: o.crisp ? PLACE_DEFAULTS.crispGain : undefined }).layers;
+      placed = refinePlaced(placed, bank, baseCanvas, target, W, H, { aspect, steps: o.budgetMs ? PLACE_DEFAULTS.refineMaxSteps : refineSteps, budgetMs: left, halvings: PLACE_DEFAULTS.refineHalvings, minGain: crisp ? PLACE_DEFAULTS.crispGain : undefined }).layers;
     }
     placedCount = placed.length;
     for (const l of placed) {
@@ -178,7 +180,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
       })),
     ];
   }
-  if (o.crisp && !bank) {
+  if (crisp && !bank) {
     // the sharpened whole-frame layers' colours, solved again for their new masks
     const colours = boxColours(masks, target, W, H, baseLayers.map((l) => l.colour));
     layers = baseLayers.map((l, t) => ({ ...l, colour: colours[t]! }));
@@ -191,7 +193,7 @@ export function decomposeFrame(model: Decomposer, frame: Frame, o: FrameOptions 
     ...base.doc,
     frame: { width, height },
     layers: layers.map((l, t) => ({ ...l, contributionDb: Number(contributions[t]!.toFixed(4)) })),
-    source: { ...base.doc.source, ...(placedCount ? { placedLayers: placedCount, fitSize: [W, H] } : {}), ...(o.crisp ? { crisp: true } : {}), ...(o.budgetMs ? { budgetMs: o.budgetMs } : {}), seconds: Number(seconds.toFixed(3)) },
+    source: { ...base.doc.source, ...(placedCount ? { placedLayers: placedCount, fitSize: [W, H] } : {}), ...(crisp ? { crisp: true } : {}), ...(o.budgetMs ? { budgetMs: o.budgetMs } : {}), seconds: Number(seconds.toFixed(3)) },
   };
   return { doc, fit: { width: W, height: H, target, canvas }, contributions, seconds };
 }

@@ -47,7 +47,7 @@ export interface PipelineOptions {
   reorder?: boolean;
   /** swap weak layers for bank shapes when the model has a bank (default true) */
   shapes?: boolean;
-  /** crisp layers: flat regions with anti-aliased edges rather than washes (src/model/decomposeFrame.ts) */
+  /** crisp layers: flat regions with anti-aliased edges rather than washes (src/model/decomposeFrame.ts); default: crisp when layers are placed, false: soft */
   crisp?: boolean;
   /** whole-frame layers: add this many layers greedily where the residual is largest */
   greedy?: number;

@@ -51,7 +51,8 @@ export interface Request {
   leastSquares: boolean;
   reorder: boolean;
   shapes: boolean;
-  crisp: boolean;
+  /** undefined: the pipeline's default (crisp with placed layers) */
+  crisp?: boolean;
 }
 
 /** the flag of each pipeline option, for its refusals (src/pipeline/decompose.ts checkPipeline) */
@@ -63,10 +64,11 @@ function checkRequest(o: any, c: Command): Request {
   const steps = typeof o.refine === 'number' ? o.refine : 0;
   const refining = o.refine !== undefined && (o.refine === true || steps > 0);
   if (!refining && o.refineColoursOnly) throw new Error('--refine-colours-only needs --refine');
+  if (o.crisp && o.soft) throw new Error('--crisp and --soft: choose one');
   const r: Request = {
     model: o.model, backend: o.backend, size: o.size, requested: o.layers ?? o.T, budget: o.budget, fitSize: o.fitSize, fitSizeGiven: c.getOptionValueSource('fitSize') !== 'default',
     greedy: o.greedy, refining, steps, refineLr: o.refineLr, refineColoursOnly: o.refineColoursOnly, pixels: o.pixels, prune: o.prune,
-    leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes, crisp: o.crisp,
+    leastSquares: o.leastSquares, reorder: o.reorder, shapes: o.shapes, crisp: o.soft ? false : o.crisp ? true : undefined,
   };
   // the pipeline's own checks that need no model, naming the flags
   checkOptions(pipelineOptions(r, r.fitSize), flagOf);

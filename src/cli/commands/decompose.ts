@@ -23,7 +23,8 @@ export function register(program: Command): void {
     .option('--no-least-squares', "keep the encoder's colours (and refine colours by Adam on logits) instead of least-squares colours given the masks")
     .option('--refine-lr <x>', 'refinement learning rate (Adam, mask parameters)', num('--refine-lr'), REFINE_DEFAULTS.lr)
     .option('--pixels <n>', 'fit-size pixels evaluated per refinement step (0: all)', int('--pixels', 0), REFINE_DEFAULTS.pixels)
-    .option('--crisp', 'crisp layers: flat regions with anti-aliased edges (every layer at logit gain ≥ 8), a vector look for some PSNR', false)
+    .option('--crisp', 'crisp layers: flat regions with anti-aliased edges (every layer at logit gain ≥ 8); the default with placed layers (--layers above the model\'s T)')
+    .option('--soft', 'soft layers: a layer may be a wash (a gradient) as well as a region; a little more PSNR, a less vector look')
     .option('--jobs <n>', 'several images: worker processes (default: the CPU cores, at most the images)', int('--jobs'))
     .option('--skip-existing', 'several images: skip an image whose three files are already in the output folder', false)
     .addOption(backendOption());
