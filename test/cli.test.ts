@@ -24,6 +24,7 @@ test('bad flags, missing files and corrupt inputs: one line on stderr, non-zero 
     [['decompose', 'samples/bag.png', '--budget', '2s'], /--budget needs --layers \(the time to place them\) or --refine/],
     [['decompose', 'samples/bag.png', '--layers', '20', '--refine'], /--refine, --greedy and --prune work on the model's 10 whole-frame layers/],
     [['decompose', 'samples/bag.png', '--layers', '5000'], /--layers 5000 is too many \(at most 1000\)/],
+    [['decompose', 'samples/bag.png', '--layers', '20', '--crisp', '--soft'], /--crisp and --soft: choose one/],
     [['train', '--data', 'folder:/definitely/not/here', '-o', join(dir, 'r')], /no such file or folder/],
   ];
   writeFileSync(join(dir, 'broken.json'), '{"format":"stratum-layers"');
