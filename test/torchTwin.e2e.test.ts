@@ -17,7 +17,7 @@ import { deadLeaves } from '../src/research/data/deadLeaves.js';
 import { batchTensor, range } from '../src/data/imageSet.js';
 import { DEFAULT_MODEL } from '../src/io/paths.js';
 import { loadModel, readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
-import { Decomposer, SHAPES_KEY } from '../src/model/decomposer.js';
+import { Decomposer, EDGE_SHAPES_KEY, SHAPES_KEY } from '../src/model/decomposer.js';
 import { discardBnUpdates, newCtx } from '../src/model/nn.js';
 import { checkpointToSafetensors, toTorchTensor } from '../src/research/model/torchWeights.js';
 import { calibrateBatchNorm } from '../src/research/train/calibrate.js';
@@ -236,7 +236,7 @@ for (const c of steps) {
     assert.ok(Math.abs(r.gradNorm - norm) < c.gradTol * r.gradNorm, `gradient norm ${r.gradNorm} vs the twin's ${norm}`);
     if (cfg.clip > 0) assert.ok(r.gradNorm > cfg.clip, `the clip (${cfg.clip}) should be active: norm ${r.gradNorm}`);
     for (const [name, e] of model.store.entries) {
-      if (name === SHAPES_KEY) continue; // the shape bank is not trained
+      if (name === SHAPES_KEY || name === EDGE_SHAPES_KEY) continue; // the shape bank and the edge shapes are not trained
       const [tname, ours] = toTorchTensor(name, { shape: e.variable.shape, values: e.variable.dataSync() as Float32Array });
       const theirs = twin.get(`after.${tname}`);
       assert.ok(theirs, `the twin has no ${tname} after the step`);

@@ -115,7 +115,7 @@ test('export-torch and import-torch: bad input is one line naming it', async () 
     [write('shape.safetensors', encodeSafetensors(tensors.map(([n, t]) => [n, n === torchName('head.p.w') ? { shape: [256, 10], values: t.values } : t]), meta)), /shape\.safetensors: head\.p\.weight has shape \[256,10\], expected \[10,256\]/],
     [write('arch.safetensors', encodeSafetensors(tensors, { 'stratum.header': header.replace('"T":10', '"T":0') })), /arch\.safetensors: model\.T must be an integer/],
     [write('bank.safetensors', encodeSafetensors(tensors.map(([n, t]) => [n, n === 'shapes.p' ? { shape: [2048, 5], values: t.values } : t]), meta)), /bank\.safetensors: shape bank shapes\.p/],
-    [write('order.safetensors', encodeSafetensors(tensors, { ...meta, 'stratum.order': '["enc.conv0.w"]' })), /order\.safetensors: stratum\.order .* does not list the file's 47 tensors/],
+    [write('order.safetensors', encodeSafetensors(tensors, { ...meta, 'stratum.order': '["enc.conv0.w"]' })), /order\.safetensors: stratum\.order .* does not list the file's \d+ tensors/],
   ];
   for (const [path, re] of cases) {
     const why = problem(path);
