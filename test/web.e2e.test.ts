@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isPlacedOrSharp } from '../src/core/placement.js';
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -247,7 +248,10 @@ test('browser editor: layers past T are placed (decompose --layers), refinement 
     assert.equal((placed.source as { placedLayers: number }).placedLayers, nPlaced);
     assert.deepEqual(placed.frame, { width: 32, height: 32 });
     assert.equal(await page.locator('#refine').isDisabled(), true);
-    assert.match((await page.locator('#refine-note').textContent())!, new RegExp(`^Refinement fits whole-frame layers only; ${nPlaced} of these ${T + 2} layers are placed`));
+    // crisp by default with placed layers: the encoder's layers are sharpened too, and refinement leaves those alone
+    const nFixed = placed.layers.filter(isPlacedOrSharp).length;
+    assert.ok(nFixed >= nPlaced);
+    assert.match((await page.locator('#refine-note').textContent())!, new RegExp(`^Refinement fits soft whole-frame layers only; ${nFixed} of these ${T + 2} layers are placed or crisp`));
 
     // T layers: whole-frame, refinement on
     await page.fill('#decompose-layers', String(T));

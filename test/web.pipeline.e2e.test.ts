@@ -15,6 +15,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { isPlacedOrSharp } from '../src/core/placement.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -139,7 +140,7 @@ test('browser editor: a first screen in plain words; the same 14-layer document 
     assert.equal(await page.locator('#steps canvas').count(), 14);
     assert.equal(await page.locator('#layers li.placed').count(), nPlaced);
     assert.equal(await page.locator('#refine').isDisabled(), true);
-    assert.match((await page.locator('#refine-note').textContent())!, new RegExp(`${nPlaced} of these 14 layers are placed`));
+    assert.match((await page.locator('#refine-note').textContent())!, new RegExp(`${doc.layers.filter(isPlacedOrSharp).length} of these 14 layers are placed or crisp`));
     assert.match((await page.locator('#status').textContent())!, new RegExp(`^14 layers \\(${nPlaced} placed\\)`));
     await screenshot(page, 'after-decompose.png');
 

@@ -48,7 +48,7 @@ export function refineControls(running = false): void {
   $<HTMLButtonElement>('refine-undo').disabled = running || !state.beforeRefine;
   const T = state.model?.cfg.T ?? 0;
   $('refine-note').textContent = placed
-    ? `Refinement fits whole-frame layers only; ${placed} of these ${state.layers.length} layers are placed (their own position, size and angle). Decompose with ${T} layers or fewer to refine, or delete the placed ones.`
+    ? `Refinement fits soft whole-frame layers only; ${placed} of these ${state.layers.length} layers are placed or crisp (their own position, size and angle, or a sharpened edge). Decompose with ${T} layers or fewer to refine, or delete those.`
     : '';
   $('refine-panel').classList.toggle('off', placed > 0);
 }
