@@ -14,7 +14,7 @@ import { readCheckpoint } from '../src/model/checkpoint.js';
 import { readImageFrame } from '../src/data/images.js';
 import { stretchedFrame } from '../src/pipeline/decompose.js';
 import { binary, cli } from './support/cli.js';
-import { testDocument, tmp } from './support/helpers.js';
+import { onBackend, testDocument, tmp } from './support/helpers.js';
 
 test('the binary: --version prints the package version; a refusal is exit code 1 and one line on stderr', () => {
   const r = binary(['--version']);
@@ -94,6 +94,8 @@ test('train -> decompose -> render end to end through the CLI', async () => {
 });
 
 test('decompose --layers N beyond T, then greedy, refine and prune: N layers whose render equals the document render at any size, and the document records how it was made', async () => {
+  // this process renders the documents too: on the native kernels where built (tfjs cpu takes a minute here)
+  await onBackend('fast');
   const dir = tmp();
   const sample = join(import.meta.dirname, '..', 'samples', 'bag.png');
   const fm = join(import.meta.dirname, '..', 'models', 'fashion-mnist.stratum'); // the model of this sample's data

@@ -2,16 +2,18 @@
  * The editor's decompositions, off the page's thread: the library's one pipeline
  * (src/pipeline/decompose.ts decomposePipeline, what `stratum decompose` and decompose() run) on
  * the model the page loaded, with progress messages, so the page stays responsive while the model
- * renders its shape bank (once) and places layers.
+ * renders its shape bank and its maps for placing (once per browser: web/bankStore.ts) and places layers.
  *
  *   page -> worker: { type: 'init', bytes, url, backend } | { type: 'decompose', id, frame, options, source }
  *   worker -> page: { type: 'ready', backend } | { type: 'progress', id?, stage, done?, total? }
  *                 | { type: 'result', id, doc, ... } | { type: 'error', id?, message }
  */
+import { PLACE_DEFAULTS } from '../src/config.js';
 import type { Frame } from '../src/model/decomposeFrame.js';
 import { placeBankOf } from '../src/model/decomposeFrame.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
 import type { Decomposer } from '../src/model/decomposer.js';
+import { PLACE_LOGIT_MAX } from '../src/model/place.js';
 import { decomposePipeline, placesLayers, type PipelineOptions, type PipelineResult } from '../src/pipeline/decompose.js';
 import { startBackend, type BackendChoice } from './backend.js';
 import { bankKey, idbBankCache } from './bankStore.js';
@@ -38,9 +40,12 @@ async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   model = modelFromCheckpoint(parseCheckpoint(new Uint8Array(m.bytes), m.url), m.url);
   let cached = false;
   try {
-    const c = await idbBankCache(await bankKey(m.bytes, backend), 'bank', (v) => v >= 0 && v <= 1);
+    const key = await bankKey(m.bytes, backend);
+    const c = await idbBankCache(key, 'bank', (v) => v >= 0 && v <= 1);
     model.bankMaskCache = c.cache;
     cached = c.hit;
+    // and its logit maps for placing layers, named as Node names them on disk (src/model/checkpoint.ts loadModel)
+    model.placeBankCache = (await idbBankCache(key, `place${PLACE_DEFAULTS.bankSide}x${PLACE_DEFAULTS.bankShapes}`, (v) => Math.abs(v) <= PLACE_LOGIT_MAX)).cache;
   } catch {
     // no IndexedDB here: the bank is rendered once per page instead
   }
