@@ -4,7 +4,8 @@
 // runs). npm test runs both. A file's name says which it is, so a new test file is quick until it
 // is named e2e; one that starts the binary, a browser or Python is refused here by name, and every
 // file's time is printed, slowest first, so one that grows slow shows. Files run side by side, one
-// per core (npm test runs them one at a time): half the time here goes to each file's start-up.
+// per core: half the time here goes to each file's start-up. npm test runs this, then the e2e files
+// one at a time (they time budgets, drive a browser, build the package).
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';

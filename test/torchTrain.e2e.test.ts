@@ -7,23 +7,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { modelConfig } from '../src/config.js';
-import { PACKAGE_ROOT } from '../src/io/paths.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { toTorchTensor } from '../src/research/model/torchWeights.js';
+import { cli } from './support/cli.js';
 import { onBackend, tmp } from './support/helpers.js';
 import { maxAbs, maxDiff, NO_TORCH, python, readTensors } from './support/torchHelpers.js';
 
-const BIN = join(PACKAGE_ROOT, 'bin', 'stratum.js');
-
-function ok(...args: string[]): string {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 180_000 });
-  assert.equal(r.status, 0, `stratum ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
+/** a Stratum command in this process (test/support/cli.ts), without a process start-up each */
+async function ok(...args: string[]): Promise<string> {
+  const r = await cli(args);
+  assert.equal(r.code, 0, `stratum ${args.join(' ')}: ${r.err}`);
+  return r.out;
 }
 
 interface Row {
@@ -50,21 +48,21 @@ function weightGap(a: string, b: string): number {
 }
 
 // one exported data set for every test (each test writes its runs in a folder of its own)
-let exported: string | undefined;
-const data = () => {
-  exported ??= (() => {
+let exported: Promise<string> | undefined;
+const data = async () => {
+  exported ??= (async () => {
     const dir = tmp();
-    ok('export-data', '--data', 'deadleaves:96', '--size', '16', '--holdout', '16', '-o', join(dir, 'data'));
+    await ok('export-data', '--data', 'deadleaves:96', '--size', '16', '--holdout', '16', '-o', join(dir, 'data'));
     return join(dir, 'data');
   })();
   const dir = tmp();
-  return { dir, data: exported };
+  return { dir, data: await exported };
 };
 // a small run: 2 layers, K=4, a two-layer small encoder at 16², every part of the objective
 const RUN = ['--steps', '3', '--batch', '8', '--T', '2', '--K', '4', '--encoder', 'small', '--channels', '8,8', '--eval-every', '2', '--save-every', '2', '--ls-loss', '0.5', '--coverage-loss', '1', '--clip', '0.3', '--quiet'];
 
 test('two processes under torchrun (gloo) train exactly as one process on the whole batch', { skip: NO_TORCH }, async () => {
-  const { dir, data: set } = data();
+  const { dir, data: set } = await data();
   const args = ['--data', set, ...RUN, '--schedule', 'cosine', '--warmup', '1'];
   python(['-m', 'stratum_torch.train', ...args, '-o', join(dir, 'one')]);
   // --redirects/--tee: torchrun of Debian's PyTorch 1.13 under Python 3.11 fails on their defaults (see docs/scale.md)
@@ -83,8 +81,8 @@ test('two processes under torchrun (gloo) train exactly as one process on the wh
   assert.ok(maxDiff(start.values, end.values) > 1e-4, 'three steps changed nothing');
 });
 
-test('a twin run resumed from its checkpoint (a kill or --max-seconds) continues as if never stopped', { skip: NO_TORCH }, () => {
-  const { dir, data: set } = data();
+test('a twin run resumed from its checkpoint (a kill or --max-seconds) continues as if never stopped', { skip: NO_TORCH }, async () => {
+  const { dir, data: set } = await data();
   const args = ['--data', set, ...RUN];
   python(['-m', 'stratum_torch.train', ...args, '-o', join(dir, 'straight')]);
   python(['-m', 'stratum_torch.train', ...args.map((a, i) => (args[i - 1] === '--steps' ? '2' : a)), '-o', join(dir, 'broken')]);
@@ -109,9 +107,9 @@ test('a twin run resumed from its checkpoint (a kill or --max-seconds) continues
 });
 
 test('the twin trains as `stratum train` on the same data, and its model decomposes, refines, edits and exports in Stratum', { skip: NO_TORCH }, async () => {
-  const { dir, data: set } = data();
+  const { dir, data: set } = await data();
   python(['-m', 'stratum_torch.train', '--data', set, ...RUN, '-o', join(dir, 'torch')]);
-  ok('train', '--data', 'deadleaves:96', '--size', '16', '--holdout', '16', ...RUN.filter((a) => a !== '--quiet'), '-o', join(dir, 'stratum'));
+  await ok('train', '--data', 'deadleaves:96', '--size', '16', '--holdout', '16', ...RUN.filter((a) => a !== '--quiet'), '-o', join(dir, 'stratum'));
   // the same initial weights, batches, objective, clipping and Adam: the same losses and held-out PSNR
   const [t, s] = [rows(join(dir, 'torch')), rows(join(dir, 'stratum'))];
   for (const r of s) {
@@ -122,13 +120,13 @@ test('the twin trains as `stratum train` on the same data, and its model decompo
   }
   // the twin's model in Stratum, unchanged
   const model = join(dir, 'torch.stratum');
-  ok('import-torch', join(dir, 'torch', 'model.safetensors'), '-o', model);
+  await ok('import-torch', join(dir, 'torch', 'model.safetensors'), '-o', model);
   const img = join(dir, 'in.png');
   await sharp(Buffer.from(Array.from({ length: 24 * 24 * 3 }, (_, i) => (i % 7) * 30)), { raw: { width: 24, height: 24, channels: 3 } }).png().toFile(img);
-  assert.match(ok('decompose', img, '--model', model, '-o', join(dir, 'out'), '--size', '32', '--refine', '3', '--fit-size', '16'), /refinement 3 steps/);
+  assert.match(await ok('decompose', img, '--model', model, '-o', join(dir, 'out'), '--size', '32', '--refine', '3', '--fit-size', '16'), /refinement 3 steps/);
   const doc = join(dir, 'out', 'in.stratum.json');
-  ok('edit', doc, '--recolour', '0=#ff0000', '-o', join(dir, 'edited.stratum.json'));
-  ok('export', join(dir, 'edited.stratum.json'), '-o', join(dir, 'edited.svg'), '--size', '32');
+  await ok('edit', doc, '--recolour', '0=#ff0000', '-o', join(dir, 'edited.stratum.json'));
+  await ok('export', join(dir, 'edited.stratum.json'), '-o', join(dir, 'edited.svg'), '--size', '32');
   assert.match(readFileSync(join(dir, 'edited.svg'), 'utf8'), /<svg/);
   assert.ok(existsSync(join(dir, 'out', 'in.png')));
 });

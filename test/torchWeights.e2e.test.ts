@@ -5,7 +5,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { modelConfig } from '../src/config.js';
@@ -14,18 +13,15 @@ import { DEFAULT_MODEL, PACKAGE_ROOT } from '../src/io/paths.js';
 import { readCheckpoint, saveCheckpoint } from '../src/model/checkpoint.js';
 import { Decomposer } from '../src/model/decomposer.js';
 import { checkpointToSafetensors, safetensorsToCheckpoint, torchName } from '../src/research/model/torchWeights.js';
+import { cli } from './support/cli.js';
 import { onBackend, tmp } from './support/helpers.js';
 import { NO_TORCH, python } from './support/torchHelpers.js';
 
-const BIN = join(PACKAGE_ROOT, 'bin', 'stratum.js');
+/** the commands in this process (test/support/cli.ts): what they write and say, without a process start-up each */
+const stratum = (...args: string[]) => cli(args);
 
-function stratum(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-function ok(...args: string[]): string {
-  const r = stratum(...args);
+async function ok(...args: string[]): Promise<string> {
+  const r = await stratum(...args);
   assert.equal(r.code, 0, `stratum ${args.join(' ')}: ${r.err}`);
   return r.out;
 }
@@ -36,8 +32,8 @@ test('export-torch then import-torch rebuilds the same file byte for byte (bundl
     const from = join(PACKAGE_ROOT, 'models', `${name}.stratum`);
     const st = join(dir, `${name}.safetensors`);
     const back = join(dir, `${name}.stratum`);
-    assert.match(ok('export-torch', from, st), new RegExp(`wrote ${st.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+ tensors`));
-    ok('import-torch', st, '-o', back);
+    assert.match(await ok('export-torch', from, st), new RegExp(`wrote ${st.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+ tensors`));
+    await ok('import-torch', st, '-o', back);
     assert.ok(readFileSync(back).equals(readFileSync(from)), `${name}: the round trip changed the file`);
   }
   // the same functions in-process for the older model (its header lacks fields a new one has)
@@ -81,7 +77,7 @@ test('export-torch and import-torch: bad input is one line naming it', async () 
   await onBackend('fast');
   const dir = tmp();
   const good = join(dir, 'good.safetensors');
-  ok('export-torch', DEFAULT_MODEL, good);
+  await ok('export-torch', DEFAULT_MODEL, good);
   const file = decodeSafetensors(new Uint8Array(readFileSync(good)), good);
   const meta = file.metadata;
   const tensors = [...file.tensors];
@@ -130,7 +126,7 @@ test('export-torch and import-torch: bad input is one line naming it', async () 
     [['export-torch', write('bad.stratum', new Uint8Array(40)), join(dir, 'x.safetensors')], /bad\.stratum: not a Stratum checkpoint/],
   ];
   for (const [args, re] of cli) {
-    const r = stratum(...args);
+    const r = await stratum(...args);
     assert.notEqual(r.code, 0, `${args.join(' ')} should fail`);
     assert.match(r.err, re, `${args.join(' ')}: ${r.err}`);
     assert.equal(r.err.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.err}`);

@@ -19,8 +19,9 @@ const tinyModel = (over = {}) => modelConfig({ encoder: 'small', smallChannels: 
 const tinyTrain = (over: Partial<TrainConfig> = {}): TrainConfig => ({ ...TRAIN_DEFAULTS, batch: 16, steps: 60, evalEvery: 30, saveEvery: 30, holdout: 32, ...over });
 
 /**
- * One short run on dead-leaves images, shared: its improvement is checked first, then its model
- * file starts a run on other images (--init), and a copy of its model is calibrated per step.
+ * One short run on dead-leaves images, shared: its improvement is checked first, its model paints
+ * better with all its layers than with one, its model file starts a run on other images (--init),
+ * and a copy of its model is calibrated per step.
  */
 let run: ReturnType<typeof startShortRun> | undefined;
 async function startShortRun() {
@@ -53,14 +54,12 @@ test('a short training run on dead-leaves images improves held-out PSNR', async 
   bestCk.model.dispose();
 });
 
-test('more layers reconstruct better: T=1 < T=4 on the same trained model', async () => {
-  await onBackend('fast');
-  const data = split(deadLeaves({ n: 300, size: 16, seed: 2, minLeaves: 2, maxLeaves: 3 }), 32, 0);
-  const { model } = await train({ out: tmp(), data: 'deadleaves', model: tinyModel({ T: 4 }), train: tinyTrain({ steps: 80, evalEvery: 80, saveEvery: 80 }), resume: false, quiet: true }, data);
+test('more layers reconstruct better: T=1 < T=3 on the same trained model', async () => {
+  // the short run's model (measured: 12.9 dB with its first layer, 14.3 dB with all three)
+  const { model, data } = await shortRun();
   const one = evaluate(model, data.test, 32, 1).psnr;
-  const four = evaluate(model, data.test, 32, 4).psnr;
-  assert.ok(four > one, `T=1 ${one} dB vs T=4 ${four} dB`);
-  model.dispose();
+  const three = evaluate(model, data.test, 32, 3).psnr;
+  assert.ok(three > one, `T=1 ${one} dB vs T=3 ${three} dB`);
 });
 
 test('--init starts a new run from a model file\'s weights; a different architecture is refused', async () => {
