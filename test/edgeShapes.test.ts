@@ -20,11 +20,14 @@ await onBackend('fast');
 
 const dir = mkdtempSync(join(tmpdir(), 'stratum-edges-'));
 const targets = { half: (u: number) => u > 0, corner: (u: number, v: number) => u > 0 && v > 0 };
+// the 60-step fit, made once and shared by the tests that need it
+let fitted: ReturnType<typeof fitEdgeShapes> | null = null;
+const fitOnce = (model: Parameters<typeof fitEdgeShapes>[0]) => (fitted ??= fitEdgeShapes(model, { targets, steps: 60 }));
 
 test('fitted edge shapes draw their regions (mean error < 0.05), closer than the bank shape they start from', () => {
   const { model } = loadModel('models/default.stratum');
   const start = fitEdgeShapes(model, { targets, steps: 0, maxError: 1 });
-  const fit = fitEdgeShapes(model, { targets, steps: 60 });
+  const fit = fitOnce(model);
   for (const n of Object.keys(targets)) {
     assert.ok(fit.error[n]! < start.error[n]!, `${n}: ${fit.error[n]} after 60 steps, ${start.error[n]} at the start`);
     assert.ok(fit.error[n]! < 0.05, `${n}: mean error ${fit.error[n]}`);
@@ -82,7 +85,7 @@ test('on a picture of straight edges, crisp placed layers with edge shapes beat 
   const target = Float32Array.from(rgb, (v) => v / 255);
   const psnr = (withEdges: boolean): number => {
     const { model } = loadModel('models/default.stratum');
-    model.setEdgeShapes(withEdges ? fitEdgeShapes(model, { targets, steps: 60 }).p : null);
+    model.setEdgeShapes(withEdges ? fitOnce(model).p : null);
     const d = decomposeFrame(model, { width: W, height: H, rgb }, { layers: 16, crisp: true, seed: 5 });
     const r = renderDocument(d.doc, W, H);
     model.dispose();
