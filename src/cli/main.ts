@@ -19,6 +19,7 @@ import { register as experimentCommand } from './commands/experiment.js';
 import { register as serveCommand } from './commands/serve.js';
 import { register as exportModelCommand } from './commands/exportModel.js';
 import { register as torchCommands } from './commands/torch.js';
+import { register as enhanceCommands } from './commands/enhance.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from './options.js';
@@ -41,7 +42,7 @@ export function buildCli(): Command {
     // commander's own error lines (and its hint on a second line) are printed by main, as one line
     .configureOutput({ outputError: () => undefined })
     .exitOverride();
-  for (const register of [trainCommand, decomposeCommand, renderCommand, evalCommand, editCommand, exportCommand, ganCommand, sampleCommand, experimentCommand, serveCommand, exportModelCommand, shapesCommand, torchCommands]) register(program);
+  for (const register of [trainCommand, decomposeCommand, renderCommand, evalCommand, editCommand, exportCommand, ganCommand, sampleCommand, experimentCommand, serveCommand, exportModelCommand, shapesCommand, torchCommands, enhanceCommands]) register(program);
   return program;
 }
 

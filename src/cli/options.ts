@@ -2,7 +2,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { F32_MAX } from '../core/f32.js';
 
-export { DEFAULT_MODEL, PACKAGE_ROOT } from '../io/paths.js';
+export { DEFAULT_ENHANCER, DEFAULT_MODEL, PACKAGE_ROOT } from '../io/paths.js';
 
 export function int(name: string, min = 1) {
   return (v: string): number => {

@@ -162,6 +162,18 @@ export function modelConfigProblem(m: unknown, kind?: string): string {
   return '';
 }
 
+/** the enhancer's U-Net (src/research/model/unet.ts): first-level width and depth */
+export const ENHANCER_LIMITS = { width: { min: 4, max: 256 }, depth: { min: 1, max: 5 } };
+
+export function enhancerConfigProblem(m: unknown): string {
+  if (!isObject(m) || m.kind !== 'unet') return 'not an enhancer (model.kind must be "unet")';
+  for (const key of ['width', 'depth'] as const) {
+    const { min, max } = ENHANCER_LIMITS[key];
+    if (!intIn(m[key], min, max)) return `model.${key} must be an integer in [${min}, ${max}], got ${show(m[key])}`;
+  }
+  return '';
+}
+
 export interface TensorEntry {
   name: string;
   shape: number[];
@@ -182,8 +194,8 @@ export function validateCheckpointHeader(h: unknown, dataBytes: number, path: st
   const hd = h as Record<string, unknown>;
   const v = versionProblem(hd.version, 1, 'checkpoint');
   if (v) fail(v);
-  if (hd.kind !== undefined && hd.kind !== 'gan') fail(`unknown checkpoint kind ${show(hd.kind)}`);
-  const mp = modelConfigProblem(hd.model, hd.kind as string | undefined);
+  if (hd.kind !== undefined && hd.kind !== 'gan' && hd.kind !== 'enhance') fail(`unknown checkpoint kind ${show(hd.kind)}`);
+  const mp = hd.kind === 'enhance' ? enhancerConfigProblem(hd.model) : modelConfigProblem(hd.model, hd.kind as string | undefined);
   if (mp) fail(mp);
   for (const key of ['step', 'adamStep']) if (!intIn(hd[key], 0, Number.MAX_SAFE_INTEGER)) fail(`${key} must be an integer ≥ 0, got ${show(hd[key])}`);
   if (hd.data !== undefined && typeof hd.data !== 'string') fail('data must be a string');

@@ -56,3 +56,5 @@ export function checkOutputFolder(dir: string, flag = '--output'): void {
 const here = dirname(fileURLToPath(import.meta.url));
 export const PACKAGE_ROOT = resolve(here, existsSync(resolve(here, '../../package.json')) ? '../..' : '../../..');
 export const DEFAULT_MODEL = join(PACKAGE_ROOT, 'models', 'default.stratum');
+/** the bundled enhancer (stratum enhance; trained by stratum train-enhancer on the bundled model's renders) */
+export const DEFAULT_ENHANCER = join(PACKAGE_ROOT, 'models', 'enhancer.stratum');

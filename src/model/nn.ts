@@ -147,6 +147,16 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
 }
 
 /**
+ * LeakyReLU, written as a·x + (1 − a)·relu(x) (equal to tf.leakyRelu up to rounding) so that it and
+ * its gradient run on the native backend's element-wise kernels (Relu, Step, Multiply, Add):
+ * tfjs's LeakyRelu kernel and its gradient's Greater and Select run in JavaScript, as slow as
+ * the convolutions around them in the enhancer's U-Net.
+ */
+export function leakyRelu(x: tf.Tensor4D, a: number): tf.Tensor4D {
+  return x.mul(a).add(tf.relu(x).mul(1 - a));
+}
+
+/**
  * Nearest-neighbour ×2 upsampling, [B, H, W, C] -> [B, 2H, 2W, C], written as a broadcast so its
  * gradient is a plain broadcast-sum on every backend. (tfjs-backend-cpu 4.22's
  * ResizeNearestNeighborGrad offsets dy by the input's batch stride, so every image after the first

@@ -7,6 +7,7 @@
 import { normal, ParamStore } from '../../core/params.js';
 import { mulberry32 } from '../../core/random.js';
 import * as tf from '../../core/tf.js';
+import { leakyRelu } from '../../model/nn.js';
 
 export interface CriticConfig {
   size: number;
@@ -39,7 +40,7 @@ export class PatchCritic {
     for (let i = 0; i < this.layers; i++) {
       const last = i === this.layers - 1;
       const y = tf.conv2d(h, this.store.get(`critic.c${i}.w`) as tf.Tensor4D, last ? 1 : 2, 1).add(this.store.get(`critic.c${i}.b`)) as tf.Tensor4D;
-      h = last ? y : tf.leakyRelu(y, 0.2);
+      h = last ? y : leakyRelu(y, 0.2);
     }
     return h;
   }

@@ -33,16 +33,16 @@ export function adversaryState(a: Adversary): { extra: [string, tf.Tensor][]; in
 
 /**
  * The adversary saved in a checkpoint, or null when it holds none (an L1-only run). `width` is
- * used when the checkpoint does not say.
+ * used when the checkpoint does not say; `size` (the critic's image size) is the model's unless given.
  */
-export function restoreAdversary(ck: Checkpoint, path: string, seed: number, width: number, lr?: number): Adversary | null {
+export function restoreAdversary(ck: Checkpoint, path: string, seed: number, width: number, lr?: number, size = ck.header.model.size): Adversary | null {
   if (![...ck.tensors.keys()].some((k) => k.startsWith('critic.'))) return null;
   const info = ck.header.info ?? {};
   const w = Number(info.criticWidth ?? width);
   if (!Number.isInteger(w) || w < 1 || w > 4096) throw new Error(`${path}: info.criticWidth must be an integer in [1, 4096]`);
   const step = Number(info.criticAdamStep ?? info.optDStep ?? 0);
   if (!Number.isSafeInteger(step) || step < 0) throw new Error(`${path}: info.criticAdamStep must be an integer ≥ 0`);
-  const a = newAdversary(ck.header.model.size, w, seed, lr);
+  const a = newAdversary(size, w, seed, lr);
   restoreStore(a.critic.store, ck.tensors, path);
   // GAN checkpoints written before the adversary had one format kept the step as optDStep
   restoreOptimiser(a.opt, ck.tensors, CRITIC_OPTIMISER_PREFIX, step);

@@ -1,0 +1,82 @@
+/** stratum enhance / train-enhancer: what the commands do (flags and help: src/cli/commands/enhance.ts, which imports this file only when a command runs) */
+import { Command, type OptionValues } from 'commander';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '../../io/atomicFile.js';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { useBackend, type BackendName } from '../../backend/index.js';
+import { renderDocument, renderSize } from '../../core/document.js';
+import { psnrOf } from '../../core/psnr.js';
+import { readImageFrame, writePng } from '../../data/images.js';
+import { writeGrid } from '../../eval/grid.js';
+import { loadDocument } from '../../export/documentFile.js';
+import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
+import { loadModel } from '../../model/checkpoint.js';
+import { loadDataset } from '../../research/data/datasets.js';
+import { enhanceFigure } from '../../research/experiments/enhance.js';
+import { ENHANCER_FILE, loadEnhancer, renderPairs, scoreEnhancer, trainEnhancer } from '../../research/train/enhanceTrainer.js';
+import { MAX_INPUT_SIDE } from '../../config.js';
+import { checkRender } from '../limits.js';
+import { outputOf } from '../options.js';
+import { say, shown } from '../say.js';
+
+/** the enhancer's working memory per output pixel: its widest level's activations, kept for the skip connections (bytes, generous) */
+const ENHANCE_BYTES_PER_PIXEL = 4 * 32 * 6;
+
+export async function runEnhance(docPath: string, o: OptionValues, c: Command): Promise<void> {
+  const given = c.opts().output !== undefined || c.opts().out !== undefined;
+  if (!existsSync(o.net)) throw new Error(`${o.net}: no such enhancer (train one with stratum train-enhancer, or pass --net)`);
+  const doc = loadDocument(docPath);
+  const [w, h] = renderSize(doc, o.size);
+  const out = given ? outputOf(c) : docPath.replace(/(\.stratum)?\.json$/, '') + `.enhanced.${w}x${h}.png`;
+  checkOutputs([out, o.compare], [docPath, o.net, o.photo]);
+  checkRender(doc, w, h, 'enhance', false, w * h * 3 * 4 * 3);
+  await useBackend(o.backend as BackendName);
+  const { net } = loadEnhancer(o.net);
+  const m = 2 ** net.cfg.depth;
+  if (Math.min(w, h) < m) throw new Error(`--size ${o.size}: the render would be ${w}×${h}, smaller than the enhancer's ${m} pixels`);
+  // the photo first: a bad --photo fails before the render
+  const photo = o.photo ? await photoAt(o.photo, w, h) : null;
+  const r = renderDocument(doc, w, h).rgb;
+  const band = Math.max(m, Math.floor((1 << 28) / ENHANCE_BYTES_PER_PIXEL / w));
+  const e = net.enhanceImage(r, w, h, band);
+  await writePng(out, w, h, e);
+  if (o.compare) await writeGrid(o.compare, [[{ pixels: r, width: w, height: h }, { pixels: e, width: w, height: h }]], { scale: 1, gap: 4, columnLabels: ['render', 'enhanced'] });
+  const vs = photo ? `; against ${shown(o.photo)}: render ${psnrOf(r, photo, 1, 1, 1 / 255).toFixed(2)} dB, enhanced ${psnrOf(e, photo, 1, 1, 1 / 255).toFixed(2)} dB` : '';
+  say(`wrote ${shown(out)} (${w}×${h}, enhanced by ${shown(o.net)})${vs}`);
+}
+
+/** the photo resized to w×h (uint8 RGB) */
+async function photoAt(path: string, w: number, h: number): Promise<Uint8Array> {
+  const f = await readImageFrame(path, MAX_INPUT_SIDE);
+  const buf = await sharp(Buffer.from(f.rgb), { raw: { width: f.width, height: f.height, channels: 3 } }).resize(w, h, { fit: 'fill', kernel: 'lanczos3' }).raw().toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
+export async function runTrainEnhancer(o: OptionValues, c: Command): Promise<void> {
+  const out = outputOf(c);
+  checkOutputFolder(out);
+  if (2 ** Math.round(Math.log2(o.size)) !== o.size) throw new Error(`--size ${o.size}: must be a power of two ≥ 16 (the patch critic halves it)`);
+  if (o.size % 2 ** o.depth !== 0) throw new Error(`--depth ${o.depth}: --size ${o.size} must be a multiple of 2^depth`);
+  if (o.width * 2 ** o.depth > 4096) throw new Error(`--width ${o.width} --depth ${o.depth}: the deepest level would have ${o.width * 2 ** o.depth} channels (at most 4096)`);
+  if (!o.resume && existsSync(join(out, ENHANCER_FILE))) throw new Error(`${join(out, ENHANCER_FILE)} exists: pass --resume to continue it or choose another -o/--output folder`);
+  await useBackend(o.backend as BackendName);
+  const { model } = loadModel(o.model);
+  const train = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
+  const test = await loadDataset(o.test, { size: o.size, seed: o.seed });
+  say(`enhancer pairs: ${train.n} training and ${test.n} held-out ${o.size}² crops, rendered from ${shown(o.model)}'s decompositions`);
+  const trainPairs = renderPairs(model, train, 'pairs (train) ');
+  const testPairs = renderPairs(model, test, 'pairs (held out) ');
+  const net = await trainEnhancer(
+    { out, data: o.data, net: { kind: 'unet', width: o.width, depth: o.depth }, size: o.size, steps: o.steps, batch: o.batch, lr: o.lr, lambda: o.lambda, criticWidth: o.criticWidth, saveEvery: o.saveEvery, evalEvery: o.evalEvery, seed: o.seed, resume: o.resume },
+    trainPairs,
+    testPairs,
+  );
+  const s = scoreEnhancer(net, testPairs);
+  const figure = await enhanceFigure(net, testPairs, join(out, 'enhance.png'));
+  writeFileAtomic(join(out, 'enhance.json'), [new TextEncoder().encode(JSON.stringify({ steps: o.steps, lambda: o.lambda, size: o.size, data: o.data, test: o.test, model: o.model, ...s }, null, 2) + '\n')]);
+  say(
+    `held out (${s.n} pairs at ${o.size}²): render ${s.render.psnr.toFixed(2)} dB / SSIM ${s.render.ssim.toFixed(3)}, enhanced ${s.enhanced.psnr.toFixed(2)} dB / SSIM ${s.enhanced.ssim.toFixed(3)}`,
+    `wrote ${shown(join(out, ENHANCER_FILE))} and ${shown(figure)}`,
+  );
+}
