@@ -1,3 +1,4 @@
+// npm test: alone (it holds decompose to its --budget in wall-clock time)
 // The whole frame through the command line (issue 22): a 3:1 photo decomposes into exactly N layers
 // in about --budget (the binary, a process of its own), renders, edits and exports at its own
 // aspect (in this process, test/support/cli.ts), and an edit inside a layer's mask lands where that layer is.

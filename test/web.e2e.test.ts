@@ -1,3 +1,4 @@
+// npm test: alone (it drives Chromium, whose pages time out under a second file's load)
 /**
  * End to end in Debian's Chromium (playwright-core), one browser for the file: the model's shape
  * bank and its maps for placing are rendered by the first test's page and kept in IndexedDB

@@ -33,22 +33,19 @@ export interface MaskNetResult {
   stats: GroupStats[];
 }
 
+/** f on pixel coordinates `coords` [P, 2] for each image's parameters `p` [B, K], with optional reference statistics */
+export type MaskNetFn = (store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D, stats?: GroupStats[]) => MaskNetResult;
+
 /**
  * Evaluate f on pixel coordinates `coords` [P, 2] for each image's parameters `p` [B, K].
  * With `stats` (from a reference grid) per-image GroupNorm uses them instead of statistics of
  * these P pixels, which makes tiled evaluation exact.
  */
-export function maskNet(
-  store: ParamStore,
-  cfg: MaskNetConfig,
-  coords: tf.Tensor2D,
-  p: tf.Tensor2D,
-  stats?: GroupStats[],
-): MaskNetResult {
+export const maskNet: MaskNetFn = (store, cfg, coords, p, stats) => {
   const fused = fusedMaskNet.active();
   if (fused) return { masks: fused.run(store, cfg, coords, p, stats), stats: stats ?? [] };
   return maskNetOps(store, cfg, coords, p, stats);
-}
+};
 
 /** per-image GroupNorm statistics of every hidden layer over these pixels ('image' mode) */
 export function maskNetStats(store: ParamStore, cfg: MaskNetConfig, coords: tf.Tensor2D, p: tf.Tensor2D): GroupStats[] {
@@ -93,13 +90,7 @@ export interface FusedMaskNet {
 export const fusedMaskNet = new FusedKernel<FusedMaskNet>('maskNet');
 
 /** maskNet written with plain tfjs ops: runs on every backend (WebGL in the browser). */
-export function maskNetOps(
-  store: ParamStore,
-  cfg: MaskNetConfig,
-  coords: tf.Tensor2D,
-  p: tf.Tensor2D,
-  stats?: GroupStats[],
-): MaskNetResult {
+export const maskNetOps: MaskNetFn = (store, cfg, coords, p, stats) => {
   const [B] = p.shape;
   const [P] = coords.shape;
   const { K, hidden, depth, groups, norm } = cfg;
@@ -129,4 +120,4 @@ export function maskNetOps(
     .sigmoid()
     .reshape([B, P]) as tf.Tensor2D;
   return { masks: out, stats: used };
-}
+};
