@@ -1,6 +1,6 @@
 /**
  * `stratum decompose IMAGES... -o DIR`: many images through the same pipeline as one image
- * (commands/decompose.ts decomposeToFiles), in a pool of worker processes over the cores. Each
+ * (src/cli/decomposeFiles.ts decomposeToFiles), in a pool of worker processes over the cores. Each
  * worker loads the model once and takes images one at a time from the parent (so a slow image does
  * not hold up the rest); a bad file is reported and skipped, a worker that dies is replaced. One
  * progress bar with ETA; DIR/summary.csv lists every image (status, layers, PSNR, seconds, error);
@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../io/atomicFile.js';
 import { checkOutputs } from '../io/paths.js';
 import { Progress } from '../io/progress.js';
 import { loadModel } from '../model/checkpoint.js';
-import { decomposeToFiles, outputsOf, type Request } from './actions/decompose.js';
+import { decomposeToFiles, outputsOf, type Request } from './decomposeFiles.js';
 import { oneLine, say, shown } from './say.js';
 
 /** the image files a folder is read for */

@@ -97,3 +97,12 @@ export function nonNegative(name: string) {
 export function lazy<K extends string>(load: () => Promise<Record<K, (...args: any[]) => Promise<void>>>, name: K): (...args: unknown[]) => Promise<void> {
   return async (...args) => (await load())[name](...args);
 }
+
+/** run `f`, its error prefixed with the flag whose value it was */
+export function forFlag<T>(flag: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new Error(`${flag}: ${(e as Error).message}`);
+  }
+}

@@ -11,9 +11,15 @@ import { ParamStore } from './params.js';
 import { frameAspect } from './placement.js';
 import { renderLayers, type Layer, type RenderOptions, type Rendered } from './render.js';
 import * as tf from './tf.js';
-import { DOCUMENT_FORMAT, DOCUMENT_VERSION, validateDocument } from './validate.js';
+import { checkDocument, DOCUMENT_FORMAT, DOCUMENT_VERSION } from './validate.js';
 
-export { DOCUMENT_FORMAT, DOCUMENT_VERSION, validateDocument } from './validate.js';
+export { DOCUMENT_FORMAT, DOCUMENT_VERSION } from './validate.js';
+
+/** a parsed JSON value as a usable document (src/core/validate.ts checkDocument); throws one line naming `name` */
+export function validateDocument(d: unknown, name = 'document'): LayeredDocument {
+  checkDocument(d, name);
+  return d as LayeredDocument;
+}
 export { decodeF32, encodeF32 } from './f32.js';
 export { expectedMaskShapes } from './maskSpec.js';
 

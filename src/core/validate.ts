@@ -7,7 +7,7 @@
  */
 import { decodeF32, F32_MAX, firstNonFinite, isF32 } from './f32.js';
 import { maskConfigProblem, maskParamSpecs } from './maskSpec.js';
-import type { LayeredDocument } from './document.js';
+import type { MaskNetConfig } from '../config.js';
 import { PLACEMENT_LIMITS } from './placement.js';
 
 export const DOCUMENT_FORMAT = 'stratum-layers';
@@ -73,8 +73,8 @@ function versionProblem(v: unknown, expected: number, what: string): string {
   return `${what} version ${show(v)} is not supported (expected ${expected})`;
 }
 
-/** check a parsed JSON value is a usable document; throws one line naming `name` */
-export function validateDocument(d: unknown, name = 'document'): LayeredDocument {
+/** check a parsed JSON value is a usable document (src/core/document.ts validateDocument); throws one line naming `name` */
+export function checkDocument(d: unknown, name = 'document'): void {
   const fail = (why: string): never => {
     throw new Error(`${name}: ${why}`);
   };
@@ -85,7 +85,7 @@ export function validateDocument(d: unknown, name = 'document'): LayeredDocument
   if (v) fail(v);
   const mp = maskConfigProblem(doc.mask);
   if (mp) fail(mp);
-  const m = doc.mask as LayeredDocument['mask'];
+  const m = doc.mask as MaskNetConfig;
   const { min, max } = MODEL_LIMITS.referenceSize;
   if (!intIn(doc.referenceSize, min, max)) fail(`referenceSize must be an integer in [${min}, ${max}], got ${show(doc.referenceSize)}`);
   if (!Array.isArray(doc.layers)) fail('layers must be a list');
@@ -131,14 +131,14 @@ export function validateDocument(d: unknown, name = 'document'): LayeredDocument
     try {
       values = decodeF32(data as string);
     } catch (e) {
-      return fail(`weight ${s.name}: ${(e as Error).message}`);
+      fail(`weight ${s.name}: ${(e as Error).message}`);
+      return;
     }
     const want = s.shape.reduce((a, b) => a * b, 1);
     if (values.length !== want) fail(`weight ${s.name} holds ${values.length} values, expected ${want} for shape [${s.shape}]`);
     const bad = firstNonFinite(values);
     if (bad >= 0) fail(`weight ${s.name}[${bad}] = ${values[bad]} is not finite in float32`);
   }
-  return d as unknown as LayeredDocument;
 }
 
 /** why a checkpoint header's model configuration is unusable, or '' */

@@ -12,7 +12,7 @@ import { checkGrid, checkRender, renderEstimate } from '../limits.js';
 import { say, shown } from '../say.js';
 import { layerIndex, outputOf } from '../options.js';
 import type { OptionValues } from 'commander';
-import { forFlag } from '../commands/edit.js';
+import { forFlag } from '../options.js';
 
 /** most entries of a --recolour or --move list (each is one edit of the whole layer list) */
 export const MAX_EDITS = 1024;

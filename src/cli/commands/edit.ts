@@ -39,14 +39,6 @@ function jitterSteps(v: string): number[] {
   });
 }
 
-/** run `f`, its error prefixed with the flag whose value it was */
-export function forFlag<T>(flag: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new Error(`${flag}: ${(e as Error).message}`);
-  }
-}
 
 /** a comma-separated list of layer indices, naming the flag */
 function indices(flag: string) {
