@@ -100,9 +100,13 @@ test('with a critic (λ > 0) a killed run resumes to the unbroken run; foreign a
 
 test('stratum enhance renders a document at its frame and enhances it; --photo gives both PSNRs; bad inputs are one line', async () => {
   const dir = tmp();
-  const train = darkened(await loadDataset('deadleaves:32', { size: 16, seed: 3 }));
-  (await trainEnhancer(run(dir, { steps: 2 }), train, train)).dispose();
-  const net = join(dir, ENHANCER_FILE);
+  const t = await cli(['train-enhancer', '--data', 'deadleaves:12', '--test', 'deadleaves:4', '--size', '16', '--steps', '2', '--width', '4', '--depth', '2', '--critic-width', '4', '-o', join(dir, 'run')]);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /held out \(4 pairs at 16²\): render \d+\.\d+ dB \/ SSIM [\d.]+, enhanced \d+\.\d+ dB/);
+  for (const f of ['enhance.png', 'enhance.json', 'enhance-curves.png', ENHANCER_FILE]) assert.ok(existsSync(join(dir, 'run', f)), f);
+  // the file to ship holds the U-Net alone: no critic, no optimiser state
+  const net = join(dir, 'run', 'enhancer-weights.stratum');
+  assert.equal(loadEnhancer(net, undefined, 16).adv, null);
   const { model } = loadModel(DEFAULT_MODEL);
   const photo = join(dir, 'photo.png');
   const sharp = (await import('sharp')).default;

@@ -14,7 +14,7 @@ import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { loadDataset } from '../../research/data/datasets.js';
 import { enhanceFigure } from '../../research/experiments/enhance.js';
-import { ENHANCER_FILE, loadEnhancer, renderPairs, scoreEnhancer, trainEnhancer } from '../../research/train/enhanceTrainer.js';
+import { ENHANCER_FILE, ENHANCER_WEIGHTS_FILE, loadEnhancer, renderPairs, saveEnhancerWeights, scoreEnhancer, trainEnhancer } from '../../research/train/enhanceTrainer.js';
 import { MAX_INPUT_SIDE } from '../../config.js';
 import { checkRender } from '../limits.js';
 import { outputOf } from '../options.js';
@@ -74,9 +74,10 @@ export async function runTrainEnhancer(o: OptionValues, c: Command): Promise<voi
   );
   const s = scoreEnhancer(net, testPairs);
   const figure = await enhanceFigure(net, testPairs, join(out, 'enhance.png'));
+  saveEnhancerWeights(join(out, ENHANCER_WEIGHTS_FILE), net, o.steps, o.data, { size: o.size, lambda: o.lambda, test: o.test, heldOut: s });
   writeFileAtomic(join(out, 'enhance.json'), [new TextEncoder().encode(JSON.stringify({ steps: o.steps, lambda: o.lambda, size: o.size, data: o.data, test: o.test, model: o.model, ...s }, null, 2) + '\n')]);
   say(
     `held out (${s.n} pairs at ${o.size}²): render ${s.render.psnr.toFixed(2)} dB / SSIM ${s.render.ssim.toFixed(3)}, enhanced ${s.enhanced.psnr.toFixed(2)} dB / SSIM ${s.enhanced.ssim.toFixed(3)}`,
-    `wrote ${shown(join(out, ENHANCER_FILE))} and ${shown(figure)}`,
+    `wrote ${shown(join(out, ENHANCER_FILE))}, ${shown(join(out, ENHANCER_WEIGHTS_FILE))} (the enhancer alone, to ship) and ${shown(figure)}`,
   );
 }

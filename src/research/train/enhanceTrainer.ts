@@ -39,6 +39,8 @@ import { ENHANCE_DEFAULTS, WGAN_DEFAULTS } from '../../config.js';
 
 export const ENHANCER_FILE = 'enhancer.stratum';
 export const ENHANCE_METRICS_FILE = 'enhance-metrics.jsonl';
+/** the trained enhancer without its training state, to ship */
+export const ENHANCER_WEIGHTS_FILE = 'enhancer-weights.stratum';
 
 export interface EnhanceRun {
   out: string;
@@ -135,6 +137,11 @@ export function scoreEnhancer(net: UNet, pairs: Pairs, limit = pairs.photos.n, w
 export function saveEnhancer(path: string, net: UNet, opt: Adam, adv: Adversary | null, step: number, data: string, info: Record<string, unknown> = {}): void {
   const a = adv ? adversaryState(adv) : { extra: [], info: {} };
   saveCheckpoint(path, net, { kind: 'enhance', step, opt, data, info: { ...info, ...a.info }, extra: a.extra });
+}
+
+/** the enhancer alone, no optimiser or critic: the file `stratum enhance` needs (models/enhancer.stratum) */
+export function saveEnhancerWeights(path: string, net: UNet, step: number, data: string, info: Record<string, unknown>): void {
+  saveCheckpoint(path, net, { kind: 'enhance', step, data, info, weightsOnly: true });
 }
 
 /** an enhancer (and, for training, its optimiser state and critic) from a checkpoint of kind 'enhance' */
