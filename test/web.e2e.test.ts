@@ -22,16 +22,10 @@
  * document updated, undo) and stop a long refinement; decompose with more layers than T, add greedy
  * layers and prune, as decompose --layers/--greedy/--prune.
  */
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isPlacedOrSharp } from '../src/core/placement.js';
-import { existsSync, mkdirSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import sharp from 'sharp';
-import { serveEditor } from '../src/cli/serve.js';
 import { MAX_INPUT_SIDE, PLACE_DEFAULTS } from '../src/config.js';
 import { renderDocument, type LayeredDocument } from '../src/core/document.js';
 import { frameAspect } from '../src/core/placement.js';
@@ -40,90 +34,10 @@ import { pixelBoxOf } from '../src/core/render.js';
 import { readImageExact, readImageFrame, readImageSquare } from '../src/data/images.js';
 import { load } from '../src/index.js';
 import { decomposePipeline } from '../src/pipeline/decompose.js';
-import { onBackend, psnr, tmp } from './support/helpers.js';
+import { psnr } from './support/helpers.js';
+import { decomposeSample, editorDocument, invertColours, layerList, newEditorPage, ROOT, screenshot, useEditorBrowser, viewPixels, withEditor } from './support/editorPage.js';
 
-const ROOT = join(import.meta.dirname, '..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SHOTS = process.env.STRATUM_SCREENSHOT_DIR ? join(ROOT, process.env.STRATUM_SCREENSHOT_DIR) : tmp('stratum-editor-shots-');
-
-/** a screenshot of the page as a small palette PNG */
-async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SHOTS, { recursive: true });
-  const png = await page.screenshot();
-  await sharp(png).png({ palette: true, colours: 128, effort: 10 }).toFile(join(SHOTS, name));
-}
-
-/** the view's pixels as RGBA bytes */
-const viewPixels = (page: Page) =>
-  page.evaluate(() => {
-    const c = document.getElementById('view') as HTMLCanvasElement;
-    return { width: c.width, height: c.height, data: Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data) };
-  });
-
-/**
- * One server and one browser for this file's tests, each test on a fresh page of it: the model's
- * shape bank and maps for placing, rendered by the first decomposition, are kept in the origin's
- * IndexedDB (web/bankStore.ts), so later tests do not render them again (a server per test was an
- * origin per test, where each test's page rendered them: 20-40 s in WebAssembly)
- */
-let server: Server;
-let context: BrowserContext;
-before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install chromium`);
-  await onBackend('fast');
-  server = await serveEditor(ROOT, 0);
-  context = await chromium.launchPersistentContext(tmp('stratum-chromium-'), {
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic', '--disable-gpu'],
-  });
-});
-after(async () => {
-  await context?.close();
-  server?.close();
-});
-
-/** the editor served from web-dist/ (npm run build:web) in a fresh page; page errors fail the test */
-async function withEditor(size: number, f: (page: Page) => Promise<void>): Promise<void> {
-  const port = (server.address() as AddressInfo).port;
-  const page = await context.newPage();
-  try {
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${port}/?size=${size}`);
-    await page.waitForSelector('body[data-status="ready"]', { timeout: 60_000 });
-    await f(page);
-    assert.deepEqual(errors, []);
-  } finally {
-    await page.close();
-  }
-}
-
-const editorDocument = (page: Page) => page.evaluate(() => (window as unknown as { stratum: { document(): unknown } }).stratum.document()) as Promise<LayeredDocument>;
-
-/** what the layer list shows: each layer's colour and contribution */
-const layerList = (page: Page) => page.locator('#layers li').evaluateAll((lis) => lis.map((li) => `${(li.querySelector('input.colour') as HTMLInputElement).value} ${li.querySelector('.contribution')!.textContent}`));
-
-/**
- * A start the refinement can improve (refinement keeps the better of start and end, so from a good
- * start it may honestly return it): every layer's colour replaced by its complement, in the list.
- */
-async function invertColours(page: Page): Promise<void> {
-  const n = await page.locator('#layers li').count();
-  for (let i = 0; i < n; i++) {
-    await page.locator(`#layers li[data-index="${i}"] input.colour`).evaluate((el) => {
-      const input = el as HTMLInputElement;
-      input.value = `#${(Number.parseInt(input.value.slice(1), 16) ^ 0xffffff).toString(16).padStart(6, '0')}`;
-      // as a colour picker does: input while choosing, change when closed (the list is rebuilt)
-      input.dispatchEvent(new Event('input', { bubbles: true }));
-      input.dispatchEvent(new Event('change', { bubbles: true }));
-    });
-  }
-}
-
-async function decomposeSample(page: Page, sample: string): Promise<void> {
-  await page.setInputFiles('#file', join(ROOT, 'samples', sample));
-  await page.waitForSelector('body[data-status="done"]', { timeout: 180_000 });
-}
+useEditorBrowser();
 
 test('browser editor: a first screen in plain words; the same 14-layer document as the library (placed layers included) for the same RGB, rendered at the photo\'s aspect; an edit changes the render', { timeout: 900_000 }, async (t) => {
   // the library's side: the photo as decompose() reads it, its 14-layer document
@@ -133,14 +47,13 @@ test('browser editor: a first screen in plain words; the same 14-layer document 
   const lib = decomposePipeline(model, frame, { layers: 14 }, { image: 'sunset.jpg' }).doc;
   assert.ok(lib.layers.filter((l) => l.place).length >= 4, 'at least 14 − T placed layers');
 
-  const port = (server.address() as AddressInfo).port;
   // a page of the file's browser before any other test's: a first visit (nothing kept in IndexedDB yet)
-  const page = await context.newPage();
+  const { page, url } = await newEditorPage();
   try {
     await page.setViewportSize({ width: 1280, height: 800 });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`http://127.0.0.1:${port}/`);
+    await page.goto(`${url}/`);
     await page.waitForSelector('body[data-status="ready"]', { timeout: 60_000 });
 
     // 1. the first screen: the sample photo and what the page does, no canvas yet, no jargon in the status line
