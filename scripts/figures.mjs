@@ -76,8 +76,8 @@ const FIGURES = [
     copy: [['runs/enhance/enhance.png', 'fig6-enhance.png'], ['runs/enhance/enhance-curves.png', 'fig6-enhance-curves.png'], ['runs/enhance-sunset/compare-64.png', 'fig6-sunset-64.png'], ['runs/enhance-sunset/compare-640.png', 'fig6-sunset-640.png']],
   },
   {
-    name: 'gan', kind: 'long', what: 'GAN on Fashion-MNIST, 1,000 generator steps (66 minutes), then samples: gan-samples.png, gan-curves.png, gan-sheet.png',
-    steps: [stratum('gan', '--data', 'fashion-mnist', '--out', 'runs/gan-fmnist', '--steps', '1000', '--save-every', '50'), stratum('sample', '--model', 'runs/gan-fmnist/gan.stratum', '--n', '8', '--size', '1024', '--out', 'runs/gan-samples')],
+    name: 'gan', kind: 'long', what: 'GAN on Fashion-MNIST, 1,000 generator steps (66 minutes), then samples: gan-samples.png, gan-curves.png, gan-sheet.png, gan-resolution.png (scripts/gan-resolution.ts)',
+    steps: [stratum('gan', '--data', 'fashion-mnist', '--out', 'runs/gan-fmnist', '--steps', '1000', '--save-every', '50'), stratum('sample', '--model', 'runs/gan-fmnist/gan.stratum', '--n', '8', '--size', '1024', '--out', 'runs/gan-samples'), tsx('scripts/gan-resolution.ts', 'runs/gan-fmnist/gan.stratum', 'docs/results/gan-resolution.png')],
     copy: [['runs/gan-fmnist/samples.png', 'gan-samples.png'], ['runs/gan-fmnist/gan-curves.png', 'gan-curves.png'], ['runs/gan-samples/sheet.png', 'gan-sheet.png']],
   },
 ];
@@ -86,7 +86,7 @@ const FIGURES = [
 const CANNOT = [
   ['gpu-table1-curves.png, gpu-table1-b256-curves.png', 'trained on a lent GPU (scripts/gpu-table1.sh, docs/scale.md "On one GPU"); scripts/gpu-table1-report.ts redraws them from those run folders, which stay on the GPU machine'],
   ['photos-train-continued.png, photos-train-leg3…6.png', "the bundled photo model's training curves (curves.png of runs/photo-*; about 8 hours of training, models/README.md)"],
-  ['collapse-diagnosis.png, collapse-fixed.png, gan-resolution.png', 'no command was recorded behind them (issue 24)'],
+  ['collapse-diagnosis.png, collapse-fixed.png', 'per-step instrumentation of a collapsing run (docs/photos.md), not kept; no command was recorded behind them (issue 24)'],
 ];
 
 const argv = process.argv.slice(2);
