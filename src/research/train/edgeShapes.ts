@@ -69,6 +69,8 @@ export interface EdgeShapeOptions {
   gain?: number;
   /** side of the frame grid */
   side?: number;
+  /** side of the coarser grid the bank is scanned on for each target's start (default 20: the scan of every bank shape is most of the cost) */
+  scanSide?: number;
   /** a fit whose mean |mask − target| stays above this is left out */
   maxError?: number;
   onStep?: (step: number, loss: number) => void;
@@ -80,6 +82,8 @@ export interface EdgeShapes {
   p: Float32Array;
   /** mean |σ(g z) − 1_R| on the grid, per target (kept or not) */
   error: Record<string, number>;
+  /** the same for the bank shape each fit started from */
+  startError: Record<string, number>;
 }
 
 const EPS = 1e-5;
@@ -116,13 +120,17 @@ export function fitEdgeShapes(model: Decomposer, o: EdgeShapeOptions = {}): Edge
     for (let i = 0; i < P; i++) tv[k * P + i] = targets[n]!(xy[2 * i]!, xy[2 * i + 1]!) ? 1 : 0;
   });
   const T = tf.tensor2d(tv, [names.length, P]);
-  // the start: the bank shape closest to each target
+  // the start: the bank shape closest to each target, on a coarser grid
+  const C = Math.min(B, o.scanSide ?? 20);
   const starts = tf.tidy(() => {
+    const scan = pixelGrid(C, C);
+    const sxy = scan.dataSync();
+    const st = tf.tensor2d(Float32Array.from({ length: names.length * C * C }, (_, j) => (targets[names[Math.floor(j / (C * C))]!]!(sxy[2 * (j % (C * C))]!, sxy[2 * (j % (C * C)) + 1]!) ? 1 : 0)), [names.length, C * C]);
     const loss: Float32Array[] = [];
     for (let d0 = 0; d0 < D; d0 += 128) {
       const n = Math.min(128, D - d0);
-      const m = maskNetWithReference(model.store, cfg, ref, coords, tf.tensor2d(bank.p.subarray(d0 * K, (d0 + n) * K), [n, K]));
-      loss.push(...names.map((_, k) => gainedBce(m, T.slice([k, 0], [1, P]).tile([n, 1]) as tf.Tensor2D, gain).dataSync() as Float32Array));
+      const m = maskNetWithReference(model.store, cfg, ref, scan, tf.tensor2d(bank.p.subarray(d0 * K, (d0 + n) * K), [n, K]));
+      loss.push(...names.map((_, k) => gainedBce(m, st.slice([k, 0], [1, C * C]).tile([n, 1]) as tf.Tensor2D, gain).dataSync() as Float32Array));
     }
     return names.map((_, k) => {
       let best = 0, bestL = Infinity;
@@ -137,7 +145,21 @@ export function fitEdgeShapes(model: Decomposer, o: EdgeShapeOptions = {}): Edge
   starts.forEach((d, k) => start.set(bank.p.subarray(d * K, (d + 1) * K), k * K));
   const p = tf.variable(tf.tensor2d(start, [names.length, K]));
   const opt = new Adam({ lr: o.lr ?? 0.03, beta1: 0.9, beta2: 0.999, eps: 1e-8 });
+  /** mean |σ(g z) − 1_R| per target of the current p */
+  const errors = (): Float32Array => {
+    const m = tf.tidy(() => maskNetWithReference(model.store, cfg, ref, coords, p)).dataSync() as Float32Array;
+    return Float32Array.from(names, (_, k) => {
+      let e = 0;
+      for (let i = 0; i < P; i++) {
+        const v = Math.min(1 - EPS, Math.max(EPS, m[k * P + i]!));
+        e += Math.abs(1 / (1 + Math.pow(v / (1 - v), -gain)) - tv[k * P + i]!);
+      }
+      return e / P;
+    });
+  };
+  const byName = (e: Float32Array) => Object.fromEntries(names.map((n, k) => [n, e[k]!]));
   try {
+    const startError = byName(errors());
     for (let s = 1; s <= steps; s++) {
       const { value, grads } = tf.variableGrads(() => gainedBce(maskNetWithReference(model.store, cfg, ref, coords, p), T, gain).sum() as tf.Scalar, [p]);
       opt.apply(new Map([['p', p]]), new Map([['p', grads[p.name]!]]));
@@ -145,22 +167,12 @@ export function fitEdgeShapes(model: Decomposer, o: EdgeShapeOptions = {}): Edge
       value.dispose();
       for (const g of Object.values(grads)) g.dispose();
     }
-    const m = tf.tidy(() => maskNetWithReference(model.store, cfg, ref, coords, p)).dataSync() as Float32Array;
+    const e = errors();
     const pv = p.dataSync() as Float32Array;
-    const error: Record<string, number> = {};
-    const kept: number[] = [];
-    names.forEach((n, k) => {
-      let e = 0;
-      for (let i = 0; i < P; i++) {
-        const v = Math.min(1 - EPS, Math.max(EPS, m[k * P + i]!));
-        e += Math.abs(1 / (1 + Math.pow(v / (1 - v), -gain)) - tv[k * P + i]!);
-      }
-      error[n] = e / P;
-      if (error[n]! <= maxError && pv.subarray(k * K, (k + 1) * K).every(Number.isFinite)) kept.push(k);
-    });
+    const kept = names.map((_, k) => k).filter((k) => e[k]! <= maxError && pv.subarray(k * K, (k + 1) * K).every(Number.isFinite));
     const out = new Float32Array(kept.length * K);
     kept.forEach((k, j) => out.set(pv.subarray(k * K, (k + 1) * K), j * K));
-    return { names: kept.map((k) => names[k]!), p: out, error };
+    return { names: kept.map((k) => names[k]!), p: out, error: byName(e), startError };
   } finally {
     opt.dispose();
     p.dispose();
