@@ -3,7 +3,7 @@
  * as whole), learns its residual on pairs, resumes, and refuses foreign or broken files in one line.
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import * as tf from '../src/core/tf.js';
@@ -104,6 +104,13 @@ test('stratum enhance renders a document at its frame and enhances it; --photo g
   assert.equal(t.code, 0, t.err);
   assert.match(t.out, /held out \(4 pairs at 16²\): render \d+\.\d+ dB \/ SSIM [\d.]+, enhanced \d+\.\d+ dB/);
   for (const f of ['enhance.png', 'enhance.json', 'enhance-curves.png', ENHANCER_FILE]) assert.ok(existsSync(join(dir, 'run', f)), f);
+  // the pairs are kept: a resumed run reads them instead of decomposing the photos again
+  const pairsFile = join(dir, 'run', 'pairs-train.bin');
+  const made = statSync(pairsFile).mtimeMs;
+  const again = await cli(['train-enhancer', '--data', 'deadleaves:12', '--test', 'deadleaves:4', '--size', '16', '--steps', '3', '--width', '4', '--depth', '2', '--critic-width', '4', '--resume', '-o', join(dir, 'run')]);
+  assert.equal(again.code, 0, again.err);
+  assert.equal(statSync(pairsFile).mtimeMs, made);
+  assert.equal(loadEnhancer(join(dir, 'run', ENHANCER_FILE)).step, 3);
   // the file to ship holds the U-Net alone: no critic, no optimiser state
   const net = join(dir, 'run', 'enhancer-weights.stratum');
   assert.equal(loadEnhancer(net, undefined, 16).adv, null);

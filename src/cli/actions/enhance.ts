@@ -1,8 +1,9 @@
 /** stratum enhance / train-enhancer: what the commands do (flags and help: src/cli/commands/enhance.ts, which imports this file only when a command runs) */
 import { Command, type OptionValues } from 'commander';
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../io/atomicFile.js';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { useBackend, type BackendName } from '../../backend/index.js';
 import { renderDocument, renderSize } from '../../core/document.js';
@@ -14,7 +15,7 @@ import { checkOutputFolder, checkOutputs } from '../../io/paths.js';
 import { loadModel } from '../../model/checkpoint.js';
 import { loadDataset } from '../../research/data/datasets.js';
 import { enhanceFigure } from '../../research/experiments/enhance.js';
-import { ENHANCER_FILE, ENHANCER_WEIGHTS_FILE, loadEnhancer, renderPairs, saveEnhancerWeights, scoreEnhancer, trainEnhancer } from '../../research/train/enhanceTrainer.js';
+import { ENHANCER_FILE, ENHANCER_WEIGHTS_FILE, loadEnhancer, type Pairs, renderPairs, saveEnhancerWeights, scoreEnhancer, trainEnhancer } from '../../research/train/enhanceTrainer.js';
 import { MAX_INPUT_SIDE } from '../../config.js';
 import { checkRender } from '../limits.js';
 import { outputOf } from '../options.js';
@@ -53,6 +54,20 @@ async function photoAt(path: string, w: number, h: number): Promise<Uint8Array> 
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
+/** the renders of a pair set from `path` when it was made for the same key and photos, else made and written there */
+function cachedPairs(path: string, key: Record<string, unknown>, make: () => Pairs, photos: Pairs['photos']): Pairs {
+  const head = new TextEncoder().encode(JSON.stringify(key) + '\n');
+  if (existsSync(path)) {
+    const bytes = new Uint8Array(readFileSync(path));
+    const same = bytes.length === head.length + photos.data.length && head.every((b, i) => bytes[i] === b);
+    if (same) return { renders: { ...photos, data: bytes.slice(head.length) }, photos };
+  }
+  const pairs = make();
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomic(path, [head, pairs.renders.data]);
+  return pairs;
+}
+
 export async function runTrainEnhancer(o: OptionValues, c: Command): Promise<void> {
   const out = outputOf(c);
   checkOutputFolder(out);
@@ -65,8 +80,10 @@ export async function runTrainEnhancer(o: OptionValues, c: Command): Promise<voi
   const train = await loadDataset(o.data, { size: o.size, limit: o.limit, seed: o.seed });
   const test = await loadDataset(o.test, { size: o.size, seed: o.seed });
   say(`enhancer pairs: ${train.n} training and ${test.n} held-out ${o.size}² crops, rendered from ${shown(o.model)}'s decompositions`);
-  const trainPairs = renderPairs(model, train, 'pairs (train) ');
-  const testPairs = renderPairs(model, test, 'pairs (held out) ');
+  // the pairs are kept in the run folder (minutes to make): a resumed run, or a new one on the same data and model, reads them
+  const key = { model: createHash('sha256').update(readFileSync(o.model)).digest('hex'), data: o.data, test: o.test, size: o.size, limit: o.limit ?? null, seed: o.seed };
+  const trainPairs = cachedPairs(join(out, 'pairs-train.bin'), key, () => renderPairs(model, train, 'pairs (train) '), train);
+  const testPairs = cachedPairs(join(out, 'pairs-test.bin'), key, () => renderPairs(model, test, 'pairs (held out) '), test);
   const net = await trainEnhancer(
     { out, data: o.data, net: { kind: 'unet', width: o.width, depth: o.depth }, size: o.size, steps: o.steps, batch: o.batch, lr: o.lr, lambda: o.lambda, criticWidth: o.criticWidth, saveEvery: o.saveEvery, evalEvery: o.evalEvery, seed: o.seed, resume: o.resume },
     trainPairs,
