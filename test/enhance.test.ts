@@ -102,7 +102,7 @@ test('stratum enhance renders a document at its frame and enhances it; --photo g
   const dir = tmp();
   const t = await cli(['train-enhancer', '--data', 'deadleaves:12', '--test', 'deadleaves:4', '--size', '16', '--steps', '2', '--width', '4', '--depth', '2', '--critic-width', '4', '-o', join(dir, 'run')]);
   assert.equal(t.code, 0, t.err);
-  assert.match(t.out, /held out \(4 pairs at 16²\): render \d+\.\d+ dB \/ SSIM [\d.]+, enhanced \d+\.\d+ dB/);
+  assert.match(t.out, /held out \(4 pairs at 16²\): render [\d.]+ dB \(median [\d.]+\) \/ SSIM [\d.]+ \/ sharpness [\d.]+; enhanced [\d.]+ dB/);
   for (const f of ['enhance.png', 'enhance.json', 'enhance-curves.png', ENHANCER_FILE]) assert.ok(existsSync(join(dir, 'run', f)), f);
   // the pairs are kept: a resumed run reads them instead of decomposing the photos again
   const pairsFile = join(dir, 'run', 'pairs-train.bin');

@@ -93,8 +93,9 @@ export async function runTrainEnhancer(o: OptionValues, c: Command): Promise<voi
   const figure = await enhanceFigure(net, testPairs, join(out, 'enhance.png'));
   saveEnhancerWeights(join(out, ENHANCER_WEIGHTS_FILE), net, o.steps, o.data, { size: o.size, lambda: o.lambda, test: o.test, heldOut: s });
   writeFileAtomic(join(out, 'enhance.json'), [new TextEncoder().encode(JSON.stringify({ steps: o.steps, lambda: o.lambda, size: o.size, data: o.data, test: o.test, model: o.model, ...s }, null, 2) + '\n')]);
+  const side = (x: typeof s.render) => `${x.psnr.toFixed(2)} dB (median ${x.medianPsnr.toFixed(2)}) / SSIM ${x.ssim.toFixed(3)} / sharpness ${x.sharpness.toFixed(1)}`;
   say(
-    `held out (${s.n} pairs at ${o.size}²): render ${s.render.psnr.toFixed(2)} dB / SSIM ${s.render.ssim.toFixed(3)}, enhanced ${s.enhanced.psnr.toFixed(2)} dB / SSIM ${s.enhanced.ssim.toFixed(3)}`,
+    `held out (${s.n} pairs at ${o.size}²): render ${side(s.render)}; enhanced ${side(s.enhanced)}; the photos' sharpness ${s.photoSharpness.toFixed(1)}; the enhanced render is closer on ${s.better} of ${s.n}`,
     `wrote ${shown(join(out, ENHANCER_FILE))}, ${shown(join(out, ENHANCER_WEIGHTS_FILE))} (the enhancer alone, to ship) and ${shown(figure)}`,
   );
 }

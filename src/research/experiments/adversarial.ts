@@ -6,7 +6,7 @@
  *
  * Measured on the held-out images with the encoder's colours (BatchNorm calibrated as in the tables):
  *   PSNR, SSIM, and sharpness = the mean over images of the edge sharpness of the reconstruction
- *   (src/research/experiments/figures.ts edgeSharpness: 99th percentile of the luminance gradient per pixel, in
+ *   (src/research/eval/sharpness.ts edgeSharpness: 99th percentile of the luminance gradient per pixel, in
  *   grey levels, the number `experiment vectorize` reports), also given relative to the targets' own.
  *
  * Scale of λ: the critic is held to gradients of norm ≈ 1 per image by the penalty, while the L1 term's
@@ -32,7 +32,7 @@ import { calibrateBatchNorm } from '../train/calibrate.js';
 import { trainingLoop } from '../train/loop.js';
 import { trainStep } from '../train/step.js';
 import { adversarialStep } from '../train/trainer.js';
-import { edgeSharpness } from './figures.js';
+import { edgeSharpness } from '../eval/sharpness.js';
 import { reconstructAll, scores } from './tables.js';
 
 export { ADVERSARIAL_DEFAULTS };

@@ -16,6 +16,7 @@ import { frameSize, renderDocument, type LayeredDocument } from '../../core/docu
 import { mulberry32 } from '../../core/random.js';
 import { readImageFrame } from '../../data/images.js';
 import { grayTile, writeGrid, type Tile } from '../../eval/grid.js';
+import { edgeSharpness } from '../eval/sharpness.js';
 import { writeFileAtomic } from '../../io/atomicFile.js';
 import type { Decomposer } from '../../model/decomposer.js';
 import { decomposeFrame } from '../../model/decomposeFrame.js';
@@ -53,16 +54,6 @@ export async function jitterFigure(doc: LayeredDocument, out: string, o: JitterO
   const path = join(out, 'jitter.png');
   await writeGrid(path, rows, { scale: 1, gap: 3, columnLabels: ks.map((k) => `k = ${k.toFixed(2)}`) });
   return { path, layer: t, ks, masks };
-}
-
-/** 99th percentile of the luminance gradient magnitude, in grey levels per pixel */
-export function edgeSharpness(rgb: ArrayLike<number>, w: number, h: number, scale = 255): number {
-  const L = new Float32Array(w * h);
-  for (let i = 0; i < w * h; i++) L[i] = scale * (0.299 * rgb[3 * i]! + 0.587 * rgb[3 * i + 1]! + 0.114 * rgb[3 * i + 2]!);
-  const g: number[] = [];
-  for (let y = 0; y < h - 1; y++) for (let x = 0; x < w - 1; x++) g.push(Math.hypot(L[y * w + x + 1]! - L[y * w + x]!, L[(y + 1) * w + x]! - L[y * w + x]!));
-  g.sort((a, b) => a - b);
-  return g.length ? g[Math.floor(0.99 * (g.length - 1))]! : 0;
 }
 
 export interface VectorizeRow {

@@ -23,7 +23,7 @@ import { loadModel, readCheckpoint } from '../../model/checkpoint.js';
 import type { Decomposer } from '../../model/decomposer.js';
 import { decomposeImage } from '../../model/decomposeImage.js';
 import { CHECKPOINT_FILE, train } from '../train/trainer.js';
-import { edgeSharpness } from './figures.js';
+import { edgeSharpness } from '../eval/sharpness.js';
 
 export { QUANTIZE64_DEFAULTS };
 
