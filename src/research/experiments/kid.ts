@@ -137,7 +137,7 @@ export async function runKid(o: KidExperiment): Promise<{ rows: KidRow[]; markdo
   add('real, quantised to 20 colours', 'calibration', q);
   add('real, greyscale', 'calibration', greyscale(train));
   add('uniform noise — ceiling', 'calibration', uniformNoise(o.n, F, o.seed));
-  shown.push({ label: 'blurred', set: blurred }, { label: '20 colours', set: q });
+  shown.push({ label: 'real (training)', set: train }, { label: 'blurred', set: blurred }, { label: '20 colours', set: q });
 
   const meta = { reference: o.real, referenceN: ref.n, n: o.n, features: `${o.featuresFile} encoder at ${F}² (${o.features.featureDim} features)`, subsets: opts.subsets, subsetSize: Math.min(opts.subsetSize, o.n, ref.n), seed: o.seed };
   const markdown = kidMarkdown(rows, meta);
