@@ -5,7 +5,8 @@
  *
  *   real (training side)   n images of the training side (photos:n or fashion-mnist) — the floor
  *   blurred                those images, box-blurred 3×3 at 32²
- *   quantised              those images, each reduced to 20 colours (src/research/eval/quantize.ts)
+ *   quantised              the first QUANTISED of those images, each reduced to 20 colours
+ *                          (src/research/eval/quantize.ts: about a second per image here)
  *   greyscale              those images in grey (a change these features do see; blur and
  *                          quantisation they barely see: src/research/eval/kid.ts)
  *   noise                  n images of uniform noise — the ceiling
@@ -20,7 +21,7 @@
  */
 import { join } from 'node:path';
 import * as tf from '../../core/tf.js';
-import type { ImageSet } from '../../data/imageSet.js';
+import { subset, type ImageSet } from '../../data/imageSet.js';
 import { writeGrid, type Tile } from '../../eval/grid.js';
 import { writeFileAtomic } from '../../io/atomicFile.js';
 import type { Decomposer } from '../../model/decomposer.js';
@@ -34,6 +35,8 @@ import { loadGan } from '../train/ganTrainer.js';
 export const SAMPLE_BATCH = 50;
 /** most samples per GAN */
 export const MAX_KID_SAMPLES = 10000;
+/** images of the quantised calibration row (image-q's Wu palette takes about a second per 32² image on this machine) */
+export const QUANTISED = 100;
 /** samples of each set shown in kid-samples.png */
 const SHOWN = 12;
 
@@ -133,7 +136,7 @@ export async function runKid(o: KidExperiment): Promise<{ rows: KidRow[]; markdo
   add(`real: ${side.spec}${side.limit ? ` (first ${side.limit})` : ''} — floor`, 'calibration', train);
   const blurred = boxBlur3(train);
   add('real, box-blurred 3×3', 'calibration', blurred);
-  const q = quantised(train);
+  const q = quantised(train.n > QUANTISED ? subset(train, Array.from({ length: QUANTISED }, (_, i) => i)) : train);
   add('real, quantised to 20 colours', 'calibration', q);
   add('real, greyscale', 'calibration', greyscale(train));
   add('uniform noise — ceiling', 'calibration', uniformNoise(o.n, F, o.seed));
