@@ -16,7 +16,7 @@ export function register(program: Command): void {
     .option('--sets <list>', 'transfer: comma-separated data sets whose held-out images are used (see train --data)', 'photos:2000:0.8:0.8,fashion-mnist')
     .option('--model <file>', 'jitter, vectorize: the model; quantize64: a 64² model to use instead of training one; kid: the feature network (its encoder)', DEFAULT_MODEL)
     .option('--gans <list>', 'kid: comma-separated GAN checkpoints (gan.stratum)')
-    .option('--real <spec>', 'kid: the held-out reference set, photos-test[:N] or fashion-mnist-test[:DIR]', KID_EXPERIMENT_DEFAULTS.real)
+    .option('--real <spec>', 'kid: the held-out reference set, photos-test[:N] or fashion-mnist-test[:DIR] (its first 512)', KID_EXPERIMENT_DEFAULTS.real)
     .option('--n <n>', `kid: samples per GAN, and images of each calibration set (subsets of ${KID_DEFAULTS.subsetSize} per side)`, int('--n', 2), KID_EXPERIMENT_DEFAULTS.n)
     .option('--images <list>', 'jitter (the first), vectorize: comma-separated images', 'samples/sunset.jpg,samples/bag.png')
     .option('--layer <n>', 'jitter: the layer to move (default: the one worth most)', int('--layer', 0))

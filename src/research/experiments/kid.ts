@@ -68,11 +68,17 @@ export interface KidExperiment {
   log?: (msg: string) => void;
 }
 
-/** the reference spec's training side: photos-test[:N[:…]] → photos:n[:…], fashion-mnist-test[:DIR] → fashion-mnist[:DIR] */
-export function trainingSideOf(real: string, n: number): { spec: string; limit?: number } {
+/** images of a reference with no count of its own (fashion-mnist-test: its first ones) */
+export const REFERENCE_IMAGES = 512;
+
+/**
+ * the reference spec's training side: photos-test[:N[:…]] → photos:n[:…], fashion-mnist-test[:DIR]
+ * → the first n of fashion-mnist[:DIR]; and how many reference images to keep
+ */
+export function trainingSideOf(real: string, n: number): { spec: string; limit?: number; refLimit?: number } {
   const [kind, ...rest] = real.split(':');
   if (kind === 'photos-test') return { spec: ['photos', String(n), ...rest.slice(1)].join(':') };
-  if (kind === 'fashion-mnist-test') return { spec: ['fashion-mnist', ...rest].join(':'), limit: n };
+  if (kind === 'fashion-mnist-test') return { spec: ['fashion-mnist', ...rest].join(':'), limit: n, refLimit: REFERENCE_IMAGES };
   throw new Error(`--real ${real}: the reference must be photos-test[:N[:WHOLE[:OBJECTS]]] or fashion-mnist-test[:DIR]`);
 }
 
@@ -114,8 +120,8 @@ export async function runKid(o: KidExperiment): Promise<{ rows: KidRow[]; markdo
   const F = KID_FEATURE_SIZE;
   const opts = { subsets: o.subsets ?? KID_DEFAULTS.subsets, subsetSize: o.subsetSize ?? KID_DEFAULTS.subsetSize, seed: o.seed };
   log(`kid: loading the reference ${o.real} and the training side…`);
-  const ref = await loadDataset(o.real, { size: F, seed: o.seed });
   const side = trainingSideOf(o.real, o.n);
+  const ref = await loadDataset(o.real, { size: F, seed: o.seed, limit: side.refLimit });
   const train = await loadDataset(side.spec, { size: F, limit: side.limit, seed: o.seed });
   const refF = kidFeatures(o.features, ref);
   const rows: KidRow[] = [];
