@@ -10,6 +10,7 @@ import { DEFAULT_MODEL } from '../src/io/paths.js';
 import { loadModel } from '../src/model/checkpoint.js';
 import { loadDataset } from '../src/research/data/datasets.js';
 import { boxBlur3, greyscale, kid, kidFeatures, mmd2Unbiased, uniformNoise, type Features } from '../src/research/eval/kid.js';
+import { trainingSideOf } from '../src/research/experiments/kid.js';
 import { onBackend } from './support/helpers.js';
 
 /** n Gaussian feature vectors of width d, mean `shift` in every coordinate */
@@ -64,4 +65,11 @@ test('KID on the bundled encoder: another draw ≈ 0 < greyscale < noise; a 3×3
   for (let i = 0; i < 4; i++) for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) for (let c = 0; c < 3; c++) up.data[((i * 64 + y) * 64 + x) * 3 + c] = a.data[((i * 32 + (y >> 1)) * 32 + (x >> 1)) * 3 + c]!;
   const fu = kidFeatures(model, up);
   for (let j = 0; j < 4 * fa.d; j++) assert.ok(Math.abs(fu.data[j]! - fa.data[j]!) < 1e-4, `feature ${j}`);
+});
+
+test('experiment kid: the reference names its training side; anything else is a one-line error', () => {
+  assert.deepEqual(trainingSideOf('photos-test:512', 500), { spec: 'photos:500' });
+  assert.deepEqual(trainingSideOf('photos-test:512:0.8:0.8', 300), { spec: 'photos:300:0.8:0.8' });
+  assert.deepEqual(trainingSideOf('fashion-mnist-test', 50), { spec: 'fashion-mnist', limit: 50, refLimit: 512 });
+  assert.throws(() => trainingSideOf('cifar10:/x', 10), /^Error: --real cifar10:\/x: the reference must be photos-test\[:N\[:WHOLE\[:OBJECTS\]\]\] or fashion-mnist-test\[:DIR\]$/);
 });
