@@ -142,7 +142,9 @@ export async function runKid(o: KidExperiment): Promise<{ rows: KidRow[]; markdo
   add(`real: ${side.spec}${side.limit ? ` (first ${side.limit})` : ''} — floor`, 'calibration', train);
   const blurred = boxBlur3(train);
   add('real, box-blurred 3×3', 'calibration', blurred);
-  const q = quantised(train.n > QUANTISED ? subset(train, Array.from({ length: QUANTISED }, (_, i) => i)) : train);
+  const few = train.n > QUANTISED ? subset(train, Array.from({ length: QUANTISED }, (_, i) => i)) : train;
+  const q = quantised(few);
+  if (few !== train) add(`real: the first ${few.n} of them — the quantised row's floor`, 'calibration', few);
   add('real, quantised to 20 colours', 'calibration', q);
   add('real, greyscale', 'calibration', greyscale(train));
   add('uniform noise — ceiling', 'calibration', uniformNoise(o.n, F, o.seed));
