@@ -4,6 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mulberry32 } from '../src/core/random.js';
 import { subset } from '../src/data/imageSet.js';
 import { DEFAULT_MODEL } from '../src/io/paths.js';
@@ -11,6 +14,7 @@ import { loadModel } from '../src/model/checkpoint.js';
 import { loadDataset } from '../src/research/data/datasets.js';
 import { boxBlur3, greyscale, kid, kidFeatures, mmd2Unbiased, uniformNoise, type Features } from '../src/research/eval/kid.js';
 import { trainingSideOf } from '../src/research/experiments/kid.js';
+import { cli } from './support/cli.js';
 import { onBackend } from './support/helpers.js';
 
 /** n Gaussian feature vectors of width d, mean `shift` in every coordinate */
@@ -72,4 +76,26 @@ test('experiment kid: the reference names its training side; anything else is a 
   assert.deepEqual(trainingSideOf('photos-test:512:0.8:0.8', 300), { spec: 'photos:300:0.8:0.8' });
   assert.deepEqual(trainingSideOf('fashion-mnist-test', 50), { spec: 'fashion-mnist', limit: 50, refLimit: 512 });
   assert.throws(() => trainingSideOf('cifar10:/x', 10), /^Error: --real cifar10:\/x: the reference must be photos-test\[:N\[:WHOLE\[:OBJECTS\]\]\] or fashion-mnist-test\[:DIR\]$/);
+});
+
+test('experiment kid: one-line refusals naming the flag, before any folder is made', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'stratum-kid-'));
+  const out = join(dir, 'never');
+  const cases: [string[], RegExp][] = [
+    [['experiment', 'kid', '-o', out], /experiment kid needs --gans/],
+    [['experiment', 'kid', '--gans', join(dir, 'none.stratum'), '-o', out], /none\.stratum: no such file \(--gans\)/],
+    [['experiment', 'kid', '--gans', DEFAULT_MODEL, '-o', out], /default\.stratum: not a GAN checkpoint \(--gans/],
+    [['experiment', 'kid', '--gans', DEFAULT_MODEL, '--n', '1', '-o', out], /--n must be an integer ≥ 2/],
+  ];
+  try {
+    for (const [args, re] of cases) {
+      const r = await cli(args);
+      assert.notEqual(r.code, 0, `${args.join(' ')} should fail`);
+      assert.match(r.err, re, `${args.join(' ')}: ${r.err}`);
+      assert.equal(r.err.trim().split('\n').filter((l) => !l.startsWith('(run with --help')).length, 1, `one line: ${r.err}`);
+      assert.ok(!existsSync(out), `${args.join(' ')} made ${out}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
