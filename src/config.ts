@@ -331,3 +331,11 @@ export const QUANTIZE64_DEFAULTS = {
   holdout: 64,
   colours: 20,
 };
+
+/**
+ * KID (src/research/eval/kid.ts): subsets per estimate and images per side of each; `stratum
+ * experiment kid`: the held-out reference set and the samples drawn per GAN (also the size of each
+ * calibration set)
+ */
+export const KID_DEFAULTS = { subsets: 10, subsetSize: 100, seed: 0 };
+export const KID_EXPERIMENT_DEFAULTS = { real: 'photos-test:512', n: 500 };

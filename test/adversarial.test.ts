@@ -118,7 +118,7 @@ test('adversarial and quantize64 flags: one-line refusals naming the flag, befor
     [['experiment', 'adversarial', '--steps', '0', '-o', out], /--steps must be an integer ≥ 1/],
     [['experiment', 'quantize64', '--model', join(dir, 'none.stratum'), '-o', out], /none\.stratum: no such model file \(--model\)/],
     [['experiment', 'quantize64', '--size', '40', '-o', out], /--size 40: the small encoder halves the image 4 times/],
-    [['experiment', 'nonsense', '-o', out], /unknown experiment 'nonsense' \(.*adversarial, quantize64\)/],
+    [['experiment', 'nonsense', '-o', out], /unknown experiment 'nonsense' \(.*adversarial, quantize64, kid\)/],
   ];
   for (const [args, re] of cases) {
     const r = await cli(args);

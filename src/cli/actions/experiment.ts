@@ -5,7 +5,7 @@ import { basename, join } from 'node:path';
 import { transferTable } from '../../research/experiments/transfer.js';
 import { readImageFrame } from '../../data/images.js';
 import { jitterFigure, vectorizeFigure } from '../../research/experiments/figures.js';
-import { loadModel } from '../../model/checkpoint.js';
+import { loadModel, readCheckpoint } from '../../model/checkpoint.js';
 import { decomposeFrame } from '../../model/decomposeFrame.js';
 import { modelConfig, type EncoderKind } from '../../config.js';
 import { useBackend, type BackendName } from '../../backend/index.js';
@@ -13,6 +13,8 @@ import { loadSplit } from '../../research/data/datasets.js';
 import { adversarialMarkdown, checkAdversarialSize, parseLambdas, parseTs, runAdversarial } from '../../research/experiments/adversarial.js';
 import { ADVERSARIAL_DEFAULTS, QUANTIZE64_DEFAULTS } from '../../config.js';
 import { runQuantize64 } from '../../research/experiments/quantize64.js';
+import { MAX_KID_SAMPLES, runKid, trainingSideOf } from '../../research/experiments/kid.js';
+import { KID_FEATURE_SIZE } from '../../research/eval/kid.js';
 import { checkTableSize, markdownTable, runExperiment } from '../../research/experiments/tables.js';
 import { checkOutputFolder } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';
@@ -56,7 +58,8 @@ export async function runExperiments(table: string, o: OptionValues, c: Command)
     return;
   }
   if (table === 'adversarial' || table === 'quantize64') return issue24Experiment(table, o, c);
-  if (table !== 'table1' && table !== 'table2') throw new Error(`unknown experiment '${table}' (table1, table2, jitter, vectorize, transfer, adversarial, quantize64)`);
+  if (table === 'kid') return kidExperiment(o);
+  if (table !== 'table1' && table !== 'table2') throw new Error(`unknown experiment '${table}' (table1, table2, jitter, vectorize, transfer, adversarial, quantize64, kid)`);
   checkTableSize(table, o.size);
   await useBackend(o.backend as BackendName);
   const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
@@ -65,6 +68,26 @@ export async function runExperiments(table: string, o: OptionValues, c: Command)
   const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, saveEvery: o.saveEvery, evalEvery: o.evalEvery, evalImages: o.evalImages, log: (m) => process.stderr.write(`${m}\n`) });
   say(...markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }).replace(/\n$/, '').split('\n'));
   say(`wrote ${shown(join(o.out, `${table}.md`))}, ${table}.csv, ${table}.png, ${table}-curves.png`);
+}
+
+/** KID of GAN checkpoints against held-out images: every file and flag checked before any data is loaded */
+async function kidExperiment(o: OptionValues): Promise<void> {
+  const gans = String(o.gans ?? '').split(',').filter(Boolean);
+  if (!gans.length) throw new Error('experiment kid needs --gans a.stratum[,b.stratum…] (GAN checkpoints)');
+  for (const f of gans) {
+    if (!existsSync(f)) throw new Error(`${f}: no such file (--gans)`);
+    if (readCheckpoint(f).header.kind !== 'gan') throw new Error(`${f}: not a GAN checkpoint (--gans; stratum gan writes gan.stratum)`);
+  }
+  if (o.n > MAX_KID_SAMPLES) throw new Error(`--n ${o.n}: at most ${MAX_KID_SAMPLES} samples per GAN`);
+  trainingSideOf(String(o.real), o.n);
+  if (!existsSync(o.model)) throw new Error(`${o.model}: no such model file (--model, the feature network)`);
+  await useBackend(o.backend as BackendName);
+  const { model } = loadModel(o.model);
+  if (model.cfg.size !== KID_FEATURE_SIZE) throw new Error(`${o.model}: a ${model.cfg.size}² model; the KID features are taken at ${KID_FEATURE_SIZE}²`);
+  mkdirSync(o.out, { recursive: true });
+  const r = await runKid({ gans, real: String(o.real), n: o.n, features: model, featuresFile: o.model, out: o.out, seed: o.seed, log: (m) => process.stderr.write(`${m}\n`) });
+  say(...r.markdown.trim().split('\n'));
+  say(`wrote ${shown(join(o.out, 'kid.md'))}, kid.json, ${shown(r.picture)}`);
 }
 
 /** Fig. 9 (adversarial) and Fig. 8 (quantize64): their own defaults where a flag is not given; every flag checked before any folder is made */

@@ -1,20 +1,23 @@
 /** stratum experiment: its flags and help; the work is src/cli/actions/experiment.ts, imported only when the command runs */
 import { Command, Option } from 'commander';
 import { EXPERIMENT_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS } from '../../config.js';
-import { ADVERSARIAL_DEFAULTS, QUANTIZE64_DEFAULTS } from '../../config.js';
+import { ADVERSARIAL_DEFAULTS, KID_DEFAULTS, KID_EXPERIMENT_DEFAULTS, QUANTIZE64_DEFAULTS } from '../../config.js';
 import { DEFAULT_MODEL, int, backendOption, outputOption, lazy } from '../options.js';
 
 export function register(program: Command): void {
   const cmd = program
     .command('experiment')
-    .description("reproduce the paper's experiments: table1 (PSNR/SSIM over T×K), table2 (ours vs baselines at |z| 130 and 260, and 20-colour quantisation), jitter (Fig. 16: one mask moved along random directions of p), vectorize (Fig. 5c: the model's render at 1024 against bilinear and bicubic upsampling), transfer (Fig. 15: models on each other's held-out images), adversarial (Fig. 9: L1 + λ·WGAN-GP for increasing λ at 10 and 20 masks), quantize64 (Fig. 8: a 64², 20-mask model against 20-colour quantisation)")
-    .argument('<name>', 'table1 | table2 | jitter | vectorize | transfer | adversarial | quantize64')
+    .description("reproduce the paper's experiments: table1 (PSNR/SSIM over T×K), table2 (ours vs baselines at |z| 130 and 260, and 20-colour quantisation), jitter (Fig. 16: one mask moved along random directions of p), vectorize (Fig. 5c: the model's render at 1024 against bilinear and bicubic upsampling), transfer (Fig. 15: models on each other's held-out images), adversarial (Fig. 9: L1 + λ·WGAN-GP for increasing λ at 10 and 20 masks), quantize64 (Fig. 8: a 64², 20-mask model against 20-colour quantisation), kid (GAN sample quality: KID on the bundled model's encoder features against held-out images, with calibration rows)")
+    .argument('<name>', 'table1 | table2 | jitter | vectorize | transfer | adversarial | quantize64 | kid')
     .option('--lambdas <list>', `adversarial: comma-separated weights λ of the WGAN-GP term (default ${ADVERSARIAL_DEFAULTS.lambdas.join(',')})`)
     .option('--T <list>', `adversarial: comma-separated numbers of masks (default ${ADVERSARIAL_DEFAULTS.Ts.join(',')})`)
     .option('--critic-width <n>', `adversarial: channels of the patch critic's first convolution (default ${ADVERSARIAL_DEFAULTS.criticWidth})`, int('--critic-width'))
     .option('--models <list>', 'transfer: comma-separated model files', 'models/default.stratum,models/fashion-mnist.stratum')
     .option('--sets <list>', 'transfer: comma-separated data sets whose held-out images are used (see train --data)', 'photos:2000:0.8:0.8,fashion-mnist')
-    .option('--model <file>', 'jitter, vectorize: the model; quantize64: a 64² model to use instead of training one', DEFAULT_MODEL)
+    .option('--model <file>', 'jitter, vectorize: the model; quantize64: a 64² model to use instead of training one; kid: the feature network (its encoder)', DEFAULT_MODEL)
+    .option('--gans <list>', 'kid: comma-separated GAN checkpoints (gan.stratum)')
+    .option('--real <spec>', 'kid: the held-out reference set, photos-test[:N] or fashion-mnist-test[:DIR] (its first 512)', KID_EXPERIMENT_DEFAULTS.real)
+    .option('--n <n>', `kid: samples per GAN, and images of each calibration set (subsets of ${KID_DEFAULTS.subsetSize} per side)`, int('--n', 2), KID_EXPERIMENT_DEFAULTS.n)
     .option('--images <list>', 'jitter (the first), vectorize: comma-separated images', 'samples/sunset.jpg,samples/bag.png')
     .option('--layer <n>', 'jitter: the layer to move (default: the one worth most)', int('--layer', 0))
     .option('--data <spec>', `data set (see train --data; quantize64: ${QUANTIZE64_DEFAULTS.data})`, 'fashion-mnist')
