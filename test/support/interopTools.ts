@@ -137,8 +137,18 @@ export async function kritaOpen(file: string, home: string): Promise<Opened> {
   const args = ['--export', '--export-filename', kra, file];
   const env = { ...isolated(home), QT_QPA_PLATFORM: 'xcb' };
   if (process.env.DISPLAY) run('krita', args, env, 180_000);
-  // -a takes the first free display from -n: a random start keeps concurrent runs off each other's
-  else run('xvfb-run', ['-a', '-n', String(100 + Math.floor(Math.random() * 800)), '-s', '-screen 0 640x480x24', 'krita', ...args], env, 180_000);
+  else {
+    // -a takes the first free display from -n: a random start keeps concurrent runs off each other's.
+    // Krita insists on xcb (-platform offscreen is ignored), and under load it can start before
+    // Xvfb accepts connections ("could not connect to display", 5 Dec): then once more
+    const xvfb = () => run('xvfb-run', ['-a', '-n', String(100 + Math.floor(Math.random() * 800)), '-s', '-screen 0 640x480x24', 'krita', ...args], env, 180_000);
+    try {
+      xvfb();
+    } catch (e) {
+      if (!/could not connect to display/.test(String(e))) throw e;
+      xvfb();
+    }
+  }
   if (!existsSync(kra)) throw new Error(`krita wrote no ${kra}`);
   const zip = unzipSync(readFileSync(kra));
   const xml = strFromU8(zip['maindoc.xml'] ?? new Uint8Array());
