@@ -3,7 +3,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { plan } from '../src/research/experiments/tables.js';
+import { readFileSync } from 'node:fs';
+import { cacheKey, chosenRows, plan, type ExperimentOptions } from '../src/research/experiments/tables.js';
 import { orderLastChanged } from '../src/research/eval/rowCurves.js';
 
 test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus 20-colour quantisation', () => {
@@ -13,6 +14,20 @@ test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus
   assert.deepEqual([...new Set(t2.filter((e) => e.latent).map((e) => e.latent))], [130, 260]);
 });
 
+test('--rows picks rows by name (T=10:K=10 as "T=10 K=10"), refuses an unknown one naming the rows; --clip keys a row apart', () => {
+  assert.deepEqual(chosenRows({ table: 'table1', rows: ['T=10:K=10'] }).map((e) => e.method), ['Ours T=10 K=10']);
+  assert.deepEqual(chosenRows({ table: 'table1', rows: ['T=20 K=10', 'T=5:K=10'] }).map((e) => e.method), ['Ours T=5 K=10', 'Ours T=20 K=10']);
+  assert.equal(chosenRows({ table: 'table2', rows: ['resup'] }).length, 2);
+  assert.equal(chosenRows({ table: 'table1' }).length, 5);
+  assert.throws(() => chosenRows({ table: 'table1', rows: ['T=10:K=7'] }), /^Error: --rows T=10 K=7: table1 has no such row \(its rows: Ours T=5 K=10; .*Ours T=20 K=10\)$/);
+  // an unclipped row keeps the key it was cached under (the stored Table 1 run's rows.json), a clipped one has its own
+  const o = { data: 'patches:/usr/share/backgrounds:96', steps: 3000, encoder: 'small', batch: 32, seed: 0, test: { n: 256 } } as unknown as ExperimentOptions;
+  const e = plan('table1')[2]!;
+  const stored = Object.keys(JSON.parse(readFileSync('data/table1-patches/rows.json', 'utf8')) as object);
+  assert.ok(stored.includes(cacheKey(e, o)), `${cacheKey(e, o)} among ${stored.join(', ')}`);
+  assert.ok(stored.includes(cacheKey(e, { ...o, clip: 0 })));
+  assert.equal(cacheKey(e, { ...o, clip: 0.5 }), `${cacheKey(e, o)}|clip=0.5`);
+});
 
 test('rows stop crossing: the last step at which their order by value changed, and the order from there', () => {
   const rows = [

@@ -15,7 +15,7 @@ import { ADVERSARIAL_DEFAULTS, QUANTIZE64_DEFAULTS } from '../../config.js';
 import { runQuantize64 } from '../../research/experiments/quantize64.js';
 import { MAX_KID_SAMPLES, runKid, trainingSideOf } from '../../research/experiments/kid.js';
 import { KID_FEATURE_SIZE } from '../../research/eval/kid.js';
-import { checkTableSize, markdownTable, runExperiment } from '../../research/experiments/tables.js';
+import { checkTableSize, chosenRows, markdownTable, runExperiment } from '../../research/experiments/tables.js';
 import { checkOutputFolder } from '../../io/paths.js';
 import { checkTraining } from '../limits.js';
 import { outputOf } from '../options.js';
@@ -61,11 +61,12 @@ export async function runExperiments(table: string, o: OptionValues, c: Command)
   if (table === 'kid') return kidExperiment(o);
   if (table !== 'table1' && table !== 'table2') throw new Error(`unknown experiment '${table}' (table1, table2, jitter, vectorize, transfer, adversarial, quantize64, kid)`);
   checkTableSize(table, o.size);
+  chosenRows({ table, rows: o.rows?.split(',') });
   await useBackend(o.backend as BackendName);
   const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
   // the largest row: T=20, K=20 (table1) or T=20 (table2)
   checkTraining(modelConfig({ T: 20, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: 20 } }), o.batch, tr.data.byteLength + test.data.byteLength, `experiment ${table}`);
-  const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, saveEvery: o.saveEvery, evalEvery: o.evalEvery, evalImages: o.evalImages, log: (m) => process.stderr.write(`${m}\n`) });
+  const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, saveEvery: o.saveEvery, evalEvery: o.evalEvery, evalImages: o.evalImages, clip: o.clip, rows: o.rows?.split(','), log: (m) => process.stderr.write(`${m}\n`) });
   say(...markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }).replace(/\n$/, '').split('\n'));
   say(`wrote ${shown(join(o.out, `${table}.md`))}, ${table}.csv, ${table}.png, ${table}-curves.png`);
 }

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { EXPERIMENT_DEFAULTS, MODEL_DEFAULTS, TRAIN_DEFAULTS } from '../../config.js';
 import { ADVERSARIAL_DEFAULTS, KID_DEFAULTS, KID_EXPERIMENT_DEFAULTS, QUANTIZE64_DEFAULTS } from '../../config.js';
-import { DEFAULT_MODEL, int, backendOption, outputOption, lazy } from '../options.js';
+import { DEFAULT_MODEL, int, num, backendOption, outputOption, lazy } from '../options.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -26,6 +26,8 @@ export function register(program: Command): void {
     .option('--save-every <n>', "table1, table2: write the training row's state (OUT/rows/) every this many steps; a killed run resumes from it", int('--save-every'), EXPERIMENT_DEFAULTS.saveEvery)
     .option('--eval-every <n>', 'table1, table2: held-out PSNR of the training row every this many steps (OUT/curves.jsonl, OUT/NAME-curves.png)', int('--eval-every'), EXPERIMENT_DEFAULTS.evalEvery)
     .option('--eval-images <n>', 'table1, table2: how many held-out images (the first ones) those curve points are measured on', int('--eval-images'), EXPERIMENT_DEFAULTS.evalImages)
+    .option('--rows <list>', 'table1, table2: only these rows, comma-separated, by name as in the table (T=10:K=10 for "T=10 K=10"; resup for the ResNet decoders)')
+    .option('--clip <x>', 'table1, table2: clip each step\'s gradient norm to x (0: off; a clipped row is cached apart)', num('--clip', true), 0)
     .option('--size <n>', 'image size (quantize64: 64)', int('--size', 8), MODEL_DEFAULTS.size)
     .option('--holdout <n>', `held-out images (adversarial: ${ADVERSARIAL_DEFAULTS.holdout}; quantize64: ${QUANTIZE64_DEFAULTS.holdout})`, int('--holdout'), TRAIN_DEFAULTS.holdout)
     .option('--limit <n>', 'use at most this many images', int('--limit'))

@@ -53,6 +53,10 @@ export interface ExperimentOptions {
   /** held-out PSNR on the first evalImages held-out images every this many steps (EXPERIMENT_DEFAULTS) */
   evalEvery?: number;
   evalImages?: number;
+  /** only the plan's rows whose names hold one of these ("T=10 K=10", or "T=10:K=10"); absent: all */
+  rows?: string[];
+  /** clip each step's gradient norm to this (0 or absent: off, as the rows of 3–4 Dec were trained) */
+  clip?: number;
   log?: (msg: string) => void;
   /** called after every training step (and its evaluation, before its save) with the row's cache key: tests stop a run there by throwing, as a kill would */
   afterStep?: (row: string, step: number) => void;
@@ -101,6 +105,16 @@ export function plan(table: 'table1' | 'table2'): Entry[] {
   }
   rows.push({ method: 'PNG quantisation, 20 colours', quantize: 20 });
   return rows;
+}
+
+/** the plan's rows that o.rows names (all without it); a name that matches none is refused in one line */
+export function chosenRows(o: Pick<ExperimentOptions, 'table' | 'rows'>): Entry[] {
+  const all = plan(o.table);
+  if (!o.rows?.length) return all;
+  const names = o.rows.map((r) => r.trim().replace(/:/g, ' '));
+  const unknown = names.filter((n) => !all.some((e) => e.method.includes(n)));
+  if (unknown.length) throw new Error(`--rows ${unknown.join(',')}: ${o.table} has no such row (its rows: ${all.map((e) => e.method).join('; ')})`);
+  return all.filter((e) => names.some((n) => e.method.includes(n)));
 }
 
 /** reconstructions of the test set as one float array [n, S, S, 3] */
@@ -191,13 +205,13 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
       step: (step) => {
         const t0 = performance.now();
         const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
-        const { loss } = optimiseStep(model.store, opt, (ctx) => l1(reconstruct(x, ctx), x));
+        const { loss, gradNorm } = optimiseStep(model.store, opt, (ctx) => l1(reconstruct(x, ctx), x), TRAIN_DEFAULTS.bnMomentum, undefined, o.clip ?? 0);
         x.dispose();
         trainSeconds += (performance.now() - t0) / 1000;
         // the last step's point comes from the final measurement below
         if (step % evalEvery === 0 && step < o.steps) point(step, inference(evalSet));
         o.afterStep?.(key, step);
-        return `L1 ${loss.toFixed(4)}`;
+        return `L1 ${loss.toFixed(4)} |g| ${gradNorm.toFixed(3)}`;
       },
     });
     const rec = inference(o.test);
@@ -235,7 +249,8 @@ export function csvTable(rows: Row[]): string {
  */
 export function cacheKey(e: Entry, o: ExperimentOptions): string {
   const what = e.quantize ? `quantize:${e.quantize}` : e.kind ? `${e.kind}:z=${e.latent}` : `ours:T=${e.T}:K=${e.K}`;
-  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}`;
+  // a clipped row is another experiment; unclipped rows keep the keys they were cached under
+  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}${o.clip ? `|clip=${o.clip}` : ''}`;
 }
 
 /** a table's rows can be trained at this image size (the baselines' decoders start at S/16 and S/32) */
@@ -295,7 +310,7 @@ async function runLocked(o: ExperimentOptions): Promise<Row[]> {
   const px = S * S * 3;
   const rows: Row[] = [];
   const columns: Float32Array[] = [];
-  for (const e of plan(o.table)) {
+  for (const e of chosenRows(o)) {
     const key = cacheKey(e, o);
     let hit = cache[key];
     if (!hit) {
