@@ -76,6 +76,11 @@ const FIGURES = [
     copy: [['runs/enhance/enhance.png', 'fig6-enhance.png'], ['runs/enhance/enhance-curves.png', 'fig6-enhance-curves.png'], ['runs/enhance-sunset/compare-64.png', 'fig6-sunset-64.png'], ['runs/enhance-sunset/compare-640.png', 'fig6-sunset-640.png']],
   },
   {
+    name: 'gan-photos-kid950', kind: 'stored', what: 'KID of the photo GAN at step 950 (the state kept in data/gan-photos) with its calibration rows, and their samples', needs: ['data/gan-photos/gan.stratum'],
+    trainings: 'data/gan-photos/README.md (stratum gan --data photos:20000 --steps 3000 --save-every 50, stopped at step 950)',
+    steps: [stratum('experiment', 'kid', '--gans', 'data/gan-photos/gan.stratum', '--real', 'photos-test:512', '--n', '500', '-o', 'runs/kid950')], copy: [['runs/kid950/kid-samples.png', 'gan-photos-kid950.png']],
+  },
+  {
     name: 'gan', kind: 'long', what: 'GAN on Fashion-MNIST, 1,000 generator steps (66 minutes), then samples: gan-samples.png, gan-curves.png, gan-sheet.png, gan-resolution.png (scripts/gan-resolution.ts)',
     steps: [stratum('gan', '--data', 'fashion-mnist', '--out', 'runs/gan-fmnist', '--steps', '1000', '--save-every', '50'), stratum('sample', '--model', 'runs/gan-fmnist/gan.stratum', '--n', '8', '--size', '1024', '--out', 'runs/gan-samples'), tsx('scripts/gan-resolution.ts', 'runs/gan-fmnist/gan.stratum', 'docs/results/gan-resolution.png')],
     copy: [['runs/gan-fmnist/samples.png', 'gan-samples.png'], ['runs/gan-fmnist/gan-curves.png', 'gan-curves.png'], ['runs/gan-samples/sheet.png', 'gan-sheet.png']],
@@ -90,6 +95,17 @@ const CANNOT = [
 ];
 
 const argv = process.argv.slice(2);
+const USAGE = 'usage: npm run figures [-- --list | --long | --only NAME,NAME]';
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+// anything else is refused before any figure is made (a mistyped flag once ran them all)
+const stray = argv.filter((a, i) => !['--long', '--list', '--only'].includes(a) && argv[i - 1] !== '--only');
+if (stray.length) {
+  console.error(`figures: unknown argument ${stray.map((a) => `'${a}'`).join(', ')} (${USAGE})`);
+  process.exit(2);
+}
 const long = argv.includes('--long');
 const onlyAt = argv.indexOf('--only');
 const only = onlyAt >= 0 ? new Set((argv[onlyAt + 1] ?? '').split(',').filter(Boolean)) : null;
