@@ -5,11 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request, Agent } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serveEditor } from '../src/cli/serve.js';
+import { bankCachePath } from '../src/model/bankCache.js';
+import { loadModel } from '../src/model/checkpoint.js';
 import { tmp } from './support/helpers.js';
 
 const SECRET = 'TOP-SECRET-7f3a';
@@ -186,6 +188,43 @@ test('serve: one byte range is honoured (206), a range past the end is 416, anyt
     assert.equal(head.body.length, 0);
   } finally {
     server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('serve: a model\'s shape bank beside it (/models/NAME.stratum.bank), rendered once into the bank cache, the library\'s bytes; 404 for other kinds, other models, a broken model, or the cache off', async () => {
+  const { root } = fakeRoot();
+  copyFileSync('models/default.stratum', join(root, 'models', 'real.stratum'));
+  const cache = tmp();
+  const before = process.env.STRATUM_CACHE;
+  process.env.STRATUM_CACHE = cache;
+  const server = await serveEditor(root, 0);
+  const port = (server.address() as AddressInfo).port;
+  try {
+    // two at once: one rendering, both answered
+    const [a, b] = await Promise.all([get(port, '/models/real.stratum.bank'), get(port, '/models/real.stratum.bank')]);
+    assert.equal(a.status, 200);
+    assert.ok(a.body.equals(b.body));
+    const file = bankCachePath(new Uint8Array(readFileSync('models/default.stratum')), 'bank')!;
+    assert.ok(a.body.equals(readFileSync(file)), 'the bytes of the bank cache Node decomposes with');
+    const masks = new Float32Array(a.body.buffer.slice(a.body.byteOffset, a.body.byteOffset + a.body.byteLength));
+    const { model } = loadModel('models/default.stratum');
+    try {
+      model.bankMaskCache = null; // rendered here, now
+      const bank = model.shapeBank()!;
+      assert.equal(masks.length, bank.masks.length, 'as many values as the model\'s bank masks');
+      let worst = 0;
+      for (let i = 0; i < masks.length; i++) worst = Math.max(worst, Math.abs(masks[i]! - bank.masks[i]!));
+      assert.ok(worst < 1e-5, `served and rendered masks differ by ${worst}`);
+    } finally {
+      model.dispose();
+    }
+    for (const path of ['/models/real.stratum.evil', '/models/none.stratum.bank', '/models/default.stratum.bank', '/models/real.stratum.bank/x', '/models/../models/real.stratum.bank']) assert.equal((await get(port, path)).status, 404, path);
+    process.env.STRATUM_CACHE = 'off';
+    assert.equal((await get(port, '/models/real.stratum.bank')).status, 404, 'the cache off: the page renders its bank itself');
+  } finally {
+    if (before === undefined) delete process.env.STRATUM_CACHE;
+    else process.env.STRATUM_CACHE = before;
     await new Promise((r) => server.close(r));
   }
 });

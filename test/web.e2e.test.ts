@@ -425,3 +425,36 @@ test('browser editor: layers past T are placed (decompose --layers), refinement 
     assert.equal((await refinement())!.greedyAdded, 2);
   });
 });
+
+test('browser editor without the served bank (a page hosted statically): it renders the shape bank itself and decomposes as the library does', { timeout: 600_000 }, async (t) => {
+  const model = await load();
+  const frame = await readImageFrame(join(ROOT, 'samples', 'sunset.jpg'), MAX_INPUT_SIDE);
+  const lib = decomposePipeline(model, frame, { layers: 10 }, { image: 'sunset.jpg' }).doc;
+  const { page, url } = await newEditorPage();
+  try {
+    // the server's bank files refused, and what earlier tests kept in IndexedDB gone (this file's last test)
+    let refused = 0;
+    await page.route(/\.stratum\.[a-z0-9]+$/, (route) => (refused++, route.fulfill({ status: 404, body: 'not found' })));
+    await page.goto(`${url}/`);
+    await page.waitForSelector('body[data-status="ready"]', { timeout: 60_000 });
+    await page.evaluate(() => new Promise((done) => Object.assign(indexedDB.deleteDatabase('stratum-banks'), { onsuccess: done, onerror: done, onblocked: done })));
+    await page.reload();
+    await page.waitForSelector('body[data-status="ready"]', { timeout: 60_000 });
+    await page.fill('#decompose-budget', '0');
+    const t0 = performance.now();
+    const ok = await page.evaluate((f) => (window as unknown as { stratum: { decomposeRgb(f: unknown, name: string): Promise<boolean> } }).stratum.decomposeRgb(f, 'sunset.jpg'), { width: frame.width, height: frame.height, rgb: Array.from(frame.rgb) });
+    assert.equal(ok, true, (await page.locator('#status').textContent())!);
+    t.diagnostic(`editor, bank rendered in the page: 10 layers in ${((performance.now() - t0) / 1000).toFixed(1)} s after load`);
+    assert.ok(refused >= 2, `the page asked the server for its bank (${refused} requests refused)`);
+    const doc = await editorDocument(page);
+    assert.equal(doc.layers.length, lib.layers.length);
+    let p = 0, colour = 0;
+    doc.layers.forEach((l, i) => {
+      l.p.forEach((v, k) => (p = Math.max(p, Math.abs(v - lib.layers[i]!.p[k]!))));
+      l.colour.forEach((v, k) => (colour = Math.max(colour, Math.abs(v - lib.layers[i]!.colour[k]!))));
+    });
+    assert.ok(p < 1e-4 && colour < 0.05, `editor vs library: p ${p}, colour ${colour}`);
+  } finally {
+    await page.close();
+  }
+});

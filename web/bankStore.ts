@@ -39,9 +39,11 @@ export async function bankKey(bytes: ArrayBuffer, backend: string): Promise<stri
 
 /**
  * A BankMaskCache for `key|kind`, read from IndexedDB before it is needed (the model reads its
- * caches synchronously); a browser without IndexedDB (or with it full) just renders the bank again.
+ * caches synchronously), else fetched from `served` (`stratum serve` renders it natively:
+ * src/cli/serveBanks.ts) and kept in IndexedDB once it passes the model's check; a browser without
+ * IndexedDB (or with it full), or a page served without it, just renders the bank again.
  */
-export async function idbBankCache(key: string, kind: string, valid: (v: number) => boolean): Promise<{ cache: BankMaskCache; hit: boolean }> {
+export async function idbBankCache(key: string, kind: string, valid: (v: number) => boolean, served?: string): Promise<{ cache: BankMaskCache; hit: boolean }> {
   let kept: Float32Array | null = null;
   try {
     const v = await run('readonly', (s) => s.get(`${key}|${kind}`) as IDBRequest<Float32Array | undefined>);
@@ -49,11 +51,27 @@ export async function idbBankCache(key: string, kind: string, valid: (v: number)
   } catch {
     kept = null;
   }
+  let fetched = false;
+  if (!kept && served) {
+    try {
+      const res = await fetch(served);
+      const bytes = res.ok ? await res.arrayBuffer() : new ArrayBuffer(0);
+      if (bytes.byteLength > 0 && bytes.byteLength % 4 === 0) [kept, fetched] = [new Float32Array(bytes), true];
+    } catch {
+      // no server behind the page: rendered here
+    }
+  }
+  const put = (masks: Float32Array) => run('readwrite', (s) => s.put(masks, `${key}|${kind}`)).catch(() => undefined);
   const cache: BankMaskCache = {
-    get: (values) => (kept && kept.length === values && kept.every(valid) ? kept : null),
+    get: (values) => {
+      if (!kept || kept.length !== values || !kept.every(valid)) return null;
+      if (fetched) void put(kept);
+      fetched = false;
+      return kept;
+    },
     set: (masks) => {
       kept = masks;
-      run('readwrite', (s) => s.put(masks, `${key}|${kind}`)).catch(() => undefined);
+      void put(masks);
     },
   };
   return { cache, hit: kept !== null };

@@ -54,7 +54,8 @@ export class Engine {
         }
       };
     });
-    this.send({ type: 'init', bytes: bytes.slice(0), url, backend });
+    // the bank's files lie beside the model on a `stratum serve` (src/cli/serveBanks.ts): an absolute URL, as a worker resolves relative ones against its own script
+    this.send({ type: 'init', bytes: bytes.slice(0), url, served: new URL(url, location.href).href, backend });
   }
 
   private send(m: ToWorker): void {

@@ -4,7 +4,7 @@
  * the model the page loaded, with progress messages, so the page stays responsive while the model
  * renders its shape bank and its maps for placing (once per browser: web/bankStore.ts) and places layers.
  *
- *   page -> worker: { type: 'init', bytes, url, backend } | { type: 'decompose', id, frame, options, source }
+ *   page -> worker: { type: 'init', bytes, url, served, backend } | { type: 'decompose', id, frame, options, source }
  *   worker -> page: { type: 'ready', backend } | { type: 'progress', id?, stage, done?, total? }
  *                 | { type: 'result', id, doc, ... } | { type: 'error', id?, message }
  */
@@ -20,7 +20,7 @@ import { bankKey, idbBankCache } from './bankStore.js';
 
 export type Stage = 'shapes' | 'placing-shapes' | 'encoder' | 'placing';
 export type ToWorker =
-  | { type: 'init'; bytes: ArrayBuffer; url: string; backend: BackendChoice }
+  | { type: 'init'; bytes: ArrayBuffer; url: string; served: string; backend: BackendChoice }
   | { type: 'decompose'; id: number; frame: Frame; options: Pick<PipelineOptions, 'layers' | 'budgetMs'>; source: Record<string, unknown> };
 export type FromWorker =
   | { type: 'ready'; backend: string; cached: boolean }
@@ -41,11 +41,13 @@ async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   let cached = false;
   try {
     const key = await bankKey(m.bytes, backend);
-    const c = await idbBankCache(key, 'bank', (v) => v >= 0 && v <= 1);
+    // kept in IndexedDB, else fetched from the server beside the model file (rendered there natively), else rendered here
+    const place = `place${PLACE_DEFAULTS.bankSide}x${PLACE_DEFAULTS.bankShapes}`;
+    const c = await idbBankCache(key, 'bank', (v) => v >= 0 && v <= 1, `${m.served}.bank`);
     model.bankMaskCache = c.cache;
     cached = c.hit;
     // and its logit maps for placing layers, named as Node names them on disk (src/model/checkpoint.ts loadModel)
-    model.placeBankCache = (await idbBankCache(key, `place${PLACE_DEFAULTS.bankSide}x${PLACE_DEFAULTS.bankShapes}`, (v) => Math.abs(v) <= PLACE_LOGIT_MAX)).cache;
+    model.placeBankCache = (await idbBankCache(key, place, (v) => Math.abs(v) <= PLACE_LOGIT_MAX, `${m.served}.${place}`)).cache;
   } catch {
     // no IndexedDB here: the bank is rendered once per page instead
   }

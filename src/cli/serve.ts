@@ -1,7 +1,8 @@
 /**
  * `stratum serve`: a small static server for the browser editor — the built page (web-dist/, from
  * `npm run build:web`) plus the bundled models (models/*.stratum) and sample images (samples/*).
- * No compute happens server-side.
+ * The one computation here: a model's shape bank for the editor, rendered once into Node's bank
+ * cache on its first request (src/cli/serveBanks.ts), since the page's WebAssembly takes ~10× longer.
  *
  * Shape: the served files are an allow-list built once at start (URL path -> file), so a request
  * path is only ever a key looked up in a Map — it never reaches the file system, and no encoding
@@ -14,6 +15,7 @@ import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream';
+import { bankFile, bankRequest } from './serveBanks.js';
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -94,7 +96,26 @@ export function serveEditor(root: string, port: number, host = '127.0.0.1'): Pro
     if ((req.url?.length ?? 0) > MAX_URL_LENGTH) return plain(res, 414, 'URL too long');
     const path = requestPath(req.url);
     if (path === null) return plain(res, 400, 'bad request');
-    const file = allowed.get(path);
+    const bank = bankRequest(path);
+    if (bank) {
+      const model = allowed.get(bank[0]);
+      if (!model) return plain(res, 404, 'not found');
+      // (not cached, or failed: a 404, and the page renders the bank itself)
+      const fail = () => (res.headersSent ? res.destroy() : plain(res, 404, 'not found'));
+      bankFile(model, bank[1]).then((file) => {
+        try {
+          if (file) send(req, res, file);
+          else fail();
+        } catch {
+          fail();
+        }
+      }, fail);
+      return;
+    }
+    send(req, res, allowed.get(path));
+  };
+  /** a file (or a 404 for none) with its type, its length and byte ranges */
+  const send = (req: IncomingMessage, res: ServerResponse, file: string | undefined) => {
     let size: number;
     try {
       size = file ? statSync(file).size : -1;

@@ -23,15 +23,21 @@ export function bankCacheDir(): string | null {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'stratum');
 }
 
+/** the cache file of the `kind` rendering of the model stored in `fileBytes`, or null when the cache is off */
+export function bankCachePath(fileBytes: Uint8Array, kind = 'bank'): string | null {
+  const dir = bankCacheDir();
+  return dir ? join(dir, `${createHash('sha256').update(fileBytes).digest('hex')}.${kind}`) : null;
+}
+
 /**
  * the disk cache for the bank of the model stored in `fileBytes`: its masks (`.bank`, values in
  * [0, 1]), or another rendering of it named by `kind` whose values pass `valid` (the placing
  * bank's logit maps, src/model/place.ts: `.place`)
  */
 export function diskBankCache(fileBytes: Uint8Array, kind = 'bank', valid: (v: number) => boolean = (v) => v >= 0 && v <= 1): BankMaskCache | null {
-  const dir = bankCacheDir();
-  if (!dir) return null;
-  const path = join(dir, `${createHash('sha256').update(fileBytes).digest('hex')}.${kind}`);
+  const path = bankCachePath(fileBytes, kind);
+  if (!path) return null;
+  const dir = bankCacheDir()!;
   return {
     get(values: number): Float32Array | null {
       try {
