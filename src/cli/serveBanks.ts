@@ -21,6 +21,8 @@ export function bankRequest(path: string): [string, string] | null {
 
 /** one rendering at a time: concurrent requests for the same model wait for the first */
 let busy: Promise<unknown> = Promise.resolve();
+/** renderings that left no file (a cache that cannot be written, a model without a bank): not tried again */
+const failed = new Set<string>();
 
 /**
  * the cache file of `kind` for the model file `modelFile`, rendered first (native kernels, or tfjs
@@ -33,6 +35,8 @@ export function bankFile(modelFile: string, kind: string): Promise<string | null
     if (!path) return null;
     const ready = () => existsSync(path) && statSync(path).size > 0;
     if (ready()) return path;
+    if (failed.has(path)) return null;
+    failed.add(path); // until it is written
     const [{ useBackend }, { loadModel }, { placeBankOf }] = await Promise.all([import('../backend/index.js'), import('../model/checkpoint.js'), import('../model/decomposeFrame.js')]);
     await useBackend('auto');
     const { model } = loadModel(modelFile);
@@ -43,7 +47,9 @@ export function bankFile(modelFile: string, kind: string): Promise<string | null
     } finally {
       model.dispose();
     }
-    return ready() ? path : null;
+    if (!ready()) return null;
+    failed.delete(path);
+    return path;
   });
   busy = run.catch(() => undefined);
   return run;
