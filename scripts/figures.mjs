@@ -76,6 +76,12 @@ const FIGURES = [
     copy: [['runs/enhance/enhance.png', 'fig6-enhance.png'], ['runs/enhance/enhance-curves.png', 'fig6-enhance-curves.png'], ['runs/enhance-sunset/compare-64.png', 'fig6-sunset-64.png'], ['runs/enhance-sunset/compare-640.png', 'fig6-sunset-640.png']],
   },
   {
+    name: 'patches-table1-3000', kind: 'stored', what: 'Table 1 on photo patches at 3000 steps per row: the finished rows (rows.json) and their held-out curves, redrawn without training', needs: ['data/table1-patches/rows.json'],
+    trainings: 'data/table1-patches/README.md (experiment table1 --data patches:/usr/share/backgrounds:96 --steps 3000 --batch 32 --holdout 256 --encoder small)',
+    steps: [['sh', '-c', 'mkdir -p runs/table1-patches-3000 && cp -r data/table1-patches/. runs/table1-patches-3000/'], stratum('experiment', 'table1', '--data', 'patches:/usr/share/backgrounds:96', '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--rows', 'T=5:K=10,T=10:K=5,T=10:K=10', '-o', 'runs/table1-patches-3000')],
+    copy: [['runs/table1-patches-3000/table1-curves.png', 'patches-table1-3000-curves.png'], ['runs/table1-patches-3000/table1.png', 'patches-table1-3000.png']],
+  },
+  {
     name: 'gan-photos-kid950', kind: 'stored', what: 'KID of the photo GAN at step 950 (the state kept in data/gan-photos) with its calibration rows, and their samples', needs: ['data/gan-photos/gan.stratum'],
     trainings: 'data/gan-photos/README.md (stratum gan --data photos:20000 --steps 3000 --save-every 50, stopped at step 950)',
     steps: [stratum('experiment', 'kid', '--gans', 'data/gan-photos/gan.stratum', '--real', 'photos-test:512', '--n', '500', '-o', 'runs/kid950')], copy: [['runs/kid950/kid-samples.png', 'gan-photos-kid950.png']],

@@ -261,7 +261,7 @@ export function checkTableSize(table: 'table1' | 'table2', size: number): void {
 /** the held-out curves of the table's trained rows so far (OUT/curves.jsonl), in the table's order */
 function tableCurves(o: ExperimentOptions): RowCurve[] {
   const points = readRows<CurvePoint>(join(o.out, CURVES_FILE));
-  return plan(o.table)
+  return chosenRows(o)
     .filter((e) => !e.quantize)
     .map((e) => {
       const key = cacheKey(e, o);
