@@ -25,8 +25,9 @@ let busy: Promise<unknown> = Promise.resolve();
 const failed = new Set<string>();
 
 /**
- * the cache file of `kind` for the model file `modelFile`, rendered first (native kernels, or tfjs
- * cpu) when missing; null when the cache is off (STRATUM_CACHE=off) or the model has no bank
+ * the cache file of `kind` for the model file `modelFile`, rendered first (native kernels) when
+ * missing; null when the cache is off (STRATUM_CACHE=off), the kernels are not built, or the model
+ * has no bank
  */
 export function bankFile(modelFile: string, kind: string): Promise<string | null> {
   const run = busy.then(async () => {
@@ -38,7 +39,9 @@ export function bankFile(modelFile: string, kind: string): Promise<string | null
     if (failed.has(path)) return null;
     failed.add(path); // until it is written
     const [{ useBackend }, { loadModel }, { placeBankOf }] = await Promise.all([import('../backend/index.js'), import('../model/checkpoint.js'), import('../model/decomposeFrame.js')]);
-    await useBackend('auto');
+    // only with the native kernels: tfjs cpu would be slower than the page's WebAssembly, and it
+    // would hold this server's one thread meanwhile
+    if ((await useBackend('auto')) !== 'native') return null;
     const { model } = loadModel(modelFile);
     try {
       if (!model.bankMaskCache) return null;
