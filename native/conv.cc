@@ -131,41 +131,28 @@ struct ConvCall {
   }
 };
 
-// conv2d(geom, x, w [KH,KW,C,CO], y [N,OH,OW,CO])
-Napi::Value Conv2D(const Napi::CallbackInfo& info) {
-  float* x = F32(info[1]);
-  float* y = F32(info[3]);
+// One GEMM against the gathered filter W [depth, CO], both directions:
+//   conv2d(geom, x, w, y [N,OH,OW,CO]):               y  = patches(x) · W    (im2col; x itself when pointwise)
+//   conv2dBackpropInput(geom, dy [N,OH,OW,CO], w, dx): dx = scatter(dy · Wᵀ)  (col2im; dx itself when pointwise)
+static Napi::Value ConvGemm(const Napi::CallbackInfo& info, bool backward) {
+  float* in = F32(info[1]);
+  float* out = F32(info[3]);
   ConvCall cc(info[0], F32(info[2]));
   const ConvGeom& g = cc.r.g;
-  const float* w = cc.w;
   const int rows = cc.rows, depth = cc.depth;
-  if (pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, x, depth, w, g.CO, 0.f, y, g.CO);
+  float* cols = pointwise(g) ? nullptr : scratch(0, (size_t)rows * depth);
+  if (!backward) {
+    if (cols) im2col(in, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, cols);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, cols ? cols : in, depth, cc.w, g.CO, 0.f, out, g.CO);
   } else {
-    float* cols = scratch(0, (size_t)rows * depth);
-    im2col(x, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, cols);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, g.CO, depth, 1.f, cols, depth, w, g.CO, 0.f, y, g.CO);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, in, g.CO, cc.w, g.CO, 0.f, cols ? cols : out, depth);
+    if (cols) col2im(cols, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, out);
   }
   return info.Env().Undefined();
 }
 
-// conv2dBackpropInput(geom, dy [N,OH,OW,CO], w, dx [N,H,W,C])
-Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) {
-  float* dy = F32(info[1]);
-  float* dx = F32(info[3]);
-  ConvCall cc(info[0], F32(info[2]));
-  const ConvGeom& g = cc.r.g;
-  const float* w = cc.w;
-  const int rows = cc.rows, depth = cc.depth;
-  if (pointwise(g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, dy, g.CO, w, g.CO, 0.f, dx, depth);
-  } else {
-    float* cols = scratch(0, (size_t)rows * depth);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, depth, g.CO, 1.f, dy, g.CO, w, g.CO, 0.f, cols, depth);
-    col2im(cols, g.N, g.H, g.W, g.C, g.KH, g.KW, g.SH, g.SW, g.PT, g.PL, g.DH, g.DW, g.OH, g.OW, dx);
-  }
-  return info.Env().Undefined();
-}
+Napi::Value Conv2D(const Napi::CallbackInfo& info) { return ConvGemm(info, false); }
+Napi::Value Conv2DBackpropInput(const Napi::CallbackInfo& info) { return ConvGemm(info, true); }
 
 // conv2dBackpropFilter(geom, x, dy, dw [KH,KW,C,CO])
 Napi::Value Conv2DBackpropFilter(const Napi::CallbackInfo& info) {
