@@ -27,6 +27,7 @@ export function register(program: Command): void {
     .option('--eval-every <n>', 'table1, table2: held-out PSNR of the training row every this many steps (OUT/curves.jsonl, OUT/NAME-curves.png)', int('--eval-every'), EXPERIMENT_DEFAULTS.evalEvery)
     .option('--eval-images <n>', 'table1, table2: how many held-out images (the first ones) those curve points are measured on', int('--eval-images'), EXPERIMENT_DEFAULTS.evalImages)
     .option('--rows <list>', 'table1, table2: only these rows, comma-separated, by name as in the table (T=10:K=10 for "T=10 K=10"; resup for the ResNet decoders)')
+    .option('--lr <x>', `table1, table2: Adam's learning rate (default ${TRAIN_DEFAULTS.lr}; a row at another rate is cached apart)`, num('--lr'))
     .option('--clip <x>', 'table1, table2: clip each step\'s gradient norm to x (0: off; a clipped row is cached apart)', num('--clip', true), 0)
     .option('--size <n>', 'image size (quantize64: 64)', int('--size', 8), MODEL_DEFAULTS.size)
     .option('--holdout <n>', `held-out images (adversarial: ${ADVERSARIAL_DEFAULTS.holdout}; quantize64: ${QUANTIZE64_DEFAULTS.holdout})`, int('--holdout'), TRAIN_DEFAULTS.holdout)

@@ -55,6 +55,8 @@ export interface ExperimentOptions {
   evalImages?: number;
   /** only the plan's rows whose names hold one of these ("T=10 K=10", or "T=10:K=10"); absent: all */
   rows?: string[];
+  /** Adam's learning rate (absent: TRAIN_DEFAULTS.lr, 1e-3, as the rows of 3–5 Dec were trained) */
+  lr?: number;
   /** clip each step's gradient norm to this (0 or absent: off, as the rows of 3–4 Dec were trained) */
   clip?: number;
   log?: (msg: string) => void;
@@ -178,7 +180,7 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
     if (model instanceof Decomposer) calibrateBatchNorm(model, o.train, CALIBRATION_BATCHES, o.batch);
     return reconstructAll((x) => reconstruct(x, newCtx(false)), set);
   };
-  const opt = new Adam(TRAIN_DEFAULTS);
+  const opt = new Adam({ ...TRAIN_DEFAULTS, lr: o.lr ?? TRAIN_DEFAULTS.lr });
   try {
     const statePath = rowStatePath(o.out, key);
     const { step: start, trainSeconds: before } = existsSync(statePath) ? loadRowState(statePath, key, model.store, opt) : { step: 0, trainSeconds: 0 };
@@ -249,8 +251,9 @@ export function csvTable(rows: Row[]): string {
  */
 export function cacheKey(e: Entry, o: ExperimentOptions): string {
   const what = e.quantize ? `quantize:${e.quantize}` : e.kind ? `${e.kind}:z=${e.latent}` : `ours:T=${e.T}:K=${e.K}`;
-  // a clipped row is another experiment; unclipped rows keep the keys they were cached under
-  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}${o.clip ? `|clip=${o.clip}` : ''}`;
+  // a clipped row, or one at another learning rate, is another experiment; the others keep the keys they were cached under
+  const lr = o.lr !== undefined && o.lr !== TRAIN_DEFAULTS.lr ? `|lr=${o.lr}` : '';
+  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}${o.clip ? `|clip=${o.clip}` : ''}${lr}`;
 }
 
 /** a table's rows can be trained at this image size (the baselines' decoders start at S/16 and S/32) */
