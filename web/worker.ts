@@ -8,12 +8,11 @@
  *   worker -> page: { type: 'ready', backend } | { type: 'progress', id?, stage, done?, total? }
  *                 | { type: 'result', id, doc, ... } | { type: 'error', id?, message }
  */
-import { PLACE_DEFAULTS } from '../src/config.js';
 import type { Frame } from '../src/model/decomposeFrame.js';
 import { placeBankOf } from '../src/model/decomposeFrame.js';
 import { modelFromCheckpoint, parseCheckpoint } from '../src/model/checkpointFormat.js';
 import type { Decomposer } from '../src/model/decomposer.js';
-import { PLACE_LOGIT_MAX } from '../src/model/place.js';
+import { PLACE_BANK_KIND, PLACE_LOGIT_MAX } from '../src/model/place.js';
 import { decomposePipeline, placesLayers, type PipelineOptions, type PipelineResult } from '../src/pipeline/decompose.js';
 import { startBackend, type BackendChoice } from './backend.js';
 import { bankKey, idbBankCache } from './bankStore.js';
@@ -42,12 +41,11 @@ async function init(m: Extract<ToWorker, { type: 'init' }>): Promise<void> {
   try {
     const key = await bankKey(m.bytes, backend);
     // kept in IndexedDB, else fetched from the server beside the model file (rendered there natively), else rendered here
-    const place = `place${PLACE_DEFAULTS.bankSide}x${PLACE_DEFAULTS.bankShapes}`;
     const c = await idbBankCache(key, 'bank', (v) => v >= 0 && v <= 1, `${m.served}.bank`);
     model.bankMaskCache = c.cache;
     cached = c.hit;
     // and its logit maps for placing layers, named as Node names them on disk (src/model/checkpoint.ts loadModel)
-    model.placeBankCache = (await idbBankCache(key, place, (v) => Math.abs(v) <= PLACE_LOGIT_MAX, `${m.served}.${place}`)).cache;
+    model.placeBankCache = (await idbBankCache(key, PLACE_BANK_KIND, (v) => Math.abs(v) <= PLACE_LOGIT_MAX, `${m.served}.${PLACE_BANK_KIND}`)).cache;
   } catch {
     // no IndexedDB here: the bank is rendered once per page instead
   }

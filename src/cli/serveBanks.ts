@@ -7,11 +7,11 @@
  * `stratum serve` asks here first, then keeps them in IndexedDB as before.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { PLACE_DEFAULTS } from '../config.js';
 import { bankCachePath } from '../model/bankCache.js';
+import { PLACE_BANK_KIND } from '../model/place.js';
 
 /** the bank kinds served, as the worker and loadModel name them */
-export const SERVED_BANKS = ['bank', `place${PLACE_DEFAULTS.bankSide}x${PLACE_DEFAULTS.bankShapes}`] as const;
+export const SERVED_BANKS = ['bank', PLACE_BANK_KIND] as const;
 
 /** /models/NAME.stratum.KIND -> [the model's URL path, KIND], or null for any other path */
 export function bankRequest(path: string): [string, string] | null {

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../io/atomicFile.js';
 import type { BankMaskCache } from './decomposer.js';
 
@@ -37,7 +37,7 @@ export function bankCachePath(fileBytes: Uint8Array, kind = 'bank'): string | nu
 export function diskBankCache(fileBytes: Uint8Array, kind = 'bank', valid: (v: number) => boolean = (v) => v >= 0 && v <= 1): BankMaskCache | null {
   const path = bankCachePath(fileBytes, kind);
   if (!path) return null;
-  const dir = bankCacheDir()!;
+  const dir = dirname(path);
   return {
     get(values: number): Float32Array | null {
       try {

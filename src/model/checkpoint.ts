@@ -11,8 +11,7 @@ import * as tf from '../core/tf.js';
 import type { ParamStore } from '../core/params.js';
 import { SHAPES_KEY, type Decomposer } from './decomposer.js';
 import { diskBankCache } from './bankCache.js';
-import { PLACE_DEFAULTS } from '../config.js';
-import { PLACE_LOGIT_MAX } from './place.js';
+import { PLACE_BANK_KIND, PLACE_LOGIT_MAX } from './place.js';
 import { CHECKPOINT_MAGIC, modelFromCheckpoint, parseCheckpoint, type Checkpoint, type CheckpointHeader } from './checkpointFormat.js';
 import { Adam } from '../core/adam.js';
 
@@ -117,8 +116,7 @@ export function loadModel(path: string, opt?: Adam): { model: Decomposer; ckpt: 
   const model = modelFromCheckpoint(ckpt, path);
   if (model.store.has(SHAPES_KEY)) {
     model.bankMaskCache = diskBankCache(bytes);
-    // the first PLACE_DEFAULTS.bankShapes shapes of the bank, at bankSide²: both in the name, so a change of either is a miss
-    model.placeBankCache = diskBankCache(bytes, `place${PLACE_DEFAULTS.bankSide}x${PLACE_DEFAULTS.bankShapes}`, (v) => Math.abs(v) <= PLACE_LOGIT_MAX);
+    model.placeBankCache = diskBankCache(bytes, PLACE_BANK_KIND, (v) => Math.abs(v) <= PLACE_LOGIT_MAX);
   }
   if (opt) restoreOptimiser(opt, ckpt.tensors, OPTIMISER_PREFIX, ckpt.header.adamStep);
   return { model, ckpt };

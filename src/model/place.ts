@@ -47,6 +47,12 @@ export interface PlaceBank {
 
 /** the largest |logit| of a bank map: masks are clamped to [1e−6, 1 − 1e−6] */
 export const PLACE_LOGIT_MAX = 13.82;
+/**
+ * the name of the placing bank's cached logit maps (Node's bank cache, the editor's IndexedDB, the
+ * file `stratum serve` hands the editor): the first bankShapes shapes at bankSide², both in the name,
+ * so a change of either is a miss
+ */
+export const PLACE_BANK_KIND = `place${PLACE_DEFAULTS.bankSide}x${PLACE_DEFAULTS.bankShapes}`;
 
 /**
  * render D shapes' logits on a B×B grid of their own frames (the network's masks, clamped away from
