@@ -14,7 +14,7 @@ test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus
   assert.deepEqual([...new Set(t2.filter((e) => e.latent).map((e) => e.latent))], [130, 260]);
 });
 
-test('--rows picks rows by name (T=10:K=10 as "T=10 K=10"), refuses an unknown one naming the rows; --clip and --lr key a row apart', () => {
+test('--rows picks rows by name (T=10:K=10 as "T=10 K=10"), refuses an unknown one naming the rows; --clip, --lr and --stop-canvas-grad key a row apart', () => {
   assert.deepEqual(chosenRows({ table: 'table1', rows: ['T=10:K=10'] }).map((e) => e.method), ['Ours T=10 K=10']);
   assert.deepEqual(chosenRows({ table: 'table1', rows: ['T=20 K=10', 'T=5:K=10'] }).map((e) => e.method), ['Ours T=5 K=10', 'Ours T=20 K=10']);
   assert.equal(chosenRows({ table: 'table2', rows: ['resup'] }).length, 2);
@@ -29,6 +29,8 @@ test('--rows picks rows by name (T=10:K=10 as "T=10 K=10"), refuses an unknown o
   assert.equal(cacheKey(e, { ...o, clip: 0.5 }), `${cacheKey(e, o)}|clip=0.5`);
   assert.equal(cacheKey(e, { ...o, lr: 1e-3 }), cacheKey(e, o), 'the default rate named is the default');
   assert.equal(cacheKey(e, { ...o, lr: 3e-4 }), `${cacheKey(e, o)}|lr=0.0003`);
+  assert.equal(cacheKey(e, { ...o, stopCanvasGrad: false }), cacheKey(e, o));
+  assert.equal(cacheKey(e, { ...o, lr: 3e-4, stopCanvasGrad: true }), `${cacheKey(e, o)}|lr=0.0003|stopgrad`);
 });
 
 test('rows stop crossing: the last step at which their order by value changed, and the order from there', () => {

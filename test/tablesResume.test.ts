@@ -80,3 +80,21 @@ test('a truncated or foreign row state is a one-line error naming the file, not 
   writeFileSync(path, new Uint8Array(4));
   await assert.rejects(trainRow(entry, options(out), key, noop), oneLine(/not a safetensors file/));
 });
+
+test('--stop-canvas-grad reaches our rows (same 4 steps, other weights) and keys them apart; baselines keep their keys', async () => {
+  await onBackend('fast');
+  const [plain, detached] = [tmp(), tmp()];
+  await trainRow(entry, options(plain), key, noop);
+  const o = { ...options(detached), stopCanvasGrad: true };
+  const k = cacheKey(entry, o);
+  assert.equal(k, `${key}|stopgrad`);
+  await trainRow(entry, o, k, noop);
+  const a = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(plain, key))), 'a');
+  const b = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(detached, k))), 'b');
+  assert.equal(b.metadata.step, '4');
+  let worst = 0;
+  for (const [name, t] of a.tensors) if (name.startsWith('enc.conv')) worst = Math.max(worst, t.values.reduce((m, v, i) => Math.max(m, Math.abs(v - b.tensors.get(name)!.values[i]!)), 0));
+  assert.ok(worst > 1e-6, `the encoder's weights after 4 steps differ with the canvas detached (largest difference ${worst})`);
+  const baseline = plan('table2').find((e) => e.kind)!;
+  assert.equal(cacheKey(baseline, o), cacheKey(baseline, options('')), 'a baseline has no canvas: its row is the same');
+});

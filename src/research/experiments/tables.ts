@@ -59,6 +59,12 @@ export interface ExperimentOptions {
   lr?: number;
   /** clip each step's gradient norm to this (0 or absent: off, as the rows of 3–4 Dec were trained) */
   clip?: number;
+  /**
+   * our rows feed the canvas to the encoder detached, as the authors' code does (`canvas.detach()`):
+   * docs/photos.md traced the photo model's collapse to the canvas gradient (absent: false, as the rows
+   * of 3–5 Dec were trained; the baselines have no canvas)
+   */
+  stopCanvasGrad?: boolean;
   log?: (msg: string) => void;
   /** called after every training step (and its evaluation, before its save) with the row's cache key: tests stop a run there by throwing, as a kill would */
   afterStep?: (row: string, step: number) => void;
@@ -173,7 +179,7 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
   const S = o.test.size;
   const model = e.kind
     ? new BaselineAE({ kind: e.kind, size: S, latent: e.latent!, encoder: o.encoder, smallChannels: [32, 64, 64, 64], hidden: 512 }, o.seed)
-    : new Decomposer(modelConfig({ T: e.T!, size: S, encoder: o.encoder, mask: { K: e.K! } }), o.seed);
+    : new Decomposer(modelConfig({ T: e.T!, size: S, encoder: o.encoder, stopCanvasGrad: o.stopCanvasGrad ?? false, mask: { K: e.K! } }), o.seed);
   const reconstruct = (x: tf.Tensor4D, ctx: Ctx): tf.Tensor4D => (model instanceof Decomposer ? model.forward(x, ctx).canvas : model.forward(x, ctx));
   /** inference: the per-step BatchNorm statistics of our model measured first (training does not use them) */
   const inference = (set: ImageSet): Float32Array => {
@@ -251,9 +257,10 @@ export function csvTable(rows: Row[]): string {
  */
 export function cacheKey(e: Entry, o: ExperimentOptions): string {
   const what = e.quantize ? `quantize:${e.quantize}` : e.kind ? `${e.kind}:z=${e.latent}` : `ours:T=${e.T}:K=${e.K}`;
-  // a clipped row, or one at another learning rate, is another experiment; the others keep the keys they were cached under
+  // a clipped row, one at another learning rate or one with a detached canvas is another experiment; the others keep the keys they were cached under
   const lr = o.lr !== undefined && o.lr !== TRAIN_DEFAULTS.lr ? `|lr=${o.lr}` : '';
-  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}${o.clip ? `|clip=${o.clip}` : ''}${lr}`;
+  const stop = o.stopCanvasGrad && !e.kind && !e.quantize ? '|stopgrad' : '';
+  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}${o.clip ? `|clip=${o.clip}` : ''}${lr}${stop}`;
 }
 
 /** a table's rows can be trained at this image size (the baselines' decoders start at S/16 and S/32) */
