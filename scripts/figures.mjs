@@ -87,6 +87,30 @@ const FIGURES = [
     steps: [stratum('experiment', 'kid', '--gans', 'data/gan-photos/gan.stratum', '--real', 'photos-test:512', '--n', '500', '-o', 'runs/kid950')], copy: [['runs/kid950/kid-samples.png', 'gan-photos-kid950.png']],
   },
   {
+    name: 'collapse', kind: 'long', what: "the photo-patch collapse and its fix (docs/photos.md): 1,000 steps with the canvas gradient (the reported run) and with it stopped, every step's gradient norm and the masks' spread (about 45 minutes here): collapse-diagnosis.png, collapse-fixed.png",
+    steps: [
+      ...[['canvas-grad'], ['stopgrad', '--stop-canvas-grad']].map(([name, ...flag]) => stratum('train', '--data', 'patches:/usr/share/backgrounds:96', '--encoder', 'small', '--steps', '1000', '--eval-every', '100', '--guard-drop', '0', '--guard-loss-jump', '0', ...flag, '--resume', '-o', `runs/collapse/${name}`)),
+      tsx('scripts/compare-runs.ts', 'docs/results/collapse-diagnosis.png', 'canvas gradient (the reported run)=runs/collapse/canvas-grad'),
+      tsx('scripts/compare-runs.ts', 'docs/results/collapse-fixed.png', 'canvas gradient=runs/collapse/canvas-grad', 'canvas detached (--stop-canvas-grad)=runs/collapse/stopgrad'),
+    ],
+    copy: [],
+  },
+  {
+    name: 'gan-photos', kind: 'stored', what: 'the photo GAN at its stored step (950): samples built layer by layer, one sample at 32² and 1024², its loss curves', needs: ['data/gan-photos/gan.stratum'],
+    trainings: 'data/gan-photos/README.md (stratum gan --data photos:20000 --steps 3000 --save-every 50, stopped at step 950)',
+    steps: [
+      stratum('sample', '--model', 'data/gan-photos/gan.stratum', '--n', '8', '--size', '1024', '-o', 'runs/gan-photos-samples'),
+      tsx('scripts/gan-resolution.ts', 'data/gan-photos/gan.stratum', 'docs/results/gan-photos-1024.png', '--sample', '0'),
+      tsx('scripts/gan-curves.ts', 'data/gan-photos/gan-metrics.jsonl', 'docs/results/gan-photos-curves.png'),
+    ],
+    copy: [['runs/gan-photos-samples/sheet.png', 'gan-photos-sheet.png']],
+  },
+  ...[[256, '20,50,100'], [512, '100']].map(([size, layers]) => ({
+    name: `photos-quality-${size}-edges`, kind: 'long', what: `N layers at ${size}² against geometrize's N triangles on 10 held-out photos, the default (crisp) and --soft rows (${size === 256 ? 10 : 15} minutes on an idle machine)`,
+    steps: [['npm', 'run', 'bench:quality', '--', '--sizes', String(size), '--limit', '10', '--layers', layers, '--shapes', '10', '--peers', 'triangle', '--refine-steps', '0', '--show', '3', '--soft', '--out', `runs/bench-q${size}`]],
+    copy: [[`runs/bench-q${size}/quality-${size}.png`, `photos-quality-scale-${size}-edges.png`]],
+  })),
+  {
     name: 'gan', kind: 'long', what: 'GAN on Fashion-MNIST, 1,000 generator steps (66 minutes), then samples: gan-samples.png, gan-curves.png, gan-sheet.png, gan-resolution.png (scripts/gan-resolution.ts)',
     steps: [stratum('gan', '--data', 'fashion-mnist', '--out', 'runs/gan-fmnist', '--steps', '1000', '--save-every', '50'), stratum('sample', '--model', 'runs/gan-fmnist/gan.stratum', '--n', '8', '--size', '1024', '--out', 'runs/gan-samples'), tsx('scripts/gan-resolution.ts', 'runs/gan-fmnist/gan.stratum', 'docs/results/gan-resolution.png')],
     copy: [['runs/gan-fmnist/samples.png', 'gan-samples.png'], ['runs/gan-fmnist/gan-curves.png', 'gan-curves.png'], ['runs/gan-samples/sheet.png', 'gan-sheet.png']],
@@ -95,9 +119,10 @@ const FIGURES = [
 
 /** figures in docs/results/ this script cannot make, and why */
 const CANNOT = [
-  ['gpu-table1-curves.png, gpu-table1-b256-curves.png', 'trained on a lent GPU (scripts/gpu-table1.sh, docs/scale.md "On one GPU"); scripts/gpu-table1-report.ts redraws them from those run folders, which stay on the GPU machine'],
-  ['photos-train-continued.png, photos-train-leg3…6.png', "the bundled photo model's training curves (curves.png of runs/photo-*; about 8 hours of training, models/README.md)"],
-  ['collapse-diagnosis.png, collapse-fixed.png', 'per-step instrumentation of a collapsing run (docs/photos.md), not kept; no command was recorded behind them (issue 24)'],
+  ['gpu-table1-curves.png, gpu-table1-b256-curves.png, gpu-table1-c-curves.png', 'trained on a lent GPU (scripts/gpu-table1.sh, docs/scale.md "On one GPU"); scripts/gpu-table1-report.ts redraws them from those run folders, which stay on the GPU machine'],
+  ['photos-train-continued.png, photos-train-leg3.png, photos-train-leg4.png, photos-train-leg5.png, photos-train-leg6.png', "the bundled photo model's training curves (curves.png of runs/photo-*; about 8 hours of training, models/README.md)"],
+  ['photos-quality-scale-256-refined.png, photos-quality-scale-512-refined.png', 'an earlier state of the placed layers (4 Dec, docs/results.md "Layers that scale, refined", commands beside them); the same commands today give photos-quality-256-edges / -512-edges'],
+  ['gan-photos-kid-samples.png', "the photo GAN's checkpoints at steps 150, 300 and 450, which were not kept in the repository (only step 950, data/gan-photos); its command is beside it in docs/results.md"],
 ];
 
 const argv = process.argv.slice(2);
@@ -119,12 +144,15 @@ if (only) for (const n of only) if (!FIGURES.some((f) => f.name === n)) {
   console.error(`--only: no figure '${n}' (${FIGURES.map((f) => f.name).join(', ')})`);
   process.exit(2);
 }
+/** the files a figure writes into docs/results/ (its copies, and steps that write there directly) */
+const makes = (f) => [...f.copy.map(([, to]) => to), ...f.steps.flat().filter((a) => a.startsWith('docs/results/')).map((a) => a.slice('docs/results/'.length))];
 const show = (cmd) => cmd.map((a) => (/[\s'"()|=]/.test(a) && !a.startsWith('--') ? JSON.stringify(a) : a)).join(' ');
 
 if (argv.includes('--list')) {
   for (const f of FIGURES) {
     console.log(`${f.name} [${f.kind}]: ${f.what}`);
     for (const s of f.steps) console.log(`    ${show(s)}`);
+    console.log(`    makes ${makes(f).join(', ')}`);
     if (f.needs) console.log(`    needs ${f.needs.join(', ')} from: ${f.trainings}`);
   }
   console.log('\nnot made by this script:');

@@ -64,9 +64,11 @@ function panelSvg(p: Panel, x0: number, y0: number, w: number, h: number): strin
   return parts.join('');
 }
 
-export async function plotPanels(path: string, panels: Panel[], width = 520, height = 300): Promise<void> {
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width * panels.length}" height="${height}"><rect width="100%" height="100%" fill="white"/>${panels
-    .map((p, i) => panelSvg(p, i * width, 0, width, height))
+export async function plotPanels(path: string, panels: Panel[], width = 520, height = 300, columns = panels.length): Promise<void> {
+  const cols = Math.max(1, Math.min(columns, panels.length));
+  const rows = Math.ceil(panels.length / cols);
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width * cols}" height="${height * rows}"><rect width="100%" height="100%" fill="white"/>${panels
+    .map((p, i) => panelSvg(p, (i % cols) * width, Math.floor(i / cols) * height, width, height))
     .join('')}</svg>`;
   writeFileAtomic(path, [await sharp(Buffer.from(svg)).png().toBuffer()]);
 }

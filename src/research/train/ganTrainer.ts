@@ -42,7 +42,7 @@ export interface GanRun {
 export const GAN_CHECKPOINT = 'gan.stratum';
 export const GAN_METRICS_FILE = 'gan-metrics.jsonl';
 
-interface GanRow {
+export interface GanRow {
   step: number;
   critic: number;
   gen: number;
@@ -112,14 +112,20 @@ async function trainGanLocked(run: GanRun, data: ImageSet): Promise<{ g: GanGene
     save: async (step) => {
       metrics.flush();
       saveGan(path, g, adv, optG, step, run.data);
-      await plotPanels(join(run.out, 'gan-curves.png'), [
-        { title: 'critic loss (D(fake) − D(real) + γ·GP)', yLabel: 'loss', series: [{ name: 'critic', points: metrics.series('critic'), colour: '#d62728' }] },
-        { title: 'generator loss (−D(fake))', yLabel: 'loss', series: [{ name: 'generator', points: metrics.series('gen'), colour: '#1f77b4' }] },
-      ]);
+      await plotGanCurves(join(run.out, 'gan-curves.png'), metrics.rows);
       await sampleGrid(join(run.out, 'samples.png'), g, 16, 7);
     },
   });
   return { g, critic };
+}
+
+/** OUT/gan-curves.png: the critic's and the generator's loss against step (also redrawn from a stored gan-metrics.jsonl by scripts/gan-curves.ts) */
+export async function plotGanCurves(path: string, rows: readonly GanRow[]): Promise<void> {
+  const series = (key: 'critic' | 'gen') => rows.map((r): [number, number] => [r.step, r[key]]);
+  await plotPanels(path, [
+    { title: 'critic loss (D(fake) − D(real) + γ·GP)', yLabel: 'loss', series: [{ name: 'critic', points: series('critic'), colour: '#d62728' }] },
+    { title: 'generator loss (−D(fake))', yLabel: 'loss', series: [{ name: 'generator', points: series('gen'), colour: '#1f77b4' }] },
+  ]);
 }
 
 /** a grid of generated samples at the training size */
