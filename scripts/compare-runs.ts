@@ -27,10 +27,8 @@ const runs = specs.map((s, i) => {
     if (r.elapsed !== undefined) last = r.elapsed / 60;
     minutes.set(r.step, last);
   }
-  const psnr = rows.filter((r) => r.psnr !== undefined).map((r) => [r.step, r.psnr!] as [number, number]);
-  const psnrLs = rows.filter((r) => r.psnrLs !== undefined).map((r) => [r.step, r.psnrLs!] as [number, number]);
-  const gradNorm = rows.filter((r) => r.gradNorm !== undefined && r.gradNorm > 0).map((r) => [r.step, r.gradNorm!] as [number, number]);
-  const maskStd = rows.filter((r) => r.maskStd !== undefined).map((r) => [r.step, r.maskStd!] as [number, number]);
+  const logged = (key: 'psnr' | 'psnrLs' | 'gradNorm' | 'maskStd') => rows.filter((r) => r[key] !== undefined).map((r) => [r.step, r[key]!] as [number, number]);
+  const [psnr, psnrLs, gradNorm, maskStd] = [logged('psnr'), logged('psnrLs'), logged('gradNorm'), logged('maskStd')];
   let ema = NaN;
   const loss = rows.filter((r) => r.loss !== undefined).map((r) => {
     ema = Number.isNaN(ema) ? r.loss! : 0.9 * ema + 0.1 * r.loss!;

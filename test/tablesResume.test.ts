@@ -24,6 +24,8 @@ const killAt = (k: number) => (_: string, step: number) => {
 };
 const curve = (out: string) => readRows<CurvePoint>(join(out, CURVES_FILE)).filter((p) => p.row === key);
 const noop = async () => {};
+/** the largest |a[i] − b[i]| */
+const largestDifference = (a: Float32Array, b: Float32Array) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
 
 test('a row killed after step 3 (state saved at 2) resumes to the weights, Adam moments, PSNR and curve of an unbroken run', async () => {
   await onBackend('fast');
@@ -48,8 +50,7 @@ test('a row killed after step 3 (state saved at 2) resumes to the weights, Adam 
   assert.deepEqual([...b.tensors.keys()].sort(), [...a.tensors.keys()].sort());
   assert.ok([...a.tensors.keys()].some((n) => n.startsWith('adam.m.')), 'Adam moments are saved');
   for (const [name, t] of a.tensors) {
-    const u = b.tensors.get(name)!.values;
-    const worst = t.values.reduce((m, v, i) => Math.max(m, Math.abs(v - u[i]!)), 0);
+    const worst = largestDifference(t.values, b.tensors.get(name)!.values);
     assert.ok(worst <= 1e-5, `${name}: resumed differs from unbroken by ${worst}`);
   }
   assert.ok(Math.abs(resumed.row.psnr - unbroken.row.psnr) < 1e-3, `PSNR ${resumed.row.psnr} vs ${unbroken.row.psnr}`);
@@ -92,8 +93,7 @@ test('--stop-canvas-grad reaches our rows (same 4 steps, other weights) and keys
   const a = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(plain, key))), 'a');
   const b = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(detached, k))), 'b');
   assert.equal(b.metadata.step, '4');
-  let worst = 0;
-  for (const [name, t] of a.tensors) if (name.startsWith('enc.conv')) worst = Math.max(worst, t.values.reduce((m, v, i) => Math.max(m, Math.abs(v - b.tensors.get(name)!.values[i]!)), 0));
+  const worst = Math.max(...[...a.tensors].filter(([name]) => name.startsWith('enc.conv')).map(([name, t]) => largestDifference(t.values, b.tensors.get(name)!.values)));
   assert.ok(worst > 1e-6, `the encoder's weights after 4 steps differ with the canvas detached (largest difference ${worst})`);
   const baseline = plan('table2').find((e) => e.kind)!;
   assert.equal(cacheKey(baseline, o), cacheKey(baseline, options('')), 'a baseline has no canvas: its row is the same');
