@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { cacheKey, chosenRows, plan, type ExperimentOptions } from '../src/research/experiments/tables.js';
-import { orderLastChanged } from '../src/research/eval/rowCurves.js';
+import { lateOrder, lateSpread, orderLastChanged } from '../src/research/eval/rowCurves.js';
 
 test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus 20-colour quantisation', () => {
   assert.deepEqual(plan('table1').map((e) => [e.T, e.K]), [[5, 10], [10, 5], [10, 10], [10, 20], [20, 10]]);
@@ -42,4 +42,19 @@ test('rows stop crossing: the last step at which their order by value changed, a
   assert.deepEqual(orderLastChanged(rows), { at: 500, lastChange: 500, order: ['a', 'b', 'c'] }, 'only steps every row reached count');
   assert.deepEqual(orderLastChanged(rows.slice(0, 2)), { at: 750, lastChange: 500, order: ['a', 'b'] });
   assert.deepEqual(orderLastChanged([{ name: 'a', points: [] }]), { at: null, lastChange: 0, order: [] });
+});
+
+test("late spread: each row's mean ± sd from a step on, best first; neighbours told apart only beyond twice the standard error", () => {
+  const rows = [
+    { name: 'wobbly', points: [[250, 30], [500, 26], [750, 28], [1000, 26]] as [number, number][] },
+    { name: 'steady', points: [[250, 10], [500, 27], [750, 27.2], [1000, 26.8]] as [number, number][] },
+    { name: 'low', points: [[500, 20], [750, 20.5], [1000, 19.5]] as [number, number][] },
+    { name: 'one point', points: [[1000, 40]] as [number, number][] },
+  ];
+  const s = lateSpread(rows, 500);
+  assert.deepEqual(s.map((r) => r.name), ['steady', 'wobbly', 'low'], 'by mean from step 500; a single point has no spread and is left out');
+  assert.equal(s[0]!.mean, 27);
+  assert.ok(Math.abs(s[0]!.sd - 0.2) < 1e-12 && s[0]!.n === 3);
+  assert.ok(Math.abs(s[1]!.mean - 80 / 3) < 1e-12 && Math.abs(s[1]!.sd - Math.sqrt(4 / 3)) < 1e-12, 'the step before `from` is not counted');
+  assert.equal(lateOrder(s, 1), 'steady 27.0 ± 0.2 ≈ wobbly 26.7 ± 1.2 > low 20.0 ± 0.5');
 });

@@ -37,3 +37,43 @@ export function orderLastChanged(rows: RowCurve[]): { at: number | null; lastCha
   }
   return { at: steps.at(-1) ?? null, lastChange, order };
 }
+
+export interface LateSpread {
+  name: string;
+  /** mean and sample standard deviation of the row's values at steps ≥ from */
+  mean: number;
+  sd: number;
+  n: number;
+}
+
+/**
+ * Each row's values over the end of training (steps ≥ from), best mean first: at a constant learning
+ * rate the held-out curve wobbles by a dB or so between evaluations, so a row's last point alone
+ * cannot order rows closer than that. Rows with fewer than two points there are left out (no spread).
+ */
+export function lateSpread(rows: RowCurve[], from: number): LateSpread[] {
+  return rows
+    .map((r) => {
+      const v = r.points.filter(([s]) => s >= from).map(([, y]) => y);
+      const mean = v.reduce((a, b) => a + b, 0) / (v.length || 1);
+      const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / (v.length - 1)) : 0;
+      return { name: r.name, mean, sd, n: v.length };
+    })
+    .filter((r) => r.n > 1)
+    .sort((a, b) => b.mean - a.mean);
+}
+
+/**
+ * "a 27.9 ± 0.2 > b 27.1 ± 0.3 ≈ c 27.0 ± 0.4": neighbours in lateSpread's order joined by ">" when
+ * their means differ by more than twice the standard error of the difference, by "≈" when not (the
+ * evaluations of one row are correlated, so this is a yardstick, not a test).
+ */
+export function lateOrder(spread: LateSpread[], digits = 2): string {
+  return spread
+    .map((r, i) => {
+      const prev = spread[i - 1];
+      const sep = prev ? (prev.mean - r.mean > 2 * Math.sqrt(prev.sd ** 2 / prev.n + r.sd ** 2 / r.n) ? ' > ' : ' ≈ ') : '';
+      return `${sep}${r.name} ${r.mean.toFixed(digits)} ± ${r.sd.toFixed(digits)}`;
+    })
+    .join('');
+}

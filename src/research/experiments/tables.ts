@@ -32,7 +32,7 @@ import { psnrOf } from '../../core/psnr.js';
 import { MetricsLog, readRows, trainingLoop } from '../train/loop.js';
 import type { Ctx } from '../../model/nn.js';
 import { plotPanels } from '../eval/plot.js';
-import { orderLastChanged, rowSeries, type RowCurve } from '../eval/rowCurves.js';
+import { lateOrder, lateSpread, orderLastChanged, rowSeries, type RowCurve } from '../eval/rowCurves.js';
 import { lockRunFolder } from '../io/runLock.js';
 import { loadRowState, rowStatePath, saveRowState, ROWS_DIR } from './rowState.js';
 
@@ -297,7 +297,17 @@ function curvesNote(o: ExperimentOptions, curves: RowCurve[]): string {
   if (missing.length) return `${head} No curve for ${missing.join(', ')} (trained before curves were recorded).\n`;
   const { at, lastChange, order } = orderLastChanged(curves);
   if (at === null) return `${head} The rows share no evaluation step.\n`;
-  return `${head} The rows' order by it last changed at step ${lastChange} (of ${at}); from there on: ${order.join(' > ')}.\n`;
+  return `${head} The rows' order by it last changed at step ${lastChange} (of ${at}); from there on: ${order.join(' > ')}.\n` + lateNote(o, curves);
+}
+
+/** the rows' mean ± sd over the last quarter of training, where each row's curve only wobbles */
+function lateNote(o: ExperimentOptions, curves: RowCurve[]): string {
+  const from = Math.ceil(o.steps * 0.75);
+  const spread = lateSpread(curves, from);
+  if (spread.length < 2) return '';
+  const ns = [...new Set(spread.map((r) => r.n))];
+  const counts = ns.length === 1 ? `${ns[0]} evaluations each` : `${spread.map((r) => r.n).join('/')} evaluations`;
+  return `Over the last quarter (steps ≥ ${from}, ${counts}), mean ± sd, best first, ">" where two neighbours differ by more than twice the standard error of the difference: ${lateOrder(spread)}.\n`;
 }
 
 export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
