@@ -21,26 +21,7 @@ import { lockRunFolder } from '../io/runLock.js';
 import { decodeSafetensors } from '../io/safetensors.js';
 import { readRows } from '../train/loop.js';
 import { ROWS_DIR, rowStatePath } from './rowState.js';
-
-const ROWS_FILE = 'rows.json';
-const CURVES = 'curves.jsonl';
-
-interface Point {
-  row: string;
-  step: number;
-}
-
-function readCache(dir: string): Record<string, { row: unknown; rec: unknown }> {
-  const path = join(dir, ROWS_FILE);
-  if (!existsSync(path)) return {};
-  try {
-    const v = JSON.parse(readFileSync(path, 'utf8'));
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
-    return v;
-  } catch (e) {
-    throw new Error(`${path}: not a table's rows.json (${(e as Error).message})`);
-  }
-}
+import { CURVES_FILE, readRowCache, ROWS_FILE, type CurvePoint } from './tables.js';
 
 /** the step a row's training state is at (its metadata), or a one-line error naming the file */
 function stateStep(path: string): number {
@@ -55,10 +36,10 @@ export function mergeTableRuns(dest: string, sources: string[]): { rows: number;
   mkdirSync(join(dest, ROWS_DIR), { recursive: true });
   const unlock = lockRunFolder(dest);
   try {
-    const cache = readCache(dest);
+    const cache = readRowCache(dest);
     let rows = 0;
     for (const s of sources) {
-      for (const [key, hit] of Object.entries(readCache(s))) {
+      for (const [key, hit] of Object.entries(readRowCache(s))) {
         if (!(key in cache)) {
           cache[key] = hit;
           rows++;
@@ -66,10 +47,10 @@ export function mergeTableRuns(dest: string, sources: string[]): { rows: number;
       }
     }
     // per row, the points of the folder where it reached the furthest step (dest first: it wins ties)
-    const byRow = new Map<string, { points: Point[]; last: number; from: string }>();
+    const byRow = new Map<string, { points: CurvePoint[]; last: number; from: string }>();
     for (const dir of [dest, ...sources]) {
-      const mine = new Map<string, Point[]>();
-      for (const p of readRows<Point>(join(dir, CURVES))) mine.set(p.row, [...(mine.get(p.row) ?? []), p]);
+      const mine = new Map<string, CurvePoint[]>();
+      for (const p of readRows<CurvePoint>(join(dir, CURVES_FILE))) mine.set(p.row, [...(mine.get(p.row) ?? []), p]);
       for (const [row, points] of mine) {
         const last = Math.max(...points.map((p) => p.step));
         if (!byRow.has(row) || last > byRow.get(row)!.last) byRow.set(row, { points, last, from: dir });
@@ -89,7 +70,7 @@ export function mergeTableRuns(dest: string, sources: string[]): { rows: number;
     const enc = new TextEncoder();
     for (const [path, bytes] of copies) writeFileAtomic(path, [new Uint8Array(bytes)]);
     const points = [...byRow.values()].flatMap((r) => r.points);
-    writeFileAtomic(join(dest, CURVES), [enc.encode(points.map((p) => JSON.stringify(p) + '\n').join(''))]);
+    writeFileAtomic(join(dest, CURVES_FILE), [enc.encode(points.map((p) => JSON.stringify(p) + '\n').join(''))]);
     writeFileAtomic(join(dest, ROWS_FILE), [enc.encode(JSON.stringify(cache))]);
     return { rows, curves, states: copies.length };
   } finally {

@@ -82,6 +82,22 @@ export interface CurvePoint {
 }
 
 export const CURVES_FILE = 'curves.jsonl';
+/** the finished rows, by cache key (shared by both tables) */
+export const ROWS_FILE = 'rows.json';
+export type RowCache = Record<string, { row: Row; rec: number[] }>;
+
+/** OUT/rows.json ({} where there is none yet); a file that is not a table's rows is a one-line error naming it */
+export function readRowCache(out: string): RowCache {
+  const path = join(out, ROWS_FILE);
+  if (!existsSync(path)) return {};
+  try {
+    const v = JSON.parse(readFileSync(path, 'utf8'));
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not an object');
+    return v;
+  } catch (e) {
+    throw new Error(`${path}: not a table's rows.json (${(e as Error).message})`);
+  }
+}
 
 export interface Row {
   method: string;
@@ -323,8 +339,8 @@ export async function runExperiment(o: ExperimentOptions): Promise<Row[]> {
 }
 
 async function runLocked(o: ExperimentOptions): Promise<Row[]> {
-  const cachePath = join(o.out, 'rows.json');
-  const cache: Record<string, { row: Row; rec: number[] }> = existsSync(cachePath) ? JSON.parse(readFileSync(cachePath, 'utf8')) : {};
+  const cachePath = join(o.out, ROWS_FILE);
+  const cache = readRowCache(o.out);
   const S = o.test.size;
   const shown = Math.min(o.show, o.test.n);
   const px = S * S * 3;
