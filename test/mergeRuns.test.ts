@@ -50,7 +50,7 @@ test('merged: finished rows united, each unfinished row from the folder where it
   assert.ok(!readdirSync(kept).includes('run.lock'), 'the lock is released');
 });
 
-test('a row finished twice with different results is refused, naming it, before anything is written; a missing folder too', () => {
+test('a row finished twice with different results is refused, naming it, before anything is written; a missing folder, a torn rows.json and a damaged state too', () => {
   const kept = folder({ x: finished(26) }, point('x', 250, 25), {});
   const before = ['rows.json', 'curves.jsonl'].map((f) => readFileSync(join(kept, f), 'utf8'));
   const other = folder({ x: finished(25.9), z: finished(27) }, point('z', 250, 24), { y: 100 });
@@ -58,6 +58,9 @@ test('a row finished twice with different results is refused, naming it, before 
   assert.deepEqual(['rows.json', 'curves.jsonl'].map((f) => readFileSync(join(kept, f), 'utf8')), before);
   assert.ok(!existsSync(rowStatePath(kept, 'y')), 'no state copied');
   assert.throws(() => mergeTableRuns(kept, [join(kept, 'nope')]), /nope: no such run folder/);
+  const torn = folder({}, '', {});
+  writeFileSync(join(torn, 'rows.json'), '{"x": {"row"');
+  assert.throws(() => mergeTableRuns(kept, [torn]), /rows\.json: not a table's rows\.json/);
   writeFileSync(join(other, 'rows', 'bad.safetensors'), 'garbage');
   assert.throws(() => mergeTableRuns(tmp(), [folder({}, '', {}), other]), /bad\.safetensors/);
 });
