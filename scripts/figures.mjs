@@ -22,6 +22,9 @@ const DOCS = join(ROOT, 'docs', 'results');
 const stratum = (...args) => ['node', 'bin/stratum.js', ...args];
 const tsx = (...args) => ['node', '--import', 'tsx', ...args];
 
+/** the rows of data/tables-patches finished so far (--rows: a row named here and not finished would be trained) */
+const TABLES_STOPGRAD_DONE = { table1: 'T=5:K=10,T=10:K=10', table2: 'T=10,mlp |z|,convt,PNG' };
+
 /**
  * kind: 'quick' (runs by default), 'stored' (runs by default when its stored run folders exist;
  * otherwise it names the trainings behind them), 'long' (needs --long).
@@ -80,6 +83,15 @@ const FIGURES = [
     trainings: 'data/table1-patches/README.md (experiment table1 --data patches:/usr/share/backgrounds:96 --steps 3000 --batch 32 --holdout 256 --encoder small)',
     steps: [['sh', '-c', 'mkdir -p runs/table1-patches-3000 && cp -r data/table1-patches/. runs/table1-patches-3000/'], stratum('experiment', 'table1', '--data', 'patches:/usr/share/backgrounds:96', '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--rows', 'T=5:K=10,T=10:K=5,T=10:K=10', '-o', 'runs/table1-patches-3000')],
     copy: [['runs/table1-patches-3000/table1-curves.png', 'patches-table1-3000-curves.png'], ['runs/table1-patches-3000/table1.png', 'patches-table1-3000.png']],
+  },
+  {
+    name: 'patches-tables-stopgrad', kind: 'stored', what: 'Tables 1 and 2 on photo patches at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and their held-out curves, redrawn from data/tables-patches without training', needs: ['data/tables-patches/rows.json'],
+    trainings: 'data/tables-patches/README.md (bash scripts/tables-cpu.sh start | keep: experiment table1|table2 --data patches:/usr/share/backgrounds:96 --steps 3000 --batch 32 --holdout 256 --encoder small --stop-canvas-grad)',
+    steps: [
+      ['sh', '-c', 'mkdir -p runs/tables-patches-stopgrad && cp -r data/tables-patches/. runs/tables-patches-stopgrad/'],
+      ...[['table1', TABLES_STOPGRAD_DONE.table1], ['table2', TABLES_STOPGRAD_DONE.table2]].map(([t, rows]) => stratum('experiment', t, '--data', 'patches:/usr/share/backgrounds:96', '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--stop-canvas-grad', '--rows', rows, '-o', 'runs/tables-patches-stopgrad')),
+    ],
+    copy: ['table1', 'table2'].flatMap((t) => [[`runs/tables-patches-stopgrad/${t}-curves.png`, `patches-stopgrad-${t}-curves.png`], [`runs/tables-patches-stopgrad/${t}.png`, `patches-stopgrad-${t}.png`]]),
   },
   {
     name: 'gan-photos-kid950', kind: 'stored', what: 'KID of the photo GAN at step 950 (the state kept in data/gan-photos) with its calibration rows, and their samples', needs: ['data/gan-photos/gan.stratum'],
