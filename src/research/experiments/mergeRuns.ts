@@ -50,7 +50,10 @@ export function mergeTableRuns(dest: string, sources: string[]): { rows: number;
     const byRow = new Map<string, { points: CurvePoint[]; last: number; from: string }>();
     for (const dir of [dest, ...sources]) {
       const mine = new Map<string, CurvePoint[]>();
-      for (const p of readRows<CurvePoint>(join(dir, CURVES_FILE))) mine.set(p.row, [...(mine.get(p.row) ?? []), p]);
+      for (const p of readRows<CurvePoint>(join(dir, CURVES_FILE))) {
+        if (!mine.has(p.row)) mine.set(p.row, []);
+        mine.get(p.row)!.push(p);
+      }
       for (const [row, points] of mine) {
         const last = Math.max(...points.map((p) => p.step));
         if (!byRow.has(row) || last > byRow.get(row)!.last) byRow.set(row, { points, last, from: dir });
