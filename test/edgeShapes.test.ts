@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { psnrOf } from '../src/core/psnr.js';
 import { renderDocument } from '../src/core/document.js';
 import { mulberry32 } from '../src/core/random.js';
@@ -14,9 +13,9 @@ import { decomposeFrame } from '../src/model/decomposeFrame.js';
 import { EDGE_SHAPES_KEY } from '../src/model/decomposer.js';
 import { drawShape, type PlaceBank } from '../src/model/place.js';
 import { fitEdgeShapes } from '../src/research/train/edgeShapes.js';
-import { onBackend } from './support/helpers.js';
+import { testOn } from './support/helpers.js';
 
-await onBackend('fast');
+const test = testOn('fast');
 
 const dir = mkdtempSync(join(tmpdir(), 'stratum-edges-'));
 const targets = { half: (u: number) => u > 0, corner: (u: number, v: number) => u > 0 && v > 0 };

@@ -2,7 +2,6 @@
 // zero outside its box; dense = adaptive within 1/255; plain layers render as before; decompose at
 // any aspect gives exactly N layers that get closer with N; hostile placements are refused.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import { pixelGrid } from '../src/core/grid.js';
 import { maskNet } from '../src/core/maskNet.js';
 import { frameAspect, placedBox, withGain, type Placement } from '../src/core/placement.js';
@@ -18,9 +17,9 @@ import { decomposeFrame } from '../src/model/decomposeFrame.js';
 import { layerRasters } from '../src/export/layerImages.js';
 import { toSvg } from '../src/export/svg.js';
 import { rasteriseLibrsvg } from './support/svgRaster.js';
-import { onBackend } from './support/helpers.js';
+import { testOn } from './support/helpers.js';
 
-await onBackend('fast');
+const test = testOn('fast');
 const { model } = loadModel('models/default.stratum');
 const bankP = (d: number) => Array.from((model.store.get('shapes.p').dataSync() as Float32Array).subarray(d * 10, d * 10 + 10));
 
