@@ -37,10 +37,10 @@ const wrong = quick.flatMap((f) => {
   return E2E_SIGNS.filter(([re]) => re.test(text)).map(([, what]) => `test/${f} ${what}: name it ${f.replace(/\.test\.ts$/, '.e2e.test.ts')} (or move that test to one)`);
 });
 // a backend set at a file's top level holds only until the next file's tests set theirs: the files
-// of a group are all imported before any test runs (test/support/helpers.ts: testOn)
+// of a group are all imported before any test runs (test/edgeShapes.test.ts: how)
 for (const f of quick) {
   if (/^await onBackend\(/m.test(readFileSync(join(root, 'test', f), 'utf8')))
-    wrong.push(`test/${f} sets its backend at the top level, where another file's tests override it: use \`const test = testOn('fast')\` (test/support/helpers.ts) or onBackend inside each test`);
+    wrong.push(`test/${f} sets its backend at the top level, where another file's tests override it: set it inside each test (test/edgeShapes.test.ts)`);
 }
 if (wrong.length) {
   console.error(`test:quick: ${wrong.join('\n            ')}`);

@@ -13,9 +13,15 @@ import { decomposeFrame } from '../src/model/decomposeFrame.js';
 import { EDGE_SHAPES_KEY } from '../src/model/decomposer.js';
 import { drawShape, type PlaceBank } from '../src/model/place.js';
 import { fitEdgeShapes } from '../src/research/train/edgeShapes.js';
-import { testOn } from './support/helpers.js';
+import { onBackend } from './support/helpers.js';
+import { test as nodeTest } from 'node:test';
 
-const test = testOn('fast');
+// each test sets its backend: test:quick imports many files into one process before it runs
+// their tests, so a backend set here at the top would be overridden by another file's tests
+const test = (name: string, fn: () => unknown) => void nodeTest(name, async () => {
+  await onBackend('fast');
+  await fn();
+});
 
 const dir = mkdtempSync(join(tmpdir(), 'stratum-edges-'));
 const targets = { half: (u: number) => u > 0, corner: (u: number, v: number) => u > 0 && v > 0 };

@@ -17,9 +17,15 @@ import { decomposeFrame } from '../src/model/decomposeFrame.js';
 import { layerRasters } from '../src/export/layerImages.js';
 import { toSvg } from '../src/export/svg.js';
 import { rasteriseLibrsvg } from './support/svgRaster.js';
-import { testOn } from './support/helpers.js';
+import { onBackend } from './support/helpers.js';
+import { test as nodeTest } from 'node:test';
 
-const test = testOn('fast');
+// each test sets its backend: test:quick imports many files into one process before it runs
+// their tests, so a backend set here at the top would be overridden by another file's tests
+const test = (name: string, fn: () => unknown) => void nodeTest(name, async () => {
+  await onBackend('fast');
+  await fn();
+});
 const { model } = loadModel('models/default.stratum');
 const bankP = (d: number) => Array.from((model.store.get('shapes.p').dataSync() as Float32Array).subarray(d * 10, d * 10 + 10));
 

@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
 import { useBackend } from '../../src/backend/index.js';
 import { loadAddon, nativeLoadError } from '../../src/backend/nativeAddon.js';
 import * as tf from '../../src/core/tf.js';
@@ -39,20 +38,6 @@ export async function onBackend(name: 'cpu' | 'native' | 'fast'): Promise<'cpu' 
   const want = name === 'fast' ? (HAS_NATIVE ? 'native' : 'cpu') : name;
   await useBackend(want);
   return want;
-}
-
-/**
- * `test` whose every test first sets `backend`: for a file whose tests all want one backend. A
- * top-level `await onBackend(...)` is not enough: test:quick imports many files into one process
- * before it runs their tests, so a later file's backend would be the one in force (edge shapes
- * once ran on tfjs cpu that way, for ten minutes). test-quick.mjs refuses that line.
- */
-export function testOn(backend: 'cpu' | 'native' | 'fast'): (name: string, fn: () => unknown) => void {
-  return (name, fn) =>
-    void test(name, async () => {
-      await onBackend(backend);
-      await fn();
-    });
 }
 
 /**
