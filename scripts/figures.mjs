@@ -23,7 +23,7 @@ const stratum = (...args) => ['node', 'bin/stratum.js', ...args];
 const tsx = (...args) => ['node', '--import', 'tsx', ...args];
 
 /** the rows of data/tables-patches finished so far (--rows: a row named here and not finished would be trained) */
-const TABLES_STOPGRAD_DONE = { table1: 'T=5:K=10,T=10:K=5,T=10:K=10', table2: 'T=10,mlp |z|,convt,resup |z|=130,PNG' };
+const TABLES_STOPGRAD_DONE = { table1: 'T=5:K=10,T=10:K=5,T=10:K=10,T=10:K=20', table2: 'T=10,mlp |z|,convt,resup |z|=130,mlpxy |z|=130,PNG' };
 
 /**
  * kind: 'quick' (runs by default), 'stored' (runs by default when its stored run folders exist;
