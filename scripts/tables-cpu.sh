@@ -11,6 +11,8 @@
 #                                       folder takes one training at a time), THREADS_SIDE threads (1);
 #                                       with the queue at THREADS=1, two 1-thread jobs do ~18% more work
 #                                       on 2 cores than one 2-thread job (5 Dec). keep merges it back too.
+#   QUEUE="patches table2 small resup;fashion table1 small" bash scripts/tables-cpu.sh start
+#                                       the same with another list of jobs (';' between them)
 #   bash scripts/tables-cpu.sh status   the queue's last progress line (and the side job's)
 #   bash scripts/tables-cpu.sh keep     stop the queue and merge $RUNS back into data/tables-*
 #                                       (scripts/merge-table-runs.ts); a state over 20 MB (the
@@ -35,6 +37,8 @@ JOBS=(
   "fashion table2 small"
   "patches table1 resnet18 T=10:K=10,T=20:K=10"
 )
+# QUEUE="set table encoder [rows];..." replaces that list, e.g. to leave out a row a side job trains
+[ -n "${QUEUE:-}" ] && IFS=';' read -ra JOBS <<<"$QUEUE"
 
 # one job: set table encoder [rows], into folder $1
 job() {
