@@ -22,8 +22,20 @@ const DOCS = join(ROOT, 'docs', 'results');
 const stratum = (...args) => ['node', 'bin/stratum.js', ...args];
 const tsx = (...args) => ['node', '--import', 'tsx', ...args];
 
-/** the rows of data/tables-patches finished so far (--rows: a row named here and not finished would be trained) */
-const TABLES_STOPGRAD_DONE = { table1: 'T=5:K=10,T=10:K=5,T=10:K=10,T=10:K=20', table2: 'T=10,mlp |z|,convt,resup |z|=130,mlpxy |z|=130,PNG' };
+/**
+ * Tables 1 and 2 at 3000 steps a row, canvas detached, as carried in data/tables-SET by
+ * scripts/tables-cpu.sh: the rows finished so far (--finished-only trains nothing) and every row's
+ * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …
+ */
+const tablesFigure = (name, set, data, files, what) => ({
+  name, kind: 'stored', what: `${what} at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and the held-out curves, rows in training included, redrawn from data/tables-${set} without training`, needs: [`data/tables-${set}/rows.json`],
+  trainings: `data/tables-${set}/README.md (bash scripts/tables-cpu.sh start | keep: experiment table1|table2 --data ${data} --steps 3000 --batch 32 --holdout 256 --encoder small --stop-canvas-grad)`,
+  steps: [
+    ['sh', '-c', `rm -rf runs/tables-${set}-stopgrad && mkdir -p runs/tables-${set}-stopgrad && cp -r data/tables-${set}/. runs/tables-${set}-stopgrad/`],
+    ...['table1', 'table2'].map((t) => stratum('experiment', t, '--data', data, '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--stop-canvas-grad', '--finished-only', '-o', `runs/tables-${set}-stopgrad`)),
+  ],
+  copy: ['table1', 'table2'].flatMap((t) => [[`runs/tables-${set}-stopgrad/${t}-curves.png`, `${files}-${t}-curves.png`], [`runs/tables-${set}-stopgrad/${t}.png`, `${files}-${t}.png`]]),
+});
 
 /**
  * kind: 'quick' (runs by default), 'stored' (runs by default when its stored run folders exist;
@@ -84,15 +96,8 @@ const FIGURES = [
     steps: [['sh', '-c', 'mkdir -p runs/table1-patches-3000 && cp -r data/table1-patches/. runs/table1-patches-3000/'], stratum('experiment', 'table1', '--data', 'patches:/usr/share/backgrounds:96', '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--rows', 'T=5:K=10,T=10:K=5,T=10:K=10', '-o', 'runs/table1-patches-3000')],
     copy: [['runs/table1-patches-3000/table1-curves.png', 'patches-table1-3000-curves.png'], ['runs/table1-patches-3000/table1.png', 'patches-table1-3000.png']],
   },
-  {
-    name: 'patches-tables-stopgrad', kind: 'stored', what: 'Tables 1 and 2 on photo patches at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and their held-out curves, redrawn from data/tables-patches without training', needs: ['data/tables-patches/rows.json'],
-    trainings: 'data/tables-patches/README.md (bash scripts/tables-cpu.sh start | keep: experiment table1|table2 --data patches:/usr/share/backgrounds:96 --steps 3000 --batch 32 --holdout 256 --encoder small --stop-canvas-grad)',
-    steps: [
-      ['sh', '-c', 'mkdir -p runs/tables-patches-stopgrad && cp -r data/tables-patches/. runs/tables-patches-stopgrad/'],
-      ...[['table1', TABLES_STOPGRAD_DONE.table1], ['table2', TABLES_STOPGRAD_DONE.table2]].map(([t, rows]) => stratum('experiment', t, '--data', 'patches:/usr/share/backgrounds:96', '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--stop-canvas-grad', '--rows', rows, '-o', 'runs/tables-patches-stopgrad')),
-    ],
-    copy: ['table1', 'table2'].flatMap((t) => [[`runs/tables-patches-stopgrad/${t}-curves.png`, `patches-stopgrad-${t}-curves.png`], [`runs/tables-patches-stopgrad/${t}.png`, `patches-stopgrad-${t}.png`]]),
-  },
+  tablesFigure('patches-tables-stopgrad', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-stopgrad', 'Tables 1 and 2 on photo patches'),
+  tablesFigure('fashion-tables-stopgrad', 'fashion', 'fashion-mnist', 'fashion-stopgrad', 'Tables 1 and 2 on Fashion-MNIST'),
   {
     name: 'gan-photos-kid950', kind: 'stored', what: 'KID of the photo GAN at step 950 (the state kept in data/gan-photos) with its calibration rows, and their samples', needs: ['data/gan-photos/gan.stratum'],
     trainings: 'data/gan-photos/README.md (stratum gan --data photos:20000 --steps 3000 --save-every 50, stopped at step 950)',

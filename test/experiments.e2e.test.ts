@@ -40,9 +40,20 @@ test('table writer on a tiny run: Markdown, CSV and side-by-side images; finishe
   const trained = logs.filter((l) => l.endsWith('…')).length;
   await runExperiment(o);
   assert.equal(logs.filter((l) => l.endsWith('…')).length, trained, 'second run reuses the cached rows');
+  // --finished-only trains nothing: table 1 from the two rows table 2 finished; a row killed in training shows its curve, not a row
+  const killed = runExperiment({ ...o, table: 'table1', evalEvery: 1, afterStep: (_, step) => { if (step === 1) throw new Error('killed at step 1'); } });
+  await assert.rejects(killed, /killed at step 1/);
+  const before = logs.filter((l) => l.endsWith('…')).length;
+  const done = await runExperiment({ ...o, table: 'table1', finishedOnly: true });
+  assert.deepEqual(done.map((r) => r.method), ['Ours T=10 K=10', 'Ours T=20 K=10']);
+  assert.equal(logs.filter((l) => l.endsWith('…')).length, before, '--finished-only trained nothing');
+  const md1 = readFileSync(join(out, 'table1.md'), 'utf8');
+  assert.match(md1, /In training, their curves so far drawn, not in the table: Ours T=5 K=10 at step 1\./);
+  assert.doesNotMatch(md1, /\| Ours T=5 K=10 \|/);
+  await assert.rejects(runExperiment({ ...o, table: 'table1', finishedOnly: true, rows: ['T=10:K=5'] }), (e: Error) => /rows\.json: none of table1's rows asked for is finished/.test(e.message) && !e.message.includes('\n'));
   // table 1 in the same folder trains only the three (T, K) settings table 2 does not hold
   const t1 = await runExperiment({ ...o, table: 'table1' });
-  const again = logs.filter((l) => l.endsWith('…')).slice(trained);
+  const again = logs.filter((l) => l.endsWith('…')).slice(before);
   assert.deepEqual(again, ['table1: Ours T=5 K=10 (2 steps)…', 'table1: Ours T=10 K=5 (2 steps)…', 'table1: Ours T=10 K=20 (2 steps)…']);
   assert.equal(t1[2]!.method, 'Ours T=10 K=10');
   assert.equal(t1[2]!.psnr, rows[0]!.psnr, 'T=10, K=10 is the same trained row in both tables');

@@ -65,6 +65,11 @@ export interface ExperimentOptions {
    * of 3–5 Dec were trained; the baselines have no canvas)
    */
   stopCanvasGrad?: boolean;
+  /**
+   * train nothing: the table, its picture and its curves from the rows finished so far (OUT/rows.json);
+   * a row in training (points in curves.jsonl, not finished) shows its curve so far, marked as such
+   */
+  finishedOnly?: boolean;
   log?: (msg: string) => void;
   /** called after every training step (and its evaluation, before its save) with the row's cache key: tests stop a run there by throwing, as a kill would */
   afterStep?: (row: string, step: number) => void;
@@ -284,22 +289,26 @@ export function checkTableSize(table: 'table1' | 'table2', size: number): void {
   if (table === 'table2' && size % DECODER_TABLES.resup.startDivisor !== 0) throw new Error(`--size ${size}: table2's ResNet decoder (supplementary Table 7) starts at S/${DECODER_TABLES.resup.startDivisor}, so the size must be a multiple of ${DECODER_TABLES.resup.startDivisor}`);
 }
 
-/** the held-out curves of the table's trained rows so far (OUT/curves.jsonl), in the table's order */
-function tableCurves(o: ExperimentOptions): RowCurve[] {
+/**
+ * the held-out curves of the table's rows so far (OUT/curves.jsonl), in the table's order; with
+ * `finished` (the finished rows' keys), a row not among them is named "(in training)"
+ */
+function tableCurves(o: ExperimentOptions, finished?: Set<string>): (RowCurve & { inTraining: boolean })[] {
   const points = readRows<CurvePoint>(join(o.out, CURVES_FILE));
   return chosenRows(o)
     .filter((e) => !e.quantize)
     .map((e) => {
       const key = cacheKey(e, o);
-      return { name: e.method, points: points.filter((p) => p.row === key).map((p): [number, number] => [p.step, p.psnr]) };
+      const inTraining = !!finished && !finished.has(key);
+      return { name: inTraining ? `${e.method} (in training)` : e.method, inTraining, points: points.filter((p) => p.row === key).map((p): [number, number] => [p.step, p.psnr]) };
     });
 }
 
 const evalTitle = (o: ExperimentOptions) => `held-out PSNR, first ${Math.min(o.evalImages ?? EXPERIMENT_DEFAULTS.evalImages, o.test.n)} held-out images`;
 
 /** OUT/NAME-curves.png: held-out PSNR against step, one line per row (those with a curve so far) */
-async function drawCurves(o: ExperimentOptions): Promise<RowCurve[]> {
-  const curves = tableCurves(o);
+async function drawCurves(o: ExperimentOptions, finished?: Set<string>): Promise<(RowCurve & { inTraining: boolean })[]> {
+  const curves = tableCurves(o, finished);
   const drawn = curves.filter((c) => c.points.length);
   await plotPanels(join(o.out, `${o.table}-curves.png`), [{ title: evalTitle(o), yLabel: 'dB', series: rowSeries(drawn) }], 640, 300 + 14 * drawn.length);
   return curves;
@@ -346,7 +355,9 @@ async function runLocked(o: ExperimentOptions): Promise<Row[]> {
   const px = S * S * 3;
   const rows: Row[] = [];
   const columns: Float32Array[] = [];
-  for (const e of chosenRows(o)) {
+  const entries = chosenRows(o).filter((e) => !o.finishedOnly || cache[cacheKey(e, o)]);
+  if (!entries.length) throw new Error(`${cachePath}: none of ${o.table}'s rows asked for is finished (--finished-only trains nothing)`);
+  for (const e of entries) {
     const key = cacheKey(e, o);
     let hit = cache[key];
     if (!hit) {
@@ -364,8 +375,11 @@ async function runLocked(o: ExperimentOptions): Promise<Row[]> {
     columns.push(Float32Array.from(hit.rec));
   }
   const meta = { data: o.data, steps: o.steps, encoder: o.encoder, testN: o.test.n };
-  const curves = await drawCurves(o);
-  writeFileAtomic(join(o.out, `${o.table}.md`), [new TextEncoder().encode(markdownTable(rows, meta) + curvesNote(o, curves))]);
+  const curves = await drawCurves(o, o.finishedOnly ? new Set(entries.map((e) => cacheKey(e, o))) : undefined);
+  const training = curves.filter((c) => c.inTraining && c.points.length).map((c) => `${c.name.replace(/ \(in training\)$/, '')} at step ${c.points.at(-1)![0]}`);
+  const trainingNote = training.length ? `In training, their curves so far drawn, not in the table: ${training.join(', ')}.\n` : '';
+  const note = curvesNote(o, curves.filter((c) => !c.inTraining)) + trainingNote;
+  writeFileAtomic(join(o.out, `${o.table}.md`), [new TextEncoder().encode(markdownTable(rows, meta) + note)]);
   writeFileAtomic(join(o.out, `${o.table}.csv`), [new TextEncoder().encode(csvTable(rows))]);
   const grid: Tile[][] = range(0, shown).map((i) => [
     { pixels: Float32Array.from(o.test.data.subarray(i * px, (i + 1) * px), (v) => v / 255), width: S, height: S },
