@@ -14,7 +14,7 @@
  * and the others still run; the exit code is 1 when any failed.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -186,7 +186,8 @@ for (const f of FIGURES) {
     skipped.push(`${f.name}: needs --long (${f.what})`);
     continue;
   }
-  const missing = (f.needs ?? []).filter((p) => !existsSync(join(ROOT, p)));
+  // a rows.json with no finished row counts as missing (a table run that has only started)
+  const missing = (f.needs ?? []).filter((p) => !existsSync(join(ROOT, p)) || (p.endsWith('rows.json') && !Object.keys(JSON.parse(readFileSync(join(ROOT, p), 'utf8'))).length));
   if (missing.length) {
     skipped.push(`${f.name}: its stored runs are missing (${missing.join(', ')}); trained by ${f.trainings}`);
     continue;
