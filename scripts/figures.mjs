@@ -28,6 +28,8 @@ const tsx = (...args) => ['node', '--import', 'tsx', ...args];
  * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …
  */
 const tablesFigure = (name, set, data, files, what) => ({
+  // a rows.json with no finished row yet (a table run that has only started) counts as missing
+  empty: (path) => !Object.keys(JSON.parse(readFileSync(path, 'utf8'))).length,
   name, kind: 'stored', what: `${what} at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and the held-out curves, rows in training included, redrawn from data/tables-${set} without training`, needs: [`data/tables-${set}/rows.json`],
   trainings: `data/tables-${set}/README.md (bash scripts/tables-cpu.sh start | keep: experiment table1|table2 --data ${data} --steps 3000 --batch 32 --holdout 256 --encoder small --stop-canvas-grad)`,
   steps: [
@@ -41,6 +43,7 @@ const tablesFigure = (name, set, data, files, what) => ({
  * kind: 'quick' (runs by default), 'stored' (runs by default when its stored run folders exist;
  * otherwise it names the trainings behind them), 'long' (needs --long).
  * steps: the commands in order; copy: [file written by the last step, figure in docs/results].
+ * empty (optional): (path) => true where a needed file exists but holds nothing to draw yet.
  */
 const FIGURES = [
   { name: 'fig16-jitter', kind: 'quick', what: 'Fig. 16: one mask moved along random directions of p', steps: [stratum('experiment', 'jitter', '-o', 'runs/fig16')], copy: [['runs/fig16/jitter.png', 'fig16-jitter.png']] },
@@ -186,8 +189,7 @@ for (const f of FIGURES) {
     skipped.push(`${f.name}: needs --long (${f.what})`);
     continue;
   }
-  // a rows.json with no finished row counts as missing (a table run that has only started)
-  const missing = (f.needs ?? []).filter((p) => !existsSync(join(ROOT, p)) || (p.endsWith('rows.json') && !Object.keys(JSON.parse(readFileSync(join(ROOT, p), 'utf8'))).length));
+  const missing = (f.needs ?? []).filter((p) => !existsSync(join(ROOT, p)) || (f.empty && f.empty(join(ROOT, p))));
   if (missing.length) {
     skipped.push(`${f.name}: its stored runs are missing (${missing.join(', ')}); trained by ${f.trainings}`);
     continue;
