@@ -291,7 +291,7 @@ export function checkTableSize(table: 'table1' | 'table2', size: number): void {
 
 /**
  * the held-out curves of the table's rows so far (OUT/curves.jsonl), in the table's order; with
- * `finished` (the finished rows' keys), a row not among them is named "(in training)"
+ * `finished` (the finished rows' keys), a row not among them is marked in training
  */
 function tableCurves(o: ExperimentOptions, finished?: Set<string>): (RowCurve & { inTraining: boolean })[] {
   const points = readRows<CurvePoint>(join(o.out, CURVES_FILE));
@@ -300,7 +300,7 @@ function tableCurves(o: ExperimentOptions, finished?: Set<string>): (RowCurve & 
     .map((e) => {
       const key = cacheKey(e, o);
       const inTraining = !!finished && !finished.has(key);
-      return { name: inTraining ? `${e.method} (in training)` : e.method, inTraining, points: points.filter((p) => p.row === key).map((p): [number, number] => [p.step, p.psnr]) };
+      return { name: e.method, inTraining, points: points.filter((p) => p.row === key).map((p): [number, number] => [p.step, p.psnr]) };
     });
 }
 
@@ -309,7 +309,7 @@ const evalTitle = (o: ExperimentOptions) => `held-out PSNR, first ${Math.min(o.e
 /** OUT/NAME-curves.png: held-out PSNR against step, one line per row (those with a curve so far) */
 async function drawCurves(o: ExperimentOptions, finished?: Set<string>): Promise<(RowCurve & { inTraining: boolean })[]> {
   const curves = tableCurves(o, finished);
-  const drawn = curves.filter((c) => c.points.length);
+  const drawn = curves.filter((c) => c.points.length).map((c) => (c.inTraining ? { ...c, name: `${c.name} (in training)` } : c));
   await plotPanels(join(o.out, `${o.table}-curves.png`), [{ title: evalTitle(o), yLabel: 'dB', series: rowSeries(drawn) }], 640, 300 + 14 * drawn.length);
   return curves;
 }
@@ -376,7 +376,7 @@ async function runLocked(o: ExperimentOptions): Promise<Row[]> {
   }
   const meta = { data: o.data, steps: o.steps, encoder: o.encoder, testN: o.test.n };
   const curves = await drawCurves(o, o.finishedOnly ? new Set(entries.map((e) => cacheKey(e, o))) : undefined);
-  const training = curves.filter((c) => c.inTraining && c.points.length).map((c) => `${c.name.replace(/ \(in training\)$/, '')} at step ${c.points.at(-1)![0]}`);
+  const training = curves.filter((c) => c.inTraining && c.points.length).map((c) => `${c.name} at step ${c.points.at(-1)![0]}`);
   const trainingNote = training.length ? `In training, their curves so far drawn, not in the table: ${training.join(', ')}.\n` : '';
   const note = curvesNote(o, curves.filter((c) => !c.inTraining)) + trainingNote;
   writeFileAtomic(join(o.out, `${o.table}.md`), [new TextEncoder().encode(markdownTable(rows, meta) + note)]);
