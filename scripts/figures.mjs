@@ -27,17 +27,23 @@ const tsx = (...args) => ['node', '--import', 'tsx', ...args];
  * scripts/tables-cpu.sh: the rows finished so far (--finished-only trains nothing) and every row's
  * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …
  */
-const tablesFigure = (name, set, data, files, what) => ({
-  // a rows.json with no finished row yet (a table run that has only started) counts as missing
-  empty: (path) => !Object.keys(JSON.parse(readFileSync(path, 'utf8'))).length,
-  name, kind: 'stored', what: `${what} at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and the held-out curves, rows in training included, redrawn from data/tables-${set} without training`, needs: [`data/tables-${set}/rows.json`],
-  trainings: `data/tables-${set}/README.md (bash scripts/tables-cpu.sh start | keep: experiment table1|table2 --data ${data} --steps 3000 --batch 32 --holdout 256 --encoder small --stop-canvas-grad)`,
+// which table a finished row (a key of rows.json, tables.ts cacheKey) belongs to: table 1 holds every
+// "Ours" row, table 2 the decoders, the quantisation and "Ours" at K=10 with T=10 or 20
+const IN_TABLE = {
+  table1: (key) => key.startsWith('ours:'),
+  table2: (key) => /^(ours:T=(10|20):K=10\||[a-z]+:z=|quantize:)/.test(key),
+};
+const tablesFigure = (name, set, data, files, what) => ['table1', 'table2'].map((t) => ({
+  // a table with no finished row yet (a run that has only started) counts as missing
+  empty: (path) => !Object.keys(JSON.parse(readFileSync(path, 'utf8'))).some(IN_TABLE[t]),
+  name: `${name}-${t}`, kind: 'stored', what: `${what}, ${t === 'table1' ? 'Table 1' : 'Table 2'}, at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and the held-out curves, rows in training included, redrawn from data/tables-${set} without training`, needs: [`data/tables-${set}/rows.json`],
+  trainings: `data/tables-${set}/README.md (bash scripts/tables-cpu.sh start | keep: experiment ${t} --data ${data} --steps 3000 --batch 32 --holdout 256 --encoder small --stop-canvas-grad)`,
   steps: [
-    ['sh', '-c', `rm -rf runs/tables-${set}-stopgrad && mkdir -p runs/tables-${set}-stopgrad && cp -r data/tables-${set}/. runs/tables-${set}-stopgrad/`],
-    ...['table1', 'table2'].map((t) => stratum('experiment', t, '--data', data, '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--stop-canvas-grad', '--finished-only', '-o', `runs/tables-${set}-stopgrad`)),
+    ['sh', '-c', `rm -rf runs/tables-${set}-${t}-stopgrad && mkdir -p runs/tables-${set}-${t}-stopgrad && cp -r data/tables-${set}/. runs/tables-${set}-${t}-stopgrad/`],
+    stratum('experiment', t, '--data', data, '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--stop-canvas-grad', '--finished-only', '-o', `runs/tables-${set}-${t}-stopgrad`),
   ],
-  copy: ['table1', 'table2'].flatMap((t) => [[`runs/tables-${set}-stopgrad/${t}-curves.png`, `${files}-${t}-curves.png`], [`runs/tables-${set}-stopgrad/${t}.png`, `${files}-${t}.png`]]),
-});
+  copy: [[`runs/tables-${set}-${t}-stopgrad/${t}-curves.png`, `${files}-${t}-curves.png`], [`runs/tables-${set}-${t}-stopgrad/${t}.png`, `${files}-${t}.png`]],
+}));
 
 /**
  * kind: 'quick' (runs by default), 'stored' (runs by default when its stored run folders exist;
@@ -99,8 +105,8 @@ const FIGURES = [
     steps: [['sh', '-c', 'mkdir -p runs/table1-patches-3000 && cp -r data/table1-patches/. runs/table1-patches-3000/'], stratum('experiment', 'table1', '--data', 'patches:/usr/share/backgrounds:96', '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--rows', 'T=5:K=10,T=10:K=5,T=10:K=10', '-o', 'runs/table1-patches-3000')],
     copy: [['runs/table1-patches-3000/table1-curves.png', 'patches-table1-3000-curves.png'], ['runs/table1-patches-3000/table1.png', 'patches-table1-3000.png']],
   },
-  tablesFigure('patches-tables-stopgrad', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-stopgrad', 'Tables 1 and 2 on photo patches'),
-  tablesFigure('fashion-tables-stopgrad', 'fashion', 'fashion-mnist', 'fashion-stopgrad', 'Tables 1 and 2 on Fashion-MNIST'),
+  ...tablesFigure('patches-stopgrad', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-stopgrad', 'Photo patches'),
+  ...tablesFigure('fashion-stopgrad', 'fashion', 'fashion-mnist', 'fashion-stopgrad', 'Fashion-MNIST'),
   {
     name: 'gan-photos-kid950', kind: 'stored', what: 'KID of the photo GAN at step 950 (the state kept in data/gan-photos) with its calibration rows, and their samples', needs: ['data/gan-photos/gan.stratum'],
     trainings: 'data/gan-photos/README.md (stratum gan --data photos:20000 --steps 3000 --save-every 50, stopped at step 950)',
@@ -189,9 +195,11 @@ for (const f of FIGURES) {
     skipped.push(`${f.name}: needs --long (${f.what})`);
     continue;
   }
-  const missing = (f.needs ?? []).filter((p) => !existsSync(join(ROOT, p)) || (f.empty && f.empty(join(ROOT, p))));
-  if (missing.length) {
-    skipped.push(`${f.name}: its stored runs are missing (${missing.join(', ')}); trained by ${f.trainings}`);
+  const missing = (f.needs ?? []).filter((p) => !existsSync(join(ROOT, p)));
+  const empty = (f.needs ?? []).filter((p) => !missing.includes(p) && f.empty && f.empty(join(ROOT, p)));
+  if (missing.length || empty.length) {
+    const why = missing.length ? `its stored runs are missing (${missing.join(', ')})` : `nothing to draw yet in ${empty.join(', ')}`;
+    skipped.push(`${f.name}: ${why}; trained by ${f.trainings}`);
     continue;
   }
   console.log(`\n== ${f.name}: ${f.what}`);
