@@ -22,17 +22,18 @@ const DOCS = join(ROOT, 'docs', 'results');
 const stratum = (...args) => ['node', 'bin/stratum.js', ...args];
 const tsx = (...args) => ['node', '--import', 'tsx', ...args];
 
-/**
- * Tables 1 and 2 at 3000 steps a row, canvas detached, as carried in data/tables-SET by
- * scripts/tables-cpu.sh: the rows finished so far (--finished-only trains nothing) and every row's
- * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …
- */
 // which table a finished row (a key of rows.json, tables.ts cacheKey) belongs to: table 1 holds every
 // "Ours" row, table 2 the decoders, the quantisation and "Ours" at K=10 with T=10 or 20
 const IN_TABLE = {
   table1: (key) => key.startsWith('ours:'),
   table2: (key) => /^(ours:T=(10|20):K=10\||[a-z]+:z=|quantize:)/.test(key),
 };
+
+/**
+ * Tables 1 and 2 at 3000 steps a row, canvas detached, as carried in data/tables-SET by
+ * scripts/tables-cpu.sh: the rows finished so far (--finished-only trains nothing) and every row's
+ * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …
+ */
 const tablesFigure = (name, set, data, files, what) => ['table1', 'table2'].map((t) => ({
   // a table with no finished row yet (a run that has only started) counts as missing
   empty: (path) => !Object.keys(JSON.parse(readFileSync(path, 'utf8'))).some(IN_TABLE[t]),
