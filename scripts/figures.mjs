@@ -14,7 +14,7 @@
  * and the others still run; the exit code is 1 when any failed.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -22,21 +22,15 @@ const DOCS = join(ROOT, 'docs', 'results');
 const stratum = (...args) => ['node', 'bin/stratum.js', ...args];
 const tsx = (...args) => ['node', '--import', 'tsx', ...args];
 
-// which table a finished row (a key of rows.json, tables.ts cacheKey) belongs to: table 1 holds every
-// "Ours" row, table 2 the decoders, the quantisation and "Ours" at K=10 with T=10 or 20
-const IN_TABLE = {
-  table1: (key) => key.startsWith('ours:'),
-  table2: (key) => /^(ours:T=(10|20):K=10\||[a-z]+:z=|quantize:)/.test(key),
-};
-
 /**
  * Tables 1 and 2 at 3000 steps a row, canvas detached, as carried in data/tables-SET by
  * scripts/tables-cpu.sh: the rows finished so far (--finished-only trains nothing) and every row's
  * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …
  */
 const tablesFigure = (name, set, data, files, what) => ['table1', 'table2'].map((t) => ({
-  // a table with no finished row yet (a run that has only started) counts as missing
-  empty: (path) => !Object.keys(JSON.parse(readFileSync(path, 'utf8'))).some(IN_TABLE[t]),
+  // a table with no finished row yet (a run that has only started): --finished-only says so in one
+  // line (tables.ts knows which rows are the table's), and the figure is skipped, not failed
+  emptyWhen: /none of table\d's rows asked for is finished/,
   name: `${name}-${t}`, kind: 'stored', what: `${what}, ${t === 'table1' ? 'Table 1' : 'Table 2'}, at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and the held-out curves, rows in training included, redrawn from data/tables-${set} without training`, needs: [`data/tables-${set}/rows.json`],
   trainings: `data/tables-${set}/README.md (bash scripts/tables-cpu.sh start | keep: experiment ${t} --data ${data} --steps 3000 --batch 32 --holdout 256 --encoder small --stop-canvas-grad)`,
   steps: [
@@ -50,7 +44,8 @@ const tablesFigure = (name, set, data, files, what) => ['table1', 'table2'].map(
  * kind: 'quick' (runs by default), 'stored' (runs by default when its stored run folders exist;
  * otherwise it names the trainings behind them), 'long' (needs --long).
  * steps: the commands in order; copy: [file written by the last step, figure in docs/results].
- * empty (optional): (path) => true where a needed file exists but holds nothing to draw yet.
+ * emptyWhen (optional): a step failing with this in its error holds nothing to draw yet: the figure
+ * is skipped with that line, not failed (its steps' errors are read, so shown when they end).
  */
 const FIGURES = [
   { name: 'fig16-jitter', kind: 'quick', what: 'Fig. 16: one mask moved along random directions of p', steps: [stratum('experiment', 'jitter', '-o', 'runs/fig16')], copy: [['runs/fig16/jitter.png', 'fig16-jitter.png']] },
@@ -197,10 +192,8 @@ for (const f of FIGURES) {
     continue;
   }
   const missing = (f.needs ?? []).filter((p) => !existsSync(join(ROOT, p)));
-  const empty = (f.needs ?? []).filter((p) => !missing.includes(p) && f.empty && f.empty(join(ROOT, p)));
-  if (missing.length || empty.length) {
-    const why = missing.length ? `its stored runs are missing (${missing.join(', ')})` : `nothing to draw yet in ${empty.join(', ')}`;
-    skipped.push(`${f.name}: ${why}; trained by ${f.trainings}`);
+  if (missing.length) {
+    skipped.push(`${f.name}: its stored runs are missing (${missing.join(', ')}); trained by ${f.trainings}`);
     continue;
   }
   console.log(`\n== ${f.name}: ${f.what}`);
@@ -208,11 +201,22 @@ for (const f of FIGURES) {
   let ok = true;
   for (const cmd of f.steps) {
     console.log(`$ ${show(cmd)}`);
-    const r = spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, stdio: 'inherit' });
+    const r = spawnSync(cmd[0], cmd.slice(1), { cwd: ROOT, stdio: ['inherit', 'inherit', f.emptyWhen ? 'pipe' : 'inherit'], encoding: 'utf8' });
+    if (r.stderr) process.stderr.write(r.stderr);
+    const nothing = r.status !== 0 && f.emptyWhen && r.stderr?.split('\n').find((l) => f.emptyWhen.test(l));
+    if (nothing) {
+      skipped.push(`${f.name}: nothing to draw yet (${nothing.trim()}); trained by ${f.trainings}`);
+      ok = null;
+      break;
+    }
     if (r.status !== 0) {
       ok = false;
       break;
     }
+  }
+  if (ok === null) {
+    console.log(`== ${f.name}: skipped, nothing to draw yet`);
+    continue;
   }
   if (ok) for (const [from, to] of f.copy) copyFileSync(join(ROOT, from), join(DOCS, to));
   if (!ok) failed.push(f.name);
