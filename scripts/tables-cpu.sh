@@ -16,7 +16,10 @@
 #   bash scripts/tables-cpu.sh status   the queue's last progress line (and the side job's)
 #   bash scripts/tables-cpu.sh keep     stop the queue and merge $RUNS back into data/tables-*
 #                                       (scripts/merge-table-runs.ts); a state over 20 MB (the
-#                                       ResNet decoder's, ResNet-18's) is not kept: its row restarts
+#                                       ResNet decoder's, ResNet-18's) is kept compact: weights in
+#                                       bf16, no Adam moments (scripts/compact-row-states.ts; its row
+#                                       resumes with Adam restarted, marked † in the table); one
+#                                       still over 25 MB is not kept: its row restarts
 #
 # The queue: one training at a time (two at once on 2 cores each run at less than half speed), each
 # experiment skipping the rows already finished. Recipe: small encoder unless named, canvas detached
@@ -96,7 +99,7 @@ case "${1:-}" in
       rm -f "$RUNS/$set/run.lock" "$RUNS/side/$set/run.lock"
       node --import tsx scripts/merge-table-runs.ts "$KEEP/tables-$set" "$RUNS/$set"
       [ -d "$RUNS/side/$set" ] && node --import tsx scripts/merge-table-runs.ts "$KEEP/tables-$set" "$RUNS/side/$set"
-      find "$KEEP/tables-$set/rows" -name '*.safetensors' -size +20M -print -delete | sed 's/^/not kept (over 20 MB; the row restarts): /'
+      node --import tsx scripts/compact-row-states.ts "$KEEP/tables-$set/rows" 20 25
       rm -f "$KEEP/tables-$set/run.lock"
     done
     ;;

@@ -1,7 +1,8 @@
 /**
  * A table row killed mid-training resumes from its saved state (src/research/experiments/rowState.ts)
  * and ends where an unbroken run ends: same weights and Adam moments, same held-out PSNR and curve;
- * a damaged state file is a one-line error naming it. (The tables' writer: test/experiments.e2e.test.ts.)
+ * a damaged state file is a one-line error naming it. A compact copy (bf16 weights, no Adam moments)
+ * resumes with Adam restarted and the row says so. (The tables' writer: test/experiments.e2e.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,9 +10,9 @@ import { appendFileSync, readFileSync, truncateSync, statSync, writeFileSync } f
 import { join } from 'node:path';
 import { split } from '../src/research/data/datasets.js';
 import { deadLeaves } from '../src/research/data/deadLeaves.js';
-import { cacheKey, CURVES_FILE, plan, trainRow, type CurvePoint, type ExperimentOptions } from '../src/research/experiments/tables.js';
-import { rowStatePath } from '../src/research/experiments/rowState.js';
-import { decodeSafetensors } from '../src/research/io/safetensors.js';
+import { cacheKey, CURVES_FILE, markdownTable, plan, trainRow, type CurvePoint, type ExperimentOptions } from '../src/research/experiments/tables.js';
+import { compactRowState, rowStatePath } from '../src/research/experiments/rowState.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/research/io/safetensors.js';
 import { readRows } from '../src/research/train/loop.js';
 import { onBackend, tmp } from './support/helpers.js';
 
@@ -97,4 +98,60 @@ test('--stop-canvas-grad reaches our rows (same 4 steps, other weights) and keys
   assert.ok(worst > 1e-6, `the encoder's weights after 4 steps differ with the canvas detached (largest difference ${worst})`);
   const baseline = plan('table2').find((e) => e.kind)!;
   assert.equal(cacheKey(baseline, o), cacheKey(baseline, options('')), 'a baseline has no canvas: its row is the same');
+});
+
+test('bfloat16 in safetensors: rounded to nearest even, read back as float32, within 2^-9 relative', () => {
+  const values = new Float32Array([1, -2.5, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.14159, -1e-20, 0, Infinity, NaN, 65504.7]);
+  const chunks = encodeSafetensors([['w', { shape: [10], values, dtype: 'BF16' }]], { a: 'b' });
+  const bytes = Buffer.concat(chunks);
+  assert.equal(bytes.length - 8 - chunks[1]!.length, 20, 'two bytes a value');
+  const back = decodeSafetensors(new Uint8Array(bytes), 'x').tensors.get('w')!;
+  assert.equal(back.dtype, 'BF16');
+  assert.deepEqual([...back.values.subarray(0, 2)], [1, -2.5], 'bf16 values are exact');
+  assert.equal(back.values[2], 1, 'a tie rounds to even (down)');
+  assert.equal(back.values[3], 1 + 4 * 2 ** -8, 'a tie rounds to even (up)');
+  for (const i of [4, 5, 9]) assert.ok(Math.abs(back.values[i]! - values[i]!) <= Math.abs(values[i]!) * 2 ** -9, `${values[i]} read back as ${back.values[i]}`);
+  assert.equal(back.values[6], 0);
+  assert.equal(back.values[7], Infinity);
+  assert.ok(Number.isNaN(back.values[8]!), 'NaN stays NaN');
+  // a BF16 entry whose span is counted as F32 is refused in one line
+  const wrong = new TextDecoder().decode(chunks[1]).replace('"data_offsets":[0,20]', '"data_offsets":[0,40]');
+  assert.throws(() => decodeSafetensors(new Uint8Array(Buffer.concat([chunks[0]!, new TextEncoder().encode(wrong), chunks[2]!, new Uint8Array(20)])), 'y'), (e: Error) => e.message === 'y: tensor w spans 40 bytes, expected 20 for BF16 [10]');
+});
+
+test('a compact state (bf16 weights, no Adam moments) is ~1/6 of the full one and resumes with Adam restarted, marked in the row and the table', async () => {
+  await onBackend('fast');
+  const out = tmp();
+  await assert.rejects(trainRow(entry, options(out, killAt(3)), key, noop), /killed/); // state saved at step 2
+  const path = rowStatePath(out, key);
+  const full = decodeSafetensors(new Uint8Array(readFileSync(path)), 'full');
+  const { before, after } = compactRowState(path, path);
+  assert.ok(after < before / 5, `compact ${after} bytes against ${before}`);
+  const compact = decodeSafetensors(new Uint8Array(readFileSync(path)), 'compact');
+  assert.equal(compact.metadata.compact, 'weights-bf16');
+  assert.equal(compact.metadata.step, '2');
+  assert.ok(![...compact.tensors.keys()].some((n) => n.startsWith('adam.')), 'no optimiser state');
+  assert.deepEqual([...compact.tensors.keys()].sort(), [...full.tensors.keys()].filter((n) => !n.startsWith('adam.')).sort());
+  for (const [name, t] of compact.tensors) {
+    const f = full.tensors.get(name)!.values;
+    t.values.forEach((v, i) => assert.ok(Math.abs(v - f[i]!) <= Math.abs(f[i]!) * 2 ** -8, `${name}[${i}]: ${v} against ${f[i]}`));
+  }
+  assert.deepEqual(compactRowState(path, path), { before: after, after }, 'a compact state is copied as it is');
+
+  const logs: string[] = [];
+  const resumed = await trainRow(entry, { ...options(out), log: (m) => logs.push(m) }, key, noop);
+  assert.ok(logs.some((l) => l.includes('at step 2 (a compact state: weights in bf16, Adam restarted)')), logs.join('\n'));
+  const saved = decodeSafetensors(new Uint8Array(readFileSync(path)), 'after');
+  assert.equal(saved.metadata.step, '4');
+  assert.equal(saved.metadata.adamStep, '2', "Adam counted its steps from the resume");
+  assert.equal(saved.metadata.compactResumes, '[2]');
+  assert.ok(saved.tensors.has([...saved.tensors.keys()].find((n) => n.startsWith('adam.m.'))!), 'full states again after the resume');
+  assert.deepEqual(resumed.row.compactResumes, [2]);
+  assert.ok(Number.isFinite(resumed.row.psnr));
+  const md = markdownTable([resumed.row], { data: 'd', steps: 4, encoder: 'small', testN: 8 });
+  assert.match(md, /\| Ours T=5 K=10 † \|/);
+  assert.match(md, /† resumed from a compact state .*: Ours T=5 K=10 at step 2\./);
+  // a state that is not a row's is refused in one line, and the file is left as it was
+  writeFileSync(path, Buffer.concat(encodeSafetensors([['w', { shape: [1], values: new Float32Array(1) }]], { format: 'other' })));
+  assert.throws(() => compactRowState(path, join(out, 'c.safetensors')), (e: Error) => e.message.startsWith(`${path}: not a table row's training state`) && !e.message.includes('\n'));
 });

@@ -6,6 +6,13 @@
  * the step, Adam's step count and the training seconds so far. Written atomically
  * (src/io/atomicFile.ts); batches depend only on (seed, step), so a resumed row sees the batches an
  * unbroken one would have. A file that cannot be read is a one-line error naming it.
+ *
+ * A compact copy (compactRowState) keeps a large state between sessions where the full one cannot
+ * (scripts/tables-cpu.sh keeps states up to 20 MB as they are; ResNet-18's is 134 MB): the weights in
+ * bfloat16 and no Adam moments, ~1/6 of the size. Resuming from it is not an unbroken run: the
+ * weights move by their bf16 rounding (relative 2⁻⁹, less than one Adam step at lr 1e-3) and Adam
+ * starts afresh (its step count at 0). The steps it resumed at travel in the metadata
+ * (`compactResumes`) into the finished row, so the table says so.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -24,7 +31,11 @@ export interface RowState {
   step: number;
   /** seconds spent in training steps so far, across resumes */
   trainSeconds: number;
+  /** the steps at which the row resumed from a compact state (absent: none) */
+  compactResumes?: number[];
 }
+
+const COMPACT = 'weights-bf16';
 
 /** OUT/rows/WHAT-HASH.safetensors: WHAT the row's configuration (ours-T=10-K=10, mlp-z=130), HASH of its whole cache key */
 export function rowStatePath(out: string, key: string): string {
@@ -35,7 +46,24 @@ export function rowStatePath(out: string, key: string): string {
 export function saveRowState(path: string, key: string, store: ParamStore, opt: Adam, s: RowState): void {
   const tensors = [...storeTensors(store), ...optimiserTensors(opt, OPTIMISER_PREFIX)].map(([name, t]): [string, SafeTensor] => [name, { shape: t.shape, values: t.dataSync() as Float32Array }]);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileAtomic(path, encodeSafetensors(tensors, { format: FORMAT, key, step: String(s.step), adamStep: String(opt.step), trainSeconds: String(s.trainSeconds) }));
+  writeFileAtomic(path, encodeSafetensors(tensors, { format: FORMAT, key, step: String(s.step), adamStep: String(opt.step), trainSeconds: String(s.trainSeconds), ...resumesMeta(s) }));
+}
+
+const resumesMeta = (s: RowState): Record<string, string> => (s.compactResumes?.length ? { compactResumes: JSON.stringify(s.compactResumes) } : {});
+
+/**
+ * Write `to`, the compact copy of the row state `from` (weights in bf16, no optimiser state); `from`
+ * is read only. Returns the two sizes in bytes. A state already compact is copied as it is.
+ */
+export function compactRowState(from: string, to: string): { before: number; after: number } {
+  const buf = new Uint8Array(readFileSync(from));
+  const f = decodeSafetensors(buf, from);
+  if (f.metadata.format !== FORMAT) throw new Error(`${from}: not a table row's training state (format ${JSON.stringify(f.metadata.format ?? null)})`);
+  const weights = [...f.tensors].filter(([name]) => !name.startsWith(OPTIMISER_PREFIX)).map(([name, t]): [string, SafeTensor] => [name, { ...t, dtype: 'BF16' }]);
+  const bytes = f.metadata.compact ? [buf] : encodeSafetensors(weights, { ...f.metadata, adamStep: '0', compact: COMPACT });
+  mkdirSync(dirname(to), { recursive: true });
+  writeFileAtomic(to, bytes);
+  return { before: buf.length, after: bytes.reduce((a, b) => a + b.length, 0) };
 }
 
 /** put a saved state back into `store` and `opt` (a fresh optimiser); every failure is one line naming `path` */
@@ -47,9 +75,14 @@ export function loadRowState(path: string, key: string, store: ParamStore, opt: 
     if (m.key !== key) throw new Error(`holds the row ${JSON.stringify(m.key ?? null)}, not ${JSON.stringify(key)}`);
     const [step, adamStep, trainSeconds] = [Number(m.step), Number(m.adamStep), Number(m.trainSeconds)];
     if (!Number.isSafeInteger(step) || step < 0 || !Number.isSafeInteger(adamStep) || adamStep < 0 || !(trainSeconds >= 0)) throw new Error(`bad step ${m.step}, adamStep ${m.adamStep} or trainSeconds ${m.trainSeconds}`);
+    let resumes: unknown = m.compactResumes === undefined ? [] : JSON.parse(m.compactResumes);
+    if (!Array.isArray(resumes) || !resumes.every((r) => Number.isSafeInteger(r) && r >= 0)) throw new Error(`bad compactResumes ${m.compactResumes}`);
+    if (m.compact !== undefined && m.compact !== COMPACT) throw new Error(`unknown compact form ${JSON.stringify(m.compact)}`);
     restoreStore(store, f.tensors, path);
-    restoreOptimiser(opt, f.tensors, OPTIMISER_PREFIX, adamStep);
-    return { step, trainSeconds };
+    // a compact state has no optimiser state: Adam starts afresh, and the row records where
+    if (m.compact) resumes = [...(resumes as number[]), step];
+    else restoreOptimiser(opt, f.tensors, OPTIMISER_PREFIX, adamStep);
+    return { step, trainSeconds, ...((resumes as number[]).length ? { compactResumes: resumes as number[] } : {}) };
   } catch (e) {
     const why = ((e as Error).message ?? String(e)).replace(/\s+/g, ' ');
     throw new Error(`${why.startsWith(`${path}: `) ? why : `${path}: ${why}`} (delete it to train this row again from step 0)`);

@@ -113,6 +113,8 @@ export interface Row {
   psnr: number;
   ssim: number;
   secPerStep: number;
+  /** the steps at which the row resumed from a compact state (weights in bf16, Adam restarted; rowState.ts) */
+  compactResumes?: number[];
 }
 
 interface Entry {
@@ -210,8 +212,9 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
   const opt = new Adam({ ...TRAIN_DEFAULTS, lr: o.lr ?? TRAIN_DEFAULTS.lr });
   try {
     const statePath = rowStatePath(o.out, key);
-    const { step: start, trainSeconds: before } = existsSync(statePath) ? loadRowState(statePath, key, model.store, opt) : { step: 0, trainSeconds: 0 };
-    if (start > 0) o.log?.(`${o.table}: ${e.method}: resumed from ${statePath} at step ${start}`);
+    const { step: start, trainSeconds: before, compactResumes } = existsSync(statePath) ? loadRowState(statePath, key, model.store, opt) : { step: 0, trainSeconds: 0, compactResumes: undefined };
+    const compact = compactResumes?.at(-1) === start && start > 0 ? ' (a compact state: weights in bf16, Adam restarted)' : '';
+    if (start > 0) o.log?.(`${o.table}: ${e.method}: resumed from ${statePath} at step ${start}${compact}`);
     let trainSeconds = before;
     const curves = new MetricsLog<CurvePoint>(join(o.out, CURVES_FILE), start, (r) => r.row === key);
     const evalSet = firstImages(o.test, o.evalImages ?? EXPERIMENT_DEFAULTS.evalImages);
@@ -227,7 +230,7 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
       quiet: !o.log,
       saveEvery: o.saveEvery ?? EXPERIMENT_DEFAULTS.saveEvery,
       save: async (step) => {
-        saveRowState(statePath, key, model.store, opt, { step, trainSeconds });
+        saveRowState(statePath, key, model.store, opt, { step, trainSeconds, compactResumes });
         curves.flush();
         await saved();
       },
@@ -247,7 +250,7 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
     // (a run killed after measuring a finished row, before caching it, has this point already)
     if (!curves.rows.some((r) => r.row === key && r.step === o.steps)) point(o.steps, rec.subarray(0, evalSet.n * S * S * 3));
     const sc = scores(rec, o.test);
-    return { row: { method: e.method, T: e.T ?? '', K: e.K ?? '', latent: e.latent ?? '', steps: o.steps, psnr: sc.psnr, ssim: sc.ssim, secPerStep: trainSeconds / Math.max(1, o.steps) }, rec };
+    return { row: { method: e.method, T: e.T ?? '', K: e.K ?? '', latent: e.latent ?? '', steps: o.steps, psnr: sc.psnr, ssim: sc.ssim, secPerStep: trainSeconds / Math.max(1, o.steps), ...(compactResumes ? { compactResumes } : {}) }, rec };
   } finally {
     model.dispose();
     opt.dispose();
@@ -264,8 +267,11 @@ function shortLabel(r: Row): string {
 export function markdownTable(rows: Row[], o: { data: string; steps: number; encoder: string; testN: number }): string {
   const head = '| method | T | K | size of z | training steps | PSNR (dB) | SSIM | s/step |\n|---|---|---|---|---|---|---|---|\n';
   const cell = (v: string) => v.replace(/\|/g, '\\|');
-  const body = rows.map((r) => `| ${cell(r.method)} | ${r.T} | ${r.K} | ${r.latent} | ${r.steps} | ${r.psnr.toFixed(2)} | ${r.ssim.toFixed(3)} | ${r.secPerStep ? r.secPerStep.toFixed(2) : ''} |`).join('\n');
-  return `Data: \`${o.data}\`, ${o.testN} held-out images, ${o.encoder} encoder, ${o.steps} training steps per row.\n\n${head}${body}\n`;
+  const mark = (r: Row) => (r.compactResumes?.length ? ' †' : '');
+  const body = rows.map((r) => `| ${cell(r.method)}${mark(r)} | ${r.T} | ${r.K} | ${r.latent} | ${r.steps} | ${r.psnr.toFixed(2)} | ${r.ssim.toFixed(3)} | ${r.secPerStep ? r.secPerStep.toFixed(2) : ''} |`).join('\n');
+  const compact = rows.filter((r) => r.compactResumes?.length).map((r) => `${r.method} at step ${r.compactResumes!.join(', ')}`);
+  const foot = compact.length ? `\n† resumed from a compact state (weights in bf16, Adam's moments restarted; rowState.ts): ${compact.join('; ')}.\n` : '';
+  return `Data: \`${o.data}\`, ${o.testN} held-out images, ${o.encoder} encoder, ${o.steps} training steps per row.\n\n${head}${body}\n${foot}`;
 }
 
 export function csvTable(rows: Row[]): string {

@@ -6,13 +6,19 @@
  *
  * and the raw little-endian data, offsets counted from the end of the header. No code runs on
  * reading (unlike a pickled PyTorch file), so a model can come from anyone. Stratum's tensors are
- * all float32, so F32 is the only dtype read or written. The PyTorch twin (python/stratum_torch)
- * has its own reader and writer of the same format.
+ * float32 (F32). BF16 (float32's top 16 bits, rounded to nearest even) is written only where
+ * asked, for a compact copy of a large training state (rowState.ts), and read back as float32.
+ * The PyTorch twin (python/stratum_torch) has its own reader and writer of the same format.
  */
+
+export type SafeDtype = 'F32' | 'BF16';
+const BYTES: Record<SafeDtype, number> = { F32: 4, BF16: 2 };
 
 export interface SafeTensor {
   shape: number[];
+  /** always float32 in memory; `dtype` is how the file stores them (absent: F32) */
   values: Float32Array;
+  dtype?: SafeDtype;
 }
 
 export interface SafeTensorsFile {
@@ -31,9 +37,10 @@ export function encodeSafetensors(tensors: [string, SafeTensor][], metadata: Rec
   let offset = 0;
   for (const [name, t] of tensors) {
     if (name === '__metadata__' || name in header) throw new Error(`safetensors: tensor name ${name} used twice`);
-    const bytes = t.values.length * 4;
+    const dtype = t.dtype ?? 'F32';
+    const bytes = t.values.length * BYTES[dtype];
     if (t.shape.reduce((a, b) => a * b, 1) !== t.values.length) throw new Error(`safetensors: ${name} has ${t.values.length} values for shape [${t.shape}]`);
-    header[name] = { dtype: 'F32', shape: t.shape, data_offsets: [offset, offset + bytes] };
+    header[name] = { dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
   }
   let json = JSON.stringify(header);
@@ -43,7 +50,7 @@ export function encodeSafetensors(tensors: [string, SafeTensor][], metadata: Rec
   const pre = new Uint8Array(8);
   new DataView(pre.buffer).setBigUint64(0, BigInt(head.length), true);
   const chunks: Uint8Array[] = [pre, head];
-  for (const [, t] of tensors) chunks.push(littleEndianBytes(t.values));
+  for (const [, t] of tensors) chunks.push(t.dtype === 'BF16' ? bfloat16Bytes(t.values) : littleEndianBytes(t.values));
   return chunks;
 }
 
@@ -82,15 +89,16 @@ export function decodeSafetensors(buf: Uint8Array, path: string): SafeTensorsFil
     if (name === '__metadata__') continue;
     if (!e || typeof e !== 'object' || Array.isArray(e)) fail(`tensor ${name} is not described by an object`);
     const { dtype, shape, data_offsets: off } = e as Record<string, unknown>;
-    if (dtype !== 'F32') fail(`tensor ${name} has dtype ${JSON.stringify(dtype)}; Stratum's weights are F32 (float32)`);
+    if (dtype !== 'F32' && dtype !== 'BF16') fail(`tensor ${name} has dtype ${JSON.stringify(dtype)}; Stratum reads F32 (float32) and BF16`);
+    const width = BYTES[dtype as SafeDtype];
     if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor ${name} has a bad shape ${JSON.stringify(shape)}`);
     if (!Array.isArray(off) || off.length !== 2 || !off.every((d) => Number.isSafeInteger(d) && d >= 0) || off[0] > off[1]) fail(`tensor ${name} has bad data_offsets ${JSON.stringify(off)}`);
     const [begin, end] = off as [number, number];
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
-    if (end - begin !== count * 4) fail(`tensor ${name} spans ${end - begin} bytes, expected ${count * 4} for F32 [${shape}]`);
+    if (end - begin !== count * width) fail(`tensor ${name} spans ${end - begin} bytes, expected ${count * width} for ${dtype} [${shape}]`);
     if (end > data.length) fail(`truncated safetensors file (tensor ${name} ends at data byte ${end}, the file holds ${data.length})`);
     spans.push([begin, end, name]);
-    tensors.set(name, { shape: shape as number[], values: float32At(data, begin, count) });
+    tensors.set(name, dtype === 'BF16' ? { shape: shape as number[], values: bfloat16At(data, begin, count), dtype: 'BF16' } : { shape: shape as number[], values: float32At(data, begin, count) });
   }
   // the format indexes the data buffer entirely, without overlaps or holes
   spans.sort((a, b) => a[0] - b[0]);
@@ -120,6 +128,26 @@ function float32At(data: Uint8Array, begin: number, count: number): Float32Array
     for (let i = 0; i < count; i++) out[i] = dv.getFloat32(i * 4, true);
   }
   return out;
+}
+
+/** bfloat16: each float32's top 16 bits, rounded to nearest even (NaN kept a NaN), little-endian */
+function bfloat16Bytes(v: Float32Array): Uint8Array {
+  const bits = new Uint32Array(Float32Array.from(v).buffer);
+  const out = new Uint8Array(v.length * 2);
+  const dv = new DataView(out.buffer);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i]!;
+    const h = (b & 0x7fffffff) > 0x7f800000 ? (b >>> 16) | 0x40 : (b + 0x7fff + ((b >>> 16) & 1)) >>> 16;
+    dv.setUint16(i * 2, h & 0xffff, true);
+  }
+  return out;
+}
+
+function bfloat16At(data: Uint8Array, begin: number, count: number): Float32Array {
+  const bits = new Uint32Array(count);
+  const dv = new DataView(data.buffer, data.byteOffset + begin, count * 2);
+  for (let i = 0; i < count; i++) bits[i] = dv.getUint16(i * 2, true) << 16;
+  return new Float32Array(bits.buffer);
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
