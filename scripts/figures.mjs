@@ -25,20 +25,25 @@ const tsx = (...args) => ['node', '--import', 'tsx', ...args];
 /**
  * Tables 1 and 2 at 3000 steps a row, canvas detached, as carried in data/tables-SET by
  * scripts/tables-cpu.sh: the rows finished so far (--finished-only trains nothing) and every row's
- * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …
+ * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …; encoder, tables
+ * and rows (absent: every row) pick what is drawn.
  */
-const tablesFigure = (name, set, data, files, what) => ['table1', 'table2'].map((t) => ({
-  // a table with no finished row yet (a run that has only started): --finished-only says so in one
-  // line (tables.ts knows which rows are the table's), and the figure is skipped, not failed
-  emptyWhen: /none of table\d's rows asked for is finished/,
-  name: `${name}-${t}`, kind: 'stored', what: `${what}, ${t === 'table1' ? 'Table 1' : 'Table 2'}, at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and the held-out curves, rows in training included, redrawn from data/tables-${set} without training`, needs: [`data/tables-${set}/rows.json`],
-  trainings: `data/tables-${set}/README.md (bash scripts/tables-cpu.sh start | keep: experiment ${t} --data ${data} --steps 3000 --batch 32 --holdout 256 --encoder small --stop-canvas-grad)`,
-  steps: [
-    ['sh', '-c', `rm -rf runs/tables-${set}-${t}-stopgrad && mkdir -p runs/tables-${set}-${t}-stopgrad && cp -r data/tables-${set}/. runs/tables-${set}-${t}-stopgrad/`],
-    stratum('experiment', t, '--data', data, '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', 'small', '--stop-canvas-grad', '--finished-only', '-o', `runs/tables-${set}-${t}-stopgrad`),
-  ],
-  copy: [[`runs/tables-${set}-${t}-stopgrad/${t}-curves.png`, `${files}-${t}-curves.png`], [`runs/tables-${set}-${t}-stopgrad/${t}.png`, `${files}-${t}.png`]],
-}));
+const tablesFigure = (name, set, data, files, what, { encoder = 'small', tables = ['table1', 'table2'], rows } = {}) => tables.map((t) => {
+  const args = [t, '--data', data, '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', encoder, '--stop-canvas-grad', ...(rows ? ['--rows', rows] : [])];
+  const dir = `runs/${name}-${t}`;
+  return {
+    // a table with no finished row yet (a run that has only started): --finished-only says so in one
+    // line (tables.ts knows which rows are the table's), and the figure is skipped, not failed
+    emptyWhen: /none of table\d's rows asked for is finished/,
+    name: `${name}-${t}`, kind: 'stored', what: `${what}, ${t === 'table1' ? 'Table 1' : 'Table 2'}, ${encoder} encoder, at 3000 steps per row, canvas detached (the current recipe): the rows finished so far and the held-out curves, rows in training included, redrawn from data/tables-${set} without training`, needs: [`data/tables-${set}/rows.json`],
+    trainings: `data/tables-${set}/README.md (bash scripts/tables-cpu.sh start | keep: experiment ${args.join(' ')})`,
+    steps: [
+      ['sh', '-c', `rm -rf ${dir} && mkdir -p ${dir} && cp -r data/tables-${set}/. ${dir}/`],
+      stratum('experiment', ...args, '--finished-only', '-o', dir),
+    ],
+    copy: [[`${dir}/${t}-curves.png`, `${files}-${t}-curves.png`], [`${dir}/${t}.png`, `${files}-${t}.png`]],
+  };
+});
 
 /**
  * kind: 'quick' (runs by default), 'stored' (runs by default when its stored run folders exist;
@@ -103,6 +108,7 @@ const FIGURES = [
   },
   ...tablesFigure('patches-stopgrad', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-stopgrad', 'Photo patches'),
   ...tablesFigure('fashion-stopgrad', 'fashion', 'fashion-mnist', 'fashion-stopgrad', 'Fashion-MNIST'),
+  ...tablesFigure('patches-resnet18', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-resnet18', 'Photo patches', { encoder: 'resnet18', tables: ['table1'], rows: 'T=10:K=10,T=20:K=10' }),
   {
     name: 'gan-photos-kid950', kind: 'stored', what: 'KID of the photo GAN at step 950 (the state kept in data/gan-photos) with its calibration rows, and their samples', needs: ['data/gan-photos/gan.stratum'],
     trainings: 'data/gan-photos/README.md (stratum gan --data photos:20000 --steps 3000 --save-every 50, stopped at step 950)',
