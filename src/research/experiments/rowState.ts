@@ -75,14 +75,14 @@ export function loadRowState(path: string, key: string, store: ParamStore, opt: 
     if (m.key !== key) throw new Error(`holds the row ${JSON.stringify(m.key ?? null)}, not ${JSON.stringify(key)}`);
     const [step, adamStep, trainSeconds] = [Number(m.step), Number(m.adamStep), Number(m.trainSeconds)];
     if (!Number.isSafeInteger(step) || step < 0 || !Number.isSafeInteger(adamStep) || adamStep < 0 || !(trainSeconds >= 0)) throw new Error(`bad step ${m.step}, adamStep ${m.adamStep} or trainSeconds ${m.trainSeconds}`);
-    let resumes: unknown = m.compactResumes === undefined ? [] : JSON.parse(m.compactResumes);
-    if (!Array.isArray(resumes) || !resumes.every((r) => Number.isSafeInteger(r) && r >= 0)) throw new Error(`bad compactResumes ${m.compactResumes}`);
+    const earlier: unknown = m.compactResumes === undefined ? [] : JSON.parse(m.compactResumes);
+    if (!Array.isArray(earlier) || !earlier.every((r) => Number.isSafeInteger(r) && r >= 0)) throw new Error(`bad compactResumes ${m.compactResumes}`);
     if (m.compact !== undefined && m.compact !== COMPACT) throw new Error(`unknown compact form ${JSON.stringify(m.compact)}`);
     restoreStore(store, f.tensors, path);
     // a compact state has no optimiser state: Adam starts afresh, and the row records where
-    if (m.compact) resumes = [...(resumes as number[]), step];
-    else restoreOptimiser(opt, f.tensors, OPTIMISER_PREFIX, adamStep);
-    return { step, trainSeconds, ...((resumes as number[]).length ? { compactResumes: resumes as number[] } : {}) };
+    if (!m.compact) restoreOptimiser(opt, f.tensors, OPTIMISER_PREFIX, adamStep);
+    const resumes: number[] = m.compact ? [...earlier, step] : earlier;
+    return { step, trainSeconds, ...(resumes.length ? { compactResumes: resumes } : {}) };
   } catch (e) {
     const why = ((e as Error).message ?? String(e)).replace(/\s+/g, ' ');
     throw new Error(`${why.startsWith(`${path}: `) ? why : `${path}: ${why}`} (delete it to train this row again from step 0)`);
