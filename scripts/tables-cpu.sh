@@ -13,6 +13,9 @@
 #                                       on 2 cores than one 2-thread job (5 Dec). keep merges it back too.
 #   QUEUE="patches table2 small resup;fashion table1 small" bash scripts/tables-cpu.sh start
 #                                       the same with another list of jobs (';' between them)
+#   FLAGS="--loss mse" bash scripts/tables-cpu.sh side fashion table2 small mlpxy
+#                                       extra flags of stratum experiment for the jobs started (rows
+#                                       trained so are cached apart: MLP-xy on MSE, docs/results.md)
 #   bash scripts/tables-cpu.sh status   the queue's last progress line (and the side job's)
 #   bash scripts/tables-cpu.sh keep     stop the queue and merge $RUNS back into data/tables-*
 #                                       (scripts/merge-table-runs.ts); a state over 20 MB (the
@@ -30,6 +33,7 @@ RUNS=${RUNS:-/work/runs-tables}
 KEEP=${KEEP:-data}                                  # where the tables-* folders are kept
 THREADS=${THREADS:-2}
 THREADS_SIDE=${THREADS_SIDE:-1}
+export FLAGS=${FLAGS:-}
 SETS=(patches fashion)
 declare -A DATA=([patches]=patches:/usr/share/backgrounds:96 [fashion]=fashion-mnist)
 # data-set table encoder [rows]
@@ -49,7 +53,7 @@ job() {
   read -r set table encoder rows <<<"$2"
   echo "== $(date -u +%FT%TZ) $2"
   node bin/stratum.js experiment "$table" --data "${DATA[$set]}" --steps 3000 --batch 32 --holdout 256 \
-    --encoder "$encoder" --stop-canvas-grad ${rows:+--rows "$rows"} -o "$out/$set" </dev/null || echo "== failed: $2"
+    --encoder "$encoder" --stop-canvas-grad ${rows:+--rows "$rows"} ${FLAGS:-} -o "$out/$set" </dev/null || echo "== failed: $2"
 }
 queue() {
   for j in "${JOBS[@]}"; do job "$RUNS" "$j"; done

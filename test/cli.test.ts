@@ -15,6 +15,7 @@ test('bad flags, missing files and corrupt inputs: one line on stderr, non-zero 
   const cases: [string[], RegExp][] = [
     [['train', '--steps', 'ten'], /--steps must be an integer/],
     [['train', '--encoder', 'vgg'], /Allowed choices are resnet18, small/],
+    [['experiment', 'table2', '--loss', 'huber'], /Allowed choices are l1, mse/],
     [['frobnicate'], /unknown command/],
     [['decompose', join(dir, 'nope.png'), '--model', join(dir, 'none.stratum')], /none\.stratum: no such checkpoint/],
     [['render', join(dir, 'missing.json')], /missing\.json: no such document/],

@@ -14,7 +14,7 @@ test('table plans: 5 T×K settings; ours and 4 baselines at |z| 130 and 260 plus
   assert.deepEqual([...new Set(t2.filter((e) => e.latent).map((e) => e.latent))], [130, 260]);
 });
 
-test('--rows picks rows by name (T=10:K=10 as "T=10 K=10"), refuses an unknown one naming the rows; --clip, --lr and --stop-canvas-grad key a row apart', () => {
+test('--rows picks rows by name (T=10:K=10 as "T=10 K=10"), refuses an unknown one naming the rows; --clip, --lr, --loss and --stop-canvas-grad key a row apart', () => {
   assert.deepEqual(chosenRows({ table: 'table1', rows: ['T=10:K=10'] }).map((e) => e.method), ['Ours T=10 K=10']);
   assert.deepEqual(chosenRows({ table: 'table1', rows: ['T=20 K=10', 'T=5:K=10'] }).map((e) => e.method), ['Ours T=5 K=10', 'Ours T=20 K=10']);
   assert.equal(chosenRows({ table: 'table2', rows: ['resup'] }).length, 2);
@@ -31,6 +31,12 @@ test('--rows picks rows by name (T=10:K=10 as "T=10 K=10"), refuses an unknown o
   assert.equal(cacheKey(e, { ...o, lr: 3e-4 }), `${cacheKey(e, o)}|lr=0.0003`);
   assert.equal(cacheKey(e, { ...o, stopCanvasGrad: false }), cacheKey(e, o));
   assert.equal(cacheKey(e, { ...o, lr: 3e-4, stopCanvasGrad: true }), `${cacheKey(e, o)}|lr=0.0003|stopgrad`);
+  // --loss: L1 (named or not) keeps the stored keys; an MSE-trained row is its own, quantisation trains nothing
+  assert.equal(cacheKey(e, { ...o, loss: 'l1' }), cacheKey(e, o));
+  const mlpxy = plan('table2').find((r) => r.kind === 'mlpxy')!;
+  assert.equal(cacheKey(mlpxy, { ...o, loss: 'mse' }), `${cacheKey(mlpxy, o)}|loss=mse`);
+  const png = plan('table2').find((r) => r.quantize)!;
+  assert.equal(cacheKey(png, { ...o, loss: 'mse' }), cacheKey(png, o));
 });
 
 test('rows stop crossing: the last step at which their order by value changed, and the order from there', () => {

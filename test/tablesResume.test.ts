@@ -100,6 +100,22 @@ test('--stop-canvas-grad reaches our rows (same 4 steps, other weights) and keys
   assert.equal(cacheKey(baseline, o), cacheKey(baseline, options('')), 'a baseline has no canvas: its row is the same');
 });
 
+test('--loss mse trains the row on its squared error (same 4 steps, other weights), keyed apart and named in the table', async () => {
+  await onBackend('fast');
+  const [plain, squared] = [tmp(), tmp()];
+  await trainRow(entry, options(plain), key, noop);
+  const o: ExperimentOptions = { ...options(squared), loss: 'mse' };
+  const k = cacheKey(entry, o);
+  assert.equal(k, `${key}|loss=mse`);
+  const { row } = await trainRow(entry, o, k, noop);
+  const a = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(plain, key))), 'a');
+  const b = decodeSafetensors(new Uint8Array(readFileSync(rowStatePath(squared, k))), 'b');
+  const worst = Math.max(...[...a.tensors].filter(([name]) => name.startsWith('mask.')).map(([name, t]) => largestDifference(t.values, b.tensors.get(name)!.values)));
+  assert.ok(worst > 1e-6, `the mask network's weights after 4 steps differ under MSE (largest difference ${worst})`);
+  assert.match(markdownTable([row], { data: 'd', steps: 4, encoder: 'small', testN: 8, loss: 'mse' }), /4 training steps per row, trained on MSE \(not the paper's L1\)\./);
+  assert.doesNotMatch(markdownTable([row], { data: 'd', steps: 4, encoder: 'small', testN: 8 }), /MSE/);
+});
+
 test('bfloat16 in safetensors: rounded to nearest even, read back as float32, within 2^-9 relative', () => {
   const values = new Float32Array([1, -2.5, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 3.14159, -1e-20, 0, Infinity, NaN, 65504.7]);
   const chunks = encodeSafetensors([['w', { shape: [10], values, dtype: 'BF16' }]], { a: 'b' });

@@ -66,8 +66,8 @@ export async function runExperiments(table: string, o: OptionValues, c: Command)
   const { train: tr, test } = await loadSplit(o.data, o.holdout, { size: o.size, limit: o.limit, seed: o.seed });
   // the largest row: T=20, K=20 (table1) or T=20 (table2)
   checkTraining(modelConfig({ T: 20, size: o.size, encoder: o.encoder as EncoderKind, mask: { K: 20 } }), o.batch, tr.data.byteLength + test.data.byteLength, `experiment ${table}`);
-  const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, saveEvery: o.saveEvery, evalEvery: o.evalEvery, evalImages: o.evalImages, clip: o.clip, lr: o.lr, stopCanvasGrad: o.stopCanvasGrad ?? false, finishedOnly: o.finishedOnly ?? false, rows: o.rows?.split(','), log: (m) => process.stderr.write(`${m}\n`) });
-  say(...markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n }).replace(/\n$/, '').split('\n'));
+  const rows = await runExperiment({ table, data: o.data, train: tr, test, steps: o.steps, batch: o.batch, encoder: o.encoder as EncoderKind, out: o.out, seed: o.seed, show: o.show, saveEvery: o.saveEvery, evalEvery: o.evalEvery, evalImages: o.evalImages, clip: o.clip, lr: o.lr, loss: o.loss, stopCanvasGrad: o.stopCanvasGrad ?? false, finishedOnly: o.finishedOnly ?? false, rows: o.rows?.split(','), log: (m) => process.stderr.write(`${m}\n`) });
+  say(...markdownTable(rows, { data: o.data, steps: o.steps, encoder: o.encoder, testN: test.n, loss: o.loss }).replace(/\n$/, '').split('\n'));
   say(`wrote ${shown(join(o.out, `${table}.md`))}, ${table}.csv, ${table}.png, ${table}-curves.png`);
 }
 

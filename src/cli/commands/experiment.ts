@@ -29,6 +29,7 @@ export function register(program: Command): void {
     .option('--rows <list>', 'table1, table2: only these rows, comma-separated, by name as in the table (T=10:K=10 for "T=10 K=10"; resup for the ResNet decoders)')
     .option('--lr <x>', `table1, table2: Adam's learning rate (default ${TRAIN_DEFAULTS.lr}; a row at another rate is cached apart)`, num('--lr'))
     .option('--clip <x>', 'table1, table2: clip each step\'s gradient norm to x (0: off; a clipped row is cached apart)', num('--clip', true), 0)
+    .addOption(new Option('--loss <kind>', "table1, table2: the reconstruction loss (mse: for a baseline that the paper's L1 kills, as MLP-xy on Fashion-MNIST; cached apart)").choices(['l1', 'mse']).default('l1'))
     .option('--stop-canvas-grad', 'table1, table2: our rows feed the canvas to the encoder detached, as the authors\' code does (cached apart; docs/photos.md: the canvas gradient made the photo model diverge)')
     .option('--finished-only', 'table1, table2: train nothing; the table, its picture and its curves from the rows finished so far (a row in training shows its curve so far)')
     .option('--size <n>', 'image size (quantize64: 64)', int('--size', 8), MODEL_DEFAULTS.size)

@@ -24,7 +24,7 @@ import { newCtx } from '../../model/nn.js';
 import { Adam } from '../../core/adam.js';
 import { batchIndices } from '../train/batches.js';
 import { calibrateBatchNorm } from '../train/calibrate.js';
-import { l1, optimiseStep } from '../train/step.js';
+import { l1, mse, optimiseStep } from '../train/step.js';
 import { writeGrid, type Tile } from '../../eval/grid.js';
 import { quantizeRgb } from '../eval/quantize.js';
 import { ssim } from '../eval/ssim.js';
@@ -59,6 +59,12 @@ export interface ExperimentOptions {
   lr?: number;
   /** clip each step's gradient norm to this (0 or absent: off, as the rows of 3–4 Dec were trained) */
   clip?: number;
+  /**
+   * the reconstruction loss (absent: 'l1', the paper's). 'mse' is for a baseline that L1 kills: on
+   * Fashion-MNIST, MLP-xy starts nearly flat, and L1's optimum for a flat image is the median pixel,
+   * black, where its sigmoid saturates (docs/results.md)
+   */
+  loss?: 'l1' | 'mse';
   /**
    * our rows feed the canvas to the encoder detached, as the authors' code does (`canvas.detach()`):
    * docs/photos.md traced the photo model's collapse to the canvas gradient (absent: false, as the rows
@@ -210,6 +216,7 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
     return reconstructAll((x) => reconstruct(x, newCtx(false)), set);
   };
   const opt = new Adam({ ...TRAIN_DEFAULTS, lr: o.lr ?? TRAIN_DEFAULTS.lr });
+  const loss = o.loss === 'mse' ? mse : l1;
   try {
     const statePath = rowStatePath(o.out, key);
     const { step: start, trainSeconds: before, compactResumes } = existsSync(statePath) ? loadRowState(statePath, key, model.store, opt) : { step: 0, trainSeconds: 0, compactResumes: undefined };
@@ -237,13 +244,13 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
       step: (step) => {
         const t0 = performance.now();
         const x = batchTensor(o.train, batchIndices(o.train.n, o.batch, o.seed, step));
-        const { loss, gradNorm } = optimiseStep(model.store, opt, (ctx) => l1(reconstruct(x, ctx), x), TRAIN_DEFAULTS.bnMomentum, undefined, o.clip ?? 0);
+        const { loss: value, gradNorm } = optimiseStep(model.store, opt, (ctx) => loss(reconstruct(x, ctx), x), TRAIN_DEFAULTS.bnMomentum, undefined, o.clip ?? 0);
         x.dispose();
         trainSeconds += (performance.now() - t0) / 1000;
         // the last step's point comes from the final measurement below
         if (step % evalEvery === 0 && step < o.steps) point(step, inference(evalSet));
         o.afterStep?.(key, step);
-        return `L1 ${loss.toFixed(4)} |g| ${gradNorm.toFixed(3)}`;
+        return `${o.loss === 'mse' ? 'MSE' : 'L1'} ${value.toFixed(4)} |g| ${gradNorm.toFixed(3)}`;
       },
     });
     const rec = inference(o.test);
@@ -264,14 +271,15 @@ function shortLabel(r: Row): string {
   return r.method.startsWith('PNG') ? 'PNG 20 col.' : r.method;
 }
 
-export function markdownTable(rows: Row[], o: { data: string; steps: number; encoder: string; testN: number }): string {
+export function markdownTable(rows: Row[], o: { data: string; steps: number; encoder: string; testN: number; loss?: 'l1' | 'mse' }): string {
   const head = '| method | T | K | size of z | training steps | PSNR (dB) | SSIM | s/step |\n|---|---|---|---|---|---|---|---|\n';
   const cell = (v: string) => v.replace(/\|/g, '\\|');
   const mark = (r: Row) => (r.compactResumes?.length ? ' †' : '');
   const body = rows.map((r) => `| ${cell(r.method)}${mark(r)} | ${r.T} | ${r.K} | ${r.latent} | ${r.steps} | ${r.psnr.toFixed(2)} | ${r.ssim.toFixed(3)} | ${r.secPerStep ? r.secPerStep.toFixed(2) : ''} |`).join('\n');
   const compact = rows.filter((r) => r.compactResumes?.length).map((r) => `${r.method} at step ${r.compactResumes!.join(', ')}`);
   const foot = compact.length ? `\n† resumed from a compact state (weights in bf16, Adam's moments restarted; rowState.ts): ${compact.join('; ')}.\n` : '';
-  return `Data: \`${o.data}\`, ${o.testN} held-out images, ${o.encoder} encoder, ${o.steps} training steps per row.\n\n${head}${body}\n${foot}`;
+  const loss = o.loss === 'mse' ? ', trained on MSE (not the paper\'s L1)' : '';
+  return `Data: \`${o.data}\`, ${o.testN} held-out images, ${o.encoder} encoder, ${o.steps} training steps per row${loss}.\n\n${head}${body}\n${foot}`;
 }
 
 export function csvTable(rows: Row[]): string {
@@ -284,10 +292,11 @@ export function csvTable(rows: Row[]): string {
  */
 export function cacheKey(e: Entry, o: ExperimentOptions): string {
   const what = e.quantize ? `quantize:${e.quantize}` : e.kind ? `${e.kind}:z=${e.latent}` : `ours:T=${e.T}:K=${e.K}`;
-  // a clipped row, one at another learning rate or one with a detached canvas is another experiment; the others keep the keys they were cached under
+  // a clipped row, one at another learning rate or loss, or one with a detached canvas is another experiment; the others keep the keys they were cached under
   const lr = o.lr !== undefined && o.lr !== TRAIN_DEFAULTS.lr ? `|lr=${o.lr}` : '';
   const stop = o.stopCanvasGrad && !e.kind && !e.quantize ? '|stopgrad' : '';
-  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}${o.clip ? `|clip=${o.clip}` : ''}${lr}${stop}`;
+  const loss = o.loss === 'mse' && !e.quantize ? '|loss=mse' : '';
+  return `${what}|${o.data}|${o.steps}|${o.encoder}|${o.batch}|${o.seed}|${o.test.n}${o.clip ? `|clip=${o.clip}` : ''}${lr}${stop}${loss}`;
 }
 
 /** a table's rows can be trained at this image size (the baselines' decoders start at S/16 and S/32) */
@@ -380,7 +389,7 @@ async function runLocked(o: ExperimentOptions): Promise<Row[]> {
     rows.push({ ...hit.row, method: e.method });
     columns.push(Float32Array.from(hit.rec));
   }
-  const meta = { data: o.data, steps: o.steps, encoder: o.encoder, testN: o.test.n };
+  const meta = { data: o.data, steps: o.steps, encoder: o.encoder, testN: o.test.n, loss: o.loss };
   const curves = await drawCurves(o, o.finishedOnly ? new Set(entries.map((e) => cacheKey(e, o))) : undefined);
   const training = curves.filter((c) => c.inTraining && c.points.length).map((c) => `${c.name} at step ${c.points.at(-1)![0]}`);
   const trainingNote = training.length ? `In training, their curves so far drawn, not in the table: ${training.join(', ')}.\n` : '';

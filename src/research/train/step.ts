@@ -11,6 +11,10 @@ export function l1(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
   return tf.mean(tf.abs(tf.sub(a, b)));
 }
 
+export function mse(a: tf.Tensor, b: tf.Tensor): tf.Scalar {
+  return tf.mean(tf.squaredDifference(a, b));
+}
+
 export interface StepResult {
   /** the loss before the update */
   loss: number;
