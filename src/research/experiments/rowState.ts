@@ -66,8 +66,13 @@ export function compactRowState(from: string, to: string): { before: number; aft
   return { before: buf.length, after: bytes.reduce((a, b) => a + b.length, 0) };
 }
 
+/** a state read back: `fromCompact` when it was compact (its weights bf16, Adam restarted now) */
+export interface LoadedRowState extends RowState {
+  fromCompact: boolean;
+}
+
 /** put a saved state back into `store` and `opt` (a fresh optimiser); every failure is one line naming `path` */
-export function loadRowState(path: string, key: string, store: ParamStore, opt: Adam): RowState {
+export function loadRowState(path: string, key: string, store: ParamStore, opt: Adam): LoadedRowState {
   try {
     const f = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
     const m = f.metadata;
@@ -82,7 +87,7 @@ export function loadRowState(path: string, key: string, store: ParamStore, opt: 
     // a compact state has no optimiser state: Adam starts afresh, and the row records where
     if (!m.compact) restoreOptimiser(opt, f.tensors, OPTIMISER_PREFIX, adamStep);
     const resumes: number[] = m.compact ? [...earlier, step] : earlier;
-    return { step, trainSeconds, ...(resumes.length ? { compactResumes: resumes } : {}) };
+    return { step, trainSeconds, fromCompact: !!m.compact, ...(resumes.length ? { compactResumes: resumes } : {}) };
   } catch (e) {
     const why = ((e as Error).message ?? String(e)).replace(/\s+/g, ' ');
     throw new Error(`${why.startsWith(`${path}: `) ? why : `${path}: ${why}`} (delete it to train this row again from step 0)`);

@@ -219,8 +219,8 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
   const loss = o.loss === 'mse' ? mse : l1;
   try {
     const statePath = rowStatePath(o.out, key);
-    const { step: start, trainSeconds: before, compactResumes } = existsSync(statePath) ? loadRowState(statePath, key, model.store, opt) : { step: 0, trainSeconds: 0, compactResumes: undefined };
-    const compact = compactResumes?.at(-1) === start && start > 0 ? ' (a compact state: weights in bf16, Adam restarted)' : '';
+    const { step: start, trainSeconds: before, compactResumes, fromCompact } = existsSync(statePath) ? loadRowState(statePath, key, model.store, opt) : { step: 0, trainSeconds: 0, compactResumes: undefined, fromCompact: false };
+    const compact = fromCompact ? ' (a compact state: weights in bf16, Adam restarted)' : '';
     if (start > 0) o.log?.(`${o.table}: ${e.method}: resumed from ${statePath} at step ${start}${compact}`);
     let trainSeconds = before;
     const curves = new MetricsLog<CurvePoint>(join(o.out, CURVES_FILE), start, (r) => r.row === key);
