@@ -26,10 +26,10 @@ const tsx = (...args) => ['node', '--import', 'tsx', ...args];
  * Tables 1 and 2 at 3000 steps a row, canvas detached, as carried in data/tables-SET by
  * scripts/tables-cpu.sh: the rows finished so far (--finished-only trains nothing) and every row's
  * held-out curve so far. name: the figure; files: docs/results/FILES-table1.png …; encoder, tables
- * and rows (absent: every row) pick what is drawn.
+ * and rows (absent: every row) pick what is drawn; flags: more of the rows' training flags (--loss mse).
  */
-const tablesFigure = (name, set, data, files, what, { encoder = 'small', tables = ['table1', 'table2'], rows } = {}) => tables.map((t) => {
-  const args = [t, '--data', data, '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', encoder, '--stop-canvas-grad', ...(rows ? ['--rows', rows] : [])];
+const tablesFigure = (name, set, data, files, what, { encoder = 'small', tables = ['table1', 'table2'], rows, flags = [] } = {}) => tables.map((t) => {
+  const args = [t, '--data', data, '--steps', '3000', '--batch', '32', '--holdout', '256', '--encoder', encoder, '--stop-canvas-grad', ...(rows ? ['--rows', rows] : []), ...flags];
   const dir = `runs/${name}-${t}`;
   return {
     // a table with no finished row yet (a run that has only started): --finished-only says so in one
@@ -108,6 +108,7 @@ const FIGURES = [
   },
   ...tablesFigure('patches-stopgrad', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-stopgrad', 'Photo patches'),
   ...tablesFigure('fashion-stopgrad', 'fashion', 'fashion-mnist', 'fashion-stopgrad', 'Fashion-MNIST'),
+  ...tablesFigure('fashion-mlpxy-mse', 'fashion', 'fashion-mnist', 'fashion-mlpxy-mse', 'Fashion-MNIST, MLP-xy trained on MSE (under L1 it goes black)', { tables: ['table2'], rows: 'mlpxy', flags: ['--loss', 'mse'] }),
   ...tablesFigure('patches-resnet18', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-resnet18', 'Photo patches', { encoder: 'resnet18', tables: ['table1'], rows: 'T=10:K=10,T=20:K=10' }),
   {
     name: 'gan-photos-kid950', kind: 'stored', what: 'KID of the photo GAN at step 950 (the state kept in data/gan-photos) with its calibration rows, and their samples', needs: ['data/gan-photos/gan.stratum'],
