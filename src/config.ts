@@ -155,7 +155,8 @@ export const CALIBRATION_BATCHES = 8;
 export const WGAN_DEFAULTS = { gamma: 10, criticSteps: 5, lr: 2e-4, beta1: 0, beta2: 0.9, eps: 1e-8 };
 
 /** the GAN run (stratum gan); generator T, K, size from MODEL_DEFAULTS */
-export const GAN_DEFAULTS = { steps: 2000, batch: 32, noise: 32, criticWidth: 64, saveEvery: 100, encoder: 'small' as EncoderKind };
+/** criticMbstd: the critic's minibatch-sd group size (0: off, as every GAN run until 6 Dec; research/model/critic.ts) */
+export const GAN_DEFAULTS = { steps: 2000, batch: 32, noise: 32, criticWidth: 64, criticMbstd: 0, saveEvery: 100, encoder: 'small' as EncoderKind };
 
 /**
  * the enhancer (Fig. 6, stratum train-enhancer / enhance): U-Net width and depth, training crop size,

@@ -62,3 +62,21 @@ test('a few WGAN-GP steps run, change the generator, checkpoint and resume; samp
   }
   fresh.dispose();
 });
+
+test("a GAN with the critic's minibatch-sd keeps it in its checkpoint, and a resumed run keeps the checkpoint's", async () => {
+  await onBackend('fast');
+  const data = deadLeaves({ n: 16, size: 16, seed: 1 });
+  const out = tmp();
+  const model = { ...modelConfig({ T: 2, size: 16, encoder: 'small', smallChannels: [8, 16, 16, 16] }), noise: 8 };
+  const run = { out, data: 'deadleaves', model, steps: 1, batch: 4, lr: 2e-4, gamma: 10, criticSteps: 1, criticWidth: 8, criticMbstd: 2, saveEvery: 1, seed: 0, resume: false, quiet: true };
+  const { critic } = await trainGan(run, data);
+  const back = loadGan(join(out, GAN_CHECKPOINT));
+  assert.equal(back.critic.cfg.mbstd, 2);
+  assert.deepEqual(back.critic.store.get('critic.c1.w').dataSync(), critic.store.get('critic.c1.w').dataSync());
+  assert.deepEqual(back.critic.store.get('critic.c1.w').shape, [3, 3, 9, 1], "the first convolution's 8 channels and the minibatch sd");
+  const resumed = await trainGan({ ...run, steps: 2, resume: true, criticMbstd: 0 }, data);
+  assert.equal(resumed.critic.cfg.mbstd, 2);
+  const r = await cli(['gan', '--data', 'deadleaves:8', '--size', '16', '--batch', '4', '--critic-mbstd', '8', '-o', join(out, 'x')]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err.trim(), /^.*--critic-mbstd 8: a group of the critic's minibatch standard deviation is at most the batch \(--batch 4\)$/);
+});

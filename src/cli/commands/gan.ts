@@ -15,6 +15,7 @@ export function register(program: Command): void {
     .option('--gamma <x>', 'gradient-penalty weight γ', num('--gamma'), WGAN_DEFAULTS.gamma)
     .option('--critic-steps <n>', 'critic updates per generator update', int('--critic-steps'), WGAN_DEFAULTS.criticSteps)
     .option('--critic-width <n>', 'channels of the critic\'s first convolution', int('--critic-width'), GAN_DEFAULTS.criticWidth)
+    .option('--critic-mbstd <n>', "the critic's minibatch standard deviation over groups of n samples (Karras et al. 2018; 0: off), against mode collapse", int('--critic-mbstd', 0), GAN_DEFAULTS.criticMbstd)
     .option('--T <n>', 'layers per sample', int('--T'), MODEL_DEFAULTS.T)
     .option('--K <n>', 'mask parameters per layer', int('--K'), MODEL_DEFAULTS.mask.K)
     .option('--size <n>', 'training image size (power of two)', int('--size', 16), MODEL_DEFAULTS.size)

@@ -33,6 +33,8 @@ export interface GanRun {
   gamma: number;
   criticSteps: number;
   criticWidth: number;
+  /** the critic's minibatch-sd group size (0: off; a resumed run keeps its checkpoint's) */
+  criticMbstd?: number;
   saveEvery: number;
   seed: number;
   resume: boolean;
@@ -85,7 +87,7 @@ async function trainGanLocked(run: GanRun, data: ImageSet): Promise<{ g: GanGene
   else {
     if (existsSync(path) && !run.resume) throw new Error(`${path} exists: pass --resume to continue it or choose another -o/--output folder`);
     g = new GanGenerator(run.model, run.seed);
-    adv = newAdversary(run.model.size, run.criticWidth, run.seed + 1, run.lr);
+    adv = newAdversary(run.model.size, run.criticWidth, run.seed + 1, run.lr, run.criticMbstd ?? 0);
   }
   const { critic, opt: optD } = adv;
   const metrics = new MetricsLog<GanRow>(join(run.out, GAN_METRICS_FILE), start);
