@@ -216,7 +216,7 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
     return reconstructAll((x) => reconstruct(x, newCtx(false)), set);
   };
   const opt = new Adam({ ...TRAIN_DEFAULTS, lr: o.lr ?? TRAIN_DEFAULTS.lr });
-  const loss = o.loss === 'mse' ? mse : l1;
+  const [loss, lossName] = o.loss === 'mse' ? [mse, 'MSE'] : [l1, 'L1'];
   try {
     const statePath = rowStatePath(o.out, key);
     const { step: start, trainSeconds: before, compactResumes, fromCompact } = existsSync(statePath) ? loadRowState(statePath, key, model.store, opt) : { step: 0, trainSeconds: 0, compactResumes: undefined, fromCompact: false };
@@ -250,7 +250,7 @@ export async function trainRow(e: Entry, o: ExperimentOptions, key: string, save
         // the last step's point comes from the final measurement below
         if (step % evalEvery === 0 && step < o.steps) point(step, inference(evalSet));
         o.afterStep?.(key, step);
-        return `${o.loss === 'mse' ? 'MSE' : 'L1'} ${value.toFixed(4)} |g| ${gradNorm.toFixed(3)}`;
+        return `${lossName} ${value.toFixed(4)} |g| ${gradNorm.toFixed(3)}`;
       },
     });
     const rec = inference(o.test);
