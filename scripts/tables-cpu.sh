@@ -43,6 +43,7 @@ JOBS=(
   "fashion table1 small"
   "fashion table2 small"
   "patches table1 resnet18 T=10:K=10,T=20:K=10"
+  "fashion table1 resnet18 T=10:K=10,T=20:K=10"
 )
 # QUEUE="set table encoder [rows];..." replaces that list, e.g. to leave out a row a side job trains
 [ -n "${QUEUE:-}" ] && IFS=';' read -ra JOBS <<<"$QUEUE"
