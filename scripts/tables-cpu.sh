@@ -44,6 +44,8 @@ JOBS=(
   "fashion table2 small"
   "patches table1 resnet18 T=10:K=10,T=20:K=10"
   "fashion table1 resnet18 T=10:K=10,T=20:K=10"
+  "patches table2 resnet18 mlp |z|=130,convt |z|=130,resup |z|=130,mlpxy |z|=130"
+  "fashion table2 resnet18 convt |z|=130,mlp |z|=130"
 )
 # QUEUE="set table encoder [rows];..." replaces that list, e.g. to leave out a row a side job trains
 [ -n "${QUEUE:-}" ] && IFS=';' read -ra JOBS <<<"$QUEUE"
