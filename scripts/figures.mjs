@@ -113,7 +113,7 @@ const FIGURES = [
   ...tablesFigure('fashion-resnet18', 'fashion', 'fashion-mnist', 'fashion-resnet18', 'Fashion-MNIST', { encoder: 'resnet18', tables: ['table1'], rows: 'T=10:K=10,T=20:K=10' }),
   ...tablesFigure('fashion-resnet18', 'fashion', 'fashion-mnist', 'fashion-resnet18', 'Fashion-MNIST', { encoder: 'resnet18', tables: ['table2'], rows: 'Ours (T=10,mlp |z|=130,convt |z|=130' }),
   // ours (the Table 1 row above, shared) against the decoders at |z|=130, all with the paper's encoder
-  ...tablesFigure('patches-resnet18', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-resnet18', 'Photo patches', { encoder: 'resnet18', tables: ['table2'], rows: 'Ours (T=10,mlp |z|=130,convt |z|=130,resup |z|=130' }),
+  ...tablesFigure('patches-resnet18', 'patches', 'patches:/usr/share/backgrounds:96', 'patches-resnet18', 'Photo patches', { encoder: 'resnet18', tables: ['table2'], rows: 'Ours (T=10,mlp |z|=130,convt |z|=130,resup |z|=130,mlpxy |z|=130' }),
   {
     name: 'gan-photos-kid950', kind: 'stored', what: 'KID of the photo GAN at step 950 (the state kept in data/gan-photos) with its calibration rows, and their samples', needs: ['data/gan-photos/gan.stratum'],
     trainings: 'data/gan-photos/README.md (stratum gan --data photos:20000 --steps 3000 --save-every 50, stopped at step 950)',
